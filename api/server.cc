@@ -1,0 +1,88 @@
+#include "api/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include "api/detail/session.h"
+#include "state/log.h"
+
+namespace leadflow::api {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Server::Impl {
+  ServerOptions options;
+  const ServiceContext* ctx;
+  asio::io_context ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  Impl(const ServerOptions& o, const ServiceContext* c) : options(o), ctx(c), ioc(o.threads) {}
+
+  void DoAccept() {
+    acceptor->async_accept(asio::make_strand(ioc), [this](boost::beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<detail::Session>(std::move(socket), ctx)->Run();
+      if (acceptor->is_open()) DoAccept();
+    });
+  }
+};
+
+Server::Server(const ServerOptions& options, const ServiceContext* ctx)
+    : impl_(std::make_unique<Impl>(options, ctx)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  const std::string& listen = impl_->options.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("--listen must be HOST:PORT, got " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("--listen port is not a number: " + listen);
+  }
+  boost::beast::error_code ec;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec || port > 65535) return Status::InvalidArgument("--listen is not a valid address: " + listen);
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(impl_->ioc));
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IoError("cannot listen on " + listen + ": " + ec.message());
+  impl_->acceptor = std::move(acceptor);
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->DoAccept();
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  LogInfo("listening on " + listen);
+  return Status::Ok();
+}
+
+void Server::Stop() {
+  if (impl_->threads.empty()) return;
+  asio::post(impl_->acceptor->get_executor(), [this] {
+    boost::beast::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+unsigned short Server::port() const {
+  return impl_->acceptor ? impl_->acceptor->local_endpoint().port() : 0;
+}
+
+}  // namespace leadflow::api

@@ -1,0 +1,131 @@
+#include "api/status_report_handler.h"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "api/report_params.h"
+#include "state/log.h"
+#include "views/status_report.h"
+
+namespace leadflow::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+bool Base64Decode(std::string_view in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=') break;
+    else return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Sv(boost::beast::string_view v) { return std::string_view(v.data(), v.size()); }
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string ApiKeyFromAuthorization(std::string_view header) {
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  if (StartsWithNoCase(header, "basic ")) {
+    std::string decoded;
+    if (!Base64Decode(header.substr(6), &decoded)) return "";
+    size_t colon = decoded.find(':');
+    return colon == std::string::npos ? decoded : decoded.substr(0, colon);
+  }
+  if (StartsWithNoCase(header, "bearer ")) {
+    std::string_view key = header.substr(7);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    return std::string(key);
+  }
+  return "";
+}
+
+Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
+                            const ServiceContext& ctx) {
+  // Credentials first: nothing about the org is revealed to an unauthenticated caller.
+  auto auth = req.find(http::field::authorization);
+  std::string key = auth == req.end() ? "" : ApiKeyFromAuthorization(Sv(auth->value()));
+  std::optional<std::string> key_org = ctx.credentials->OrgForApiKey(key);
+  if (!key_org) return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
+  if (*key_org != org) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
+
+  std::multimap<std::string, std::string> params = target.params;
+  if (req.method() == http::verb::post) {
+    // Close's override for long parameters: POST + x-http-method-override: GET + {"_params": {...}}.
+    auto override_header = req.find("x-http-method-override");
+    if (override_header == req.end() || !StartsWithNoCase(Sv(override_header->value()), "GET")) {
+      return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+    }
+    nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return JsonResponse(req, http::status::bad_request, R"({"error":"The request contains invalid JSON."})");
+    }
+    if (body.contains("_params") && body["_params"].is_object()) {
+      for (auto it = body["_params"].begin(); it != body["_params"].end(); ++it) {
+        params.emplace(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+      }
+    }
+  } else if (req.method() != http::verb::get) {
+    return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+  }
+
+  std::optional<std::string> tz;
+  auto tz_header = req.find("x-tz-offset");
+  if (tz_header != req.end()) tz = std::string(tz_header->value());
+  ReportParams rp;
+  BadRequest bad;
+  const int64_t now = ctx.now_ms ? ctx.now_ms() : SystemNowMs();
+  if (!ParseReportParams(params, tz, now, &rp, &bad)) {
+    return JsonResponse(req, http::status::bad_request, bad.ToJson());
+  }
+  if (rp.filter.kind != ReportFilter::Kind::kNone) {
+    BadRequest unsupported;
+    unsupported.field_errors[rp.filter.kind == ReportFilter::Kind::kQuery ? "query" : "smart_view_id"] =
+        "Filtering the report is not supported yet.";
+    return JsonResponse(req, http::status::bad_request, unsupported.ToJson());
+  }
+
+  std::unique_ptr<state::Reader> snapshot = ctx.store->NewSnapshot();
+  views::StatusReport report;
+  Status s = views::ComputeStatusReport(*snapshot, org, rp.period, nullptr, &report);
+  if (!s.ok()) {
+    LogError("status report for org " + org + ": " + s.ToString());
+    return JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
+  }
+  return JsonResponse(req, http::status::ok, RenderStatusReport(report, rp.filter));
+}
+
+}  // namespace leadflow::api

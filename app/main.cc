@@ -1,0 +1,187 @@
+// leadflow: main() only wires the modules together.
+//
+//   leadflow serve  --brokers H:P --data-dir DIR --credentials FILE [--listen H:P]
+//                   [--topic T] [--dlq-topic T] [--group G] [--threads N]
+//   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]
+//
+// Shutdown is one sequence: signal -> stop accepting HTTP -> stop and close
+// the consumer -> join -> close the store.
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/credentials.h"
+#include "api/server.h"
+#include "app/flags.h"
+#include "ingest/file_ingest.h"
+#include "ingest/kafka_ingest.h"
+#include "state/log.h"
+#include "state/store.h"
+
+namespace leadflow {
+namespace {
+
+const char* kUsage =
+    "usage:\n"
+    "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
+    "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
+    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]\n"
+    "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
+
+int Fail(const std::string& message) {
+  LogError(message);
+  return 2;
+}
+
+void AppendCounter(std::string* out, const char* name, const char* help, const char* type, uint64_t v) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+          std::to_string(v) + "\n";
+}
+
+int Serve(const app::Flags& flags) {
+  const std::string brokers = flags.Get("brokers");
+  const std::string data_dir = flags.Get("data-dir");
+  const std::string creds_path = flags.Get("credentials");
+  if (brokers.empty()) return Fail("--brokers is required (or LEADFLOW_BROKERS)");
+  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
+  if (creds_path.empty()) return Fail("--credentials is required (or LEADFLOW_CREDENTIALS)");
+
+  api::Credentials credentials;
+  Status s = api::Credentials::LoadFile(creds_path, &credentials);
+  if (!s.ok()) return Fail(s.ToString());
+
+  // Signals are taken by sigwait below; every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<state::Store> store;
+  s = state::Store::Open(data_dir, state::Store::Options(), &store);
+  if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
+
+  ingest::Stats stats;
+  ingest::KafkaIngestOptions kopts;
+  kopts.brokers = brokers;
+  kopts.topic = flags.Get("topic", kopts.topic);
+  kopts.dlq_topic = flags.Get("dlq-topic", kopts.dlq_topic);
+  kopts.group = flags.Get("group", kopts.group);
+  std::unique_ptr<ingest::KafkaIngest> kafka;
+  s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
+  if (!s.ok()) return Fail(s.ToString());
+
+  api::HttpMetrics http_metrics;
+  api::ServiceContext ctx;
+  ctx.store = store.get();
+  ctx.credentials = &credentials;
+  ctx.http_metrics = &http_metrics;
+  ctx.ready = [&kafka] { return kafka->Ready(); };
+  ctx.append_metrics = [&](std::string* out) {
+    AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",
+                  stats.events_applied.load());
+    AppendCounter(out, "leadflow_events_duplicate_total", "Events skipped as duplicates.", "counter",
+                  stats.events_duplicate.load());
+    AppendCounter(out, "leadflow_events_dead_lettered_total", "Invalid events sent to the dead-letter topic.",
+                  "counter", stats.events_dead_lettered.load());
+    AppendCounter(out, "leadflow_anomalies_total", "Events kept but ignored for reports.", "counter",
+                  stats.anomalies.load());
+    AppendCounter(out, "leadflow_batches_total", "Write batches committed.", "counter", stats.batches.load());
+    AppendCounter(out, "leadflow_consumer_lag_messages", "Messages behind the end of the assigned partitions.",
+                  "gauge", static_cast<uint64_t>(kafka->LagMessages()));
+    AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", kafka->Ready() ? 1 : 0);
+    AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
+                  store->IntProperty("rocksdb.estimate-live-data-size"));
+  };
+
+  api::ServerOptions sopts;
+  sopts.listen = flags.Get("listen", sopts.listen);
+  try {
+    sopts.threads = std::stoi(flags.Get("threads", "4"));
+  } catch (const std::exception&) {
+    return Fail("--threads must be a number");
+  }
+  api::Server server(sopts, &ctx);
+  s = server.Start();
+  if (!s.ok()) return Fail(s.ToString());
+
+  Status ingest_status;
+  std::thread ingest_thread([&] {
+    ingest_status = kafka->Run();
+    if (!ingest_status.ok()) kill(getpid(), SIGTERM);  // a fatal store error ends the process
+  });
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogInfo("shutting down (signal " + std::to_string(sig) + ")");
+  server.Stop();
+  kafka->RequestStop();
+  ingest_thread.join();
+  kafka.reset();
+  store.reset();
+  LogInfo("stopped");
+  return ingest_status.ok() ? 0 : 1;
+}
+
+int IngestFile(const app::Flags& flags) {
+  const std::string file = flags.Get("file");
+  const std::string data_dir = flags.Get("data-dir");
+  if (file.empty()) return Fail("--file is required");
+  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
+  std::ifstream in_file;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    in_file.open(file);
+    if (!in_file) return Fail("cannot read " + file);
+    in = &in_file;
+  }
+  std::ofstream dlq_file;
+  std::ostream* dlq = nullptr;
+  if (auto path = flags.Find("dead-letters")) {
+    dlq_file.open(*path);
+    if (!dlq_file) return Fail("cannot write " + *path);
+    dlq = &dlq_file;
+  }
+  std::unique_ptr<state::Store> store;
+  Status s = state::Store::Open(data_dir, state::Store::Options(), &store);
+  if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
+  ingest::FileIngestResult result;
+  s = ingest::IngestStream(*in, store.get(), 10000, dlq, &result);
+  if (!s.ok()) return Fail(s.ToString());
+  std::cout << "lines " << result.lines << " applied " << result.applied << " duplicates " << result.duplicates
+            << " dead_lettered " << result.dead_lettered << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace leadflow
+
+int main(int argc, char** argv) {
+  using namespace leadflow;
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  app::Flags flags;
+  if (command == "serve") {
+    Status s = app::Flags::Parse(
+        args, {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads"}, &flags);
+    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
+    return Serve(flags);
+  }
+  if (command == "ingest") {
+    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters"}, &flags);
+    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
+    return IngestFile(flags);
+  }
+  if (command == "--help" || command == "help" || command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "unknown command " << command << "\n" << kUsage;
+  return 2;
+}

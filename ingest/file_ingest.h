@@ -1,0 +1,36 @@
+// File ingest: `leadflow ingest --file events.ndjson`, the broker-less way in
+// for backfills. Each line is one message value, through the same decode and
+// apply path as Kafka (ingest/pipeline.h). Duplicates are skipped by event_id,
+// so ingesting a file twice changes nothing.
+//
+// Thread safety: one call at a time per store.
+#ifndef LEADFLOW_INGEST_FILE_INGEST_H_
+#define LEADFLOW_INGEST_FILE_INGEST_H_
+
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <string>
+
+#include "ingest/pipeline.h"
+#include "state/status.h"
+#include "state/store.h"
+
+namespace leadflow::ingest {
+
+struct FileIngestResult {
+  uint64_t lines = 0;
+  uint64_t applied = 0;
+  uint64_t duplicates = 0;
+  uint64_t dead_lettered = 0;
+};
+
+// Reads NDJSON from in (blank lines are skipped) and applies it in batches of
+// batch_lines. Invalid lines are written to dead_letters (one JSON envelope
+// per line: reason, line number, original) when it is non-null.
+Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
+                    FileIngestResult* result);
+
+}  // namespace leadflow::ingest
+
+#endif  // LEADFLOW_INGEST_FILE_INGEST_H_

@@ -1,0 +1,195 @@
+#include "state/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <vector>
+
+namespace leadflow::state {
+namespace {
+
+const char* const kCfNames[] = {"default", "events", "leads", "lead_ids", "statuses",
+                                "users",   "bitmaps", "log",  "pairs", "activities"};
+static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<size_t>(Cf::kCount));
+
+// The one place where rocksdb::Status becomes a leadflow Status.
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
+  return Status::IoError(s.ToString());
+}
+
+rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
+
+Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snap,
+                std::string_view begin, std::string_view end,
+                const std::function<bool(std::string_view, std::string_view)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  rocksdb::Slice upper = ToSlice(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status());
+}
+
+}  // namespace
+
+struct WriteBatch::Rep {
+  // Operations are buffered with their family until the batch is written,
+  // so that a WriteBatch needs no Store to be filled.
+  struct Op {
+    Cf cf;
+    bool is_delete;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Op> ops;
+  size_t bytes = 0;
+};
+
+WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
+  rep_->bytes += key.size() + value.size();
+  rep_->ops.push_back({cf, false, std::string(key), std::string(value)});
+}
+void WriteBatch::Delete(Cf cf, std::string_view key) {
+  rep_->bytes += key.size();
+  rep_->ops.push_back({cf, true, std::string(key), {}});
+}
+size_t WriteBatch::Count() const { return rep_->ops.size(); }
+size_t WriteBatch::ByteSize() const { return rep_->bytes; }
+void WriteBatch::Clear() {
+  rep_->ops.clear();
+  rep_->bytes = 0;
+}
+
+struct Store::Rep {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  ~Rep() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+};
+
+Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Store::~Store() = default;
+
+Status Store::Open(const std::string& dir, const Options& options, std::unique_ptr<Store>* out) {
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.max_open_files = 512;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.cache_index_and_filter_blocks = true;
+
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.OptimizeLevelStyleCompaction(64u << 20);
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_opts.compression = rocksdb::kLZ4Compression;
+  cf_opts.bottommost_compression = rocksdb::kZSTD;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const char* name : kCfNames) descs.emplace_back(name, cf_opts);
+
+  auto rep = std::make_unique<Rep>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, descs, &rep->handles, &raw);
+  if (!s.ok()) {
+    // LZ4/ZSTD may be unavailable in a minimal build; fall back to none.
+    for (auto& d : descs) {
+      d.options.compression = rocksdb::kNoCompression;
+      d.options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    }
+    rep->handles.clear();
+    rocksdb::Status s2 = rocksdb::DB::Open(db_opts, dir, descs, &rep->handles, &raw);
+    if (!s2.ok()) return FromRocks(s);
+  }
+  rep->db.reset(raw);
+  out->reset(new Store(std::move(rep)));
+  return Status::Ok();
+}
+
+Status Store::Write(WriteBatch* batch) {
+  rocksdb::WriteBatch wb;
+  for (const auto& op : batch->rep_->ops) {
+    auto* h = rep_->handles[static_cast<size_t>(op.cf)];
+    rocksdb::Status s = op.is_delete ? wb.Delete(h, op.key) : wb.Put(h, op.key, op.value);
+    if (!s.ok()) return FromRocks(s);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  return FromRocks(rep_->db->Write(wo, &wb));
+}
+
+Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
+  return FromRocks(rep_->db->Get(rocksdb::ReadOptions(), rep_->handles[static_cast<size_t>(cf)],
+                                 ToSlice(key), value));
+}
+
+Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanImpl(rep_->db.get(), rep_->handles[static_cast<size_t>(cf)], nullptr, begin, end, fn);
+}
+
+namespace {
+
+class SnapshotReader : public Reader {
+ public:
+  SnapshotReader(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* handles)
+      : db_(db), handles_(handles), snap_(db->GetSnapshot()) {}
+  ~SnapshotReader() override { db_->ReleaseSnapshot(snap_); }
+
+  Status Get(Cf cf, std::string_view key, std::string* value) const override {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap_;
+    return FromRocks(db_->Get(ro, (*handles_)[static_cast<size_t>(cf)], ToSlice(key), value));
+  }
+  Status Scan(Cf cf, std::string_view begin, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    return ScanImpl(db_, (*handles_)[static_cast<size_t>(cf)], snap_, begin, end, fn);
+  }
+
+ private:
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* handles_;
+  const rocksdb::Snapshot* snap_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> Store::NewSnapshot() const {
+  return std::make_unique<SnapshotReader>(rep_->db.get(), &rep_->handles);
+}
+
+uint64_t Store::IntProperty(const std::string& name) const {
+  uint64_t total = 0;
+  for (auto* h : rep_->handles) {
+    uint64_t v = 0;
+    if (rep_->db->GetIntProperty(h, name, &v)) total += v;
+  }
+  return total;
+}
+
+Status Store::Flush() {
+  return FromRocks(rep_->db->Flush(rocksdb::FlushOptions(), rep_->handles));
+}
+
+}  // namespace leadflow::state

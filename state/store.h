@@ -1,0 +1,113 @@
+// Store: leadflow's durable state, a RocksDB database with one column family
+// per kind of record (see Cf). Every change goes through one atomic
+// WriteBatch, so a reader never sees half of a batch and a crash loses either
+// the whole batch or nothing. Consumer positions are written in the same batch
+// as the state they produced.
+//
+// Thread safety: a Store may be used from any number of threads at once;
+// Write calls are serialized by RocksDB. A WriteBatch or Snapshot object must
+// be used by one thread at a time.
+#ifndef LEADFLOW_STATE_STORE_H_
+#define LEADFLOW_STATE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "state/status.h"
+
+namespace leadflow::state {
+
+// Column families. Key layouts are owned by views/keys.h.
+enum class Cf : int {
+  kMeta = 0,     // consumer positions, sequence counters
+  kEvents,       // org, event_id -> "" (duplicate detection)
+  kLeads,        // org, lead_id -> lead record
+  kLeadIds,      // org, lead number -> lead_id
+  kStatuses,     // org, status_id -> status record
+  kUsers,        // org, user_id -> user record
+  kBitmaps,      // org, kind, subject, level, unit -> roaring bitmap of lead numbers
+  kLog,          // org, day, time, lead number, index -> effective transition
+  kPairs,        // org, from, to -> "" (every transition pair ever seen)
+  kActivities,   // org, lead_id, time, activity_id -> activity
+  kCount         // not a family: the number of families
+};
+
+class Store;
+
+// A set of changes applied atomically by Store::Write.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  void Put(Cf cf, std::string_view key, std::string_view value);
+  void Delete(Cf cf, std::string_view key);
+  // Number of Put/Delete operations recorded.
+  size_t Count() const;
+  // Approximate size in bytes.
+  size_t ByteSize() const;
+  void Clear();
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+// Read access to the store, either at its latest state or at a snapshot.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // OK and *value set when found; NotFound when absent; IoError otherwise.
+  virtual Status Get(Cf cf, std::string_view key, std::string* value) const = 0;
+  // Calls fn(key, value) for every key in [begin, end) in order until fn
+  // returns false. The views passed to fn are valid only during the call.
+  virtual Status Scan(Cf cf, std::string_view begin, std::string_view end,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) const = 0;
+};
+
+class Store : public Reader {
+ public:
+  struct Options {
+    // Size of the shared block cache in bytes. Default: 256 MiB.
+    size_t block_cache_bytes = 256u << 20;
+  };
+
+  // Opens (creating if missing) the database in dir. On success *out owns it.
+  static Status Open(const std::string& dir, const Options& options, std::unique_ptr<Store>* out);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies batch atomically (WAL on, no fsync: a killed process loses
+  // nothing; a power loss may lose the last batches but never half of one).
+  Status Write(WriteBatch* batch);
+
+  Status Get(Cf cf, std::string_view key, std::string* value) const override;
+  Status Scan(Cf cf, std::string_view begin, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override;
+
+  // A consistent read-only view of the state as of now. It stays valid after
+  // later writes; the Store must outlive it.
+  std::unique_ptr<Reader> NewSnapshot() const;
+
+  // A RocksDB property of the default family, e.g. "rocksdb.estimate-live-data-size".
+  uint64_t IntProperty(const std::string& name) const;
+
+  // Flushes memtables to disk files.
+  Status Flush();
+
+ private:
+  struct Rep;
+  explicit Store(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace leadflow::state
+
+#endif  // LEADFLOW_STATE_STORE_H_

@@ -1,0 +1,337 @@
+#include "views/applier.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <roaring/roaring.hh>
+
+#include "views/keys.h"
+
+namespace leadflow::views {
+namespace {
+
+using state::Cf;
+
+std::string EncodeU64(uint64_t v) {
+  std::string s;
+  keys::AppendI64(&s, static_cast<int64_t>(v));
+  return s;
+}
+uint64_t DecodeU64(std::string_view s) { return s.size() == 8 ? static_cast<uint64_t>(keys::ReadI64(s, 0)) : 0; }
+
+// Inserts item into a vector kept sorted by .time (ties keep arrival order,
+// which the sequence number already encodes).
+template <typename T>
+void InsertByTime(std::vector<T>* v, T item) {
+  auto it = std::upper_bound(v->begin(), v->end(), item.time,
+                             [](const EventTime& t, const T& x) { return t < x.time; });
+  v->insert(it, std::move(item));
+}
+
+std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
+
+}  // namespace
+
+Applier::Applier(state::Store* store) : store_(store) {}
+
+void Applier::Reset() {
+  pending_event_keys_.clear();
+  leads_.clear();
+  statuses_.clear();
+  users_.clear();
+  lead_counters_.clear();
+  activities_.clear();
+  pending_events_ = 0;
+  pending_counters_ = Counters();
+  seq_loaded_ = false;
+}
+
+Status Applier::LoadLead(const std::string& org, const std::string& lead_id, LeadSlot** slot) {
+  std::string key = keys::Lead(org, lead_id);
+  auto it = leads_.find(key);
+  if (it != leads_.end()) {
+    *slot = &it->second;
+    return Status::Ok();
+  }
+  LeadSlot fresh;
+  std::string bytes;
+  Status s = store_->Get(Cf::kLeads, key, &bytes);
+  if (s.ok()) {
+    s = LeadRecord::Decode(bytes, &fresh.record);
+    if (!s.ok()) return s;
+    fresh.before = DeriveFacts(org, fresh.record);
+  } else if (s.IsNotFound()) {
+    s = NextLeadNum(org, &fresh.record.num);
+    if (!s.ok()) return s;
+    fresh.is_new = true;
+  } else {
+    return s;
+  }
+  *slot = &leads_.emplace(std::move(key), std::move(fresh)).first->second;
+  return Status::Ok();
+}
+
+Status Applier::NextLeadNum(const std::string& org, uint32_t* num) {
+  auto it = lead_counters_.find(org);
+  if (it == lead_counters_.end()) {
+    std::string bytes;
+    Status s = store_->Get(Cf::kMeta, keys::MetaLeadCounter(org), &bytes);
+    if (!s.ok() && !s.IsNotFound()) return s;
+    it = lead_counters_.emplace(org, static_cast<uint32_t>(s.ok() ? DecodeU64(bytes) : 0)).first;
+  }
+  if (it->second == UINT32_MAX) return Status::InvalidArgument("org " + org + " has too many leads");
+  *num = it->second++;
+  return Status::Ok();
+}
+
+Status Applier::LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec) {
+  std::string key = keys::Status(org, status_id);
+  auto it = statuses_.find(key);
+  if (it == statuses_.end()) {
+    StatusRecord fresh;
+    fresh.label = status_id;
+    std::string bytes;
+    Status s = store_->Get(Cf::kStatuses, key, &bytes);
+    if (s.ok()) {
+      s = StatusRecord::Decode(bytes, &fresh);
+      if (!s.ok()) return s;
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    it = statuses_.emplace(std::move(key), std::move(fresh)).first;
+  }
+  *rec = &it->second;
+  return Status::Ok();
+}
+
+Status Applier::NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms) {
+  StatusRecord* rec;
+  Status s = LoadStatus(org, status_id, &rec);
+  if (s.ok()) rec->first_seen_ms = std::min(rec->first_seen_ms, at_ms);
+  return s;
+}
+
+Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
+  if (!seq_loaded_) {
+    std::string bytes;
+    Status s = store_->Get(Cf::kMeta, keys::MetaSequence(), &bytes);
+    if (!s.ok() && !s.IsNotFound()) return s;
+    seq_ = s.ok() ? DecodeU64(bytes) : 0;
+    seq_loaded_ = true;
+  }
+  std::string event_key = keys::Event(e.org_id, e.event_id);
+  if (pending_event_keys_.count(event_key)) {
+    *outcome = ApplyOutcome::kDuplicate;
+    ++pending_counters_.duplicates;
+    return Status::Ok();
+  }
+  std::string ignored;
+  Status s = store_->Get(Cf::kEvents, event_key, &ignored);
+  if (s.ok()) {
+    *outcome = ApplyOutcome::kDuplicate;
+    ++pending_counters_.duplicates;
+    return Status::Ok();
+  }
+  if (!s.IsNotFound()) return s;
+
+  const EventTime time{e.occurred_at_ms, ++seq_};
+  switch (e.type) {
+    case EventType::kStatusUpserted: {
+      StatusRecord* rec;
+      if (!(s = LoadStatus(e.org_id, e.status_id, &rec)).ok()) return s;
+      rec->first_seen_ms = std::min(rec->first_seen_ms, e.occurred_at_ms);
+      if (!rec->upserted || time > *rec->upserted) {
+        rec->upserted = time;
+        rec->label = e.label;
+        rec->position = e.position;
+      }
+      break;
+    }
+    case EventType::kStatusDeleted: {
+      StatusRecord* rec;
+      if (!(s = LoadStatus(e.org_id, e.status_id, &rec)).ok()) return s;
+      rec->first_seen_ms = std::min(rec->first_seen_ms, e.occurred_at_ms);
+      if (!rec->deleted_at || time > *rec->deleted_at) rec->deleted_at = time;
+      break;
+    }
+    case EventType::kUserUpserted: {
+      std::string key = keys::User(e.org_id, e.user_id);
+      auto it = users_.find(key);
+      if (it == users_.end()) {
+        UserRecord fresh;
+        std::string bytes;
+        s = store_->Get(Cf::kUsers, key, &bytes);
+        if (s.ok()) {
+          if (!(s = UserRecord::Decode(bytes, &fresh)).ok()) return s;
+        } else if (!s.IsNotFound()) {
+          return s;
+        }
+        it = users_.emplace(std::move(key), std::move(fresh)).first;
+      }
+      if (it->second.fields.is_null() || time > it->second.upserted) {
+        it->second.upserted = time;
+        it->second.fields = e.fields;
+      }
+      break;
+    }
+    default:
+      if (!(s = ApplyLeadEvent(e, time)).ok()) return s;
+  }
+  pending_event_keys_.insert(std::move(event_key));
+  ++pending_events_;
+  ++pending_counters_.applied;
+  *outcome = ApplyOutcome::kApplied;
+  return Status::Ok();
+}
+
+Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
+  LeadSlot* slot;
+  Status s = LoadLead(e.org_id, e.lead_id, &slot);
+  if (!s.ok()) return s;
+  LeadRecord& lead = slot->record;
+  switch (e.type) {
+    case EventType::kLeadCreated: {
+      if (!(s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms)).ok()) return s;
+      LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
+      if (!lead.created) {
+        lead.created = std::move(c);
+        for (const StatusChange& ch : lead.changes) {
+          if (ch.time.at_ms < time.at_ms) ++pending_counters_.anomalies;
+        }
+      } else {
+        ++lead.extra_creations;
+        ++pending_counters_.anomalies;
+        if (time < lead.created->time) lead.created = std::move(c);
+      }
+      break;
+    }
+    case EventType::kLeadStatusChanged:
+      if (!(s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms)).ok()) return s;
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++pending_counters_.anomalies;
+      InsertByTime(&lead.changes, StatusChange{time, e.status_id});
+      break;
+    case EventType::kLeadUpdated:
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++pending_counters_.anomalies;
+      InsertByTime(&lead.updates, LeadUpdate{time, e.fields, OwnerOf(e)});
+      break;
+    case EventType::kLeadDeleted:
+      lead.deleted = true;
+      break;
+    case EventType::kActivityLogged: {
+      if (e.occurred_at_ms >= lead.last_activity_ms) {
+        lead.last_activity_ms = e.occurred_at_ms;
+        lead.last_activity_name = e.activity_name;
+      }
+      nlohmann::json v = {{"event", e.activity_event},
+                          {"name", e.activity_name ? nlohmann::json(*e.activity_name) : nlohmann::json()},
+                          {"user", e.user_id.empty() ? nlohmann::json() : nlohmann::json(e.user_id)},
+                          {"num", lead.num}};
+      activities_.emplace_back(keys::Activity(e.org_id, e.lead_id, e.occurred_at_ms, e.activity_id), v.dump());
+      break;
+    }
+    default:
+      return Status::InvalidArgument("not a lead event");
+  }
+  return Status::Ok();
+}
+
+Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
+  state::WriteBatch batch;
+  // bitmap key -> (lead number, add?) operations
+  std::map<std::string, std::vector<std::pair<uint32_t, bool>>> bitmap_ops;
+
+  for (auto& [key, slot] : leads_) {
+    std::string_view org(key.data(), key.find('\0'));
+    LeadFacts after = DeriveFacts(org, slot.record);
+    for (const auto& k : slot.before.bitmap_keys) {
+      if (!after.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, false);
+    }
+    for (const auto& k : after.bitmap_keys) {
+      if (!slot.before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
+    }
+    for (const auto& [k, v] : slot.before.log) {
+      if (!after.log.count(k)) batch.Delete(Cf::kLog, k);
+    }
+    for (const auto& [k, v] : after.log) {
+      auto it = slot.before.log.find(k);
+      if (it == slot.before.log.end() || it->second != v) batch.Put(Cf::kLog, k, v);
+    }
+    for (const auto& p : after.pairs) {
+      if (!slot.before.pairs.count(p)) batch.Put(Cf::kPairs, p, "");
+    }
+    batch.Put(Cf::kLeads, key, slot.record.Encode());
+  }
+  // Lead numbers are assigned on first sight; the reverse map serves lead
+  // search and the lists of a report's leads.
+  for (const auto& [key, slot] : leads_) {
+    if (slot.is_new) {
+      std::string_view org(key.data(), key.find('\0'));
+      size_t pos = org.size() + 1;
+      auto id = keys::ReadStr(key, &pos);
+      batch.Put(Cf::kLeadIds, keys::LeadId(org, slot.record.num), id ? *id : std::string_view());
+    }
+  }
+  Status s = WriteBitmaps(bitmap_ops, &batch);
+  if (!s.ok()) {
+    Reset();
+    return s;
+  }
+  for (const auto& [key, rec] : statuses_) batch.Put(Cf::kStatuses, key, rec.Encode());
+  for (const auto& [key, rec] : users_) batch.Put(Cf::kUsers, key, rec.Encode());
+  for (const auto& [key, value] : activities_) batch.Put(Cf::kActivities, key, value);
+  for (const auto& key : pending_event_keys_) batch.Put(Cf::kEvents, key, "");
+  for (const auto& [org, next] : lead_counters_) batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(next));
+  if (seq_loaded_) batch.Put(Cf::kMeta, keys::MetaSequence(), EncodeU64(seq_));
+  for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
+
+  s = store_->Write(&batch);
+  if (s.ok()) {
+    counters_.applied += pending_counters_.applied;
+    counters_.duplicates += pending_counters_.duplicates;
+    counters_.anomalies += pending_counters_.anomalies;
+    uint64_t seq = seq_;
+    bool loaded = seq_loaded_;
+    Reset();
+    seq_ = seq;
+    seq_loaded_ = loaded;
+  } else {
+    Reset();
+  }
+  return s;
+}
+
+Status Applier::WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
+                             state::WriteBatch* batch) {
+  std::string bytes;
+  for (const auto& [key, list] : ops) {
+    Roaring bitmap;
+    Status s = store_->Get(Cf::kBitmaps, key, &bytes);
+    if (s.ok()) {
+      try {
+        bitmap = Roaring::readSafe(bytes.data(), bytes.size());
+      } catch (const std::exception& e) {
+        return Status::Corruption(std::string("bad bitmap: ") + e.what());
+      }
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    for (const auto& [num, add] : list) {
+      if (add) {
+        bitmap.add(num);
+      } else {
+        bitmap.remove(num);
+      }
+    }
+    if (bitmap.isEmpty()) {
+      batch->Delete(Cf::kBitmaps, key);
+      continue;
+    }
+    bitmap.runOptimize();
+    bytes.resize(bitmap.getSizeInBytes(true));
+    bitmap.write(bytes.data(), true);
+    batch->Put(Cf::kBitmaps, key, bytes);
+  }
+  return Status::Ok();
+}
+
+}  // namespace leadflow::views

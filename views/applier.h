@@ -1,0 +1,95 @@
+// Applier: applies validated events to the materialized views, in batches.
+//
+// Events are applied to an in-memory batch (lead, status and user records,
+// duplicate markers); Commit derives every touched lead's facts, diffs them
+// against the facts stored before the batch, and writes the records, the
+// bitmap and log changes and the caller's consumer positions in one atomic
+// store write. A batch either lands whole or not at all.
+//
+// Thread safety: one thread at a time (the ingest thread). Readers use store
+// snapshots and never see a half-applied batch.
+#ifndef LEADFLOW_VIEWS_APPLIER_H_
+#define LEADFLOW_VIEWS_APPLIER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "state/status.h"
+#include "state/store.h"
+#include "views/event.h"
+#include "views/lead_facts.h"
+#include "views/records.h"
+
+namespace leadflow::views {
+
+enum class ApplyOutcome { kApplied, kDuplicate };
+
+class Applier {
+ public:
+  struct Counters {
+    uint64_t applied = 0;
+    uint64_t duplicates = 0;
+    uint64_t anomalies = 0;  // early status changes, second creations, late updates
+  };
+
+  // store must outlive the Applier.
+  explicit Applier(state::Store* store);
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  // Adds e to the pending batch. *outcome says whether it was a duplicate
+  // (same org and event_id seen before; then nothing changes). Non-OK only on
+  // a store read failure; the batch must then be discarded with Reset().
+  Status Apply(const Event& e, ApplyOutcome* outcome);
+
+  // Writes the pending batch and meta_puts (state::Cf::kMeta key/values, e.g.
+  // consumer positions) atomically, then starts an empty batch. On failure
+  // nothing was written and the batch is discarded.
+  Status Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts);
+
+  // Discards the pending batch.
+  void Reset();
+
+  size_t PendingEvents() const { return pending_events_; }
+  // Totals since construction, over committed batches.
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct LeadSlot {
+    LeadRecord record;
+    LeadFacts before;  // facts as stored before this batch
+    bool is_new = false;  // first seen in this batch
+  };
+
+  Status LoadLead(const std::string& org, const std::string& lead_id, LeadSlot** slot);
+  Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
+  Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
+  Status NextLeadNum(const std::string& org, uint32_t* num);
+  Status ApplyLeadEvent(const Event& e, const EventTime& time);
+  Status WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
+                      state::WriteBatch* batch);
+
+  state::Store* store_;
+  Counters counters_;
+  Counters pending_counters_;
+  bool seq_loaded_ = false;
+  uint64_t seq_ = 0;  // arrival sequence, persisted in meta
+  size_t pending_events_ = 0;
+
+  std::unordered_set<std::string> pending_event_keys_;
+  std::unordered_map<std::string, LeadSlot> leads_;              // keys::Lead
+  std::unordered_map<std::string, StatusRecord> statuses_;       // keys::Status
+  std::unordered_map<std::string, UserRecord> users_;            // keys::User
+  std::unordered_map<std::string, uint32_t> lead_counters_;      // org -> next lead number
+  std::vector<std::pair<std::string, std::string>> activities_;  // keys::Activity -> value
+};
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_APPLIER_H_

@@ -1,0 +1,53 @@
+// Event: one decoded, validated lead event (contract section 1). Produced by
+// ingest/decode.h, consumed by views/applier.h.
+//
+// Thread safety: a plain value type. Intentionally copyable.
+#ifndef LEADFLOW_VIEWS_EVENT_H_
+#define LEADFLOW_VIEWS_EVENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace leadflow::views {
+
+enum class EventType {
+  kStatusUpserted,
+  kStatusDeleted,
+  kUserUpserted,
+  kLeadCreated,
+  kLeadUpdated,
+  kLeadStatusChanged,
+  kLeadDeleted,
+  kActivityLogged,
+};
+
+// The wire name of a type ("lead.created"), and its inverse.
+const char* EventTypeName(EventType type);
+std::optional<EventType> EventTypeFromName(std::string_view name);
+
+struct Event {
+  std::string event_id;
+  EventType type = EventType::kLeadCreated;
+  std::string org_id;
+  int64_t occurred_at_ms = 0;
+
+  // Type-specific fields; empty or nullopt when the type has none.
+  std::string status_id;           // status.*, lead.created, lead.status_changed
+  std::string label;               // status.upserted
+  std::optional<int64_t> position; // status.upserted
+  std::string user_id;             // user.upserted; actor of status_changed/activity
+  std::string lead_id;             // lead.*, activity.logged
+  std::optional<std::string> owner_id;  // lead.created, lead.updated
+  std::string previous_status_id;  // lead.status_changed, informational only
+  nlohmann::json fields;           // object or null
+  std::string activity_id;         // activity.logged
+  int64_t activity_event = 0;      // activity.logged
+  std::optional<std::string> activity_name;
+};
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_EVENT_H_

@@ -1,0 +1,155 @@
+#include "views/keys.h"
+
+namespace leadflow::views::keys {
+
+void AppendStr(std::string* out, std::string_view s) {
+  size_t n = s.size() > 0xFFFF ? 0xFFFF : s.size();
+  out->push_back(static_cast<char>(n >> 8));
+  out->push_back(static_cast<char>(n & 0xFF));
+  out->append(s.data(), n);
+}
+
+void AppendU32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void AppendI64(std::string* out, int64_t v) {
+  uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((u >> shift) & 0xFF));
+}
+
+int64_t ReadI64(std::string_view s, size_t pos) {
+  uint64_t u = 0;
+  for (size_t i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(s[pos + i]);
+  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+}
+
+uint32_t ReadU32(std::string_view s, size_t pos) {
+  uint32_t u = 0;
+  for (size_t i = 0; i < 4; ++i) u = (u << 8) | static_cast<unsigned char>(s[pos + i]);
+  return u;
+}
+
+std::optional<std::string_view> ReadStr(std::string_view s, size_t* pos) {
+  if (*pos + 2 > s.size()) return std::nullopt;
+  size_t n = (static_cast<unsigned char>(s[*pos]) << 8) | static_cast<unsigned char>(s[*pos + 1]);
+  if (*pos + 2 + n > s.size()) return std::nullopt;
+  std::string_view out = s.substr(*pos + 2, n);
+  *pos += 2 + n;
+  return out;
+}
+
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c != 0xFF) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\xFF');  // everything sorts below this for our keys
+}
+
+std::string OrgPrefix(std::string_view org) {
+  std::string k(org);
+  k.push_back('\0');
+  return k;
+}
+
+namespace {
+std::string OrgAndStr(std::string_view org, std::string_view s) {
+  std::string k = OrgPrefix(org);
+  AppendStr(&k, s);
+  return k;
+}
+}  // namespace
+
+std::string Event(std::string_view org, std::string_view event_id) { return OrgAndStr(org, event_id); }
+std::string Lead(std::string_view org, std::string_view lead_id) { return OrgAndStr(org, lead_id); }
+std::string Status(std::string_view org, std::string_view status_id) { return OrgAndStr(org, status_id); }
+std::string User(std::string_view org, std::string_view user_id) { return OrgAndStr(org, user_id); }
+
+std::string LeadId(std::string_view org, uint32_t lead_num) {
+  std::string k = OrgPrefix(org);
+  AppendU32(&k, lead_num);
+  return k;
+}
+
+std::string StatusSubject(std::string_view status_id) {
+  std::string k;
+  AppendStr(&k, status_id);
+  return k;
+}
+
+std::string PairSubject(const std::optional<std::string>& from, std::string_view to) {
+  // A null "from" is a 0xFFFF length marker, distinct from every real id.
+  std::string k;
+  if (from) {
+    AppendStr(&k, *from);
+  } else {
+    k.append("\xFF\xFF", 2);
+  }
+  AppendStr(&k, to);
+  return k;
+}
+
+std::string Pair(std::string_view org, const std::optional<std::string>& from, std::string_view to) {
+  return OrgPrefix(org) + PairSubject(from, to);
+}
+
+std::string Activity(std::string_view org, std::string_view lead_id, int64_t at_ms,
+                     std::string_view activity_id) {
+  std::string k = OrgAndStr(org, lead_id);
+  AppendI64(&k, at_ms);
+  AppendStr(&k, activity_id);
+  return k;
+}
+
+std::string BitmapPrefix(std::string_view org, Kind kind, std::string_view subject, Level level) {
+  std::string k = OrgPrefix(org);
+  k.push_back(static_cast<char>(kind));
+  k.append(subject);
+  k.push_back(static_cast<char>(level));
+  return k;
+}
+
+std::string Bitmap(std::string_view org, Kind kind, std::string_view subject, Level level, int64_t unit) {
+  std::string k = BitmapPrefix(org, kind, subject, level);
+  AppendI64(&k, unit);
+  return k;
+}
+
+std::string LogDayPrefix(std::string_view org, int64_t day) {
+  std::string k = OrgPrefix(org);
+  AppendI64(&k, day);
+  return k;
+}
+
+std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, uint32_t index) {
+  std::string k = LogDayPrefix(org, day);
+  AppendI64(&k, at_ms);
+  AppendU32(&k, lead_num);
+  AppendU32(&k, index);
+  return k;
+}
+
+LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len) {
+  return LogKeyParts{ReadI64(key, prefix_len), ReadU32(key, prefix_len + 8)};
+}
+
+std::string ConsumerOffset(std::string_view topic, int32_t partition) {
+  std::string k("offset", 7);  // includes the terminating 0 byte
+  AppendStr(&k, topic);
+  AppendU32(&k, static_cast<uint32_t>(partition));
+  return k;
+}
+
+std::string MetaSequence() { return std::string("seq", 3); }
+
+std::string MetaLeadCounter(std::string_view org) {
+  std::string k("leadctr", 8);  // includes the terminating 0 byte
+  return k + std::string(org);
+}
+
+}  // namespace leadflow::views::keys

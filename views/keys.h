@@ -1,0 +1,73 @@
+// Keys: the byte layout of every key leadflow stores (see state::Cf).
+//
+// Every key starts with the org id and a 0 byte (org ids never contain 0).
+// Variable-length parts are written with a 2-byte big-endian length; numbers
+// are big-endian with the sign bit flipped, so keys sort by value and a range
+// of units is one contiguous scan.
+//
+// Thread safety: pure functions.
+#ifndef LEADFLOW_VIEWS_KEYS_H_
+#define LEADFLOW_VIEWS_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leadflow::views::keys {
+
+void AppendStr(std::string* out, std::string_view s);
+void AppendU32(std::string* out, uint32_t v);
+void AppendI64(std::string* out, int64_t v);  // order-preserving
+int64_t ReadI64(std::string_view s, size_t pos);
+uint32_t ReadU32(std::string_view s, size_t pos);
+// Reads a length-prefixed string at *pos and advances it; nullopt if truncated.
+std::optional<std::string_view> ReadStr(std::string_view s, size_t* pos);
+
+// The smallest key greater than every key starting with prefix.
+std::string PrefixEnd(std::string prefix);
+
+std::string OrgPrefix(std::string_view org);
+std::string Event(std::string_view org, std::string_view event_id);
+std::string Lead(std::string_view org, std::string_view lead_id);
+std::string LeadId(std::string_view org, uint32_t lead_num);
+std::string Status(std::string_view org, std::string_view status_id);
+std::string User(std::string_view org, std::string_view user_id);
+// A transition pair; from is empty for a creation (null -> to).
+std::string Pair(std::string_view org, const std::optional<std::string>& from, std::string_view to);
+std::string Activity(std::string_view org, std::string_view lead_id, int64_t at_ms,
+                     std::string_view activity_id);
+
+// Bitmaps of lead numbers.
+enum class Kind : char {
+  kCurrent = 'C',     // subject status: leads whose current (final) status it is
+  kEntered = 'E',     // subject status: leads with a transition into it in the unit
+  kLeft = 'L',        // subject status: leads with a transition out of it in the unit
+  kTransition = 'T',  // subject pair: leads with that transition in the unit
+  kFlip = 'F',        // subject status: leads whose membership differs between
+                      // the unit's start and the next unit's start
+};
+enum class Level : char { kAll = 'A', kYear = 'Y', kMonth = 'M', kDay = 'D' };
+
+std::string StatusSubject(std::string_view status_id);
+std::string PairSubject(const std::optional<std::string>& from, std::string_view to);
+std::string BitmapPrefix(std::string_view org, Kind kind, std::string_view subject, Level level);
+std::string Bitmap(std::string_view org, Kind kind, std::string_view subject, Level level, int64_t unit);
+
+// Effective transitions by time, for the partial days at a period's edges.
+std::string LogDayPrefix(std::string_view org, int64_t day);
+std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, uint32_t index);
+struct LogKeyParts {
+  int64_t at_ms;
+  uint32_t lead_num;
+};
+LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len);
+
+// Meta family.
+std::string ConsumerOffset(std::string_view topic, int32_t partition);
+std::string MetaSequence();
+std::string MetaLeadCounter(std::string_view org);
+
+}  // namespace leadflow::views::keys
+
+#endif  // LEADFLOW_VIEWS_KEYS_H_

@@ -1,0 +1,85 @@
+// Records: the per-entity state the views keep (a lead's full event history,
+// a status, a user), and their encoding in the store.
+//
+// A lead record keeps every applied event of the lead that matters for
+// reports, so a late event is placed at its event time and everything derived
+// from the lead is recomputed (views/lead_facts.h).
+//
+// Thread safety: plain values. Intentionally copyable.
+#ifndef LEADFLOW_VIEWS_RECORDS_H_
+#define LEADFLOW_VIEWS_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "state/status.h"
+
+namespace leadflow::views {
+
+// Event order: occurred_at, then arrival sequence.
+struct EventTime {
+  int64_t at_ms = 0;
+  uint64_t seq = 0;
+  friend auto operator<=>(const EventTime&, const EventTime&) = default;
+};
+
+struct LeadCreation {
+  EventTime time;
+  std::string status_id;
+  std::optional<std::string> owner_id;
+  nlohmann::json fields;  // object or null
+};
+
+struct StatusChange {
+  EventTime time;
+  std::string status_id;
+};
+
+struct LeadUpdate {
+  EventTime time;
+  nlohmann::json fields;  // object; null values remove keys
+  std::optional<std::string> owner_id;
+};
+
+struct LeadRecord {
+  uint32_t num = 0;  // dense per-org lead number, the member of every bitmap
+  std::optional<LeadCreation> created;
+  uint32_t extra_creations = 0;       // later lead.created events (anomalies)
+  std::vector<StatusChange> changes;  // sorted by time
+  std::vector<LeadUpdate> updates;    // sorted by time
+  bool deleted = false;
+  int64_t last_activity_ms = INT64_MIN;  // latest activity.logged occurred_at
+  std::optional<std::string> last_activity_name;
+
+  std::string Encode() const;
+  static Status Decode(std::string_view bytes, LeadRecord* out);
+};
+
+struct StatusRecord {
+  std::optional<EventTime> upserted;  // latest status.upserted
+  std::string label;
+  std::optional<int64_t> position;
+  std::optional<EventTime> deleted_at;  // latest status.deleted
+  int64_t first_seen_ms = INT64_MAX;    // earliest occurred_at of an event naming it
+
+  // Deleted when the latest delete is later than the latest upsert.
+  bool IsDeleted() const { return deleted_at && (!upserted || *deleted_at > *upserted); }
+  std::string Encode() const;
+  static Status Decode(std::string_view bytes, StatusRecord* out);
+};
+
+struct UserRecord {
+  EventTime upserted;
+  nlohmann::json fields;
+
+  std::string Encode() const;
+  static Status Decode(std::string_view bytes, UserRecord* out);
+};
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_RECORDS_H_
