@@ -51,7 +51,10 @@ struct GeneratorOptions {
   // Backfill history: [start_ms, start_ms + days).
   int64_t start_ms = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
   double days = 30;
-  double lead_lifetime_days = 14;  // mean span of one lead's events
+  // Mean span of one lead's events. Without a live phase, events past the
+  // backfill end are cut off, so leads created late have fewer events and the
+  // per-lead means below come out lower over a finite backfill.
+  double lead_lifetime_days = 10;
 
   // Per-lead means.
   double changes_per_lead = 2.5;     // lead.status_changed (Poisson)

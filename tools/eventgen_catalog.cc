@@ -135,6 +135,46 @@ OrgProfile BuildOrgProfile(int index, const GeneratorOptions& options) {
   return org;
 }
 
+namespace {
+
+double HourWeight(int64_t hour_start_ms, double progress) {
+  static constexpr double kDayWeight[7] = {1.0, 1.0, 1.0, 1.0, 0.9, 0.35, 0.25};  // Mon..Sun
+  const int64_t day = hour_start_ms / kMsPerDay;
+  const int64_t hour = hour_start_ms % kMsPerDay / kMsPerHour;
+  const double hour_weight =
+      hour < 7 ? 0.15 : hour < 8 ? 0.5 : hour < 18 ? 1.0 : hour < 21 ? 0.6 : 0.3;
+  return kDayWeight[WeekdayOfDay(day)] * hour_weight * (0.8 + 0.4 * progress);
+}
+
+}  // namespace
+
+ArrivalCurve::ArrivalCurve(int64_t start_ms, int64_t end_ms)
+    : start_ms_(start_ms), end_ms_(end_ms) {
+  const int64_t span = std::max<int64_t>(0, end_ms - start_ms);
+  const int64_t hours = (span + kMsPerHour - 1) / kMsPerHour;
+  cumulative_.assign(1, 0.0);
+  for (int64_t h = 0; h < hours; ++h) {
+    const int64_t width = std::min(kMsPerHour, span - h * kMsPerHour);
+    const double w = HourWeight(start_ms + h * kMsPerHour,
+                                static_cast<double>(h) / static_cast<double>(hours));
+    cumulative_.push_back(cumulative_.back() + w * static_cast<double>(width) / kMsPerHour);
+  }
+}
+
+int64_t ArrivalCurve::TimeAt(double u) const {
+  if (cumulative_.size() < 2) return start_ms_;
+  const double target = u * cumulative_.back();
+  const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), target);
+  const size_t hour = std::min(static_cast<size_t>(it - cumulative_.begin()) - 1,
+                               cumulative_.size() - 2);
+  const double mass = cumulative_[hour + 1] - cumulative_[hour];
+  const double fraction = mass > 0 ? (target - cumulative_[hour]) / mass : 0;
+  const int64_t hour_start = start_ms_ + static_cast<int64_t>(hour) * kMsPerHour;
+  const int64_t width = std::min(kMsPerHour, end_ms_ - hour_start);
+  const int64_t t = hour_start + static_cast<int64_t>(fraction * static_cast<double>(width));
+  return std::min(t, end_ms_ - 1);
+}
+
 std::span<const ActivityType> ActivityTypes() { return kActivityTypes; }
 const ActivityType& LeadCaptureActivity() { return kLeadCapture; }
 std::span<const std::string_view> FirstNames() { return kFirstNames; }
@@ -226,7 +266,8 @@ void WriteUpdatedFields(Rng& rng, int64_t now_ms, bool allow_empty, JsonWriter& 
         w.Bool("DoNotEmail", rng.Chance(0.5));
         break;
       case kBudget:
-        w.Num("mx_Budget", 500.0 * static_cast<double>(1 + rng.Below(200)) + (rng.Chance(0.2) ? 0.5 : 0.0));
+        w.Num("mx_Budget", 500.0 * static_cast<double>(1 + rng.Below(200)) +
+                               (rng.Chance(0.2) ? 0.5 : 0.0));
         break;
       case kCompany:
         w.Str("Company", PickOne(rng, kCompanies));

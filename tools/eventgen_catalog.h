@@ -51,6 +51,21 @@ struct OrgProfile {
 
 OrgProfile BuildOrgProfile(int index, const GeneratorOptions& options);
 
+// When leads arrive over the backfill span: weekdays and office hours (UTC)
+// dominate, and the business grows over the span.
+class ArrivalCurve {
+ public:
+  ArrivalCurve(int64_t start_ms, int64_t end_ms);
+  // The instant before which a fraction u in [0, 1) of the arrivals fall;
+  // non-decreasing in u, within [start_ms, end_ms).
+  int64_t TimeAt(double u) const;
+
+ private:
+  int64_t start_ms_;
+  int64_t end_ms_;
+  std::vector<double> cumulative_;  // arrival weight before each hour
+};
+
 struct ActivityType {
   int code;          // LeadSquared ActivityEvent
   const char* name;

@@ -12,27 +12,50 @@ constexpr int64_t kMaxCount = 60'000;       // per lead and event type
 constexpr double kWebCaptureShare = 0.7;    // web leads with a Lead Capture
 constexpr double kChangeAtCreationShare = 0.02;
 
-uint16_t ClampCount(int64_t n) { return static_cast<uint16_t>(std::clamp<int64_t>(n, 0, kMaxCount)); }
+uint16_t ClampCount(int64_t n) {
+  return static_cast<uint16_t>(std::clamp<int64_t>(n, 0, kMaxCount));
+}
 
-// Relative lead-creation intensity of an hour: weekdays and office hours (UTC)
-// dominate, and the business grows over the span.
-double HourWeight(int64_t hour_start_ms, double progress) {
-  static constexpr double kDayWeight[7] = {1.0, 1.0, 1.0, 1.0, 0.9, 0.35, 0.25};
-  int64_t day = hour_start_ms / kMsPerDay;
-  int64_t hour = hour_start_ms % kMsPerDay / kMsPerHour;
-  double hour_weight = hour < 7 ? 0.15 : hour < 8 ? 0.5 : hour < 18 ? 1.0 : hour < 21 ? 0.6 : 0.3;
-  return kDayWeight[WeekdayOfDay(day)] * hour_weight * (0.8 + 0.4 * progress);
+// A set entry of `active` other than `exclude`, chosen uniformly; -1 if none.
+int PickActive(const std::vector<bool>& active, Rng& rng, int exclude) {
+  int count = 0;
+  for (size_t k = 0; k < active.size(); ++k) count += active[k] && static_cast<int>(k) != exclude;
+  if (count == 0) return -1;
+  auto pick = static_cast<int>(rng.Below(static_cast<uint64_t>(count)));
+  for (size_t k = 0; k < active.size(); ++k) {
+    if (active[k] && static_cast<int>(k) != exclude && pick-- == 0) return static_cast<int>(k);
+  }
+  return -1;
+}
+
+// The first set entry of `active` at or after `from`; -1 if none.
+int FirstActive(const std::vector<bool>& active, size_t from) {
+  for (size_t k = from; k < active.size(); ++k) {
+    if (active[k]) return static_cast<int>(k);
+  }
+  return -1;
+}
+
+// The user acting on a lead: mostly its owner, else another user (10%: none).
+int PickActor(int owner, const std::vector<bool>& users, Rng& rng, double owner_share) {
+  const double roll = rng.Uniform();
+  return roll < owner_share ? owner : roll < 0.9 ? PickActive(users, rng, -1) : -1;
+}
+
+int64_t BackfillEnd(const GeneratorOptions& options) {
+  return options.start_ms + std::max<int64_t>(0, std::llround(options.days * kMsPerDay));
 }
 
 }  // namespace
 
-Simulator::Simulator(const GeneratorOptions& options) : options_(options) {
-  const int64_t span = std::max<int64_t>(0, std::llround(options_.days * kMsPerDay));
-  backfill_end_ = options_.start_ms + span;
+Simulator::Simulator(const GeneratorOptions& options)
+    : options_(options),
+      backfill_end_(BackfillEnd(options)),
+      arrivals_(options.start_ms, backfill_end_) {
+  const int64_t span = backfill_end_ - options_.start_ms;
   live_ = options_.live_start_ms > 0;
   if (live_) live_start_ = std::max(options_.live_start_ms, backfill_end_);
   now_ = options_.start_ms;
-  BuildCreationWarp();
 
   // Expected events per lead, to turn the live event rate into a lead rate.
   double web_share = 0, source_total = 0;
@@ -75,8 +98,9 @@ Simulator::Simulator(const GeneratorOptions& options) : options_(options) {
         org.timeline.push_back({at(users[k].promoted_at), TimelineEntry::kUserPromote, k});
       }
     }
-    std::stable_sort(org.timeline.begin(), org.timeline.end(),
-                     [](const TimelineEntry& a, const TimelineEntry& b) { return a.time < b.time; });
+    std::stable_sort(
+        org.timeline.begin(), org.timeline.end(),
+        [](const TimelineEntry& a, const TimelineEntry& b) { return a.time < b.time; });
   }
   const double lead_rate_per_ms = options_.live_events_per_sec / 1000.0 / events_per_lead;
   for (size_t i = 0; i < orgs_.size(); ++i) {
@@ -90,39 +114,14 @@ void Simulator::Push(int64_t time, ItemKind kind, uint32_t target) {
   heap_.push({time, seq_++, target, kind});
 }
 
-void Simulator::BuildCreationWarp() {
-  const int64_t span = backfill_end_ - options_.start_ms;
-  const int64_t hours = (span + kMsPerHour - 1) / kMsPerHour;
-  warp_.assign(1, 0.0);
-  for (int64_t h = 0; h < hours; ++h) {
-    const int64_t width = std::min(kMsPerHour, span - h * kMsPerHour);
-    const double w = HourWeight(options_.start_ms + h * kMsPerHour,
-                                static_cast<double>(h) / static_cast<double>(hours));
-    warp_.push_back(warp_.back() + w * static_cast<double>(width) / kMsPerHour);
-  }
-}
-
-int64_t Simulator::BackfillCreationTime(OrgState& org, uint32_t i) const {
-  // Stratified: lead i falls in the i-th of `leads` equal slices of the
-  // cumulative weight, so creation times increase with i.
-  const double u = (i + org.rng.Uniform()) / org.profile.leads;
-  const double target = u * warp_.back();
-  const size_t h = static_cast<size_t>(std::upper_bound(warp_.begin(), warp_.end(), target) -
-                                       warp_.begin()) - 1;
-  const size_t bucket = std::min(h, warp_.size() - 2);
-  const double mass = warp_[bucket + 1] - warp_[bucket];
-  const double fraction = mass > 0 ? (target - warp_[bucket]) / mass : 0;
-  const int64_t bucket_start = options_.start_ms + static_cast<int64_t>(bucket) * kMsPerHour;
-  const int64_t width = std::min(kMsPerHour, backfill_end_ - bucket_start);
-  const int64_t t = bucket_start + static_cast<int64_t>(fraction * static_cast<double>(width));
-  return std::min(t, backfill_end_ - 1);
-}
-
 void Simulator::ScheduleCreation(uint32_t org_index) {
   OrgState& org = orgs_[org_index];
   const bool backfill = backfill_end_ > options_.start_ms;
   if (backfill && org.created < static_cast<uint32_t>(std::max(0, org.profile.leads))) {
-    Push(BackfillCreationTime(org, org.created), ItemKind::kCreate, org_index);
+    // Stratified: lead i falls in the i-th of `leads` equal slices of the
+    // arrival curve, so creation times increase with i.
+    const double u = (org.created + org.rng.Uniform()) / org.profile.leads;
+    Push(arrivals_.TimeAt(u), ItemKind::kCreate, org_index);
   } else if (live_) {
     const int64_t base = std::max(live_start_, now_);
     const auto gap = static_cast<int64_t>(org.rng.Exponential(org.live_mean_gap_ms));
@@ -219,29 +218,6 @@ void Simulator::EmitTimeline(uint32_t org_index, SimEvent* out) {
   w.EndObject().Close();
 }
 
-int Simulator::PickActiveStatus(OrgState& org, Rng& rng) const {
-  const auto& active = org.status_active;
-  int count = static_cast<int>(std::count(active.begin(), active.end(), true));
-  if (count == 0) return 0;
-  int pick = rng.Chance(0.75) ? 0 : static_cast<int>(rng.Below(static_cast<uint64_t>(count)));
-  for (size_t k = 0; k < active.size(); ++k) {
-    if (active[k] && pick-- == 0) return static_cast<int>(k);
-  }
-  return 0;
-}
-
-int Simulator::PickActiveUser(const OrgState& org, Rng& rng, int exclude) const {
-  const auto& active = org.user_active;
-  int count = 0;
-  for (size_t k = 0; k < active.size(); ++k) count += active[k] && static_cast<int>(k) != exclude;
-  if (count == 0) return -1;
-  int pick = static_cast<int>(rng.Below(static_cast<uint64_t>(count)));
-  for (size_t k = 0; k < active.size(); ++k) {
-    if (active[k] && static_cast<int>(k) != exclude && pick-- == 0) return static_cast<int>(k);
-  }
-  return -1;
-}
-
 void Simulator::EmitCreate(uint32_t org_index, SimEvent* out) {
   OrgState& org = orgs_[org_index];
   Lead lead;
@@ -256,8 +232,11 @@ void Simulator::EmitCreate(uint32_t org_index, SimEvent* out) {
                                      : options_.lead_lifetime_days * kMsPerDay;
   const double life = std::clamp(rng.Exponential(mean_life), mean_life / 20, mean_life * 3);
   lead.end_ms = now_ + static_cast<int64_t>(life);
-  lead.status = static_cast<int16_t>(PickActiveStatus(org, rng));
-  lead.owner = static_cast<int16_t>(rng.Chance(0.92) ? PickActiveUser(org, rng, -1) : -1);
+  // Most leads start in the first stage of the pipeline.
+  const int first = FirstActive(org.status_active, 0);
+  const int status = rng.Chance(0.75) ? first : PickActive(org.status_active, rng, -1);
+  lead.status = static_cast<int16_t>(std::max(0, status));
+  lead.owner = static_cast<int16_t>(rng.Chance(0.92) ? PickActive(org.user_active, rng, -1) : -1);
   lead.changes = ClampCount(rng.Poisson(options_.changes_per_lead));
   const double activity_mean =
       options_.activities_per_lead > 0
@@ -353,31 +332,18 @@ void Simulator::EmitStatusChange(Lead& lead, OrgState& org, JsonWriter& w) {
   const auto& active = org.status_active;
   const int current = lead.status;
   int target = current;
-  if (!rng.Chance(options_.noop_change_share)) {
-    int forward = -1;
-    for (size_t k = static_cast<size_t>(current) + 1; k < active.size(); ++k) {
-      if (active[k]) {
-        forward = static_cast<int>(k);
-        break;
-      }
-    }
-    if (forward >= 0 && rng.Chance(0.55)) {
-      target = forward;
-    } else {
-      int count = 0;
-      for (size_t k = 0; k < active.size(); ++k) count += active[k] && static_cast<int>(k) != current;
-      int pick = count > 0 ? static_cast<int>(rng.Below(static_cast<uint64_t>(count))) : -1;
-      for (size_t k = 0; k < active.size() && pick >= 0; ++k) {
-        if (active[k] && static_cast<int>(k) != current && pick-- == 0) target = static_cast<int>(k);
-      }
-    }
+  // A no-op names the current status; not when that status was deleted.
+  if (!rng.Chance(options_.noop_change_share) || !active[static_cast<size_t>(current)]) {
+    // Mostly one step forward in the pipeline, else anywhere else.
+    const int forward = FirstActive(active, static_cast<size_t>(current) + 1);
+    target = forward >= 0 && rng.Chance(0.55) ? forward : PickActive(active, rng, current);
+    if (target < 0) target = current;
   }
   const auto& statuses = org.profile.statuses;
   w.Str("lead_id", LeadId(lead.num));
   w.Str("status_id", statuses[static_cast<size_t>(target)].id);
   w.Str("previous_status_id", statuses[static_cast<size_t>(current)].id);
-  const double roll = rng.Uniform();
-  const int actor = roll < 0.75 ? lead.owner : roll < 0.9 ? PickActiveUser(org, rng, -1) : -1;
+  const int actor = PickActor(lead.owner, org.user_active, rng, 0.75);
   if (actor >= 0) w.Str("user_id", org.profile.users[static_cast<size_t>(actor)].id);
   w.Close();
   lead.status = static_cast<int16_t>(target);
@@ -389,8 +355,7 @@ void Simulator::EmitActivity(Lead& lead, OrgState& org, const ActivityType& type
   w.Str("activity_id", "act_" + org.profile.short_name + "_" + std::to_string(++org.activity_seq));
   w.Int("activity_event", type.code);
   if (rng.Chance(0.96)) w.Str("activity_name", type.name);
-  const double roll = rng.Uniform();
-  const int actor = roll < 0.7 ? lead.owner : roll < 0.9 ? PickActiveUser(org, rng, -1) : -1;
+  const int actor = PickActor(lead.owner, org.user_active, rng, 0.7);
   if (actor >= 0) w.Str("user_id", org.profile.users[static_cast<size_t>(actor)].id);
   w.Close();
 }
@@ -399,7 +364,7 @@ void Simulator::EmitUpdate(Lead& lead, OrgState& org, bool owner_change, JsonWri
   Rng& rng = lead.rng;
   w.Str("lead_id", LeadId(lead.num));
   if (owner_change) {
-    const int owner = PickActiveUser(org, rng, lead.owner);
+    const int owner = PickActive(org.user_active, rng, lead.owner);
     if (owner >= 0) {
       lead.owner = static_cast<int16_t>(owner);
       w.Str("owner_id", org.profile.users[static_cast<size_t>(owner)].id);

@@ -95,8 +95,6 @@ class Simulator {
   };
 
   void Push(int64_t time, ItemKind kind, uint32_t target);
-  void BuildCreationWarp();
-  int64_t BackfillCreationTime(OrgState& org, uint32_t i) const;
   void ScheduleCreation(uint32_t org_index);
   void ScheduleLead(uint32_t slot, int64_t from);
   void RetireLead(uint32_t slot);
@@ -112,24 +110,21 @@ class Simulator {
   // Writes the common fields and returns a writer for the rest.
   JsonWriter Begin(OrgState& org, const char* type, SimEvent* out);
   int64_t Stamp(int64_t sim_time);
-  int PickActiveStatus(OrgState& org, Rng& rng) const;
-  int PickActiveUser(const OrgState& org, Rng& rng, int exclude) const;
   static std::string LeadId(uint32_t num) { return "lead_" + std::to_string(num); }
 
   GeneratorOptions options_;
+  int64_t backfill_end_;
+  ArrivalCurve arrivals_;
   std::vector<OrgState> orgs_;
   std::vector<Lead> leads_;
   std::vector<uint32_t> free_slots_;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap_;
   uint64_t seq_ = 0;
   int64_t now_ = 0;
-  int64_t backfill_end_ = 0;
   int64_t live_start_ = INT64_MAX;  // simulation time of the live phase
   bool live_ = false;
   int64_t last_stamp_ = INT64_MIN;
   uint64_t total_created_ = 0;
-  // Cumulative creation weight per hour of the backfill span.
-  std::vector<double> warp_;
 };
 
 }  // namespace leadflow::tools

@@ -47,6 +47,8 @@ const char kUsage[] =
     "  --changes-per-lead X     mean status changes per lead (default 2.5)\n"
     "  --activities-per-lead X  mean activities per lead, skewed (default 6)\n"
     "  --updates-per-lead X     mean field updates per lead (default 1.5)\n"
+    "  --lead-lifetime-days X   mean span of a lead's events (default 10); a\n"
+    "                           lead's events past the backfill end are cut off\n"
     "  --dup-share F            share of events re-emitted as duplicates (0)\n"
     "  --ooo-share F            share of events emitted out of order (0)\n"
     "  --invalid-share F        share of deliberately invalid messages (0)\n"
@@ -95,7 +97,8 @@ class TokenBucket {
   void Acquire(const std::atomic<bool>& stop) {
     for (;;) {
       const auto now = Clock::now();
-      tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
+      const double elapsed_s = std::chrono::duration<double>(now - last_).count();
+      tokens_ = std::min(burst_, tokens_ + elapsed_s * rate_);
       last_ = now;
       if (tokens_ >= 1) {
         tokens_ -= 1;
@@ -192,6 +195,9 @@ std::string ParseFlags(int argc, char** argv, Flags* flags) {
     } else if (arg == "--updates-per-lead") {
       ok = (x = real(0, 10000)).has_value();
       if (ok) o.updates_per_lead = *x;
+    } else if (arg == "--lead-lifetime-days") {
+      ok = (x = real(0.001, 36500)).has_value();
+      if (ok) o.lead_lifetime_days = *x;
     } else if (arg == "--dup-share") {
       ok = (x = real(0, 1)).has_value();
       if (ok) o.dup_share = *x;

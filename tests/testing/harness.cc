@@ -1,0 +1,116 @@
+#include "tests/testing/harness.h"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/check_ok.h"
+#include "views/time.h"
+
+namespace leadflow::testing {
+namespace {
+std::atomic<int> next_event{0};
+
+std::string Ev(nlohmann::json j, const std::string& type, const std::string& at, const std::string& org) {
+  j["event_id"] = "ev" + std::to_string(next_event++);
+  j["type"] = type;
+  j["org_id"] = org;
+  j["occurred_at"] = at;
+  return j.dump();
+}
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "leadflow-test-XXXXXX").string();
+  path_ = mkdtemp(tmpl.data());
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string StatusUpserted(const std::string& id, const std::string& label, std::optional<int64_t> position,
+                           const std::string& at, const std::string& org) {
+  nlohmann::json j = {{"status_id", id}, {"label", label}};
+  if (position) j["position"] = *position;
+  return Ev(j, "status.upserted", at, org);
+}
+std::string StatusDeleted(const std::string& id, const std::string& at, const std::string& org) {
+  return Ev({{"status_id", id}}, "status.deleted", at, org);
+}
+std::string Created(const std::string& lead, const std::string& status, const std::string& at,
+                    const std::string& org) {
+  return Ev({{"lead_id", lead}, {"status_id", status}}, "lead.created", at, org);
+}
+std::string Changed(const std::string& lead, const std::string& status, const std::string& at,
+                    const std::string& org) {
+  return Ev({{"lead_id", lead}, {"status_id", status}}, "lead.status_changed", at, org);
+}
+std::string Deleted(const std::string& lead, const std::string& at, const std::string& org) {
+  return Ev({{"lead_id", lead}}, "lead.deleted", at, org);
+}
+std::string WithEventId(const std::string& event_json, const std::string& event_id) {
+  auto j = nlohmann::json::parse(event_json);
+  j["event_id"] = event_id;
+  return j.dump();
+}
+
+TestDb::TestDb() { REQUIRE_OK(state::Store::Open(dir_.path(), state::Store::Options(), &store_)); }
+
+size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size) {
+  ingest::Stats stats;
+  ingest::Pipeline pipeline(store_.get(), &stats);
+  size_t dead = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    REQUIRE_OK(pipeline.Add(events[i], std::nullopt, {"test", 0}, static_cast<int64_t>(i)));
+    if (pipeline.pending() >= batch_size) {
+      dead += pipeline.dead_letters().size();
+      REQUIRE_OK(pipeline.Commit());
+    }
+  }
+  dead += pipeline.dead_letters().size();
+  REQUIRE_OK(pipeline.Commit());
+  return dead;
+}
+
+views::StatusReport TestDb::Report(const std::optional<views::Period>& period, const std::string& org) {
+  auto snap = store_->NewSnapshot();
+  views::StatusReport r;
+  REQUIRE_OK(views::ComputeStatusReport(*snap, org, period, nullptr, &r));
+  return r;
+}
+
+std::string TestDb::ReportText(const std::optional<views::Period>& period, const std::string& org) {
+  return ReportToText(Report(period, org));
+}
+
+int64_t Ms(const std::string& rfc3339) {
+  auto v = views::ParseRfc3339Ms(rfc3339);
+  if (!v) throw std::invalid_argument("not an RFC 3339 timestamp: " + rfc3339);
+  return *v;
+}
+
+views::Period P(const std::string& start, const std::string& end) { return views::Period{Ms(start), Ms(end)}; }
+
+std::string ReportToText(const views::StatusReport& report) {
+  std::ostringstream out;
+  for (const auto& r : report.rows) {
+    out << r.status.label << (r.status.deleted ? "(deleted)" : "") << ":";
+    if (report.period) out << " started=" << r.started;
+    out << " ended=" << r.ended;
+    if (report.period) out << " gained=" << r.gained << " lost=" << r.lost;
+    out << " entered=" << r.entered << " left=" << r.left << "\n";
+  }
+  auto name = [](const std::optional<views::StatusRef>& s) { return s ? s->label : std::string("null"); };
+  for (const auto& t : report.transitions) out << "T " << name(t.from) << "->" << t.to.label << " " << t.count << "\n";
+  for (const auto& t : report.summary) out << "S " << name(t.from) << "->" << t.to.label << " " << t.count << "\n";
+  return out.str();
+}
+
+}  // namespace leadflow::testing
