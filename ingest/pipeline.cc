@@ -5,7 +5,33 @@
 
 namespace leadflow::ingest {
 
-Pipeline::Pipeline(state::Store* store, Stats* stats) : store_(store), stats_(stats), applier_(store) {}
+namespace {
+
+const char* const kApplied = "applied";
+const char* const kDuplicate = "duplicate";
+const char* const kDeadLettered = "dead_lettered";
+const char* const kAnomalies = "anomalies";
+
+uint64_t LoadTotal(state::Store* store, const char* name) {
+  std::string v;
+  if (!store->Get(state::Cf::kMeta, views::keys::MetaTotal(name), &v).ok() || v.size() != 8) return 0;
+  return static_cast<uint64_t>(views::keys::ReadI64(v, 0));
+}
+
+std::pair<std::string, std::string> Total(const char* name, uint64_t value) {
+  std::string v;
+  views::keys::AppendI64(&v, static_cast<int64_t>(value));
+  return {views::keys::MetaTotal(name), std::move(v)};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(state::Store* store, Stats* stats) : store_(store), stats_(stats), applier_(store) {
+  stats_->events_applied = LoadTotal(store, kApplied);
+  stats_->events_duplicate = LoadTotal(store, kDuplicate);
+  stats_->events_dead_lettered = LoadTotal(store, kDeadLettered);
+  stats_->anomalies = LoadTotal(store, kAnomalies);
+}
 
 Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
                      int64_t offset, bool track_position) {
@@ -40,13 +66,17 @@ Status Pipeline::Commit() {
     views::keys::AppendI64(&v, next);
     meta.emplace_back(views::keys::ConsumerOffset(src.topic, src.partition), std::move(v));
   }
-  const uint64_t anomalies_before = applier_.counters().anomalies;
+  const uint64_t anomalies = applier_.PendingAnomalies();
+  meta.push_back(Total(kApplied, stats_->events_applied + pending_applied_));
+  meta.push_back(Total(kDuplicate, stats_->events_duplicate + pending_duplicates_));
+  meta.push_back(Total(kDeadLettered, stats_->events_dead_lettered + dead_letters_.size()));
+  meta.push_back(Total(kAnomalies, stats_->anomalies + anomalies));
   Status s = applier_.Commit(meta);
   if (s.ok()) {
     stats_->events_applied += pending_applied_;
     stats_->events_duplicate += pending_duplicates_;
     stats_->events_dead_lettered += dead_letters_.size();
-    stats_->anomalies += applier_.counters().anomalies - anomalies_before;
+    stats_->anomalies += anomalies;
     ++stats_->batches;
   }
   Reset();

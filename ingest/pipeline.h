@@ -23,7 +23,9 @@
 
 namespace leadflow::ingest {
 
-// Counters exported as metrics. Updated when a batch commits.
+// Counters exported as metrics. Updated when a batch commits. The event
+// totals are persisted with every batch, so they survive restarts and count
+// each event exactly once however often the process is killed.
 struct Stats {
   std::atomic<uint64_t> events_applied{0};
   std::atomic<uint64_t> events_duplicate{0};
@@ -50,7 +52,8 @@ struct DeadLetter {
 
 class Pipeline {
  public:
-  // store and stats must outlive the Pipeline.
+  // store and stats must outlive the Pipeline. Loads the persisted totals
+  // into stats.
   Pipeline(state::Store* store, Stats* stats);
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -197,8 +197,7 @@ std::string_view PickSource(Rng& rng) {
 }
 
 std::string Phone(Rng& rng) {
-  std::string digits = std::to_string(1000 + rng.Below(9000));
-  return "+1-555-01" + digits.substr(0, 2) + "-" + digits.substr(2);
+  return "+1-555-01" + std::to_string(10 + rng.Below(90));  // fictional 555-01xx
 }
 
 // A follow-up date 1-14 days ahead, on the hour between 09:00 and 17:00.

@@ -12,6 +12,7 @@
 #define LEADFLOW_TOOLS_EVENTGEN_SIM_H_
 
 #include <cstdint>
+#include <functional>
 #include <queue>
 #include <string>
 #include <vector>

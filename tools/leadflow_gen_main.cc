@@ -60,7 +60,7 @@ const char kUsage[] =
     "  --progress SECONDS       print progress to stderr every SECONDS\n";
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "leadflow-gen: %s\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "leadflow-gen: %s (see --help)\n", message.c_str());
   return 2;
 }
 
@@ -148,6 +148,15 @@ std::string ParseFlags(int argc, char** argv, Flags* flags) {
       flags->live = true;
       continue;
     }
+    static constexpr std::string_view kValueFlags[] = {
+        "--seed", "--orgs", "--leads", "--big-org-leads", "--statuses", "--users", "--days",
+        "--changes-per-lead", "--activities-per-lead", "--updates-per-lead",
+        "--lead-lifetime-days", "--dup-share", "--ooo-share", "--invalid-share", "--start",
+        "--rate", "--max-events", "--progress", "--ndjson", "--brokers", "--topic",
+        "--kafka-prop"};
+    if (std::find(std::begin(kValueFlags), std::end(kValueFlags), arg) == std::end(kValueFlags)) {
+      return "unknown flag " + arg;
+    }
     if (!has_value) {
       if (i + 1 >= argc) return "missing value for " + arg;
       value = argv[++i];
@@ -229,8 +238,6 @@ std::string ParseFlags(int argc, char** argv, Flags* flags) {
       size_t eq = value.find('=');
       ok = eq != std::string::npos && eq > 0;
       if (ok) flags->kafka_props.emplace_back(value.substr(0, eq), value.substr(eq + 1));
-    } else {
-      return "unknown flag " + arg;
     }
     if (!ok) return "bad value for " + arg + ": '" + value + "'";
   }
@@ -291,7 +298,9 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "leadflow-gen: %s: %s\n", flags.ndjson.c_str(), std::strerror(errno));
     return 1;
   }
-  if (file) std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
+  // Static: stdout may still be flushed through it after Run() returns.
+  static char file_buffer[1 << 20];
+  if (file) std::setvbuf(file, file_buffer, _IOFBF, sizeof file_buffer);
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -330,23 +339,29 @@ int Run(int argc, char** argv) {
     }
   }
 
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (file && std::fflush(file) != 0 && errno != EPIPE) {
     std::fprintf(stderr, "leadflow-gen: write: %s\n", std::strerror(errno));
     status = 1;
   }
   if (file && file != stdout) std::fclose(file);
   if (kafka) {
+    const auto flush_started = std::chrono::steady_clock::now();
     kafka->Finish(std::chrono::seconds(60));
-    std::fprintf(stderr, "leadflow-gen: kafka: enqueued %llu, delivered %llu, failed %llu%s%s\n",
+    const double flush_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - flush_started).count();
+    std::fprintf(stderr,
+                 "leadflow-gen: kafka: enqueued %llu, delivered %llu, failed %llu "
+                 "(flush %.2f s)%s%s\n",
                  static_cast<unsigned long long>(kafka->enqueued()),
                  static_cast<unsigned long long>(kafka->delivered()),
-                 static_cast<unsigned long long>(kafka->failed()),
+                 static_cast<unsigned long long>(kafka->failed()), flush_s,
                  kafka->first_error().empty() ? "" : ", first error: ",
                  kafka->first_error().c_str());
     if (kafka->failed() > 0) status = 1;
   }
-  PrintStats("", generator.stats(),
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  PrintStats("", generator.stats(), elapsed_s);
   return status;
 }
 

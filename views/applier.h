@@ -57,6 +57,8 @@ class Applier {
   void Reset();
 
   size_t PendingEvents() const { return pending_events_; }
+  // Anomalies found in the pending batch.
+  uint64_t PendingAnomalies() const { return pending_counters_.anomalies; }
   // Totals since construction, over committed batches.
   const Counters& counters() const { return counters_; }
 

@@ -152,4 +152,9 @@ std::string MetaLeadCounter(std::string_view org) {
   return k + std::string(org);
 }
 
+std::string MetaTotal(std::string_view name) {
+  std::string k("total", 6);  // includes the terminating 0 byte
+  return k + std::string(name);
+}
+
 }  // namespace leadflow::views::keys

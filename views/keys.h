@@ -67,6 +67,8 @@ LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len);
 std::string ConsumerOffset(std::string_view topic, int32_t partition);
 std::string MetaSequence();
 std::string MetaLeadCounter(std::string_view org);
+// Persistent ingest totals ("applied", "duplicate", "dead_lettered", "anomalies").
+std::string MetaTotal(std::string_view name);
 
 }  // namespace leadflow::views::keys
 

@@ -1,0 +1,295 @@
+#include "tests/integration/cluster.h"
+
+#include <doctest/doctest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace leadflow::it {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+
+std::string Brokers() {
+  const char* b = std::getenv("LEADFLOW_TEST_BROKERS");
+  REQUIRE_MESSAGE(b != nullptr, "LEADFLOW_TEST_BROKERS is not set: run the tests with scripts/test.sh");
+  return b;
+}
+
+std::string UniqueName(const std::string& suffix) {
+  static std::atomic<int> n{0};
+  return "it-" + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" + suffix;
+}
+
+void CreateTopic(const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", Brokers().c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  REQUIRE_MESSAGE(rk != nullptr, err);
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof(err));
+  REQUIRE_MESSAGE(nt != nullptr, err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  REQUIRE_MESSAGE(ev != nullptr, "CreateTopics timed out");
+  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+  size_t cnt = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+    CHECK_MESSAGE((e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS),
+                  rd_kafka_err2str(e));
+  }
+  rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  // Wait until metadata shows every partition with a leader.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    bool ok = rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+              md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt == partitions;
+    if (ok) {
+      for (int p = 0; p < md->topics[0].partition_cnt; ++p) ok = ok && md->topics[0].partitions[p].leader >= 0;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    if (ok) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rd_kafka_destroy(rk);
+}
+
+namespace {
+class CountingDr : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& m) override {
+    if (m.err()) ++failed;
+  }
+  std::atomic<int> failed{0};
+};
+}  // namespace
+
+void Produce(const std::string& topic, const std::vector<Message>& messages) {
+  std::string err;
+  CountingDr dr;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", Brokers(), err);
+  conf->set("acks", "all", err);
+  conf->set("linger.ms", "5", err);
+  conf->set("enable.idempotence", "true", err);
+  conf->set("dr_cb", &dr, err);
+  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+  REQUIRE_MESSAGE(p != nullptr, err);
+  for (const auto& m : messages) {
+    RdKafka::Headers* headers = nullptr;
+    if (!m.headers.empty()) {
+      headers = RdKafka::Headers::create();
+      for (const auto& [k, v] : m.headers) headers->add(k, v);
+    }
+    for (;;) {
+      auto e = p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                          const_cast<char*>(m.value.data()), m.value.size(), m.key ? m.key->data() : nullptr,
+                          m.key ? m.key->size() : 0, 0, headers, nullptr);
+      if (e == RdKafka::ERR__QUEUE_FULL) {
+        p->poll(50);
+        continue;
+      }
+      REQUIRE_MESSAGE(e == RdKafka::ERR_NO_ERROR, RdKafka::err2str(e));
+      break;
+    }
+    p->poll(0);
+  }
+  REQUIRE(p->flush(60000) == RdKafka::ERR_NO_ERROR);
+  REQUIRE(dr.failed == 0);
+}
+
+std::optional<std::string> OrgKey(const std::string& json_value) {
+  auto j = nlohmann::json::parse(json_value, nullptr, false);
+  if (j.is_object() && j.contains("org_id") && j["org_id"].is_string()) return j["org_id"].get<std::string>();
+  return std::nullopt;
+}
+
+std::vector<Message> ConsumeAll(const std::string& topic, std::chrono::milliseconds idle) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", Brokers(), err);
+  conf->set("group.id", UniqueName("reader"), err);
+  conf->set("auto.offset.reset", "earliest", err);
+  conf->set("enable.auto.commit", "false", err);
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  REQUIRE_MESSAGE(c != nullptr, err);
+  c->subscribe({topic});
+  std::vector<Message> out;
+  auto last = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last < idle) {
+    std::unique_ptr<RdKafka::Message> m(c->consume(200));
+    if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+    Message msg;
+    if (m->key()) msg.key = *m->key();
+    msg.value.assign(static_cast<const char*>(m->payload()), m->len());
+    if (RdKafka::Headers* h = m->headers()) {
+      for (const auto& hdr : h->get_all()) {
+        msg.headers[hdr.key()] = std::string(static_cast<const char*>(hdr.value()), hdr.value_size());
+      }
+    }
+    out.push_back(std::move(msg));
+    last = std::chrono::steady_clock::now();
+  }
+  c->close();
+  return out;
+}
+
+int FreePort() {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor a(ioc, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE_MESSAGE(rc == 0, "cannot start ", argv[0]);
+}
+
+Process::~Process() {
+  if (pid_ > 0 && Running()) {
+    kill(pid_, SIGKILL);
+    Wait();
+  }
+}
+
+void Process::Kill(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+int Process::Wait() {
+  int status = 0;
+  if (pid_ > 0) {
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  return status;
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+HttpResult HttpGet(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
+  HttpResult out;
+  try {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    out.status = static_cast<int>(res.result_int());
+    out.body = res.body();
+    for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  } catch (const std::exception&) {
+    out.status = 0;
+  }
+  return out;
+}
+
+bool WaitReady(int port, std::chrono::seconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (HttpGet(port, "/readyz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+double Metric(int port, const std::string& name) {
+  HttpResult r = HttpGet(port, "/metrics");
+  if (r.status != 200) return -1;
+  size_t pos = 0;
+  while ((pos = r.body.find(name + " ", pos)) != std::string::npos) {
+    if (pos == 0 || r.body[pos - 1] == '\n') return std::stod(r.body.substr(pos + name.size() + 1));
+    pos += name.size();
+  }
+  return -1;
+}
+
+std::string BasicAuth(const std::string& key) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = key + ":", out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(n >> s) & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t n = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) n |= uint8_t(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return "Basic " + out;
+}
+
+std::string LeadflowBin() { return LEADFLOW_BIN; }
+std::string GeneratorBin() { return LEADFLOW_GEN_BIN; }
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  REQUIRE(f.good());
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace leadflow::it

@@ -1,0 +1,82 @@
+// Integration test support: the real local Kafka broker (started by
+// scripts/kafka.sh; its address in LEADFLOW_TEST_BROKERS), topics, a
+// librdkafka producer and consumer, leadflow processes, and HTTP calls.
+#ifndef LEADFLOW_TESTS_INTEGRATION_CLUSTER_H_
+#define LEADFLOW_TESTS_INTEGRATION_CLUSTER_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leadflow::it {
+
+// The broker list; fails the test when LEADFLOW_TEST_BROKERS is unset.
+std::string Brokers();
+// A name unique to this run ("it-<pid>-<n>-<suffix>").
+std::string UniqueName(const std::string& suffix);
+// Creates a topic and waits until it is usable.
+void CreateTopic(const std::string& topic, int partitions);
+
+struct Message {
+  std::optional<std::string> key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+// Produces messages (acks=all) and waits until every one is delivered.
+void Produce(const std::string& topic, const std::vector<Message>& messages);
+// The key a leadflow producer would use: the value's org_id, if any.
+std::optional<std::string> OrgKey(const std::string& json_value);
+// Reads a whole topic from the beginning (until no message for idle).
+std::vector<Message> ConsumeAll(const std::string& topic, std::chrono::milliseconds idle);
+
+// A free TCP port on 127.0.0.1.
+int FreePort();
+
+// A leadflow child process; stderr goes to a log file. Killed (SIGKILL) on
+// destruction if still running.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  void Kill(int signal);
+  // Waits for exit; returns the exit status as from waitpid.
+  int Wait();
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct HttpResult {
+  int status = 0;  // 0: connection failed
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+HttpResult HttpGet(int port, const std::string& target, const std::map<std::string, std::string>& headers = {});
+
+// Polls GET /readyz until 200 or the deadline; returns whether it became ready.
+bool WaitReady(int port, std::chrono::seconds deadline);
+// A metric's value from GET /metrics, or -1.
+double Metric(int port, const std::string& name);
+
+// "Basic base64(key:)".
+std::string BasicAuth(const std::string& key);
+
+// Paths of the binaries under test.
+std::string LeadflowBin();
+std::string GeneratorBin();
+
+// Writes text to a file.
+void WriteFile(const std::string& path, const std::string& text);
+std::vector<std::string> ReadLines(const std::string& path);
+
+}  // namespace leadflow::it
+
+#endif  // LEADFLOW_TESTS_INTEGRATION_CLUSTER_H_

@@ -1,0 +1,145 @@
+// End to end over the real broker and HTTP: events produced to Kafka become
+// the lead status change report, which follows the stream as it flows.
+#include "tests/integration/service.h"
+
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/harness.h"
+
+namespace leadflow::it {
+namespace {
+
+using nlohmann::json;
+
+std::vector<Message> Keyed(const std::vector<std::string>& events) {
+  std::vector<Message> out;
+  for (const auto& e : events) out.push_back({OrgKey(e), e, {}});
+  return out;
+}
+
+json Row(const json& report, const std::string& label) {
+  for (const auto& r : report["status_overview"]) {
+    if (r["status_label"] == label) return r;
+  }
+  return json();
+}
+
+const char* kJan = "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&date_end=2024-02-01";
+
+}  // namespace
+
+TEST_CASE("events produced to Kafka become the report over HTTP, and the report follows the stream") {
+  using namespace leadflow::testing;
+  Service svc;
+  Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
+                              StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
+                              Created("l1", "sa", "2023-12-01T00:00:00Z"), Created("l2", "sa", "2024-01-05T00:00:00Z"),
+                              Changed("l1", "sb", "2024-01-10T12:00:00Z")}));
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), std::chrono::seconds(60)), svc.Log());
+
+  auto res = HttpGet(svc.port(), kJan, {{"Authorization", BasicAuth(Service::KeyOf("org1"))}});
+  REQUIRE_MESSAGE(res.status == 200, res.body);
+  json report = json::parse(res.body);
+  CHECK(Row(report, "Potential")["started"] == 1);
+  CHECK(Row(report, "Potential")["ended"] == 1);
+  CHECK(Row(report, "Potential")["entered"] == 1);
+  CHECK(Row(report, "Qualified")["ended"] == 1);
+  CHECK(Row(report, "Qualified")["gained"] == 1);
+  CHECK(report["status_transitions"].size() == 2);
+  CHECK(report["status_transitions_summary"].size() == 2);
+
+  SUBCASE("Bearer works like Basic; no key is 401; another org's key is 404") {
+    auto bearer = HttpGet(svc.port(), kJan, {{"Authorization", "Bearer " + Service::KeyOf("org1")}});
+    CHECK(bearer.body == res.body);
+    auto none = HttpGet(svc.port(), kJan);
+    CHECK(none.status == 401);
+    CHECK(none.body == R"({"error":"Unauthorized"})");
+    auto foreign = HttpGet(svc.port(), kJan, {{"Authorization", BasicAuth(Service::KeyOf("org2"))}});
+    CHECK(foreign.status == 404);
+    CHECK(foreign.body == R"({"error":"Not found"})");
+  }
+
+  SUBCASE("a new event changes the report while the service runs") {
+    Produce(svc.topic(), Keyed({Changed("l2", "sb", "2024-01-20T00:00:00Z")}));
+    bool changed = false;
+    for (int i = 0; i < 200 && !changed; ++i) {
+      auto r = HttpGet(svc.port(), kJan, {{"Authorization", BasicAuth(Service::KeyOf("org1"))}});
+      changed = r.status == 200 && Row(json::parse(r.body), "Qualified")["ended"] == 2;
+      if (!changed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(changed);
+    CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 6);
+    CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") == 0);
+  }
+
+  SUBCASE("a slow client does not hold up others") {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(svc.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";  // never finished
+    REQUIRE(write(fd, partial, sizeof(partial) - 1) > 0);
+    for (int i = 0; i < 20; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      CHECK(HttpGet(svc.port(), "/healthz").status == 200);
+      CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    }
+    close(fd);
+  }
+
+  svc.Stop();
+}
+
+TEST_CASE("invalid events go to the dead-letter topic with the reason and ingestion goes on") {
+  using namespace leadflow::testing;
+  Service svc(1);
+  std::vector<Message> messages = Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z")});
+  messages.push_back({std::string("org1"), "this is not json", {}});
+  messages.push_back({std::string("org1"), R"({"event_id":"x1","type":"lead.created","org_id":"org1","occurred_at":"2024-01-01T00:00:00Z","status_id":"sa"})", {}});
+  messages.push_back({std::string("org1"), R"({"event_id":"x2","type":"lead.exploded","org_id":"org1","occurred_at":"2024-01-01T00:00:00Z"})", {}});
+  messages.push_back({std::nullopt, std::string("\xff\xfe binary", 9), {}});
+  auto valid = Keyed({Created("l1", "sa", "2024-01-02T00:00:00Z")});
+  messages.insert(messages.end(), valid.begin(), valid.end());
+  Produce(svc.topic(), messages);
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), std::chrono::seconds(60)), svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_events_dead_lettered_total") == 4);
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 2);
+
+  auto dead = ConsumeAll(svc.dlq(), std::chrono::milliseconds(3000));
+  REQUIRE(dead.size() == 4);
+  std::vector<std::string> reasons;
+  for (const auto& d : dead) {
+    reasons.push_back(d.headers.count("leadflow-reason") ? d.headers.at("leadflow-reason") : "");
+    json env = json::parse(d.value);
+    CHECK(env["reason"] == reasons.back());
+    CHECK(env["topic"] == svc.topic());
+    CHECK(env.contains("original_base64"));
+  }
+  CHECK(reasons[0] == "not valid JSON");
+  CHECK(reasons[1] == "missing field lead_id");
+  CHECK(reasons[2] == "unknown type lead.exploded");
+  CHECK(reasons[3] == "not valid JSON");
+  CHECK(json::parse(dead[0].value)["original"] == "this is not json");
+  CHECK(json::parse(dead[3].value)["original"].is_null());  // not UTF-8: base64 only
+  CHECK(json::parse(dead[3].value)["original_base64"] == "//4gYmluYXJ5");
+
+  auto res = HttpGet(svc.port(), "/api/v1/report/statuses/lead/org1/",
+                     {{"Authorization", BasicAuth(Service::KeyOf("org1"))}});
+  REQUIRE(res.status == 200);
+  CHECK(Row(json::parse(res.body), "Potential")["ended"] == 1);
+  svc.Stop();
+}
+
+}  // namespace leadflow::it
