@@ -5,14 +5,15 @@
 # stream, and prints curl commands to try. Ctrl-C stops everything.
 #
 # Environment: LEADFLOW_LISTEN (127.0.0.1:8080), DEMO_DATA_DIR
-# (/tmp/leadflow-demo), DEMO_RATE (live events per second, 50).
+# (/tmp/leadflow-demo), DEMO_BUILD_DIR (build-release).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
 bash scripts/deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target leadflow leadflow-gen
+BUILD_DIR=${DEMO_BUILD_DIR:-build-release}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" --target leadflow leadflow-gen
 
 bash scripts/kafka.sh start
 eval "$(bash scripts/kafka.sh env)"
@@ -22,7 +23,6 @@ bash scripts/kafka.sh create-topic leadflow.events.dlq 1
 
 LISTEN=${LEADFLOW_LISTEN:-127.0.0.1:8080}
 DATA=${DEMO_DATA_DIR:-/tmp/leadflow-demo}
-RATE=${DEMO_RATE:-50}
 mkdir -p "$DATA"
 
 pids=()
@@ -36,14 +36,14 @@ trap cleanup EXIT INT TERM
 
 # A fresh demo each run: new history, new state.
 rm -rf "$DATA/state"
-"$ROOT/build/app/leadflow" serve --brokers "$LEADFLOW_BROKERS" --data-dir "$DATA/state" \
+"$ROOT/$BUILD_DIR/app/leadflow" serve --brokers "$LEADFLOW_BROKERS" --data-dir "$DATA/state" \
   --listen "$LISTEN" --credentials "$ROOT/docs/credentials.example.json" --group "demo-$$" \
   2>"$DATA/leadflow.log" &
 pids+=($!)
 
-"$ROOT/build/tools/leadflow-gen" --brokers "$LEADFLOW_BROKERS" --topic leadflow.events \
+"$ROOT/$BUILD_DIR/tools/leadflow-gen" --brokers "$LEADFLOW_BROKERS" --topic leadflow.events \
   --seed "$$" --orgs 3 --leads 2000 --days 30 --dup-share 0.02 --ooo-share 0.05 --invalid-share 0.001 \
-  --live --rate "$RATE" 2>"$DATA/producer.log" &
+  --live 2>"$DATA/producer.log" &
 pids+=($!)
 
 echo "demo: waiting for leadflow to catch up..." >&2
@@ -57,7 +57,7 @@ today=$(date -u +%F)
 month_ago=$(date -u -d '30 days ago' +%F)
 cat <<MSG
 
-leadflow is serving on http://$LISTEN, fed by a live stream ($RATE events/s) on leadflow.events.
+leadflow is serving on http://$LISTEN, fed by 30 days of history and then a live stream on leadflow.events.
 Try (the report changes as the stream flows; run it twice):
 
   curl -s -u demo-acme-key: "http://$LISTEN/api/v1/report/statuses/lead/org_acme/?date_start=$month_ago" | python3 -m json.tool | head -40

@@ -234,7 +234,7 @@ std::string FormatSqlDateTime(int64_t ms) {
 
 std::optional<int64_t> ParseRfc3339Ms(std::string_view text) {
   size_t pos = 0;
-  int y, mo, d, h = 0, mi = 0, s = 0, ms = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
   if (!ReadDigits(text, &pos, 4, &y) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &mo) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31) {

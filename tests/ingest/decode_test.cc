@@ -57,13 +57,13 @@ std::string Repeat(const std::string& s, int n) {
 }
 
 struct Valid {
-  const char* name;
+  std::string name;
   std::string value;
   std::string expected;
 };
 
 struct Invalid {
-  const char* name;
+  std::string name;
   std::string value;
   std::string reason_mentions;
 };
@@ -162,7 +162,7 @@ TEST_CASE("ids are counted in characters, not bytes") {
       {Repeat("\xC3\xA9", 129), false},
       {"", false},
   };
-  for (const char* field : {"event_id", "lead_id", "status_id"}) {
+  for (const std::string field : {"event_id", "lead_id", "status_id"}) {
     for (const auto& [id, valid] : ids) {
       CAPTURE(field);
       CAPTURE(id.size());
@@ -172,9 +172,9 @@ TEST_CASE("ids are counted in characters, not bytes") {
       Status s = DecodeEvent(Ev("lead.created", extra), std::nullopt, &e);
       CHECK(s.ok() == valid);
       if (valid) {
-        const std::string& decoded = std::string_view(field) == "event_id"  ? e.event_id
-                                     : std::string_view(field) == "lead_id" ? e.lead_id
-                                                                            : e.status_id;
+        const std::string& decoded = field == "event_id"  ? e.event_id
+                                     : field == "lead_id" ? e.lead_id
+                                                          : e.status_id;
         CHECK(decoded == id);
       } else {
         CHECK(s.IsInvalidArgument());
@@ -288,7 +288,7 @@ TEST_CASE("the message key must equal the org_id") {
   views::Event e;
   CHECK_OK(DecodeEvent(value, std::string_view("org1"), &e));
   CHECK(e.org_id == "org1");
-  for (const char* key : {"org2", "", "ORG1", "org1 "}) {
+  for (const std::string key : {"org2", "", "ORG1", "org1 "}) {
     CAPTURE(key);
     Status s = DecodeEvent(value, std::string_view(key), &e);
     CHECK(s.IsInvalidArgument());
