@@ -70,7 +70,7 @@ TEST_CASE("a valid credentials file loads every entry") {
 }
 
 TEST_CASE("OrgForApiKey matches only an exact key") {
-  const Credentials c = Loaded();
+  const Credentials creds = Loaded();
   struct Case {
     std::string key;
     std::optional<std::string> org;
@@ -91,12 +91,12 @@ TEST_CASE("OrgForApiKey matches only an exact key") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.key);
-    CHECK(c.OrgForApiKey(c.key) == c.org);
+    CHECK(creds.OrgForApiKey(c.key) == c.org);
   }
 }
 
 TEST_CASE("OrgForLsqKeys needs both keys of one entry") {
-  const Credentials c = Loaded();
+  const Credentials creds = Loaded();
   struct Case {
     std::string access, secret;
     std::optional<std::string> org;
@@ -118,7 +118,7 @@ TEST_CASE("OrgForLsqKeys needs both keys of one entry") {
   for (const auto& c : cases) {
     CAPTURE(c.access);
     CAPTURE(c.secret);
-    CHECK(c.OrgForLsqKeys(c.access, c.secret) == c.org);
+    CHECK(creds.OrgForLsqKeys(c.access, c.secret) == c.org);
   }
 }
 

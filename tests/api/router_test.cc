@@ -1,1 +1,179 @@
-// placeholder
+#include "api/router.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/credentials.h"
+#include "api/http_metrics.h"
+#include "tests/testing/check_ok.h"
+#include "tests/testing/harness.h"
+
+namespace leadflow::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+// "k=v;k=v" in the multimap's order.
+std::string ParamsText(const Target& t) {
+  std::string out;
+  for (const auto& [k, v] : t.params) out += (out.empty() ? "" : ";") + k + "=" + v;
+  return out;
+}
+
+// A service with a real (empty) store and one credential.
+struct Service {
+  Service() {
+    REQUIRE_OK(Credentials::Parse(R"([{"org_id": "org1", "api_key": "key-org1"}])", &credentials));
+    ctx.store = db.store();
+    ctx.credentials = &credentials;
+    ctx.http_metrics = &metrics;
+  }
+
+  Response Get(const std::string& target, std::string* route = nullptr) {
+    Request req{http::verb::get, target, 11};
+    std::string ignored;
+    return HandleRequest(req, ctx, route ? route : &ignored);
+  }
+
+  testing::TestDb db;
+  Credentials credentials;
+  HttpMetrics metrics;
+  ServiceContext ctx;
+};
+
+}  // namespace
+
+TEST_CASE("ParseTarget splits and percent-decodes the path and the parameters") {
+  struct Case {
+    std::string target, path, params;
+  };
+  const std::vector<Case> cases = {
+      {"/healthz", "/healthz", ""},
+      {"/", "/", ""},
+      {"/a%20b/c%2Fd", "/a b/c/d", ""},
+      {"/a+b", "/a+b", ""},  // '+' is a space only in parameters
+      {"/r?date_start=2024-01-01&date_end=2024-02-01", "/r", "date_end=2024-02-01;date_start=2024-01-01"},
+      {"/r?query=lead_status%3A%22New+Lead%22", "/r", "query=lead_status:\"New Lead\""},
+      {"/r?query=a%2Bb+c", "/r", "query=a+b c"},
+      {"/r?a=1&a=2", "/r", "a=1;a=2"},
+      {"/r?flag", "/r", "flag="},
+      {"/r?&&a=1&", "/r", "a=1"},
+      {"/r?a=b=c", "/r", "a=b=c"},
+      {"/r?k%20ey=v", "/r", "k ey=v"},
+      {"/r?a=%e2%82%ac", "/r", "a=\xE2\x82\xAC"},
+      {"/r?", "/r", ""},
+      {"/r?a=", "/r", "a="},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target);
+    Target t;
+    t.params.emplace("stale", "x");
+    REQUIRE(ParseTarget(c.target, &t));
+    CHECK(t.path == c.path);
+    CHECK(ParamsText(t) == c.params);
+  }
+}
+
+TEST_CASE("ParseTarget rejects malformed percent escapes") {
+  for (const std::string target : {"/a%zz", "/a%2", "/a%", "/a%%41", "/r?a=%G0", "/r?a=%", "/r?%=1", "/r?a=1&b=%4"}) {
+    CAPTURE(target);
+    Target t;
+    CHECK_FALSE(ParseTarget(target, &t));
+  }
+}
+
+TEST_CASE("healthz answers 200 while the process runs") {
+  Service s;
+  std::string route;
+  Response res = s.Get("/healthz", &route);
+  CHECK(res.result() == http::status::ok);
+  CHECK(route == "/healthz");
+}
+
+TEST_CASE("readyz answers 503 until the service is ready, then 200") {
+  Service s;
+  bool ready = false;
+  s.ctx.ready = [&ready] { return ready; };
+  std::string route;
+  CHECK(s.Get("/readyz", &route).result() == http::status::service_unavailable);
+  CHECK(route == "/readyz");
+  ready = true;
+  CHECK(s.Get("/readyz").result() == http::status::ok);
+  s.ctx.ready = nullptr;  // no readiness check: ready
+  CHECK(s.Get("/readyz").result() == http::status::ok);
+}
+
+TEST_CASE("metrics is Prometheus text with the request histogram and the other metrics") {
+  Service s;
+  s.ctx.append_metrics = [](std::string* out) { out->append("leadflow_events_applied_total 5\n"); };
+  s.metrics.Observe("/healthz", 200, 0.003);
+  s.metrics.Observe("/healthz", 200, 0.2);
+  std::string route;
+  Response res = s.Get("/metrics", &route);
+  CHECK(res.result() == http::status::ok);
+  CHECK(route == "/metrics");
+  CHECK(std::string(res[http::field::content_type]).rfind("text/plain", 0) == 0);
+  const std::string& body = res.body();
+  CHECK(body.find("leadflow_events_applied_total 5\n") != std::string::npos);
+  CHECK(body.find("# TYPE leadflow_http_request_duration_seconds histogram") != std::string::npos);
+  CHECK(body.find(R"(leadflow_http_request_duration_seconds_bucket{route="/healthz",status="200",le="0.005"} 1)") !=
+        std::string::npos);
+  CHECK(body.find(R"(leadflow_http_request_duration_seconds_bucket{route="/healthz",status="200",le="0.25"} 2)") !=
+        std::string::npos);
+  CHECK(body.find(R"(leadflow_http_request_duration_seconds_bucket{route="/healthz",status="200",le="+Inf"} 2)") !=
+        std::string::npos);
+  CHECK(body.find(R"(leadflow_http_request_duration_seconds_count{route="/healthz",status="200"} 2)") !=
+        std::string::npos);
+}
+
+TEST_CASE("an unknown path is a 404 with Close's error body") {
+  Service s;
+  for (const std::string target : {"/", "/nope", "/api/v1/report/statuses/opportunity/org1/", "/healthz/x",
+                                   "/api/v1/report/statuses/lead/"}) {
+    CAPTURE(target);
+    Response res = s.Get(target);
+    CHECK(res.result() == http::status::not_found);
+    CHECK(nlohmann::json::parse(res.body()) == nlohmann::json{{"error", "Not found"}});
+    CHECK(std::string(res[http::field::content_type]) == "application/json");
+  }
+}
+
+TEST_CASE("a target with a bad escape is a 400") {
+  Service s;
+  Response res = s.Get("/api/v1/report/statuses/lead/org1/?date_start=%zz");
+  CHECK(res.result() == http::status::bad_request);
+  auto body = nlohmann::json::parse(res.body());
+  CHECK(body.contains("errors"));
+  CHECK(body.contains("field-errors"));
+}
+
+TEST_CASE("the report route label does not carry the org id") {
+  Service s;
+  std::string a, b;
+  s.Get("/api/v1/report/statuses/lead/org1/", &a);
+  s.Get("/api/v1/report/statuses/lead/org2/", &b);
+  CHECK(a == b);
+  CHECK(a.find("org1") == std::string::npos);
+  std::string other;
+  s.Get("/x/org1", &other);
+  CHECK(other.find("org1") == std::string::npos);
+}
+
+TEST_CASE("JsonResponse answers JSON and keeps the connection as the request asks") {
+  Request req{http::verb::get, "/", 11};
+  req.keep_alive(false);
+  Response res = JsonResponse(req, http::status::ok, R"({"a":1})");
+  CHECK(res.result() == http::status::ok);
+  CHECK(res.body() == R"({"a":1})");
+  CHECK(std::string(res[http::field::content_type]) == "application/json");
+  CHECK_FALSE(res.keep_alive());
+  req.keep_alive(true);
+  CHECK(JsonResponse(req, http::status::ok, "{}").keep_alive());
+  CHECK(JsonResponse(req, http::status::ok, "{}").has_content_length());
+}
+
+}  // namespace leadflow::api
