@@ -39,7 +39,8 @@ bool ParseReportParams(const std::multimap<std::string, std::string>& params,
     double hours = 0;
     const char* begin = tz_offset->data();
     const char* end = begin + tz_offset->size();
-    if (begin != end && *begin == '+') ++begin;
+    // One optional sign: from_chars takes a '-' but not a '+'.
+    if (begin != end && *begin == '+' && begin + 1 != end && begin[1] != '-') ++begin;
     auto [ptr, ec] = std::from_chars(begin, end, hours);
     if (ec != std::errc() || ptr != end || !std::isfinite(hours) || hours < -24 || hours > 24) {
       bad->errors.push_back("x-tz-offset must be a number of hours between -24 and 24, e.g. -4 or 5.5.");

@@ -1,1 +1,254 @@
-// placeholder
+#include "api/status_report_handler.h"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/credentials.h"
+#include "tests/testing/check_ok.h"
+#include "tests/testing/harness.h"
+
+namespace leadflow::api {
+namespace {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+using testing::Changed;
+using testing::Created;
+using testing::StatusUpserted;
+
+std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += std::string{kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += std::string{kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+const std::string kReport = "/api/v1/report/statuses/lead/";
+const std::string kBasic1 = "Basic " + Base64("key-org1:");
+
+// Two orgs in a real store; org1 has two leads, org2 only a status.
+struct Service {
+  Service() {
+    REQUIRE_OK(Credentials::Parse(R"([{"org_id": "org1", "api_key": "key-org1"},
+                                      {"org_id": "org2", "api_key": "key-org2"}])",
+                                  &credentials));
+    const std::string t = "2023-06-01T00:00:00Z";
+    REQUIRE(db.Ingest({StatusUpserted("sa", "Potential", 1, t), StatusUpserted("sb", "Qualified", 2, t),
+                       StatusUpserted("sx", "Other", 1, t, "org2"), Created("l1", "sa", "2023-12-01T00:00:00Z"),
+                       Changed("l1", "sb", "2024-01-10T00:00:00Z"), Created("l2", "sa", "2024-01-05T12:00:00Z")}) ==
+            0);
+    ctx.store = db.store();
+    ctx.credentials = &credentials;
+    ctx.now_ms = [] { return testing::Ms("2024-03-01T00:00:00.500Z"); };
+  }
+
+  Response Send(http::verb verb, const std::string& target, const std::optional<std::string>& authorization,
+                const std::optional<std::string>& tz = std::nullopt) {
+    Request req{verb, target, 11};
+    if (authorization) req.set(http::field::authorization, *authorization);
+    if (tz) req.set("x-tz-offset", *tz);
+    std::string route;
+    return HandleRequest(req, ctx, &route);
+  }
+  Response Get(const std::string& target, const std::optional<std::string>& authorization = kBasic1,
+               const std::optional<std::string>& tz = std::nullopt) {
+    return Send(http::verb::get, target, authorization, tz);
+  }
+
+  testing::TestDb db;
+  Credentials credentials;
+  ServiceContext ctx;
+};
+
+// "Potential ended=1 entered=2, Qualified ..." from a rendered report.
+std::string Rows(const json& report, const std::vector<std::string>& fields) {
+  std::string out;
+  for (const auto& row : report["status_overview"]) {
+    if (!out.empty()) out += ", ";
+    out += row["status_label"].get<std::string>();
+    for (const auto& f : fields) out += " " + f + "=" + row[f].dump();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ApiKeyFromAuthorization reads Basic and Bearer credentials") {
+  struct Case {
+    std::string header, key;
+  };
+  const std::vector<Case> cases = {
+      {"Basic " + Base64("key-org1:"), "key-org1"},
+      {"basic " + Base64("key-org1:"), "key-org1"},
+      {"BASIC " + Base64("key-org1:"), "key-org1"},
+      {"Basic " + Base64("k:"), "k"},                 // padded base64
+      {"Basic " + Base64("ab:"), "ab"},               // unpadded length
+      {"Basic " + Base64("key-org1"), "key-org1"},    // no colon: the whole user-pass is the key
+      {"Basic " + Base64(":"), ""},                   // an empty user name
+      {"Bearer key-org1", "key-org1"},
+      {"bearer key-org1", "key-org1"},
+      {"BEARER key-org1", "key-org1"},
+      {"Bearer   key-org1  ", "key-org1"},
+      {"  Bearer key-org1", "key-org1"},
+      {"", ""},
+      {"Basic", ""},
+      {"Basic ", ""},
+      {"Basic !!!!", ""},
+      {"Basic a2V5LW9yZzE6 extra", ""},
+      {"Bearer", ""},
+      {"Bearer ", ""},
+      {"key-org1", ""},
+      {"Token key-org1", ""},
+      {"Digest username=\"key-org1\"", ""},
+      {"Basickey-org1", ""},
+      {"Bearerkey-org1", ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.header);
+    CHECK(ApiKeyFromAuthorization(c.header) == c.key);
+  }
+}
+
+TEST_CASE("a report request without valid credentials is a 401") {
+  Service s;
+  for (const std::optional<std::string>& auth : std::vector<std::optional<std::string>>{
+           std::nullopt, "", "Bearer wrong", "Basic " + Base64("wrong:"), "Basic " + Base64("key-org:"),
+           "Basic " + Base64("key-org1x:"), "Bearer KEY-ORG1", "Token key-org1", "key-org1"}) {
+    CAPTURE(auth.value_or("(none)"));
+    Response res = s.Get(kReport + "org1/", auth);
+    CHECK(res.result() == http::status::unauthorized);
+    CHECK(json::parse(res.body()) == json{{"error", "Unauthorized"}});
+  }
+}
+
+TEST_CASE("credentials are checked before the org and the parameters") {
+  Service s;
+  // Nothing about the org or the request is revealed without a valid key.
+  CHECK(s.Get(kReport + "org9/", std::nullopt).result() == http::status::unauthorized);
+  CHECK(s.Get(kReport + "org1/?date_start=bad", std::nullopt).result() == http::status::unauthorized);
+  // A valid key for another org: 404 before the bad date is looked at.
+  CHECK(s.Get(kReport + "org2/?date_start=bad").result() == http::status::not_found);
+}
+
+TEST_CASE("a key may read only its own org: any other org is a 404") {
+  Service s;
+  for (const std::string org : {"org2", "org9", "ORG1", "org1x"}) {
+    CAPTURE(org);
+    Response res = s.Get(kReport + org + "/");
+    CHECK(res.result() == http::status::not_found);
+    CHECK(json::parse(res.body()) == json{{"error", "Not found"}});
+  }
+  CHECK(s.Get(kReport + "org1/", "Bearer key-org2").result() == http::status::not_found);
+}
+
+TEST_CASE("the right key, Basic or Bearer, gets the overall report of its org") {
+  Service s;
+  for (const std::string& auth : {kBasic1, std::string("Bearer key-org1"), "basic " + Base64("key-org1:")}) {
+    CAPTURE(auth);
+    Response res = s.Get(kReport + "org1/", auth);
+    REQUIRE(res.result() == http::status::ok);
+    CHECK(std::string(res[http::field::content_type]) == "application/json");
+    const json j = json::parse(res.body());
+    CHECK(Rows(j, {"ended", "entered", "left"}) ==
+          "Potential ended=1 entered=2 left=1, Qualified ended=1 entered=1 left=0");
+    CHECK(j["status_transitions"].size() == 2);
+    CHECK_FALSE(j.contains("status_transitions_summary"));
+  }
+  // org2's key sees org2 only.
+  const json other = json::parse(s.Get(kReport + "org2/", "Bearer key-org2").body());
+  CHECK(Rows(other, {"ended"}) == "Other ended=0");
+}
+
+TEST_CASE("a period report reads its dates at the x-tz-offset") {
+  Service s;
+  Response res = s.Get(kReport + "org1/?date_start=2024-01-01&date_end=2024-02-01", kBasic1, "-8");
+  REQUIRE(res.result() == http::status::ok);
+  const json j = json::parse(res.body());
+  CHECK(Rows(j, {"started", "ended", "gained", "lost", "entered", "left"}) ==
+        "Potential started=1 ended=1 gained=1 lost=1 entered=1 left=1, "
+        "Qualified started=0 ended=1 gained=1 lost=0 entered=1 left=0");
+  CHECK(j["status_overview"][0]["_queries"]["started"] ==
+        R"(lead_status(status:"Potential" on:"2024-01-01 07:59:59"))");
+  CHECK(j["status_overview"][0]["_queries"]["ended"] == R"(lead_status(status:"Potential" on:"2024-02-01 07:59:59"))");
+  CHECK(j["status_transitions_summary"].size() == 2);
+}
+
+TEST_CASE("a report with only date_start ends at the request time") {
+  Service s;
+  Response res = s.Get(kReport + "org1/?date_start=2024-01-06");
+  REQUIRE(res.result() == http::status::ok);
+  const json j = json::parse(res.body());
+  // now is 2024-03-01T00:00:00.500Z: the last span before it is that millisecond .499.
+  CHECK(j["status_overview"][0]["_queries"]["ended"] ==
+        R"(lead_status(status:"Potential" on:"2024-03-01 00:00:00.499"))");
+  CHECK(Rows(j, {"started", "ended"}) == "Potential started=2 ended=1, Qualified started=0 ended=1");
+}
+
+TEST_CASE("bad report parameters are a 400 in Close's error shape") {
+  Service s;
+  struct Case {
+    std::string target;
+    std::optional<std::string> tz;
+    std::string field;  // empty: a general error
+  };
+  const std::vector<Case> cases = {
+      {"org1/?date_start=2024-13-01", std::nullopt, "date_start"},
+      {"org1/?date_start=2024-01-01&date_end=soon", std::nullopt, "date_end"},
+      {"org1/?date_end=2024-01-01", std::nullopt, "date_start"},
+      {"org1/?date_start=2024-02-01&date_end=2024-01-01", std::nullopt, ""},
+      {"org1/?date_start=2024-01-01&date_end=2024-02-01", "abc", ""},
+      {"org1/?query=lead_status%3A%22New%22&smart_view_id=save_x", std::nullopt, ""},
+      {"org1/?query=(((", std::nullopt, ""},
+      {"org1/?query=%FF%FE", std::nullopt, ""},  // not UTF-8: never echoed into a JSON body
+      {"org1/?smart_view_id=%FF", std::nullopt, ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target);
+    Response res = s.Get(kReport + c.target, kBasic1, c.tz);
+    CHECK(res.result() == http::status::bad_request);
+    const json j = json::parse(res.body());
+    CHECK(j.contains("errors"));
+    CHECK(j.contains("field-errors"));
+    CHECK((j["errors"].size() + j["field-errors"].size()) > 0);
+    if (!c.field.empty()) CHECK(j["field-errors"].contains(c.field));
+  }
+}
+
+TEST_CASE("POST with x-http-method-override GET reads the parameters from _params") {
+  Service s;
+  Request req{http::verb::post, kReport + "org1/", 11};
+  req.set(http::field::authorization, kBasic1);
+  req.set("x-http-method-override", "GET");
+  req.body() = R"({"_params": {"date_start": "2024-01-01", "date_end": "2024-02-01"}})";
+  std::string route;
+  Response res = HandleRequest(req, s.ctx, &route);
+  REQUIRE(res.result() == http::status::ok);
+  CHECK(json::parse(res.body()).contains("status_transitions_summary"));
+
+  req.body() = "{not json";
+  CHECK(HandleRequest(req, s.ctx, &route).result() == http::status::bad_request);
+
+  Request plain{http::verb::post, kReport + "org1/", 11};
+  plain.set(http::field::authorization, kBasic1);
+  CHECK(HandleRequest(plain, s.ctx, &route).result() == http::status::method_not_allowed);
+  CHECK(s.Send(http::verb::delete_, kReport + "org1/", kBasic1).result() == http::status::method_not_allowed);
+}
+
+}  // namespace leadflow::api

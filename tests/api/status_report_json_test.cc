@@ -50,7 +50,7 @@ views::StatusReport ExampleReport() {
 views::StatusReport OverallReport() {
   views::StatusReport r;
   r.rows = {{kP, 0, 49997, 0, 0, 51000, 1003}, {kQ, 0, 28, 0, 0, 30, 2}};
-  r.transitions = {{std::nullopt, kP, 51000}, {kP, kQ, 30}};
+  r.transitions = {{std::nullopt, kP, 51000}, {kP, kQ, 30}, {kOld, kQ, 1}};
   return r;
 }
 
@@ -191,7 +191,8 @@ TEST_CASE("period transitions and summary rows carry null from fields for creati
   CHECK(Keys(s0) == Keys(created));
   CHECK(s0["from_status_id"].is_null());
   CHECK(s0["count"] == 1269);
-  CHECK(s0["_query"] == R"(created > "2014-01-01 07:59:59" and lead_status(status:"Potential" on:"2014-06-01 06:59:59"))");
+  CHECK(s0["_query"] ==
+        R"(created > "2014-01-01 07:59:59" and lead_status(status:"Potential" on:"2014-06-01 06:59:59"))");
   CHECK(j["status_transitions_summary"][1]["_query"] ==
         R"(created > "2014-01-01 07:59:59" and lead_status(status:"Qualified" on:"2014-06-01 06:59:59"))");
   const Json& s2 = j["status_transitions_summary"][2];
@@ -250,15 +251,19 @@ TEST_CASE("the overall report leaves out every field that needs a period start")
   CHECK(Keys(p["_queries"]) == std::vector<std::string>{"ended", "entered", "left"});
   CHECK(Keys(p["_leads_page_urls"]) == std::vector<std::string>{"ended", "entered", "left"});
   CHECK(p["_queries"]["ended"] == R"(lead_status:"Potential")");
-  CHECK(p["_queries"]["entered"] == R"(original_lead_status:"Potential" or lead_status_change(new_status:"Potential"))");
+  CHECK(p["_queries"]["entered"] ==
+        R"(original_lead_status:"Potential" or lead_status_change(new_status:"Potential"))");
   CHECK(p["_queries"]["left"] == R"(lead_status_change(old_status:"Potential"))");
   CHECK(p["_leads_page_urls"]["ended"] == "/search/lead_status%3A%22Potential%22/");
 
-  REQUIRE(j["status_transitions"].size() == 2);
+  REQUIRE(j["status_transitions"].size() == 3);
   CHECK(j["status_transitions"][0]["from_status_id"].is_null());
   CHECK(j["status_transitions"][0]["_query"] == R"(original_lead_status:"Potential")");
   CHECK(j["status_transitions"][1]["_query"] ==
         R"(lead_status_change(old_status:"Potential" new_status:"Qualified"))");
+  CHECK(j["status_transitions"][2]["from_status_id"] == "stat_O");
+  CHECK(j["status_transitions"][2]["from_status_is_deleted"] == true);
+  CHECK(j["status_transitions"][2]["to_status_is_deleted"] == false);
 }
 
 TEST_CASE("an empty report renders empty arrays") {

@@ -149,8 +149,9 @@ TEST_CASE("formatting then parsing an instant gives it back, for any year 1-9999
   std::uniform_int_distribution<int64_t> any(-62135596800000, 253402300799999);
   for (int i = 0; i < 20000; ++i) {
     const int64_t ms = any(rng);
-    CAPTURE(ms);
-    REQUIRE(ParseRfc3339Ms(FormatRfc3339Ms(ms)) == std::optional<int64_t>(ms));
+    if (ParseRfc3339Ms(FormatRfc3339Ms(ms)) != std::optional<int64_t>(ms)) {
+      FAIL(ms << " formats as " << FormatRfc3339Ms(ms) << " which does not parse back");
+    }
   }
 }
 
@@ -197,7 +198,9 @@ TEST_CASE("consecutive day numbers are consecutive calendar days over a wide ran
       // The previous day was the last of its month: 28-31, February 29 only in leap years.
       const bool leap = (prev.year % 4 == 0 && prev.year % 100 != 0) || prev.year % 400 == 0;
       const unsigned kLast[] = {31, leap ? 29u : 28u, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-      REQUIRE(prev.day == kLast[prev.month - 1]);
+      if (prev.day != kLast[prev.month - 1]) {
+        FAIL("month " << prev.year << "-" << prev.month << " ends on day " << prev.day);
+      }
     }
     prev = c;
   }

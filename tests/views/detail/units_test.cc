@@ -59,6 +59,12 @@ std::pair<int64_t, int64_t> DaysOfUnit(keys::Level level, int64_t u) {
   }
 }
 
+// A property check that counts as no assertion unless it fails; a failure
+// stops the test case with its captured context.
+void Expect(bool ok, const char* what) {
+  if (!ok) FAIL(what);
+}
+
 }  // namespace
 
 TEST_CASE("CoverDays covers a range with the coarsest aligned units") {
@@ -107,10 +113,10 @@ TEST_CASE("CoverDays covers every day of a random range exactly once, in order, 
     CAPTURE(Text(ranges));
     int64_t next = begin;  // the first day not covered yet
     for (const auto& r : ranges) {
-      REQUIRE(r.begin < r.end);
+      Expect(r.begin < r.end, "a range is not empty");
       for (int64_t u = r.begin; u < r.end; ++u) {
         const auto [first, past] = DaysOfUnit(r.level, u);
-        REQUIRE(first == next);  // no gap, no overlap
+        Expect(first == next, "no gap, no overlap");
         next = past;
       }
       const auto [range_first, range_past] =
@@ -119,18 +125,19 @@ TEST_CASE("CoverDays covers every day of a random range exactly once, in order, 
         // No whole month inside a run of days.
         const int64_t m = MonthOfDay(range_first);
         const int64_t m_first = FirstDayOfMonth(m) == range_first ? m : m + 1;
-        REQUIRE(FirstDayOfMonth(m_first + 1) > range_past);
+        Expect(FirstDayOfMonth(m_first + 1) > range_past, "no whole month in a run of days");
       }
       if (r.level == keys::Level::kMonth) {
         const int64_t y = YearOfDay(range_first);
         const int64_t y_first = FirstDayOfYear(y) == range_first ? y : y + 1;
-        REQUIRE(FirstDayOfYear(y_first + 1) > range_past);
+        Expect(FirstDayOfYear(y_first + 1) > range_past, "no whole year in a run of months");
       }
     }
-    REQUIRE(next == std::max(begin, end));
+    Expect(next == std::max(begin, end), "the days end where the range ends");
     for (size_t k = 1; k < ranges.size(); ++k) {
       // Adjacent ranges of one level would have been one range.
-      REQUIRE_FALSE((ranges[k].level == ranges[k - 1].level && ranges[k].begin == ranges[k - 1].end));
+      Expect(!(ranges[k].level == ranges[k - 1].level && ranges[k].begin == ranges[k - 1].end),
+             "adjacent ranges of one level are merged");
     }
   }
 }
@@ -162,20 +169,20 @@ TEST_CASE("CoverBefore covers all days before a day: years, then its year's mont
     const int64_t day = any(rng);
     CAPTURE(DayText(day));
     r = CoverBefore(day);
-    REQUIRE(r.size() == 3);
-    REQUIRE(r[0].level == keys::Level::kYear);
-    REQUIRE(r[1].level == keys::Level::kMonth);
-    REQUIRE(r[2].level == keys::Level::kDay);
-    REQUIRE(r[0].begin <= 1);
+    Expect(r.size() == 3, "r.size() == 3");
+    Expect(r[0].level == keys::Level::kYear, "r[0].level == keys::Level::kYear");
+    Expect(r[1].level == keys::Level::kMonth, "r[1].level == keys::Level::kMonth");
+    Expect(r[2].level == keys::Level::kDay, "r[2].level == keys::Level::kDay");
+    Expect(r[0].begin <= 1, "r[0].begin <= 1");
     // The three ranges are contiguous and end at day.
-    REQUIRE(r[1].begin <= r[1].end);
-    REQUIRE(r[2].begin <= r[2].end);
-    REQUIRE(FirstDayOfYear(r[0].end) == FirstDayOfMonth(r[1].begin));
-    REQUIRE(FirstDayOfMonth(r[1].end) == r[2].begin);
-    REQUIRE(r[2].end == day);
+    Expect(r[1].begin <= r[1].end, "r[1].begin <= r[1].end");
+    Expect(r[2].begin <= r[2].end, "r[2].begin <= r[2].end");
+    Expect(FirstDayOfYear(r[0].end) == FirstDayOfMonth(r[1].begin), "the months start where the years end");
+    Expect(FirstDayOfMonth(r[1].end) == r[2].begin, "the days start where the months end");
+    Expect(r[2].end == day, "r[2].end == day");
     // And aligned: the months are within day's year, the days within its month.
-    REQUIRE(r[1].end - r[1].begin < 12);
-    REQUIRE(r[2].end - r[2].begin < 31);
+    Expect(r[1].end - r[1].begin < 12, "r[1].end - r[1].begin < 12");
+    Expect(r[2].end - r[2].begin < 31, "r[2].end - r[2].begin < 31");
   }
 }
 
