@@ -15,7 +15,8 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
                             const ServiceContext& ctx);
 
 // The API key of an "Authorization: Basic base64(key:)" or "Bearer key"
-// header; empty when absent or malformed.
+// header (a Basic value without a colon is taken whole as the key); empty
+// when absent or malformed.
 std::string ApiKeyFromAuthorization(std::string_view header);
 
 }  // namespace leadflow::api

@@ -33,7 +33,12 @@ Parsed Parse(const Params& params, std::optional<std::string> tz = std::nullopt,
 // "[start, end)" in RFC 3339 UTC, or "overall".
 std::string PeriodText(const std::optional<views::Period>& period) {
   if (!period) return "overall";
-  return "[" + views::FormatRfc3339Ms(period->start_ms) + ", " + views::FormatRfc3339Ms(period->end_ms) + ")";
+  std::string out = "[";
+  out += views::FormatRfc3339Ms(period->start_ms);
+  out += ", ";
+  out += views::FormatRfc3339Ms(period->end_ms);
+  out += ")";
+  return out;
 }
 
 }  // namespace

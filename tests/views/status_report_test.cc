@@ -260,6 +260,12 @@ TEST_CASE("a duplicate event changes no report, even with a different body") {
 
 namespace {
 
+std::string NextId(int* n) {
+  std::string id = "e";
+  id += std::to_string((*n)++);
+  return id;
+}
+
 // A random history: leads created and changed at random instants (many on
 // exact day, month and year boundaries), arriving shuffled, with duplicates.
 std::vector<RefEvent> RandomHistory(std::mt19937_64& rng, int leads) {
@@ -279,15 +285,15 @@ std::vector<RefEvent> RandomHistory(std::mt19937_64& rng, int leads) {
   for (int l = 0; l < leads; ++l) {
     std::string lead = "l" + std::to_string(l);
     const int64_t created = instant();
-    out.push_back({"e" + std::to_string(n++), "lead.created", lead, statuses[rng() % 4], created});
-    if (rng() % 10 == 0) out.push_back({"e" + std::to_string(n++), "lead.created", lead, statuses[rng() % 4], instant()});
+    out.push_back({NextId(&n), "lead.created", lead, statuses[rng() % 4], created});
+    if (rng() % 10 == 0) out.push_back({NextId(&n), "lead.created", lead, statuses[rng() % 4], instant()});
     const int changes = static_cast<int>(rng() % 6);
     for (int c = 0; c < changes; ++c) {
       int64_t at = rng() % 5 == 0 ? instant() : created + static_cast<int64_t>(rng() % (90LL * views::kMsPerDay));
       if (rng() % 8 == 0) at = created;  // at exactly the creation
-      out.push_back({"e" + std::to_string(n++), "lead.status_changed", lead, statuses[rng() % 4], at});
+      out.push_back({NextId(&n), "lead.status_changed", lead, statuses[rng() % 4], at});
     }
-    if (rng() % 15 == 0) out.push_back({"e" + std::to_string(n++), "lead.deleted", lead, "", instant()});
+    if (rng() % 15 == 0) out.push_back({NextId(&n), "lead.deleted", lead, "", instant()});
   }
   std::shuffle(out.begin(), out.end(), rng);
   const size_t dups = out.size() / 10;
