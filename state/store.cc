@@ -13,7 +13,8 @@ namespace leadflow::state {
 namespace {
 
 const char* const kCfNames[] = {"default", "events", "leads", "lead_ids", "statuses",
-                                "users",   "bitmaps", "log",  "pairs", "activities"};
+                                "users",   "bitmaps", "log",  "pairs", "activities",
+                                "lead_rows", "attr_index", "activity_log"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<size_t>(Cf::kCount));
 
 // The one place where rocksdb::Status becomes a leadflow Status.

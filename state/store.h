@@ -32,6 +32,9 @@ enum class Cf : int {
   kLog,          // org, day, time, lead number, index -> effective transition
   kPairs,        // org, from, to -> "" (every transition pair ever seen)
   kActivities,   // org, lead_id, time, activity_id -> activity
+  kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)
+  kAttrIndex,    // org, column, instant, lead number -> "" (exact date index)
+  kActivityLog,  // org, day, time, lead number, code -> "" (window edges)
   kCount         // not a family: the number of families
 };
 

@@ -6,6 +6,7 @@
 #include <roaring/roaring.hh>
 
 #include "views/keys.h"
+#include "views/time.h"
 
 namespace leadflow::views {
 namespace {
@@ -41,6 +42,8 @@ void Applier::Reset() {
   users_.clear();
   lead_counters_.clear();
   activities_.clear();
+  activity_log_.clear();
+  activity_adds_.clear();
   pending_events_ = 0;
   pending_counters_ = Counters();
   seq_loaded_ = false;
@@ -54,12 +57,16 @@ Status Applier::LoadLead(const std::string& org, const std::string& lead_id, Lea
     return Status::Ok();
   }
   LeadSlot fresh;
+  fresh.lead_id = lead_id;
   std::string bytes;
   Status s = store_->Get(Cf::kLeads, key, &bytes);
   if (s.ok()) {
     s = LeadRecord::Decode(bytes, &fresh.record);
     if (!s.ok()) return s;
     fresh.before = DeriveFacts(org, fresh.record);
+    std::optional<LeadAttributes> attrs = DeriveAttributes(lead_id, fresh.record);
+    fresh.attributes_before = DeriveAttributeFacts(org, fresh.record.num, attrs);
+    if (attrs) fresh.row_before = attrs->Encode();
   } else if (s.IsNotFound()) {
     s = NextLeadNum(org, &fresh.record.num);
     if (!s.ok()) return s;
@@ -227,6 +234,14 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
                           {"user", e.user_id.empty() ? nlohmann::json() : nlohmann::json(e.user_id)},
                           {"num", lead.num}};
       activities_.emplace_back(keys::Activity(e.org_id, e.lead_id, e.occurred_at_ms, e.activity_id), v.dump());
+      const int64_t day = DayOf(e.occurred_at_ms);
+      activity_log_.push_back(keys::ActivityLog(e.org_id, day, e.occurred_at_ms, lead.num, e.activity_event));
+      for (int64_t code : {e.activity_event, keys::kAnyActivity}) {
+        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kAll, 0), lead.num);
+        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kYear, YearOfDay(day)), lead.num);
+        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kMonth, MonthOfDay(day)), lead.num);
+        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kDay, day), lead.num);
+      }
       break;
     }
     default:
@@ -260,7 +275,32 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       if (!slot.before.pairs.count(p)) batch.Put(Cf::kPairs, p, "");
     }
     batch.Put(Cf::kLeads, key, slot.record.Encode());
+
+    std::optional<LeadAttributes> attrs = DeriveAttributes(slot.lead_id, slot.record);
+    AttributeFacts attr_after = DeriveAttributeFacts(org, slot.record.num, attrs);
+    for (const auto& k : slot.attributes_before.bitmap_keys) {
+      if (!attr_after.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, false);
+    }
+    for (const auto& k : attr_after.bitmap_keys) {
+      if (!slot.attributes_before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
+    }
+    for (const auto& k : slot.attributes_before.index_keys) {
+      if (!attr_after.index_keys.count(k)) batch.Delete(Cf::kAttrIndex, k);
+    }
+    for (const auto& k : attr_after.index_keys) {
+      if (!slot.attributes_before.index_keys.count(k)) batch.Put(Cf::kAttrIndex, k, "");
+    }
+    std::string row = attrs ? attrs->Encode() : std::string();
+    if (row != slot.row_before) {
+      if (attrs) {
+        batch.Put(Cf::kLeadRows, keys::LeadId(org, slot.record.num), row);
+      } else {
+        batch.Delete(Cf::kLeadRows, keys::LeadId(org, slot.record.num));
+      }
+    }
   }
+  for (const auto& [key, num] : activity_adds_) bitmap_ops[key].emplace_back(num, true);
+  for (const auto& key : activity_log_) batch.Put(Cf::kActivityLog, key, "");
   // Lead numbers are assigned on first sight; the reverse map serves lead
   // search and the lists of a report's leads.
   for (const auto& [key, slot] : leads_) {

@@ -23,6 +23,7 @@
 #include "state/status.h"
 #include "state/store.h"
 #include "views/event.h"
+#include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
 
@@ -64,8 +65,11 @@ class Applier {
 
  private:
   struct LeadSlot {
+    std::string lead_id;
     LeadRecord record;
     LeadFacts before;  // facts as stored before this batch
+    AttributeFacts attributes_before;
+    std::string row_before;  // encoded LeadAttributes, "" when none
     bool is_new = false;  // first seen in this batch
   };
 
@@ -90,6 +94,8 @@ class Applier {
   std::unordered_map<std::string, UserRecord> users_;            // keys::User
   std::unordered_map<std::string, uint32_t> lead_counters_;      // org -> next lead number
   std::vector<std::pair<std::string, std::string>> activities_;  // keys::Activity -> value
+  std::vector<std::string> activity_log_;                        // keys::ActivityLog
+  std::vector<std::pair<std::string, uint32_t>> activity_adds_;  // activity bitmap key, lead number
 };
 
 }  // namespace leadflow::views

@@ -1,5 +1,7 @@
 #include "views/keys.h"
 
+#include <cstring>
+
 namespace leadflow::views::keys {
 
 void AppendStr(std::string* out, std::string_view s) {
@@ -136,6 +138,124 @@ std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_
 
 LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len) {
   return LogKeyParts{ReadI64(key, prefix_len), ReadU32(key, prefix_len + 8)};
+}
+
+std::string TypedBool(bool v) { return std::string(1, 'B') + (v ? '\1' : '\0'); }
+
+std::string TypedNumber(double v) {
+  if (v == 0) v = 0;  // -0 == 0
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  bits = (bits & (uint64_t{1} << 63)) ? ~bits : bits ^ (uint64_t{1} << 63);
+  std::string k(1, 'N');
+  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((bits >> shift) & 0xFF));
+  return k;
+}
+
+std::string TypedString(std::string_view v) {
+  // 0 bytes are escaped as 00 FF and the value ends with 00 00, so that keys
+  // sort by value and a value is never a prefix of another's key.
+  std::string k(1, 'S');
+  for (char c : v) {
+    k.push_back(c);
+    if (c == '\0') k.push_back('\xFF');
+  }
+  k.append("\0\0", 2);
+  return k;
+}
+
+std::optional<nlohmann::json> DecodeTyped(std::string_view t) {
+  if (t.empty()) return std::nullopt;
+  if (t[0] == 'B' && t.size() == 2) return nlohmann::json(t[1] != 0);
+  if (t[0] == 'N' && t.size() == 9) {
+    uint64_t bits = 0;
+    for (size_t i = 1; i < 9; ++i) bits = (bits << 8) | static_cast<unsigned char>(t[i]);
+    bits = (bits & (uint64_t{1} << 63)) ? bits ^ (uint64_t{1} << 63) : ~bits;
+    double v;
+    std::memcpy(&v, &bits, sizeof(v));
+    if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -9e15 && v < 9e15) {
+      return nlohmann::json(static_cast<int64_t>(v));
+    }
+    return nlohmann::json(v);
+  }
+  if (t[0] == 'S' && t.size() >= 3) {
+    std::string out;
+    for (size_t i = 1; i + 2 < t.size(); ++i) {
+      out.push_back(t[i]);
+      if (t[i] == '\0') ++i;  // skip the escape byte
+    }
+    return nlohmann::json(out);
+  }
+  return std::nullopt;
+}
+
+std::string ValuePrefix(std::string_view org, std::string_view attr) {
+  std::string k = OrgPrefix(org);
+  k.push_back('V');
+  AppendStr(&k, attr);
+  return k;
+}
+
+std::string ValueBitmap(std::string_view org, std::string_view attr, std::string_view typed) {
+  return ValuePrefix(org, attr) + std::string(typed);
+}
+
+std::string HasBitmap(std::string_view org, std::string_view attr) {
+  std::string k = OrgPrefix(org);
+  k.push_back('H');
+  AppendStr(&k, attr);
+  return k;
+}
+
+std::string UniverseBitmap(std::string_view org) { return OrgPrefix(org) + "U"; }
+
+std::string DateDayPrefix(std::string_view org, std::string_view attr) {
+  std::string k = OrgPrefix(org);
+  k.push_back('W');
+  AppendStr(&k, attr);
+  return k;
+}
+
+std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t day) {
+  std::string k = DateDayPrefix(org, attr);
+  AppendI64(&k, day);
+  return k;
+}
+
+std::string DateEntryPrefix(std::string_view org, std::string_view attr) {
+  std::string k = OrgPrefix(org);
+  AppendStr(&k, attr);
+  return k;
+}
+
+std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num) {
+  std::string k = DateEntryPrefix(org, attr);
+  AppendI64(&k, at_ms);
+  AppendU32(&k, lead_num);
+  return k;
+}
+
+std::string ActivityBitmap(std::string_view org, int64_t code, Level level, int64_t unit) {
+  std::string k = OrgPrefix(org);
+  k.push_back('a');
+  AppendI64(&k, code);
+  k.push_back(static_cast<char>(level));
+  AppendI64(&k, unit);
+  return k;
+}
+
+std::string ActivityDayPrefix(std::string_view org, int64_t day) {
+  std::string k = OrgPrefix(org);
+  AppendI64(&k, day);
+  return k;
+}
+
+std::string ActivityLog(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, int64_t code) {
+  std::string k = ActivityDayPrefix(org, day);
+  AppendI64(&k, at_ms);
+  AppendU32(&k, lead_num);
+  AppendI64(&k, code);
+  return k;
 }
 
 std::string ConsumerOffset(std::string_view topic, int32_t partition) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace leadflow::views::keys {
 
 void AppendStr(std::string* out, std::string_view s);
@@ -62,6 +64,33 @@ struct LogKeyParts {
   uint32_t lead_num;
 };
 LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len);
+
+// Lead attribute indexes (Leads Not Contacted). attr is a normalized column.
+// Typed values sort booleans < numbers < strings, each by value.
+std::string TypedBool(bool v);
+std::string TypedNumber(double v);
+std::string TypedString(std::string_view v);
+// Bitmap of the leads whose attr has the typed value; all values of an attr
+// share ValuePrefix(org, attr) and sort by value.
+std::string ValuePrefix(std::string_view org, std::string_view attr);
+std::string ValueBitmap(std::string_view org, std::string_view attr, std::string_view typed);
+// Decodes the typed value at the end of a ValueBitmap key into JSON.
+std::optional<nlohmann::json> DecodeTyped(std::string_view typed);
+std::string HasBitmap(std::string_view org, std::string_view attr);
+std::string UniverseBitmap(std::string_view org);
+// Leads whose date-valued attr falls on the UTC day.
+std::string DateDayPrefix(std::string_view org, std::string_view attr);
+std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t day);
+// Exact date entries (state::Cf::kAttrIndex): attr, instant, lead number.
+std::string DateEntryPrefix(std::string_view org, std::string_view attr);
+std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num);
+
+// Activities: bitmaps per code (kAnyActivity: every code) and unit, and the
+// exact log (state::Cf::kActivityLog) for the partial days of a window.
+constexpr int64_t kAnyActivity = INT64_MIN;
+std::string ActivityBitmap(std::string_view org, int64_t code, Level level, int64_t unit);
+std::string ActivityDayPrefix(std::string_view org, int64_t day);
+std::string ActivityLog(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, int64_t code);
 
 // Meta family.
 std::string ConsumerOffset(std::string_view topic, int32_t partition);

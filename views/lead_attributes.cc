@@ -1,0 +1,192 @@
+#include "views/lead_attributes.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "views/keys.h"
+#include "views/lead_facts.h"
+#include "views/time.h"
+
+namespace leadflow::views {
+namespace {
+
+using nlohmann::json;
+
+struct FixedName {
+  const char* normalized;
+  FixedColumn column;
+};
+constexpr FixedName kFixed[] = {
+    {"prospectid", FixedColumn::kProspectId},
+    {"prospectstage", FixedColumn::kProspectStage},
+    {"ownerid", FixedColumn::kOwnerId},
+    {"createdon", FixedColumn::kCreatedOn},
+    {"modifiedon", FixedColumn::kModifiedOn},
+    {"prospectactivitydate_max", FixedColumn::kActivityDateMax},
+    {"prospectactivityname_max", FixedColumn::kActivityNameMax},
+};
+
+// The lead's field for a normalized column: the bytewise-first key whose
+// normalized form matches.
+const json* FindField(const json& fields, std::string_view normalized) {
+  const json* found = nullptr;
+  std::string found_key;
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (NormalizeColumn(it.key()) != normalized) continue;
+    if (!found || it.key() < found_key) {
+      found = &*it;
+      found_key = it.key();
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+std::string NormalizeColumn(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+FixedColumn FixedColumnOf(std::string_view normalized) {
+  for (const auto& f : kFixed) {
+    if (normalized == f.normalized) return f.column;
+  }
+  return FixedColumn::kNone;
+}
+
+std::optional<int64_t> ParseLsqDate(std::string_view text) {
+  if (text.size() == 10) return ParseDateMs(text, 0);
+  if (text.size() >= 19 && text[10] == ' ' &&
+      (text.size() == 19 || (text[19] == '.' && text.find_first_of("Zz+-", 19) == std::string_view::npos))) {
+    std::string rfc(text);
+    rfc += 'Z';
+    return ParseRfc3339Ms(rfc);
+  }
+  return ParseRfc3339Ms(text);
+}
+
+std::string FormatLsqDate(int64_t ms) { return FormatSpanLiteral(ms, false); }
+
+std::optional<LeadAttributes> DeriveAttributes(std::string_view lead_id, const LeadRecord& lead) {
+  if (!lead.created || lead.deleted) return std::nullopt;
+  LeadAttributes a;
+  a.lead_id = std::string(lead_id);
+  const int64_t created = lead.created->time.at_ms;
+  std::vector<Transition> trs = EffectiveTransitions(lead);
+  a.status_id = trs.back().to;
+  a.owner_id = lead.created->owner_id;
+  a.created_ms = created;
+  a.modified_ms = created;
+  if (lead.created->fields.is_object()) a.fields = lead.created->fields;
+  for (const LeadUpdate& u : lead.updates) {
+    if (u.time.at_ms < created) continue;  // before creation: ignored
+    a.modified_ms = std::max(a.modified_ms, u.time.at_ms);
+    if (u.owner_id) a.owner_id = u.owner_id;
+    if (!u.fields.is_object()) continue;
+    for (auto it = u.fields.begin(); it != u.fields.end(); ++it) {
+      if (it->is_null()) {
+        a.fields.erase(it.key());
+      } else {
+        a.fields[it.key()] = *it;
+      }
+    }
+  }
+  for (const StatusChange& c : lead.changes) {
+    if (c.time.at_ms >= created) a.modified_ms = std::max(a.modified_ms, c.time.at_ms);
+  }
+  if (lead.last_activity_ms != INT64_MIN) {
+    a.activity_max_ms = lead.last_activity_ms;
+    a.activity_max_name = lead.last_activity_name;
+    a.modified_ms = std::max(a.modified_ms, lead.last_activity_ms);
+  }
+  return a;
+}
+
+json ColumnValue(const LeadAttributes& a, std::string_view normalized, const std::string& status_label) {
+  switch (FixedColumnOf(normalized)) {
+    case FixedColumn::kProspectId: return a.lead_id;
+    case FixedColumn::kProspectStage: return status_label;
+    case FixedColumn::kOwnerId: return a.owner_id ? json(*a.owner_id) : json();
+    case FixedColumn::kCreatedOn: return FormatLsqDate(a.created_ms);
+    case FixedColumn::kModifiedOn: return FormatLsqDate(a.modified_ms);
+    case FixedColumn::kActivityDateMax: return a.activity_max_ms ? json(FormatLsqDate(*a.activity_max_ms)) : json();
+    case FixedColumn::kActivityNameMax: return a.activity_max_name ? json(*a.activity_max_name) : json();
+    case FixedColumn::kNone: break;
+  }
+  const json* v = FindField(a.fields, normalized);
+  return v ? *v : json();
+}
+
+std::string LeadAttributes::Encode() const {
+  json j = {{"i", lead_id},       {"s", status_id}, {"o", owner_id ? json(*owner_id) : json()},
+            {"c", created_ms},    {"m", modified_ms},
+            {"a", activity_max_ms ? json(*activity_max_ms) : json()},
+            {"n", activity_max_name ? json(*activity_max_name) : json()}, {"f", fields}};
+  std::vector<std::uint8_t> v = json::to_msgpack(j);
+  return std::string(v.begin(), v.end());
+}
+
+Status LeadAttributes::Decode(std::string_view bytes, LeadAttributes* out) {
+  try {
+    json j = json::from_msgpack(bytes.begin(), bytes.end());
+    LeadAttributes a;
+    a.lead_id = j.at("i").get<std::string>();
+    a.status_id = j.at("s").get<std::string>();
+    if (!j.at("o").is_null()) a.owner_id = j["o"].get<std::string>();
+    a.created_ms = j.at("c").get<int64_t>();
+    a.modified_ms = j.at("m").get<int64_t>();
+    if (!j.at("a").is_null()) a.activity_max_ms = j["a"].get<int64_t>();
+    if (!j.at("n").is_null()) a.activity_max_name = j["n"].get<std::string>();
+    a.fields = j.at("f");
+    *out = std::move(a);
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("bad lead row: ") + e.what());
+  }
+}
+
+AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a) {
+  AttributeFacts f;
+  if (!a) return f;
+  f.bitmap_keys.insert(keys::UniverseBitmap(org));
+  auto add_date = [&](const std::string& attr, int64_t ms) {
+    f.bitmap_keys.insert(keys::DateDayBitmap(org, attr, DayOf(ms)));
+    f.index_keys.insert(keys::DateEntry(org, attr, ms, lead_num));
+  };
+  auto add_value = [&](const std::string& attr, const json& v) {
+    f.bitmap_keys.insert(keys::HasBitmap(org, attr));
+    if (v.is_boolean()) {
+      f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedBool(v.get<bool>())));
+    } else if (v.is_number()) {
+      double d = v.get<double>();
+      if (std::isfinite(d)) f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedNumber(d)));
+    } else if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedString(s)));
+      if (auto ms = ParseLsqDate(s)) add_date(attr, *ms);
+    }
+  };
+  if (a->owner_id) add_value("ownerid", *a->owner_id);
+  for (const char* attr : {"createdon", "modifiedon"}) f.bitmap_keys.insert(keys::HasBitmap(org, attr));
+  add_date("createdon", a->created_ms);
+  add_date("modifiedon", a->modified_ms);
+  if (a->activity_max_ms) {
+    f.bitmap_keys.insert(keys::HasBitmap(org, "prospectactivitydate_max"));
+    add_date("prospectactivitydate_max", *a->activity_max_ms);
+  }
+  if (a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
+  std::set<std::string> seen;
+  for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
+    std::string attr = NormalizeColumn(it.key());
+    if (FixedColumnOf(attr) != FixedColumn::kNone || !seen.insert(attr).second) continue;
+    const json* v = FindField(a->fields, attr);
+    if (v && !v->is_null()) add_value(attr, *v);
+  }
+  return f;
+}
+
+}  // namespace leadflow::views

@@ -1,0 +1,72 @@
+// Lead attributes: a lead's current columns for Leads Not Contacted (contract
+// section 3), derived from its record, and the index keys that make every
+// column filterable as a set of leads.
+//
+// Column names are matched case-insensitively (ASCII); the fixed columns
+// (ProspectID, ProspectStage, OwnerId, CreatedOn, ModifiedOn,
+// ProspectActivityDate_Max, ProspectActivityName_Max) win over a field of the
+// same name. Where two field keys differ only in case, the one that sorts
+// first (bytewise) is the column.
+//
+// Thread safety: pure functions.
+#ifndef LEADFLOW_VIEWS_LEAD_ATTRIBUTES_H_
+#define LEADFLOW_VIEWS_LEAD_ATTRIBUTES_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "state/status.h"
+#include "views/records.h"
+
+namespace leadflow::views {
+
+struct LeadAttributes {
+  std::string lead_id;
+  std::string status_id;  // current status
+  std::optional<std::string> owner_id;
+  int64_t created_ms = 0;
+  int64_t modified_ms = 0;
+  std::optional<int64_t> activity_max_ms;
+  std::optional<std::string> activity_max_name;
+  nlohmann::json fields = nlohmann::json::object();  // after every applied update
+
+  std::string Encode() const;
+  static Status Decode(std::string_view bytes, LeadAttributes* out);
+};
+
+// The attributes of a created, non-deleted lead; nullopt otherwise.
+std::optional<LeadAttributes> DeriveAttributes(std::string_view lead_id, const LeadRecord& lead);
+
+// "ownerid" for "OwnerId": the normalized (lower-case ASCII) column name.
+std::string NormalizeColumn(std::string_view name);
+
+// The fixed columns, by normalized name.
+enum class FixedColumn { kNone, kProspectId, kProspectStage, kOwnerId, kCreatedOn, kModifiedOn, kActivityDateMax, kActivityNameMax };
+FixedColumn FixedColumnOf(std::string_view normalized);
+
+// The value of a column of a lead for output: JSON type kept, times as
+// "yyyy-MM-dd HH:mm:ss", null when absent. status_label resolves ProspectStage.
+nlohmann::json ColumnValue(const LeadAttributes& a, std::string_view normalized, const std::string& status_label);
+
+// Parses "yyyy-MM-dd HH:mm:ss[.fff]", "yyyy-MM-dd" or RFC 3339 as an instant.
+std::optional<int64_t> ParseLsqDate(std::string_view text);
+// "yyyy-MM-dd HH:mm:ss" UTC.
+std::string FormatLsqDate(int64_t ms);
+
+// Index keys of a lead's attributes: bitmaps (state::Cf::kBitmaps) holding
+// the lead and exact date entries (state::Cf::kAttrIndex).
+struct AttributeFacts {
+  std::set<std::string> bitmap_keys;
+  std::set<std::string> index_keys;
+};
+AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a);
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_LEAD_ATTRIBUTES_H_
