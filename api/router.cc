@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/lsq_fields.h"
+#include "api/lsq_handler.h"
 #include "api/status_report_handler.h"
 
 namespace leadflow::api {
@@ -35,6 +37,14 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   }
   return true;
 }
+
+// True when path starts with prefix, ASCII case-insensitively.
+bool HasPrefixNoCase(std::string_view path, std::string_view prefix) {
+  return path.size() >= prefix.size() && EqualsNoCase(path.substr(0, prefix.size()), prefix);
+}
+
+constexpr std::string_view kLsqPrefix = "/Leads/";
+constexpr std::string_view kNotContacted = "/Leads/NotContacted";
 
 Response Simple(const Request& req, http::status status, std::string content_type, std::string body) {
   Response res{status, req.version()};
@@ -73,8 +83,12 @@ Response JsonResponse(const Request& req, http::status status, const std::string
 
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
-  if (!ParseTarget(std::string_view(req.target().data(), req.target().size()), &target)) {
+  const std::string_view raw_target(req.target().data(), req.target().size());
+  if (!ParseTarget(raw_target, &target)) {
     *route = "invalid";
+    if (HasPrefixNoCase(raw_target, kLsqPrefix)) {
+      return LsqErrorResponse(req, http::status::bad_request, "The request URL is not valid.");
+    }
     return JsonResponse(req, http::status::bad_request,
                         R"({"errors":["The request URL is not valid."],"field-errors":{}})");
   }
@@ -105,6 +119,15 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
       return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     }
     return HandleStatusReport(req, target, org, ctx);
+  }
+  if (HasPrefixNoCase(path, kLsqPrefix)) {
+    if (EqualsNoCase(path, kNotContacted) ||
+        (path.size() == kNotContacted.size() + 1 && path.back() == '/' && HasPrefixNoCase(path, kNotContacted))) {
+      *route = std::string(kNotContacted);
+      return HandleNotContacted(req, target, ctx);
+    }
+    *route = "other";
+    return LsqErrorResponse(req, http::status::not_found, "API not found: check the API signature");
   }
   *route = "other";
   return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");

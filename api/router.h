@@ -2,6 +2,9 @@
 // response, separate from I/O (api/server.h does the I/O). Routes:
 //   GET /healthz, GET /readyz, GET /metrics
 //   GET /api/v1/report/statuses/lead/{org_id}/   (contract section 2)
+//   POST /Leads/NotContacted[/]                  (contract section 3; path
+//        matched ASCII case-insensitively, as LeadSquared's IIS does; other
+//        paths under /Leads/ are 404 in the LeadSquared error shape)
 //
 // Thread safety: HandleRequest may be called from any number of threads at
 // once; everything in ServiceContext must be safe for that.
@@ -17,6 +20,7 @@
 
 #include "api/credentials.h"
 #include "api/http_metrics.h"
+#include "api/rate_limiter.h"
 #include "state/store.h"
 
 namespace leadflow::api {
@@ -31,6 +35,7 @@ struct ServiceContext {
   std::function<void(std::string*)> append_metrics;  // appends other metrics; may be null
   HttpMetrics* http_metrics = nullptr;       // may be null
   std::function<int64_t()> now_ms;           // clock; nullptr means the system clock
+  RateLimiter* lsq_rate_limiter = nullptr;   // per-org limit of /Leads/*; null means no limit
 };
 
 // Answers req. *route is set to a low-cardinality route label for metrics.

@@ -2,6 +2,7 @@
 //
 //   leadflow serve  --brokers H:P --data-dir DIR --credentials FILE [--listen H:P]
 //                   [--topic T] [--dlq-topic T] [--group G] [--threads N]
+//                   [--lsq-rate-limit N] [--lsq-rate-window SECONDS]
 //   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]
 //
 // Shutdown is one sequence: signal -> stop accepting HTTP -> stop and close
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "api/credentials.h"
+#include "api/rate_limiter.h"
 #include "api/server.h"
 #include "app/flags.h"
 #include "ingest/file_ingest.h"
@@ -27,6 +29,7 @@ const char* kUsage =
     "usage:\n"
     "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
+    "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
@@ -40,6 +43,23 @@ void AppendCounter(std::string* out, const char* name, const char* help, const c
           std::to_string(v) + "\n";
 }
 
+// A flag's value as a positive integer (at most 1000000), or the fallback when unset.
+bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out) {
+  const std::optional<std::string> text = flags.Find(name);
+  if (!text) {
+    *out = fallback;
+    return true;
+  }
+  if (text->empty() || text->size() > 7) return false;
+  int64_t v = 0;
+  for (char c : *text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return v >= 1 && v <= 1'000'000;
+}
+
 int Serve(const app::Flags& flags) {
   const std::string brokers = flags.Get("brokers");
   const std::string data_dir = flags.Get("data-dir");
@@ -47,6 +67,15 @@ int Serve(const app::Flags& flags) {
   if (brokers.empty()) return Fail("--brokers is required (or LEADFLOW_BROKERS)");
   if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
   if (creds_path.empty()) return Fail("--credentials is required (or LEADFLOW_CREDENTIALS)");
+  int64_t lsq_rate_limit = 0, lsq_rate_window = 0;
+  if (!PositiveIntFlag(flags, "lsq-rate-limit", 25, &lsq_rate_limit)) {
+    return Fail("--lsq-rate-limit (or LEADFLOW_LSQ_RATE_LIMIT) must be an integer from 1 to 1000000, got '" +
+                flags.Get("lsq-rate-limit") + "'");
+  }
+  if (!PositiveIntFlag(flags, "lsq-rate-window", 5, &lsq_rate_window)) {
+    return Fail("--lsq-rate-window (or LEADFLOW_LSQ_RATE_WINDOW) must be a number of seconds from 1 to 1000000, got '" +
+                flags.Get("lsq-rate-window") + "'");
+  }
 
   api::Credentials credentials;
   Status s = api::Credentials::LoadFile(creds_path, &credentials);
@@ -74,10 +103,12 @@ int Serve(const app::Flags& flags) {
   if (!s.ok()) return Fail(s.ToString());
 
   api::HttpMetrics http_metrics;
+  api::RateLimiter lsq_rate_limiter(lsq_rate_limit, lsq_rate_window);
   api::ServiceContext ctx;
   ctx.store = store.get();
   ctx.credentials = &credentials;
   ctx.http_metrics = &http_metrics;
+  ctx.lsq_rate_limiter = &lsq_rate_limiter;
   ctx.ready = [&kafka] { return kafka->Ready(); };
   ctx.append_metrics = [&](std::string* out) {
     AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",
@@ -169,7 +200,10 @@ int main(int argc, char** argv) {
   app::Flags flags;
   if (command == "serve") {
     Status s = app::Flags::Parse(
-        args, {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads"}, &flags);
+        args,
+        {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
+         "lsq-rate-window"},
+        &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return Serve(flags);
   }
