@@ -83,7 +83,7 @@ bool IsColumnName(std::string_view s) {
 
 std::optional<int64_t> ParseLsqDateTime(std::string_view text) {
   size_t pos = 0;
-  int y, mo, d, h, mi, s;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   if (!Digits(text, &pos, 4, &y) || !Literal(text, &pos, '-') || !Digits(text, &pos, 2, &mo) ||
       !Literal(text, &pos, '-') || !Digits(text, &pos, 2, &d) || !Literal(text, &pos, ' ') ||
       !Digits(text, &pos, 2, &h) || !Literal(text, &pos, ':') || !Digits(text, &pos, 2, &mi) ||
