@@ -209,15 +209,22 @@ bool Process::Running() {
   return true;
 }
 
-HttpResult HttpGet(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
+namespace {
+HttpResult HttpRequest(http::verb verb, int port, const std::string& target, const std::string* body,
+                       const std::map<std::string, std::string>& headers) {
   HttpResult out;
   try {
     asio::io_context ioc;
     beast::tcp_stream stream(ioc);
     stream.expires_after(std::chrono::seconds(30));
     stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    http::request<http::string_body> req{http::verb::get, target, 11};
+    http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1");
+    if (body != nullptr) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = *body;
+      req.prepare_payload();
+    }
     for (const auto& [k, v] : headers) req.set(k, v);
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -232,6 +239,16 @@ HttpResult HttpGet(int port, const std::string& target, const std::map<std::stri
     out.status = 0;
   }
   return out;
+}
+}  // namespace
+
+HttpResult HttpGet(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
+  return HttpRequest(http::verb::get, port, target, nullptr, headers);
+}
+
+HttpResult HttpPost(int port, const std::string& target, const std::string& body,
+                    const std::map<std::string, std::string>& headers) {
+  return HttpRequest(http::verb::post, port, target, &body, headers);
 }
 
 bool WaitReady(int port, std::chrono::seconds deadline) {
