@@ -5,6 +5,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "views/detail/report_sets.h"
 #include "views/detail/units.h"
 #include "views/keys.h"
 #include "views/lead_facts.h"
@@ -13,139 +14,12 @@
 namespace leadflow::views {
 namespace {
 
+using detail::BitmapFolder;
+using detail::LogEntry;
+using detail::PairKey;
 using keys::Kind;
 using keys::Level;
 using state::Cf;
-
-// Folds the bitmaps of one subject over unit ranges with OR or XOR.
-class BitmapFolder {
- public:
-  BitmapFolder(const state::Reader& reader, std::string_view org) : reader_(reader), org_(org) {}
-
-  enum class Op { kOr, kXor };
-
-  Status Fold(Kind kind, const std::string& subject, const std::vector<detail::UnitRange>& ranges, Op op,
-              Roaring* acc) const {
-    for (const auto& r : ranges) {
-      if (r.begin >= r.end) continue;
-      Status failure;
-      Status s = reader_.Scan(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, r.level, r.begin),
-                              keys::Bitmap(org_, kind, subject, r.level, r.end),
-                              [&](std::string_view, std::string_view value) {
-                                Roaring b;
-                                if (!Read(value, &b, &failure)) return false;
-                                if (op == Op::kOr) {
-                                  *acc |= b;
-                                } else {
-                                  *acc ^= b;
-                                }
-                                return true;
-                              });
-      if (!s.ok()) return s;
-      if (!failure.ok()) return failure;
-    }
-    return Status::Ok();
-  }
-
-  Status Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {
-    std::string bytes;
-    Status s = reader_.Get(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, level, unit), &bytes);
-    if (s.IsNotFound()) {
-      *out = Roaring();
-      return Status::Ok();
-    }
-    if (!s.ok()) return s;
-    Status failure;
-    Read(bytes, out, &failure);
-    return failure;
-  }
-
- private:
-  static bool Read(std::string_view bytes, Roaring* out, Status* failure) {
-    try {
-      *out = Roaring::readSafe(bytes.data(), bytes.size());
-      return true;
-    } catch (const std::exception& e) {
-      *failure = Status::Corruption(std::string("bad bitmap: ") + e.what());
-      return false;
-    }
-  }
-
-  const state::Reader& reader_;
-  std::string org_;
-};
-
-struct LogEntry {
-  int64_t at_ms;
-  uint32_t num;
-  std::optional<std::string> from;
-  std::string to;
-};
-
-// Effective transitions of `day` with from_ms <= at < to_ms, in order.
-Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
-               std::vector<LogEntry>* out) {
-  const std::string prefix = keys::LogDayPrefix(org, day);
-  Status failure;
-  Status s = reader.Scan(Cf::kLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    keys::LogKeyParts parts = keys::ParseLogKey(k, prefix.size());
-    if (parts.at_ms >= to_ms) return false;
-    if (parts.at_ms < from_ms) return true;
-    LogEntry e{parts.at_ms, parts.lead_num, std::nullopt, {}};
-    if (!DecodeLogValue(v, &e.from, &e.to)) {
-      failure = Status::Corruption("bad transition log entry");
-      return false;
-    }
-    out->push_back(std::move(e));
-    return true;
-  });
-  return s.ok() ? failure : s;
-}
-
-// The leads in each status at instant t (status_at(t) as in contract section 1).
-Status MembersAt(const state::Reader& reader, std::string_view org, const std::vector<OrgStatus>& statuses,
-                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out) {
-  BitmapFolder folder(reader, org);
-  const int64_t day = DayOf(t_ms);
-  const auto ranges = detail::CoverBefore(day);
-  for (const auto& st : statuses) {
-    Roaring acc;
-    Status s = folder.Fold(Kind::kFlip, keys::StatusSubject(st.id), ranges, BitmapFolder::Op::kXor, &acc);
-    if (!s.ok()) return s;
-    (*out)[st.id] = std::move(acc);
-  }
-  std::vector<LogEntry> partial;
-  Status s = ReadLog(reader, org, day, DayStartMs(day), t_ms, &partial);
-  if (!s.ok()) return s;
-  for (const LogEntry& e : partial) {
-    if (e.from) (*out)[*e.from].remove(e.num);
-    (*out)[e.to].add(e.num);
-  }
-  return Status::Ok();
-}
-
-struct PairKey {
-  std::optional<std::string> from;
-  std::string to;
-  friend bool operator<(const PairKey& a, const PairKey& b) {
-    return std::tie(a.from, a.to) < std::tie(b.from, b.to);
-  }
-};
-
-Status LoadPairs(const state::Reader& reader, std::string_view org, std::vector<PairKey>* out) {
-  const std::string prefix = keys::OrgPrefix(org);
-  Status failure;
-  Status s = reader.Scan(Cf::kPairs, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-    PairKey p;
-    if (!DecodeLogValue(k.substr(prefix.size()), &p.from, &p.to)) {
-      failure = Status::Corruption("bad pair key");
-      return false;
-    }
-    out->push_back(std::move(p));
-    return true;
-  });
-  return s.ok() ? failure : s;
-}
 
 int64_t Card(const Roaring& b, const Roaring* universe) {
   return static_cast<int64_t>(universe ? b.and_cardinality(*universe) : b.cardinality());
@@ -199,7 +73,7 @@ Status ComputeStatusReport(const state::Reader& reader, std::string_view org, co
     return it != refs.end() ? it->second : StatusRef{id, id, false};
   };
   std::vector<PairKey> pairs;
-  if (!(s = LoadPairs(reader, org, &pairs)).ok()) return s;
+  if (!(s = detail::LoadPairs(reader, org, &pairs)).ok()) return s;
 
   BitmapFolder folder(reader, org);
   std::vector<StatusRow> rows;
@@ -232,16 +106,18 @@ Status ComputeStatusReport(const state::Reader& reader, std::string_view org, co
     const auto ranges = first_full < d1 ? detail::CoverDays(first_full, d1) : std::vector<detail::UnitRange>{};
     std::vector<LogEntry> edge;
     if (d0 == d1) {
-      s = ReadLog(reader, org, d0, t0, t1, &edge);
+      s = detail::ReadLog(reader, org, d0, t0, t1, &edge);
     } else {
-      if (t0 != DayStartMs(d0)) s = ReadLog(reader, org, d0, t0, t1, &edge);
-      if (s.ok() && t1 != DayStartMs(d1)) s = ReadLog(reader, org, d1, t0, t1, &edge);
+      if (t0 != DayStartMs(d0)) s = detail::ReadLog(reader, org, d0, t0, t1, &edge);
+      if (s.ok() && t1 != DayStartMs(d1)) s = detail::ReadLog(reader, org, d1, t0, t1, &edge);
     }
     if (!s.ok()) return s;
 
+    std::vector<std::string> ids;
+    for (const auto& st : statuses) ids.push_back(st.id);
     std::unordered_map<std::string, Roaring> x0, x1;
-    if (!(s = MembersAt(reader, org, statuses, t0, &x0)).ok()) return s;
-    if (!(s = MembersAt(reader, org, statuses, t1, &x1)).ok()) return s;
+    if (!(s = detail::MembersAt(reader, org, ids, t0, &x0)).ok()) return s;
+    if (!(s = detail::MembersAt(reader, org, ids, t1, &x1)).ok()) return s;
     if (universe) {
       for (auto& [id, b] : x0) b &= *universe;
       for (auto& [id, b] : x1) b &= *universe;

@@ -1,0 +1,150 @@
+#include "views/detail/report_sets.h"
+
+#include <algorithm>
+
+#include "views/lead_facts.h"
+#include "views/time.h"
+
+namespace leadflow::views::detail {
+namespace {
+
+using keys::Kind;
+using keys::Level;
+using state::Cf;
+
+bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
+  try {
+    *out = Roaring::readSafe(bytes.data(), bytes.size());
+    return true;
+  } catch (const std::exception& e) {
+    *failure = Status::Corruption(std::string("bad bitmap: ") + e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
+                          Roaring* acc) const {
+  for (const auto& r : ranges) {
+    if (r.begin >= r.end) continue;
+    Status failure;
+    Status s = reader_.Scan(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, r.level, r.begin),
+                            keys::Bitmap(org_, kind, subject, r.level, r.end),
+                            [&](std::string_view, std::string_view value) {
+                              Roaring b;
+                              if (!ReadBitmap(value, &b, &failure)) return false;
+                              if (op == Op::kOr) {
+                                *acc |= b;
+                              } else {
+                                *acc ^= b;
+                              }
+                              return true;
+                            });
+    if (!s.ok()) return s;
+    if (!failure.ok()) return failure;
+  }
+  return Status::Ok();
+}
+
+Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {
+  std::string bytes;
+  Status s = reader_.Get(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, level, unit), &bytes);
+  if (s.IsNotFound()) {
+    *out = Roaring();
+    return Status::Ok();
+  }
+  if (!s.ok()) return s;
+  Status failure;
+  ReadBitmap(bytes, out, &failure);
+  return failure;
+}
+
+Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
+               std::vector<LogEntry>* out) {
+  const std::string prefix = keys::LogDayPrefix(org, day);
+  Status failure;
+  Status s = reader.Scan(Cf::kLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    keys::LogKeyParts parts = keys::ParseLogKey(k, prefix.size());
+    if (parts.at_ms >= to_ms) return false;
+    if (parts.at_ms < from_ms) return true;
+    LogEntry e{parts.at_ms, parts.lead_num, std::nullopt, {}};
+    if (!DecodeLogValue(v, &e.from, &e.to)) {
+      failure = Status::Corruption("bad transition log entry");
+      return false;
+    }
+    out->push_back(std::move(e));
+    return true;
+  });
+  return s.ok() ? failure : s;
+}
+
+Status MembersAt(const state::Reader& reader, std::string_view org, const std::vector<std::string>& status_ids,
+                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out) {
+  BitmapFolder folder(reader, org);
+  const int64_t day = DayOf(t_ms);
+  const auto ranges = CoverBefore(day);
+  for (const auto& id : status_ids) {
+    Roaring acc;
+    Status s = folder.Fold(Kind::kFlip, keys::StatusSubject(id), ranges, BitmapFolder::Op::kXor, &acc);
+    if (!s.ok()) return s;
+    (*out)[id] = std::move(acc);
+  }
+  std::vector<LogEntry> partial;
+  Status s = ReadLog(reader, org, day, DayStartMs(day), t_ms, &partial);
+  if (!s.ok()) return s;
+  // Replaying moves touches only the statuses asked for.
+  for (const LogEntry& e : partial) {
+    if (e.from) {
+      auto it = out->find(*e.from);
+      if (it != out->end()) it->second.remove(e.num);
+    }
+    auto it = out->find(e.to);
+    if (it != out->end()) it->second.add(e.num);
+  }
+  return Status::Ok();
+}
+
+Status LoadPairs(const state::Reader& reader, std::string_view org, std::vector<PairKey>* out) {
+  const std::string prefix = keys::OrgPrefix(org);
+  Status failure;
+  Status s = reader.Scan(Cf::kPairs, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+    PairKey p;
+    if (!DecodeLogValue(k.substr(prefix.size()), &p.from, &p.to)) {
+      failure = Status::Corruption("bad pair key");
+      return false;
+    }
+    out->push_back(std::move(p));
+    return true;
+  });
+  return s.ok() ? failure : s;
+}
+
+Status LeadsWithTransitions(const state::Reader& reader, std::string_view org, const std::vector<PairKey>& pairs,
+                            int64_t t0, int64_t t1, Roaring* out) {
+  if (t0 >= t1 || pairs.empty()) return Status::Ok();
+  BitmapFolder folder(reader, org);
+  const int64_t d0 = DayOf(t0), d1 = DayOf(t1);
+  const int64_t first_full = t0 == DayStartMs(d0) ? d0 : d0 + 1;
+  const auto ranges = first_full < d1 ? CoverDays(first_full, d1) : std::vector<UnitRange>{};
+  for (const auto& p : pairs) {
+    Status s = folder.Fold(Kind::kTransition, keys::PairSubject(p.from, p.to), ranges, BitmapFolder::Op::kOr, out);
+    if (!s.ok()) return s;
+  }
+  std::vector<LogEntry> edge;
+  Status s;
+  if (d0 == d1 || first_full != d0) s = ReadLog(reader, org, d0, t0, t1, &edge);
+  if (s.ok() && d1 != d0 && t1 != DayStartMs(d1)) s = ReadLog(reader, org, d1, t0, t1, &edge);
+  if (!s.ok()) return s;
+  for (const LogEntry& e : edge) {
+    for (const auto& p : pairs) {
+      if (e.from == p.from && e.to == p.to) {
+        out->add(e.num);
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace leadflow::views::detail

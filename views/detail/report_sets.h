@@ -1,0 +1,68 @@
+// Building blocks of the status report shared with the query evaluator:
+// per-unit bitmap folding, the transition log of a day, leads per status at an
+// instant, and the transition pairs of an org.
+//
+// Thread safety: pure functions over a Reader (use a snapshot).
+#ifndef LEADFLOW_VIEWS_DETAIL_REPORT_SETS_H_
+#define LEADFLOW_VIEWS_DETAIL_REPORT_SETS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <roaring/roaring.hh>
+
+#include "state/status.h"
+#include "state/store.h"
+#include "views/detail/units.h"
+#include "views/keys.h"
+#include "views/status_report.h"
+
+namespace leadflow::views::detail {
+
+// Folds the bitmaps of one subject over unit ranges with OR or XOR.
+class BitmapFolder {
+ public:
+  BitmapFolder(const state::Reader& reader, std::string_view org) : reader_(reader), org_(org) {}
+  enum class Op { kOr, kXor };
+  Status Fold(keys::Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
+              Roaring* acc) const;
+  // The bitmap of one unit; empty when absent.
+  Status Get(keys::Kind kind, const std::string& subject, keys::Level level, int64_t unit, Roaring* out) const;
+
+ private:
+  const state::Reader& reader_;
+  std::string org_;
+};
+
+struct LogEntry {
+  int64_t at_ms;
+  uint32_t num;
+  std::optional<std::string> from;
+  std::string to;
+};
+
+// Effective transitions of `day` with from_ms <= at < to_ms, in order.
+Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
+               std::vector<LogEntry>* out);
+
+// The leads in each of status_ids at instant t (status_at(t), contract
+// section 1): XOR of flip bitmaps before t's day, then t's day replayed.
+Status MembersAt(const state::Reader& reader, std::string_view org, const std::vector<std::string>& status_ids,
+                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out);
+
+struct PairKey {
+  std::optional<std::string> from;  // nullopt: creation
+  std::string to;
+};
+Status LoadPairs(const state::Reader& reader, std::string_view org, std::vector<PairKey>* out);
+
+// The leads with at least one transition of one of pairs in [t0, t1).
+Status LeadsWithTransitions(const state::Reader& reader, std::string_view org, const std::vector<PairKey>& pairs,
+                            int64_t t0, int64_t t1, Roaring* out);
+
+}  // namespace leadflow::views::detail
+
+#endif  // LEADFLOW_VIEWS_DETAIL_REPORT_SETS_H_
