@@ -9,6 +9,10 @@
 // the consumer -> join -> close the store.
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -60,6 +64,26 @@ bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t f
   return v >= 1 && v <= 1'000'000;
 }
 
+// A stable static-membership id for this host and state directory, so that a
+// restart after a crash takes its partitions back at once. Only one process
+// can hold a data directory (RocksDB locks it), so two live members never
+// share the id.
+std::string InstanceId(const std::string& data_dir) {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  std::error_code ec;
+  std::string path = std::filesystem::weakly_canonical(data_dir, ec).string();
+  if (ec) path = data_dir;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (char c : std::string(host) + "|" + path) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "leadflow-%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 int Serve(const app::Flags& flags) {
   const std::string brokers = flags.Get("brokers");
   const std::string data_dir = flags.Get("data-dir");
@@ -98,6 +122,7 @@ int Serve(const app::Flags& flags) {
   kopts.topic = flags.Get("topic", kopts.topic);
   kopts.dlq_topic = flags.Get("dlq-topic", kopts.dlq_topic);
   kopts.group = flags.Get("group", kopts.group);
+  kopts.instance_id = InstanceId(data_dir);
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
   if (!s.ok()) return Fail(s.ToString());

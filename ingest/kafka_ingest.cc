@@ -81,9 +81,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   // Partitions currently assigned -> next offset to read (as committed).
   std::map<int32_t, int64_t> positions;
-  // Readiness targets: partition -> high watermark when assigned.
+  // Readiness targets: partition -> high watermark when assigned; -1 while
+  // the broker has not told it yet (never guessed: a failed query must not
+  // make an unconsumed partition look caught up).
   std::map<int32_t, int64_t> targets;
   bool assigned_once = false;
+  int topic_partitions = 0;  // from metadata, once known
+  std::string err_;
   Status fatal;
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
@@ -93,11 +97,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
         SourcePosition src{tp->topic(), tp->partition()};
         auto stored = pipeline->StoredPosition(src);
         tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
-        int64_t low = 0, high = 0;
+        int64_t low = 0, high = -1;
         RdKafka::ErrorCode qerr = c->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 10000);
         if (qerr != RdKafka::ERR_NO_ERROR) {
-          LogWarn("watermarks of partition " + std::to_string(tp->partition()) + ": " + RdKafka::err2str(qerr));
-          high = 0;
+          LogWarn("watermarks of partition " + std::to_string(tp->partition()) + ": " + RdKafka::err2str(qerr) +
+                  " (retried before readiness)");
+          low = 0;
+          high = -1;
         }
         positions[tp->partition()] = stored ? *stored : low;
         if (!owner->ready_.load()) targets[tp->partition()] = high;
@@ -181,7 +187,33 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
     owner->lag_.store(lag);
     if (owner->ready_.load() || !assigned_once) return;
-    for (const auto& [partition, target] : targets) {
+    // A dead member of the group may still hold partitions after a crash;
+    // readiness waits until this consumer owns them all.
+    if (topic_partitions <= 0) {
+      RdKafka::Metadata* md = nullptr;
+      std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer.get(), options.topic, nullptr, err_));
+      if (topic && consumer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR && md) {
+        for (const auto* t : *md->topics()) {
+          if (t->topic() == options.topic && t->err() == RdKafka::ERR_NO_ERROR) {
+            topic_partitions = static_cast<int>(t->partitions()->size());
+          }
+        }
+      }
+      delete md;
+      if (topic_partitions <= 0) return;
+    }
+    if (static_cast<int>(positions.size()) < topic_partitions) return;
+    for (auto& [partition, target] : targets) {
+      if (target < 0) {
+        int64_t low = 0, high = -1;
+        if (consumer->query_watermark_offsets(options.topic, partition, &low, &high, 1000) != RdKafka::ERR_NO_ERROR ||
+            high < 0) {
+          return;
+        }
+        target = high;
+        auto pos = positions.find(partition);
+        if (pos != positions.end() && pos->second < low) pos->second = low;
+      }
       auto it = positions.find(partition);
       if (it == positions.end() || it->second < target) return;
     }
@@ -216,6 +248,10 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   };
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
+  }
+  if (!options.instance_id.empty() &&
+      conf->set("group.instance.id", options.instance_id, err) != RdKafka::Conf::CONF_OK) {
+    return Status::InvalidArgument(err);
   }
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl.get()), err) != RdKafka::Conf::CONF_OK) {
     return Status::InvalidArgument(err);

@@ -29,6 +29,12 @@ struct KafkaIngestOptions {
   std::string topic = "leadflow.events";       // Default: leadflow.events
   std::string dlq_topic = "leadflow.events.dlq";  // Default: leadflow.events.dlq
   std::string group = "leadflow";              // Default: leadflow
+  // Static group membership (group.instance.id): a restarted process with
+  // the same id takes its partitions back at once instead of waiting for the
+  // dead member's session to expire. Empty: dynamic membership. Two live
+  // processes must never share it. Default: empty (main derives one from the
+  // data directory).
+  std::string instance_id;
   size_t batch_max_messages = 5000;            // Default: 5000
   int batch_max_ms = 20;                       // Default: 20 ms of waiting per batch
 };
@@ -48,8 +54,10 @@ class KafkaIngest {
   Status Run();
   void RequestStop() { stop_.store(true); }
 
-  // True once every partition assigned has been consumed up to its end as it
-  // stood when it was assigned (and stays true).
+  // True once this consumer is assigned every partition of the topic and has
+  // consumed each up to its end as it stood when assigned (and stays true).
+  // One leadflow instance owns a whole topic: its state must hold every org
+  // it serves, so replicas use consumer groups of their own.
   bool Ready() const { return ready_.load(); }
   // Sum over assigned partitions of (high watermark - next offset to read).
   int64_t LagMessages() const { return lag_.load(); }
