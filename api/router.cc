@@ -1,11 +1,14 @@
 #include "api/router.h"
 
+#include <charconv>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
 
 #include "api/lsq_fields.h"
+#include "api/lead_search_handler.h"
 #include "api/lsq_handler.h"
+#include "api/smart_view_handler.h"
 #include "api/status_report_handler.h"
 
 namespace leadflow::api {
@@ -41,6 +44,15 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
 // True when path starts with prefix, ASCII case-insensitively.
 bool HasPrefixNoCase(std::string_view path, std::string_view prefix) {
   return path.size() >= prefix.size() && EqualsNoCase(path.substr(0, prefix.size()), prefix);
+}
+
+// A decimal integer in [0, max], no sign, no blanks.
+std::optional<uint64_t> ParseCount(const std::string& text, uint64_t max) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v > max) return std::nullopt;
+  return v;
 }
 
 constexpr std::string_view kLsqPrefix = "/Leads/";
@@ -81,6 +93,75 @@ Response JsonResponse(const Request& req, http::status status, const std::string
   return Simple(req, status, "application/json", body);
 }
 
+std::optional<std::string> OrgForCloseApiKey(const Request& req, const ServiceContext& ctx) {
+  auto auth = req.find(http::field::authorization);
+  if (auth == req.end()) return std::nullopt;
+  const std::string key = ApiKeyFromAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+  if (key.empty()) return std::nullopt;
+  return ctx.credentials->OrgForApiKey(key);
+}
+
+bool ParsePaging(const std::multimap<std::string, std::string>& params, Paging* out,
+                 std::map<std::string, std::string>* field_errors) {
+  *out = Paging();
+  bool ok = true;
+  if (auto it = params.find("_skip"); it != params.end()) {
+    // Bounded only so that skip + limit cannot overflow.
+    if (auto v = ParseCount(it->second, uint64_t{1} << 62)) {
+      out->skip = *v;
+    } else {
+      (*field_errors)["_skip"] = "Input should be a valid integer greater than or equal to 0";
+      ok = false;
+    }
+  }
+  if (auto it = params.find("_limit"); it != params.end()) {
+    if (auto v = ParseCount(it->second, kMaxPageLimit)) {
+      out->limit = *v;
+    } else {
+      (*field_errors)["_limit"] = "Input should be an integer from 0 to 200";
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // n continuation bytes follow a lead byte; C0, C1 and F5-FF never lead.
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3Fu);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
   const std::string_view raw_target(req.target().data(), req.target().size());
@@ -119,6 +200,23 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
       return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     }
     return HandleStatusReport(req, target, org, ctx);
+  }
+  if (path == "/api/v1/lead/" || path == "/api/v1/lead") {
+    *route = "/api/v1/lead/";
+    return HandleLeadSearch(req, target, ctx);
+  }
+  static const std::string kSavedSearch = "/api/v1/saved_search";
+  if (path.rfind(kSavedSearch, 0) == 0) {
+    std::string rest = path.substr(kSavedSearch.size());
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.empty()) {
+      *route = kSavedSearch + "/";
+      return HandleSmartViews(req, target, std::nullopt, ctx);
+    }
+    if (rest[0] == '/' && rest.find('/', 1) == std::string::npos) {
+      *route = kSavedSearch + "/{id}/";
+      return HandleSmartViews(req, target, rest.substr(1), ctx);
+    }
   }
   if (HasPrefixNoCase(path, kLsqPrefix)) {
     if (EqualsNoCase(path, kNotContacted) ||

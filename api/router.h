@@ -2,6 +2,8 @@
 // response, separate from I/O (api/server.h does the I/O). Routes:
 //   GET /healthz, GET /readyz, GET /metrics
 //   GET /api/v1/report/statuses/lead/{org_id}/   (contract section 2)
+//   GET /api/v1/lead/                            (lead search, section 2a)
+//   /api/v1/saved_search/[{id}/]                 (Smart Views, section 2a)
 //   POST /Leads/NotContacted[/]                  (contract section 3; path
 //        matched ASCII case-insensitively, as LeadSquared's IIS does; other
 //        paths under /Leads/ are 404 in the LeadSquared error shape)
@@ -14,7 +16,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http.hpp>
 
@@ -29,7 +33,7 @@ using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 struct ServiceContext {
-  const state::Store* store = nullptr;       // required
+  state::Store* store = nullptr;             // required; only Smart Views write
   const Credentials* credentials = nullptr;  // required
   std::function<bool()> ready;               // readiness; nullptr means ready
   std::function<void(std::string*)> append_metrics;  // appends other metrics; may be null
@@ -50,6 +54,28 @@ bool ParseTarget(std::string_view target, Target* out);
 
 // A response with a JSON body, keep-alive as the request asks.
 Response JsonResponse(const Request& req, boost::beast::http::status status, const std::string& body);
+
+// Helpers shared by the Close-compatible handlers.
+
+// The org of the request's Close API key (Authorization: Basic with the key
+// as user name, or Bearer); nullopt when the header is absent, malformed or
+// names no known key.
+std::optional<std::string> OrgForCloseApiKey(const Request& req, const ServiceContext& ctx);
+
+// Offset paging of Close's list endpoints: `_skip` (default 0) and `_limit`
+// (default 100), each a decimal integer, 0 <= _skip and 0 <= _limit <= 200.
+// Returns false and sets (*field_errors)[name] to a message for each bad one.
+struct Paging {
+  uint64_t skip = 0;
+  uint64_t limit = 100;
+};
+constexpr uint64_t kMaxPageLimit = 200;
+bool ParsePaging(const std::multimap<std::string, std::string>& params, Paging* out,
+                 std::map<std::string, std::string>* field_errors);
+
+// True when s is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): the JSON renderer throws on anything else.
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace leadflow::api
 

@@ -14,7 +14,7 @@ namespace {
 
 const char* const kCfNames[] = {"default", "events", "leads", "lead_ids", "statuses",
                                 "users",   "bitmaps", "log",  "pairs", "activities",
-                                "lead_rows", "attr_index", "activity_log"};
+                                "lead_rows", "attr_index", "activity_log", "smart_views"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<size_t>(Cf::kCount));
 
 // The one place where rocksdb::Status becomes a leadflow Status.

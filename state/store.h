@@ -35,6 +35,7 @@ enum class Cf : int {
   kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)
   kAttrIndex,    // org, column, instant, lead number -> "" (exact date index)
   kActivityLog,  // org, day, time, lead number, code -> "" (window edges)
+  kSmartViews,   // org, view id -> Smart View (views/smart_views.h)
   kCount         // not a family: the number of families
 };
 
