@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "views/detail/report_sets.h"
 #include "views/detail/units.h"
 #include "views/keys.h"
 #include "views/lead_attributes.h"
@@ -34,13 +35,8 @@ std::optional<double> Number(std::string_view s) {
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  try {
-    *out = Roaring::readSafe(bytes.data(), bytes.size());
-    return true;
-  } catch (const std::exception& e) {
-    *failure = Status::Corruption(std::string("bad bitmap: ") + e.what());
-    return false;
-  }
+  *failure = DecodeBitmap(bytes, out);
+  return failure->ok();
 }
 
 bool IsNegative(Op op) { return op == Op::kNeq || op == Op::kNotIn; }
@@ -108,18 +104,7 @@ Status LeadSets::Init() {
   return Status::Ok();
 }
 
-Status LeadSets::Bitmap(const std::string& key, Roaring* out) const {
-  std::string bytes;
-  Status s = reader_.Get(Cf::kBitmaps, key, &bytes);
-  if (s.IsNotFound()) {
-    *out = Roaring();
-    return Status::Ok();
-  }
-  if (!s.ok()) return s;
-  Status failure;
-  ReadBitmap(bytes, out, &failure);
-  return failure;
-}
+Status LeadSets::Bitmap(const std::string& key, Roaring* out) const { return GetBitmap(reader_, key, out); }
 
 Status LeadSets::ScanBitmaps(const std::string& begin, const std::string& end,
                              const std::function<bool(std::string_view, Roaring&&)>& fn) const {

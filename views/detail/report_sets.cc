@@ -13,16 +13,30 @@ using keys::Level;
 using state::Cf;
 
 bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  try {
-    *out = Roaring::readSafe(bytes.data(), bytes.size());
-    return true;
-  } catch (const std::exception& e) {
-    *failure = Status::Corruption(std::string("bad bitmap: ") + e.what());
-    return false;
-  }
+  *failure = DecodeBitmap(bytes, out);
+  return failure->ok();
 }
 
 }  // namespace
+
+Status DecodeBitmap(std::string_view bytes, Roaring* out) {
+  try {
+    *out = Roaring::readSafe(bytes.data(), bytes.size());
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("bad bitmap: ") + e.what());
+  }
+}
+
+Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* out) {
+  std::string bytes;
+  Status s = reader.Get(Cf::kBitmaps, key, &bytes);
+  if (s.IsNotFound()) {
+    *out = Roaring();
+    return Status::Ok();
+  }
+  return s.ok() ? DecodeBitmap(bytes, out) : s;
+}
 
 Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
                           Roaring* acc) const {
@@ -48,16 +62,7 @@ Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vect
 }
 
 Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {
-  std::string bytes;
-  Status s = reader_.Get(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, level, unit), &bytes);
-  if (s.IsNotFound()) {
-    *out = Roaring();
-    return Status::Ok();
-  }
-  if (!s.ok()) return s;
-  Status failure;
-  ReadBitmap(bytes, out, &failure);
-  return failure;
+  return GetBitmap(reader_, keys::Bitmap(org_, kind, subject, level, unit), out);
 }
 
 Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
