@@ -207,6 +207,13 @@ std::string HasBitmap(std::string_view org, std::string_view attr) {
   return k;
 }
 
+std::string ExactKeyBitmap(std::string_view org, std::string_view key) {
+  std::string k = OrgPrefix(org);
+  k.push_back('K');
+  AppendStr(&k, key);
+  return k;
+}
+
 std::string UniverseBitmap(std::string_view org) { return OrgPrefix(org) + "U"; }
 
 std::string DateDayPrefix(std::string_view org, std::string_view attr) {

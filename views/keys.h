@@ -77,6 +77,9 @@ std::string ValueBitmap(std::string_view org, std::string_view attr, std::string
 // Decodes the typed value at the end of a ValueBitmap key into JSON.
 std::optional<nlohmann::json> DecodeTyped(std::string_view typed);
 std::string HasBitmap(std::string_view org, std::string_view attr);
+// Leads whose fields hold exactly this key (case and all), for the search
+// language's exact-key field terms.
+std::string ExactKeyBitmap(std::string_view org, std::string_view key);
 std::string UniverseBitmap(std::string_view org);
 // Leads whose date-valued attr falls on the UTC day.
 std::string DateDayPrefix(std::string_view org, std::string_view attr);

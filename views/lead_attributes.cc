@@ -181,6 +181,7 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
   if (a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
   std::set<std::string> seen;
   for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
+    if (!it->is_null()) f.bitmap_keys.insert(keys::ExactKeyBitmap(org, it.key()));
     std::string attr = NormalizeColumn(it.key());
     if (FixedColumnOf(attr) != FixedColumn::kNone || !seen.insert(attr).second) continue;
     const json* v = FindField(a->fields, attr);

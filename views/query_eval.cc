@@ -191,13 +191,21 @@ class Evaluator {
     Status s = sets_.ScanBitmaps(prefix, keys::PrefixEnd(prefix), [&](std::string_view k, Roaring&& b) {
       auto v = keys::DecodeTyped(k.substr(prefix.size()));
       if (!v) return true;
-      bool hit = v->is_string() ? EqualsNoCase(v->get_ref<const std::string&>(), n.value)
+      const bool hit = v->is_string() ? EqualsNoCase(v->get_ref<const std::string&>(), n.value)
                  : v->is_boolean() ? EqualsNoCase(n.value, v->get<bool>() ? "true" : "false")
                                    : (number && v->get<double>() == *number);
       if (hit) *out |= b;
       return true;
     });
+    if (s.ok() && attr != "owner_id") s = RestrictToExactKey(n.name, out);
     *out &= universe_;
+    return s;
+  }
+  // A key of fields matches exactly; the value indexes are by key in any case.
+  Status RestrictToExactKey(const std::string& key, Roaring* out) {
+    Roaring exact;
+    Status s = sets_.Bitmap(keys::ExactKeyBitmap(org_, key), &exact);
+    *out &= exact;
     return s;
   }
   Status Node(const query::FieldCompare& n, int, Roaring* out) {
@@ -215,6 +223,7 @@ class Evaluator {
       if (hit) *out |= b;
       return true;
     });
+    if (s.ok() && attr != "owner_id") s = RestrictToExactKey(n.name, out);
     *out &= universe_;
     return s;
   }

@@ -25,7 +25,9 @@ using ViewResolver = std::function<Status(const std::string& view_id, Query* out
 // Sets *out to the lead numbers of the org's live (created, not deleted)
 // leads that query selects. InvalidArgument for an unknown view inside the
 // query ("unknown smart view save_x") or views nested too deep (a cycle).
-// Field terms on `fields` match the key case-insensitively (ASCII).
+// Field terms on `fields` match the key exactly (lead_id and owner_id in any
+// case). Where a lead has two keys equal but for case, the value compared is
+// that of the bytewise-first key (views/lead_attributes.h).
 Status EvaluateQuery(const state::Reader& reader, std::string_view org, const Query& query,
                      const ViewResolver& resolve_view, Roaring* out);
 
