@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "views/query_parser.h"
 #include "views/time.h"
 
 namespace leadflow::api {
@@ -68,15 +69,7 @@ Json ChangePercent(int64_t started, int64_t change) {
 
 }  // namespace
 
-std::string QuoteQueryString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string QuoteQueryString(std::string_view s) { return views::QuoteQueryString(s); }
 
 std::string LeadsPageUrl(std::string_view query) {
   static const char* kHex = "0123456789ABCDEF";

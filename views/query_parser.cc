@@ -379,4 +379,6 @@ Status ParseQuery(std::string_view text, Query* out) {
   }
 }
 
+std::string QuoteQueryString(std::string_view s) { return detail::QuoteString(s); }
+
 }  // namespace leadflow::views

@@ -94,6 +94,10 @@ Status ParseQuery(std::string_view text, Query* out);
 // as the millisecond of its start).
 std::string QueryToString(const Query& q);
 
+// A query string literal: s in double quotes, with `"` and `\` escaped by `\`
+// (what the parser reads back as s).
+std::string QuoteQueryString(std::string_view s);
+
 }  // namespace leadflow::views
 
 #endif  // LEADFLOW_VIEWS_QUERY_PARSER_H_
