@@ -34,20 +34,6 @@ std::string Ev(json j, const std::string& type, const std::string& at, const std
   return j.dump();
 }
 
-// Every byte outside A-Za-z0-9 percent-encoded.
-std::string Encode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
-    }
-  }
-  return out;
-}
-
 // org1: l1 Pune (Potential -> Qualified), l2 Mumbai (Qualified -> Won), l3
 // without owner or city, l4 deleted; org2: one lead.
 struct Service {
@@ -190,16 +176,16 @@ TEST_CASE("a query narrows the leads; an unparsable query or an unknown view is 
   };
   for (const auto& c : cases) {
     CAPTURE(c.query);
-    CHECK(Ids(s.Search("query=" + Encode(c.query))) == c.expected);
+    CHECK(Ids(s.Search("query=" + testing::PercentEncode(c.query))) == c.expected);
   }
 
-  Response bad = s.Get("/api/v1/lead/?query=" + Encode("lead_status:\"A\" and (created >"));
+  Response bad = s.Get("/api/v1/lead/?query=" + testing::PercentEncode("lead_status:\"A\" and (created >"));
   CHECK(bad.result() == http::status::bad_request);
   const std::string message = json::parse(bad.body())["field-errors"]["query"].get<std::string>();
   CHECK(message.rfind("position ", 0) == 0);
   CHECK(message.find("expected") != std::string::npos);
 
-  Response unknown = s.Get("/api/v1/lead/?query=" + Encode("in:\"save_nope\""));
+  Response unknown = s.Get("/api/v1/lead/?query=" + testing::PercentEncode("in:\"save_nope\""));
   CHECK(unknown.result() == http::status::bad_request);
   CHECK(json::parse(unknown.body())["field-errors"]["query"].get<std::string>().find("save_nope") != std::string::npos);
 
@@ -210,9 +196,9 @@ TEST_CASE("a query narrows the leads; an unparsable query or an unknown view is 
 
 TEST_CASE("every _queries value of a filtered report, given back to lead search, selects the leads its cell counts") {
   Service s;
-  for (const std::string& params : {std::string("query=") + Encode("\"City\":\"Pune\" or \"City\":\"Mumbai\"") +
+  for (const std::string& params : {std::string("query=") + testing::PercentEncode("\"City\":\"Pune\" or \"City\":\"Mumbai\"") +
                                         "&date_start=2024-01-03&date_end=2024-01-06",
-                                    std::string("query=") + Encode("not lead_id:\"l2\""),
+                                    std::string("query=") + testing::PercentEncode("not lead_id:\"l2\""),
                                     std::string("date_start=2024-01-02T10:00:00.123Z&date_end=2024-01-10")}) {
     CAPTURE(params);
     Response res = s.Get("/api/v1/report/statuses/lead/org1/?" + params);
@@ -222,7 +208,7 @@ TEST_CASE("every _queries value of a filtered report, given back to lead search,
     for (const auto& row : report["status_overview"]) {
       for (const auto& [key, query] : row["_queries"].items()) {
         CAPTURE(query);
-        CHECK(s.Search("_limit=0&query=" + Encode(query.get<std::string>()))["total_results"] == row[key]);
+        CHECK(s.Search("_limit=0&query=" + testing::PercentEncode(query.get<std::string>()))["total_results"] == row[key]);
         ++checked;
       }
     }
@@ -230,7 +216,7 @@ TEST_CASE("every _queries value of a filtered report, given back to lead search,
       if (!report.contains(list)) continue;
       for (const auto& t : report[list]) {
         CAPTURE(t["_query"]);
-        CHECK(s.Search("_limit=0&query=" + Encode(t["_query"].get<std::string>()))["total_results"] == t["count"]);
+        CHECK(s.Search("_limit=0&query=" + testing::PercentEncode(t["_query"].get<std::string>()))["total_results"] == t["count"]);
         ++checked;
       }
     }

@@ -27,20 +27,6 @@ const std::string kReport = "/api/v1/report/statuses/lead/org1/";
 const std::string kBearer1 = "Bearer key-org1";
 const std::string kBearer2 = "Bearer key-org2";
 
-// Every byte outside A-Za-z0-9 percent-encoded.
-std::string Encode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
-    }
-  }
-  return out;
-}
-
 // org1: l1 and l2 Potential -> Qualified in January 2024, l3 stays Potential.
 struct Service {
   Service() {
@@ -239,7 +225,7 @@ TEST_CASE("the report's smart_view_id and query narrow the counts and wrap every
         "in:\"" + id + "\" and (lead_status(status:\"Qualified\" on:\"2024-01-31 23:59:59\"))");
 
   const std::string query = "not lead_id:\"l1\"";
-  Response by_query = s.Send(http::verb::get, kReport + "?query=" + Encode(query) + period);
+  Response by_query = s.Send(http::verb::get, kReport + "?query=" + testing::PercentEncode(query) + period);
   REQUIRE_MESSAGE(by_query.result() == http::status::ok, by_query.body());
   const json query_report = json::parse(by_query.body());
   CHECK(Counts(query_report) == "Potential started=2 ended=1, Qualified started=0 ended=1");
@@ -250,7 +236,7 @@ TEST_CASE("the report's smart_view_id and query narrow the counts and wrap every
   }
 
   // A query naming the view narrows the same way.
-  Response in_view = s.Send(http::verb::get, kReport + "?query=" + Encode("in:\"" + id + "\"") + period);
+  Response in_view = s.Send(http::verb::get, kReport + "?query=" + testing::PercentEncode("in:\"" + id + "\"") + period);
   REQUIRE(in_view.result() == http::status::ok);
   CHECK(Counts(json::parse(in_view.body())) == Counts(view_report));
 }
@@ -266,7 +252,7 @@ TEST_CASE("report filters that cannot be evaluated: a deleted or unknown view is
   CHECK(deleted.body() == R"({"error":"Not found"})");
   CHECK(s.Send(http::verb::get, kReport + "?smart_view_id=save_unknown").result() == http::status::not_found);
 
-  Response in_deleted = s.Send(http::verb::get, kReport + "?query=" + Encode("in:\"" + id + "\""));
+  Response in_deleted = s.Send(http::verb::get, kReport + "?query=" + testing::PercentEncode("in:\"" + id + "\""));
   CHECK(in_deleted.result() == http::status::bad_request);
   CHECK(json::parse(in_deleted.body())["field-errors"]["query"].get<std::string>().find(id) != std::string::npos);
 
@@ -276,7 +262,7 @@ TEST_CASE("report filters that cannot be evaluated: a deleted or unknown view is
   CHECK(nested.result() == http::status::bad_request);
   CHECK(json::parse(nested.body())["field-errors"].contains("smart_view_id"));
 
-  Response bad = s.Send(http::verb::get, kReport + "?query=" + Encode("lead_status:\"A\" or"));
+  Response bad = s.Send(http::verb::get, kReport + "?query=" + testing::PercentEncode("lead_status:\"A\" or"));
   CHECK(bad.result() == http::status::bad_request);
   const std::string message = json::parse(bad.body())["field-errors"]["query"].get<std::string>();
   CHECK(message.rfind("position 19: ", 0) == 0);

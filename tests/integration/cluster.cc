@@ -1,5 +1,7 @@
 #include "tests/integration/cluster.h"
 
+#include "tests/testing/harness.h"
+
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -271,24 +273,7 @@ double Metric(int port, const std::string& name) {
   return -1;
 }
 
-std::string BasicAuth(const std::string& key) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string in = key + ":", out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(n >> s) & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) n |= uint8_t(in[i + 1]) << 8;
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return "Basic " + out;
-}
+std::string BasicAuth(const std::string& key) { return "Basic " + testing::Base64(key + ":"); }
 
 std::string LeadflowBin() { return LEADFLOW_BIN; }
 std::string GeneratorBin() { return LEADFLOW_GEN_BIN; }

@@ -62,6 +62,11 @@ int64_t Ms(const std::string& rfc3339);
 views::Period P(const std::string& start, const std::string& end);
 std::string ReportToText(const views::StatusReport& report);
 
+// Standard base64 with padding (for HTTP Basic credentials).
+std::string Base64(std::string_view in);
+// Every byte outside A-Za-z0-9 percent-encoded (for query parameters).
+std::string PercentEncode(std::string_view in);
+
 }  // namespace leadflow::testing
 
 #endif  // LEADFLOW_TESTS_TESTING_HARNESS_H_
