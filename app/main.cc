@@ -204,7 +204,7 @@ int IngestFile(const app::Flags& flags) {
   Status s = state::Store::Open(data_dir, state::Store::Options(), &store);
   if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
   ingest::FileIngestResult result;
-  s = ingest::IngestStream(*in, store.get(), 10000, dlq, &result);
+  s = ingest::IngestStream(*in, store.get(), 50000, dlq, &result);
   if (!s.ok()) return Fail(s.ToString());
   std::cout << "lines " << result.lines << " applied " << result.applied << " duplicates " << result.duplicates
             << " dead_lettered " << result.dead_lettered << "\n";

@@ -288,16 +288,17 @@ Status KafkaIngest::Run() {
   LogInfo("consuming " + m.options.topic + " as group " + m.options.group + " from " + m.options.brokers);
   auto last_lag_update = Clock::now();
   while (!stop_.load() && m.fatal.ok()) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(m.options.batch_max_ms);
+    const int cap_ms = ready_.load() ? m.options.batch_max_ms : m.options.batch_catchup_ms;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(cap_ms);
     size_t n = 0;
     while (n < m.options.batch_max_messages && !stop_.load()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left < 0) left = 0;
-      std::unique_ptr<RdKafka::Message> msg(m.consumer->consume(static_cast<int>(left)));
+      // Block only for a batch's first message; afterwards take what the
+      // local queue holds and close the batch when it runs dry.
+      std::unique_ptr<RdKafka::Message> msg(m.consumer->consume(n == 0 ? m.options.idle_wait_ms : 0));
       if (msg->err() == RdKafka::ERR__TIMED_OUT) break;
       if (msg->err() != RdKafka::ERR_NO_ERROR) {
         if (msg->err() != RdKafka::ERR__PARTITION_EOF) LogWarn("consume: " + msg->errstr());
-        if (left == 0) break;
+        if (n > 0) break;
         continue;
       }
       if (!m.positions.count(msg->partition())) continue;  // stale message of a revoked partition
@@ -311,7 +312,7 @@ Status KafkaIngest::Run() {
       }
       m.NoteConsumed(msg->partition(), msg->offset());
       ++n;
-      if (left == 0) break;
+      if (Clock::now() >= deadline) break;
     }
     m.CommitBatch();
     if (n == 0 || Clock::now() - last_lag_update > std::chrono::milliseconds(500)) {

@@ -35,8 +35,15 @@ struct KafkaIngestOptions {
   // processes must never share it. Default: empty (main derives one from the
   // data directory).
   std::string instance_id;
-  size_t batch_max_messages = 5000;            // Default: 5000
-  int batch_max_ms = 20;                       // Default: 20 ms of waiting per batch
+  // A batch (one RocksDB write with its offsets) closes when the consumer's
+  // local queue runs dry, at batch_max_messages, or when it has been open
+  // batch_max_ms (once caught up: bounds how long a fresh event waits) or
+  // batch_catchup_ms (while catching up: big batches amortize the bitmap
+  // rewrites). The time caps include the apply time of the batch's events.
+  size_t batch_max_messages = 20000;           // Default: 20000
+  int batch_max_ms = 50;                       // Default: 50 ms once ready
+  int batch_catchup_ms = 1000;                 // Default: 1000 ms before ready
+  int idle_wait_ms = 100;                      // Default: wait up to 100 ms for a first message
 };
 
 class KafkaIngest {

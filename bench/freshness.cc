@@ -1,0 +1,182 @@
+// leadflow-bench-freshness: how long after a producer's send an event is
+// visible in a report. Each probe is a lead.created of a fresh lead in a
+// probe org; the clock starts when the probe is handed to librdkafka
+// (linger.ms=0) and stops at the first answer of the org's overall status
+// report (GET /api/v1/report/statuses/lead/{org}/, polled over one keep-alive
+// connection) that counts the probe lead. Background load comes from a
+// separate producer (bench/run.py runs leadflow-gen --live --rate R).
+//
+//   leadflow-bench-freshness --brokers H:P --topic T --http 127.0.0.1:PORT
+//       --api-key KEY [--org org_probe] [--probes 200] [--timeout-ms 10000]
+//
+// Prints JSON: {"probes", "p50_ms", "p90_ms", "p99_ms", "max_ms", "samples_ms": [...]}.
+#include <librdkafka/rdkafkacpp.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "leadflow-bench-freshness: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+std::string NowRfc3339() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// Counts the leads the overall report says are now in the probe status: the
+// "ended" of the row whose status_id is `status`, read without a JSON library
+// (the row is `{"status_id":"<status>", ... "ended":N ...}`).
+long EndedOf(const std::string& body, const std::string& status) {
+  const std::string key = "\"status_id\":\"" + status + "\"";
+  size_t row = body.find(key);
+  if (row == std::string::npos) return 0;
+  const size_t row_end = body.find('}', row);
+  size_t p = body.find("\"ended\":", row);
+  if (p == std::string::npos || p > row_end) {
+    // The key may come before status_id: search back to the row's start.
+    const size_t row_start = body.rfind('{', row);
+    p = body.find("\"ended\":", row_start);
+    if (p == std::string::npos || p > row_end) Die("report row without ended: " + body.substr(row, 200));
+  }
+  return std::strtol(body.c_str() + p + 8, nullptr, 10);
+}
+
+class Poller {
+ public:
+  Poller(const std::string& host, const std::string& port, std::string target, std::string auth)
+      : stream_(ioc_), target_(std::move(target)), auth_(std::move(auth)) {
+    boost::asio::ip::tcp::resolver resolver(ioc_);
+    stream_.connect(resolver.resolve(host, port));
+  }
+  std::string Get() {
+    http::request<http::empty_body> req{http::verb::get, target_, 11};
+    req.set(http::field::host, "localhost");
+    req.set(http::field::authorization, auth_);
+    req.keep_alive(true);
+    http::write(stream_, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream_, buffer, res);
+    if (res.result() != http::status::ok) Die("report answered " + std::to_string(res.result_int()) + ": " + res.body());
+    return std::move(res.body());
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  std::string target_;
+  std::string auth_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string brokers, topic, hostport, api_key, org = "org_probe";
+  int probes = 200;
+  int timeout_ms = 10000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--brokers") brokers = next();
+    else if (a == "--topic") topic = next();
+    else if (a == "--http") hostport = next();
+    else if (a == "--api-key") api_key = next();
+    else if (a == "--org") org = next();
+    else if (a == "--probes") probes = std::atoi(next().c_str());
+    else if (a == "--timeout-ms") timeout_ms = std::atoi(next().c_str());
+    else Die("unknown argument " + a);
+  }
+  if (brokers.empty() || topic.empty() || hostport.empty() || api_key.empty() || probes <= 0) {
+    Die("usage: --brokers H:P --topic T --http HOST:PORT --api-key KEY [--org O] [--probes N]");
+  }
+  const size_t colon = hostport.rfind(':');
+  if (colon == std::string::npos) Die("--http wants HOST:PORT");
+
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  const std::pair<const char*, std::string> settings[] = {
+      {"bootstrap.servers", brokers}, {"client.id", "leadflow-bench-probe"}, {"linger.ms", "0"}, {"acks", "all"}};
+  for (const auto& [k, v] : settings) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) Die(err);
+  }
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) Die(err);
+
+  const std::string status = "stat_probe";
+  Poller poller(hostport.substr(0, colon), hostport.substr(colon + 1),
+                "/api/v1/report/statuses/lead/" + org + "/", "Bearer " + api_key);
+  long seen = EndedOf(poller.Get(), status);
+  const std::string run = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::mt19937 rng(12345);
+  std::vector<double> samples;
+  for (int i = 0; i < probes; ++i) {
+    const std::string id = "probe-" + run + "-" + std::to_string(i);
+    const std::string value = "{\"event_id\":\"" + id + "\",\"type\":\"lead.created\",\"org_id\":\"" + org +
+                              "\",\"occurred_at\":\"" + NowRfc3339() + "\",\"lead_id\":\"" + id +
+                              "\",\"status_id\":\"" + status + "\"}";
+    const auto sent = Clock::now();
+    if (producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                          const_cast<char*>(value.data()), value.size(), org.data(), org.size(), 0,
+                          nullptr) != RdKafka::ERR_NO_ERROR) {
+      Die("produce failed");
+    }
+    producer->poll(0);
+    for (;;) {
+      producer->poll(0);
+      const long now_seen = EndedOf(poller.Get(), status);
+      const auto t = Clock::now();
+      if (now_seen > seen) {
+        seen = now_seen;
+        samples.push_back(std::chrono::duration<double, std::milli>(t - sent).count());
+        break;
+      }
+      if (t - sent > std::chrono::milliseconds(timeout_ms)) Die("probe " + id + " not visible after timeout");
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    // Spread the probes over the consumer's batch cycle.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 45));
+  }
+  producer->flush(5000);
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  auto pct = [&](double q) {
+    const size_t idx = std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5));
+    return sorted[idx];
+  };
+  std::printf("{\"probes\": %zu, \"p50_ms\": %.2f, \"p90_ms\": %.2f, \"p99_ms\": %.2f, \"max_ms\": %.2f, \"samples_ms\": [",
+              samples.size(), pct(0.5), pct(0.9), pct(0.99), sorted.back());
+  for (size_t i = 0; i < samples.size(); ++i) std::printf("%s%.2f", i ? ", " : "", samples[i]);
+  std::printf("]}\n");
+  return 0;
+}
