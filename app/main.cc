@@ -3,7 +3,7 @@
 //   leadflow serve  --brokers H:P --data-dir DIR --credentials FILE [--listen H:P]
 //                   [--topic T] [--dlq-topic T] [--group G] [--threads N]
 //                   [--lsq-rate-limit N] [--lsq-rate-window SECONDS]
-//   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]
+//   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]
 //
 // Shutdown is one sequence: signal -> stop accepting HTTP -> stop and close
 // the consumer -> join -> close the store.
@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,7 +35,7 @@ const char* kUsage =
     "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
-    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE]\n"
+    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {
@@ -204,7 +205,14 @@ int IngestFile(const app::Flags& flags) {
   Status s = state::Store::Open(data_dir, state::Store::Options(), &store);
   if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
   ingest::FileIngestResult result;
-  s = ingest::IngestStream(*in, store.get(), 50000, dlq, &result);
+  size_t batch = 50000;  // events per write batch: big batches amortize bitmap rewrites
+  if (auto b = flags.Find("batch")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(b->c_str(), &end, 10);
+    if (b->empty() || *end != '\0' || v < 1 || v > 10'000'000) return Fail("--batch must be a number from 1 to 10000000");
+    batch = static_cast<size_t>(v);
+  }
+  s = ingest::IngestStream(*in, store.get(), batch, dlq, &result);
   if (!s.ok()) return Fail(s.ToString());
   std::cout << "lines " << result.lines << " applied " << result.applied << " duplicates " << result.duplicates
             << " dead_lettered " << result.dead_lettered << "\n";
@@ -233,7 +241,7 @@ int main(int argc, char** argv) {
     return Serve(flags);
   }
   if (command == "ingest") {
-    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters"}, &flags);
+    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch"}, &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return IngestFile(flags);
   }

@@ -288,8 +288,7 @@ Status KafkaIngest::Run() {
   LogInfo("consuming " + m.options.topic + " as group " + m.options.group + " from " + m.options.brokers);
   auto last_lag_update = Clock::now();
   while (!stop_.load() && m.fatal.ok()) {
-    const int cap_ms = ready_.load() ? m.options.batch_max_ms : m.options.batch_catchup_ms;
-    const auto deadline = Clock::now() + std::chrono::milliseconds(cap_ms);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(m.options.batch_max_ms);
     size_t n = 0;
     while (n < m.options.batch_max_messages && !stop_.load()) {
       // Block only for a batch's first message; afterwards take what the

@@ -37,12 +37,12 @@ struct KafkaIngestOptions {
   std::string instance_id;
   // A batch (one RocksDB write with its offsets) closes when the consumer's
   // local queue runs dry, at batch_max_messages, or when it has been open
-  // batch_max_ms (once caught up: bounds how long a fresh event waits) or
-  // batch_catchup_ms (while catching up: big batches amortize the bitmap
-  // rewrites). The time caps include the apply time of the batch's events.
+  // batch_max_ms (apply time included). Keeping up, the queue runs dry often
+  // and batches stay small (fresh events wait little); behind, batches grow
+  // to the caps, which amortizes each touched lead's and bitmap's rewrite
+  // over more events (measured: 3x the throughput of 1000-event batches).
   size_t batch_max_messages = 20000;           // Default: 20000
-  int batch_max_ms = 50;                       // Default: 50 ms once ready
-  int batch_catchup_ms = 1000;                 // Default: 1000 ms before ready
+  int batch_max_ms = 1000;                     // Default: 1000 ms
   int idle_wait_ms = 100;                      // Default: wait up to 100 ms for a first message
 };
 

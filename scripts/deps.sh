@@ -4,6 +4,7 @@
 #
 #   scripts/deps.sh            # install what is missing
 #   scripts/deps.sh --check    # exit 1 and list what is missing, install nothing
+#   scripts/deps.sh --bench    # also what the benchmark needs (bench/run.sh)
 set -euo pipefail
 
 PKGS=(
@@ -13,6 +14,12 @@ PKGS=(
   libroaring-dev libsimdjson-dev
   kcat curl maven python3
 )
+# The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's
+# Python with matplotlib and psycopg2.
+if [[ "${1:-}" == --bench ]]; then
+  shift
+  PKGS+=(postgresql-15 wrk python3-matplotlib python3-psycopg2)
+fi
 # A JRE for the local Kafka broker (scripts/kafka.sh) and for Maven; any java
 # already on PATH will do.
 if ! command -v java >/dev/null 2>&1; then

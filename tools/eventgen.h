@@ -45,6 +45,8 @@ struct GeneratorOptions {
   int orgs = 3;
   int leads_per_org = 1000;
   int big_org_leads = 0;  // leads of the first org; 0 = leads_per_org
+  int first_org = 0;      // index of the first org's name (org_acme is 0): a
+                          // stream of other orgs beside an existing one
   int statuses_per_org = 5;
   int users_per_org = 4;
 

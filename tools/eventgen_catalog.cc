@@ -82,7 +82,7 @@ std::string StatusLabel(size_t k) {
 
 OrgProfile BuildOrgProfile(int index, const GeneratorOptions& options) {
   OrgProfile org;
-  org.short_name = OrgShortName(index);
+  org.short_name = OrgShortName(index + options.first_org);
   org.id = "org_" + org.short_name;
   org.leads = (index == 0 && options.big_org_leads > 0) ? options.big_org_leads
                                                          : options.leads_per_org;

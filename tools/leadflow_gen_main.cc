@@ -37,6 +37,7 @@ const char kUsage[] =
     "usage: leadflow-gen [options] (--ndjson FILE|- | --brokers HOST:PORT --topic NAME)\n"
     "  --seed N                 random seed (default 1)\n"
     "  --orgs N                 orgs: org_acme, org_globex, ... (default 3)\n"
+    "  --first-org N            name orgs from the N-th name on (default 0: org_acme)\n"
     "  --leads N                backfill leads per org (default 1000)\n"
     "  --big-org-leads N        leads of the first org (default: --leads)\n"
     "  --statuses N             statuses per org (default 5)\n"
@@ -149,7 +150,7 @@ std::string ParseFlags(int argc, char** argv, Flags* flags) {
       continue;
     }
     static constexpr std::string_view kValueFlags[] = {
-        "--seed", "--orgs", "--leads", "--big-org-leads", "--statuses", "--users", "--days",
+        "--seed", "--orgs", "--first-org", "--leads", "--big-org-leads", "--statuses", "--users", "--days",
         "--changes-per-lead", "--activities-per-lead", "--updates-per-lead",
         "--lead-lifetime-days", "--dup-share", "--ooo-share", "--invalid-share", "--start",
         "--rate", "--max-events", "--progress", "--ndjson", "--brokers", "--topic",
@@ -183,6 +184,9 @@ std::string ParseFlags(int argc, char** argv, Flags* flags) {
     } else if (arg == "--leads") {
       ok = (n = integer(0, 1'000'000'000)).has_value();
       if (ok) o.leads_per_org = static_cast<int>(*n);
+    } else if (arg == "--first-org") {
+      ok = (n = integer(0, 1'000'000)).has_value();
+      if (ok) o.first_org = static_cast<int>(*n);
     } else if (arg == "--big-org-leads") {
       ok = (n = integer(0, 1'000'000'000)).has_value();
       if (ok) o.big_org_leads = static_cast<int>(*n);

@@ -1,0 +1,494 @@
+#!/usr/bin/python3
+"""leadflow benchmark: leadflow against the limits of its parts and PostgreSQL.
+
+Run through bench/run.sh (which installs what is missing and builds); see
+bench/README.md. Phases, in order (each one's results are saved to
+results.json as soon as it ends, so a long run can be resumed with --phases):
+
+  gen        generate the stream (leadflow-gen) into the local broker and an NDJSON file
+  raw        the raw consume rate of the topic (bare librdkafka consumer)
+  ingest     leadflow from empty state until caught up (= a full rebuild): apply
+             rate, time, bytes on disk per event
+  queries    server-side latency (Server-Timing) and HTTP latency with wrk at
+             concurrency 1, 16 and 64
+  freshness  send-to-visible latency with a background stream at a fixed rate
+  restart    peak RSS, then kill -9 and time to /readyz
+  pg         PostgreSQL 15: load, the same reports, equality check, ratios
+  report     results.md and PNG plots
+
+Every number is measured in this one run on this one machine; the report
+gives ratios.
+"""
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+GEN_START = dt.date(2024, 1, 1)  # leadflow-gen's default history start
+
+# Scales. "full" is issue 5's: 1M leads (one org of 900k plus 50 of 2k),
+# ~10M status events (creations + changes) and ~20M activities over 2 years.
+SCALES = {
+    "small": dict(
+        gen=["--seed", "7", "--orgs", "5", "--leads", "400", "--big-org-leads", "8000", "--days", "400",
+             "--changes-per-lead", "4", "--activities-per-lead", "8", "--dup-share", "0.02", "--ooo-share", "0.05"],
+        days=400, partitions=4, server_reps=40, wrk_seconds=2, fresh_probes=40, fresh_rate=20000,
+        pg_reps=5, restarts=2),
+    "medium": dict(
+        gen=["--seed", "7", "--orgs", "11", "--leads", "2000", "--big-org-leads", "100000", "--days", "730",
+             "--changes-per-lead", "9", "--activities-per-lead", "20", "--dup-share", "0.02", "--ooo-share", "0.05"],
+        days=730, partitions=4, server_reps=100, wrk_seconds=5, fresh_probes=200, fresh_rate=20000,
+        pg_reps=5, restarts=3),
+    "full": dict(
+        gen=["--seed", "7", "--orgs", "51", "--leads", "2000", "--big-org-leads", "900000", "--days", "730",
+             "--changes-per-lead", "9", "--activities-per-lead", "20", "--dup-share", "0.02", "--ooo-share", "0.05"],
+        days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
+        pg_reps=3, restarts=3),
+}
+PHASES = ["gen", "raw", "ingest", "queries", "freshness", "restart", "pg", "report"]
+BIG_ORG = "org_acme"
+PROBE_ORG = "org_probe"
+TOPIC = "bench.events"
+HTTP_PORT = 38080
+KAFKA_ENV = {"KAFKA_DIR": "/tmp/leadflow-kafka-bench", "KAFKA_PORT": "39092", "KAFKA_CONTROLLER_PORT": "39093",
+             "KAFKA_HEAP_OPTS": "-Xms512m -Xmx1g"}
+BROKERS = "127.0.0.1:39092"
+CREDS = [
+    {"org_id": BIG_ORG, "api_key": "bench-acme-key", "lsq_access_key": "bench-acme-access",
+     "lsq_secret_key": "bench-acme-secret"},
+    {"org_id": PROBE_ORG, "api_key": "bench-probe-key", "lsq_access_key": "bench-probe-access",
+     "lsq_secret_key": "bench-probe-secret"},
+]
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def pct(values, q):
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = SCALES[args.scale]
+        self.build = Path(args.build_dir).resolve()
+        self.work = Path(args.work_dir).resolve()
+        self.out = Path(args.out).resolve()
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.ndjson = self.work / "events.ndjson"
+        self.data_dir = self.work / "leadflow-data"
+        self.creds = self.work / "credentials.json"
+        self.creds.write_text(json.dumps(CREDS))
+        self.results_path = self.out / "results.json"
+        self.results = json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
+        self.results["scale"] = args.scale
+        self.results["generator_flags"] = self.cfg["gen"]
+        self.end_date = (GEN_START + dt.timedelta(days=self.cfg["days"])).isoformat()
+        self.results["end_date"] = self.end_date
+        self.server = None
+
+    # ---- helpers -------------------------------------------------------
+    def save(self):
+        self.results_path.write_text(json.dumps(self.results, indent=1, sort_keys=True))
+
+    def bin(self, rel):
+        p = self.build / rel
+        if not p.exists():
+            raise SystemExit(f"missing binary {p}; build first (bench/run.sh does)")
+        return str(p)
+
+    def kafka(self, *cmd, check=True):
+        env = dict(os.environ, **KAFKA_ENV)
+        return subprocess.run(["bash", str(ROOT / "scripts/kafka.sh"), *cmd], env=env, check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def start_server(self, fresh):
+        if fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        logf = open(self.work / "leadflow.log", "a")
+        t0 = time.monotonic()
+        self.server = subprocess.Popen(
+            [self.bin("app/leadflow"), "serve", "--brokers", BROKERS, "--topic", TOPIC,
+             "--group", "leadflow-bench", "--data-dir", str(self.data_dir), "--credentials", str(self.creds),
+             "--listen", f"127.0.0.1:{HTTP_PORT}", "--lsq-rate-limit", "1000000", "--lsq-rate-window", "1"],
+            stdout=logf, stderr=subprocess.STDOUT)
+        return t0
+
+    def stop_server(self, sig=signal.SIGTERM):
+        if self.server and self.server.poll() is None:
+            self.server.send_signal(sig)
+            try:
+                self.server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+        self.server = None
+
+    def http(self, method, path, headers=None, body=None, timeout=120):
+        conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, r.read(), dict(r.getheaders())
+        finally:
+            conn.close()
+
+    def ready(self):
+        try:
+            return self.http("GET", "/readyz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def metrics(self):
+        _, body, _ = self.http("GET", "/metrics", timeout=5)
+        out = {}
+        for line in body.decode().splitlines():
+            m = re.match(r"^(leadflow_[a-z_]+) ([0-9.e+]+)$", line)
+            if m:
+                out[m.group(1)] = float(m.group(2))
+        return out
+
+    def wait_ready(self, t0, timeout, sample=None):
+        while time.monotonic() - t0 < timeout:
+            if self.server.poll() is not None:
+                raise SystemExit(f"leadflow exited with {self.server.returncode}; see {self.work}/leadflow.log")
+            if self.ready():
+                return time.monotonic() - t0
+            if sample:
+                sample()
+            time.sleep(0.05 if not sample else 0.5)
+        raise SystemExit("leadflow did not become ready in time")
+
+    def auth(self, kind):
+        c = CREDS[0]
+        if kind == "lsq":
+            return {"x-LSQ-AccessKey": c["lsq_access_key"], "x-LSQ-SecretKey": c["lsq_secret_key"]}
+        return {"Authorization": "Bearer " + c["api_key"]}
+
+    def topic_messages(self):
+        return self.results.get("gen", {}).get("messages")
+
+    # ---- phases ----------------------------------------------------------
+    def phase_gen(self):
+        log("resetting the bench broker and generating the stream")
+        self.kafka("stop", check=False)
+        self.kafka("reset", check=False)
+        self.kafka("start")
+        self.kafka("create-topic", TOPIC, str(self.cfg["partitions"]))
+        gen = self.bin("tools/leadflow-gen")
+        t = time.monotonic()
+        p = subprocess.run([gen, *self.cfg["gen"], "--ndjson", str(self.ndjson)], check=True,
+                           stderr=subprocess.PIPE, text=True)
+        ndjson_summary = p.stderr.strip().splitlines()[-1]
+        t_file = time.monotonic() - t
+        t = time.monotonic()
+        p = subprocess.run([gen, *self.cfg["gen"], "--brokers", BROKERS, "--topic", TOPIC,
+                            "--kafka-prop", "linger.ms=50"], check=True,
+                           stderr=subprocess.PIPE, text=True)
+        kafka_summary = p.stderr.strip().splitlines()[-1]
+        t_kafka = time.monotonic() - t
+        m = re.search(r"(\d+) events \(originals (\d+), duplicates (\d+)", ndjson_summary)
+        if not m or ndjson_summary.split(",")[0] != kafka_summary.split(",")[0]:
+            raise SystemExit(f"generator runs differ: {ndjson_summary} / {kafka_summary}")
+        counts = self.count_stream()
+        self.results["gen"] = dict(messages=int(m.group(1)), originals=int(m.group(2)),
+                                   duplicates=int(m.group(3)), ndjson_bytes=self.ndjson.stat().st_size,
+                                   ndjson_seconds=round(t_file, 1), produce_seconds=round(t_kafka, 1),
+                                   summary=kafka_summary, **counts)
+        log(f"stream: {kafka_summary}")
+
+    def count_stream(self):
+        """Counts of the stream's kinds, for the report's scale line."""
+        types, leads, orgs = {}, set(), set()
+        with open(self.ndjson, "rb") as f:
+            for line in f:
+                m = re.search(rb'"type":"([a-z._]+)","org_id":"([^"]+)"', line)
+                if not m:
+                    continue
+                t = m.group(1).decode()
+                types[t] = types.get(t, 0) + 1
+                orgs.add(m.group(2))
+                if t == "lead.created":
+                    lm = re.search(rb'"lead_id":"([^"]+)"', line)
+                    if lm:
+                        leads.add((m.group(2), lm.group(1)))
+        return dict(by_type=types, leads=len(leads), orgs=len(orgs),
+                    status_events=types.get("lead.created", 0) + types.get("lead.status_changed", 0),
+                    activities=types.get("activity.logged", 0))
+
+    def phase_raw(self):
+        log("raw consume rate (3 runs)")
+        runs = []
+        for _ in range(3):
+            p = subprocess.run([self.bin("bench/leadflow-bench-consume"), "--brokers", BROKERS, "--topic", TOPIC],
+                               check=True, stdout=subprocess.PIPE, text=True)
+            runs.append(json.loads(p.stdout))
+        rate = statistics.median(r["messages_per_s"] for r in runs)
+        self.results["raw"] = dict(runs=runs, messages_per_s=rate)
+        log(f"raw consume: {rate:,.0f} messages/s")
+
+    def phase_ingest(self):
+        log("leadflow from empty state until caught up (a full rebuild from the topic)")
+        samples = []
+        t0 = self.start_server(fresh=True)
+
+        def sample():
+            try:
+                m = self.metrics()
+            except OSError:
+                return
+            n = (m.get("leadflow_events_applied_total", 0) + m.get("leadflow_events_duplicate_total", 0) +
+                 m.get("leadflow_events_dead_lettered_total", 0))
+            samples.append((round(time.monotonic() - t0, 2), int(n)))
+
+        ready_s = self.wait_ready(t0, timeout=6 * 3600, sample=sample)
+        sample()
+        total = samples[-1][1]
+        first = next((t for t, n in samples if n > 0), 0.0)
+        apply_s = max(1e-3, ready_s - first)
+        du = sum(f.stat().st_size for f in self.data_dir.rglob("*") if f.is_file())
+        msgs = self.topic_messages() or total
+        self.results["ingest"] = dict(
+            ready_seconds=round(ready_s, 2), first_applied_at=first, messages=total,
+            events_per_s=total / apply_s, rebuild_seconds=round(ready_s, 2), disk_bytes=du,
+            disk_bytes_per_event=du / max(1, msgs), samples=samples, metrics=self.metrics())
+        raw = self.results.get("raw", {}).get("messages_per_s")
+        if raw:
+            self.results["ingest"]["ratio_to_raw"] = self.results["ingest"]["events_per_s"] / raw
+        log(f"ingest: {total:,} messages, ready after {ready_s:.1f} s, "
+            f"{self.results['ingest']['events_per_s']:,.0f} events/s, {du / max(1, msgs):.0f} bytes/event on disk")
+
+    def ensure_server(self):
+        if self.server is None or self.server.poll() is not None:
+            t0 = self.start_server(fresh=False)
+            self.wait_ready(t0, timeout=3600)
+
+    def scenario_list(self):
+        import scenarios
+        return scenarios.scenarios(BIG_ORG, self.end_date)
+
+    def call(self, sc):
+        headers = dict(sc.headers or {}, **self.auth(sc.kind))
+        body = sc.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if body is not None:
+            headers.setdefault("Content-Type", "application/json")
+        return sc.method, sc.path, headers, body
+
+    def phase_queries(self):
+        self.ensure_server()
+        out = {}
+        for sc in self.scenario_list():
+            method, path, headers, body = self.call(sc)
+            conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=120)
+            server_ms, client_ms = [], []
+            response = None
+            for i in range(self.cfg["server_reps"] + 3):
+                t = time.perf_counter()
+                conn.request(method, path, body=body, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                c = (time.perf_counter() - t) * 1000
+                if r.status != 200:
+                    raise SystemExit(f"{sc.name}: HTTP {r.status}: {data[:300]!r}")
+                st = r.getheader("Server-Timing") or ""
+                m = re.search(r"dur=([0-9.]+)", st)
+                if i < 3:  # warm-up
+                    response = data
+                    continue
+                server_ms.append(float(m.group(1)) if m else float("nan"))
+                client_ms.append(c)
+            conn.close()
+            (self.out / "responses").mkdir(exist_ok=True)
+            (self.out / "responses" / f"leadflow_{sc.name}.json").write_bytes(response)
+            res = dict(server_p50_ms=pct(server_ms, 50), server_p99_ms=pct(server_ms, 99),
+                       server_max_ms=max(server_ms), client_p50_ms=pct(client_ms, 50),
+                       client_p99_ms=pct(client_ms, 99), reps=len(server_ms), wrk={})
+            for c in (1, 16, 64):
+                res["wrk"][str(c)] = self.wrk(sc, c)
+            out[sc.name] = res
+            log(f"{sc.name}: server p50 {res['server_p50_ms']:.2f} ms p99 {res['server_p99_ms']:.2f} ms; "
+                + ", ".join(f"wrk c{c} p99 {w['p99_ms']:.1f} ms {w['rps']:.0f}/s" for c, w in res["wrk"].items()))
+        self.results["queries"] = out
+
+    def wrk(self, sc, conc):
+        method, path, headers, body = self.call(sc)
+        script = self.work / f"wrk_{sc.name}.lua"
+        lines = [f"wrk.method = {json.dumps(method)}"]
+        if body is not None:
+            lines.append(f"wrk.body = {json.dumps(body)}")
+        for k, v in headers.items():
+            lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
+        script.write_text("\n".join(lines) + "\n")
+        p = subprocess.run(["wrk", "-t", str(min(2, conc)), "-c", str(conc), "-d", f"{self.cfg['wrk_seconds']}s",
+                            "--latency", "-s", str(script), f"http://127.0.0.1:{HTTP_PORT}{path}"],
+                           check=True, stdout=subprocess.PIPE, text=True)
+        text = p.stdout
+
+        def ms(label):
+            m = re.search(rf"^\s+{label}%\s+([0-9.]+)(us|ms|s)\s*$", text, re.M)
+            if not m:
+                return float("nan")
+            v = float(m.group(1))
+            return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+        rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        errs = re.search(r"Socket errors: (.*)", text)
+        if bad:
+            raise SystemExit(f"wrk {sc.name} c={conc}: {bad.group(1)} error responses")
+        return dict(p50_ms=ms("50"), p90_ms=ms("90"), p99_ms=ms("99"), rps=float(rps.group(1)) if rps else 0.0,
+                    socket_errors=errs.group(1) if errs else None)
+
+    def phase_freshness(self):
+        self.ensure_server()
+        rate = self.cfg["fresh_rate"]
+        log(f"freshness: background stream at {rate} events/s, {self.cfg['fresh_probes']} probes")
+        # The background is a generated history (the usual mix of creations,
+        # changes, activities and updates) of orgs new to the state, paced at
+        # the rate; a fresh org offset per run keeps its events from being
+        # duplicates of an earlier run's.
+        first_org = 1000 + 10 * (int(time.time()) % 100000)
+        bg = subprocess.Popen([self.bin("tools/leadflow-gen"), "--seed", str(first_org), "--orgs", "4",
+                               "--first-org", str(first_org), "--leads", "20000", "--days", "365",
+                               "--rate", str(rate),
+                               "--brokers", BROKERS, "--topic", TOPIC],
+                              stdout=subprocess.DEVNULL, stderr=open(self.work / "background-gen.log", "w"))
+        try:
+            time.sleep(3)
+            before = self.metrics()
+            t = time.monotonic()
+            p = subprocess.run([self.bin("bench/leadflow-bench-freshness"), "--brokers", BROKERS, "--topic", TOPIC,
+                                "--http", f"127.0.0.1:{HTTP_PORT}", "--api-key", CREDS[1]["api_key"],
+                                "--org", PROBE_ORG, "--probes", str(self.cfg["fresh_probes"])],
+                               check=True, stdout=subprocess.PIPE, text=True)
+            elapsed = time.monotonic() - t
+            after = self.metrics()
+        finally:
+            bg.terminate()
+            bg.wait()
+        res = json.loads(p.stdout)
+        applied = after.get("leadflow_events_applied_total", 0) - before.get("leadflow_events_applied_total", 0)
+        res["background_rate"] = rate
+        res["observed_apply_rate"] = applied / elapsed
+        res["lag_at_end"] = after.get("leadflow_consumer_lag_messages")
+        self.results["freshness"] = res
+        log(f"freshness: p50 {res['p50_ms']:.1f} ms p99 {res['p99_ms']:.1f} ms "
+            f"(applied {res['observed_apply_rate']:,.0f} events/s meanwhile)")
+
+    def phase_restart(self):
+        self.ensure_server()
+        status = Path(f"/proc/{self.server.pid}/status").read_text()
+        hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        times = []
+        for _ in range(self.cfg["restarts"]):
+            self.stop_server(signal.SIGKILL)
+            t0 = self.start_server(fresh=False)
+            times.append(self.wait_ready(t0, timeout=600))
+            time.sleep(1)
+        self.results["restart"] = dict(peak_rss_bytes=hwm * 1024, ready_after_kill_s=times,
+                                       ready_after_kill_median_s=statistics.median(times))
+        log(f"peak RSS {hwm / 1024:.0f} MiB; ready after kill -9: {', '.join(f'{x:.2f}' for x in times)} s")
+
+    def phase_pg(self):
+        from pg import pgbase
+        self.ensure_server()
+        cluster = pgbase.Cluster(str(self.work / "pg"), 35432)
+        cluster.start()
+        try:
+            if not self.args.pg_keep_data or "pg_load" not in self.results:
+                log("loading PostgreSQL")
+                self.results["pg_load"] = pgbase.load(cluster.dsn(), str(self.ndjson))
+                self.save()
+            import psycopg2
+            conn = psycopg2.connect(cluster.dsn())
+            conn.autocommit = True
+            out = {}
+            for sc in self.scenario_list():
+                times, result = [], None
+                for i in range(self.cfg["pg_reps"] + 1):
+                    t = time.perf_counter()
+                    result = sc.pg(conn)
+                    if i > 0:  # the first run warms the cache
+                        times.append((time.perf_counter() - t) * 1000)
+                method, path, headers, body = self.call(sc)
+                status, data, _ = self.http(method, path, headers, body)
+                lf = sc.normalize_leadflow(json.loads(data))
+                equal = lf == result
+                out[sc.name] = dict(p50_ms=pct(times, 50), p99_ms=pct(times, 99), reps=len(times), equal=equal)
+                if not equal:
+                    (self.out / "responses").mkdir(exist_ok=True)
+                    (self.out / "responses" / f"mismatch_{sc.name}.json").write_text(
+                        json.dumps(dict(leadflow=repr(lf), pg=repr(result)), indent=1))
+                lq = self.results.get("queries", {}).get(sc.name)
+                if lq:
+                    out[sc.name]["ratio_p50"] = out[sc.name]["p50_ms"] / max(1e-6, lq["server_p50_ms"])
+                log(f"pg {sc.name}: p50 {out[sc.name]['p50_ms']:.1f} ms, same numbers: {equal}")
+            conn.close()
+            self.results["pg"] = out
+        finally:
+            if not self.args.keep_running:
+                cluster.stop()
+
+    def phase_report(self):
+        import report
+        report.write(self.results, self.out)
+        log(f"report: {self.out / 'results.md'}")
+
+    def run(self, phases):
+        try:
+            for ph in PHASES:
+                if ph in phases:
+                    t = time.monotonic()
+                    getattr(self, "phase_" + ph)()
+                    self.results.setdefault("phase_seconds", {})[ph] = round(time.monotonic() - t, 1)
+                    self.save()
+        finally:
+            if not self.args.keep_running:
+                self.stop_server()
+                self.kafka("stop", check=False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=sorted(SCALES), default="small")
+    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset, in the order above")
+    ap.add_argument("--build-dir", default=str(ROOT / "build-release"))
+    ap.add_argument("--work-dir", default=None, help="data: NDJSON, leadflow state, PostgreSQL (default /tmp/leadflow-bench-SCALE)")
+    ap.add_argument("--out", default=None, help="results directory (default bench/results/SCALE)")
+    ap.add_argument("--keep-running", action="store_true", help="leave broker, leadflow and PostgreSQL running")
+    ap.add_argument("--pg-keep-data", action="store_true", help="reuse an already loaded PostgreSQL")
+    args = ap.parse_args()
+    args.work_dir = args.work_dir or f"/tmp/leadflow-bench-{args.scale}"
+    args.out = args.out or str(ROOT / "bench" / "results" / args.scale)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        ap.error(f"unknown phases {unknown}")
+    b = Bench(args)
+    if "gen" not in phases:
+        b.kafka("start")  # the broker keeps its data between runs
+    b.run(phases)
+
+
+if __name__ == "__main__":
+    main()
