@@ -191,8 +191,9 @@ def write(r, out: Path):
             plt.close(fig)
 
     if rs:
+        peak = r.get("peak_rss_bytes", rs.get("peak_rss_bytes", 0))
         lines += ["## Footprint", "",
-                  f"Peak RSS of the service after ingest, reports and freshness: {rs['peak_rss_bytes'] / 2**20:,.0f} MiB. "
+                  f"Peak RSS of the service over the run (VmHWM, largest of its processes): {peak / 2**20:,.0f} MiB. "
                   f"kill -9 with the full state, then restart: /readyz after "
                   f"{', '.join(f'{x:.2f}' for x in rs['ready_after_kill_s'])} s.", ""]
     pl = r.get("pg_load")
