@@ -387,7 +387,8 @@ class Bench:
             t = time.monotonic()
             p = subprocess.run([self.bin("bench/leadflow-bench-freshness"), "--brokers", BROKERS, "--topic", TOPIC,
                                 "--http", f"127.0.0.1:{HTTP_PORT}", "--api-key", CREDS[1]["api_key"],
-                                "--org", PROBE_ORG, "--probes", str(self.cfg["fresh_probes"])],
+                                "--org", PROBE_ORG, "--probes", str(self.cfg["fresh_probes"]),
+                                "--timeout-ms", "120000"],
                                check=True, stdout=subprocess.PIPE, text=True)
             elapsed = time.monotonic() - t
             after = self.metrics()
@@ -475,6 +476,10 @@ class Bench:
                 log(f"pg {sc.name}: p50 {out[sc.name]['p50_ms']:.1f} ms, same numbers: {equal}")
             conn.close()
             self.results["pg"] = out
+            bad = [k for k, v in out.items() if not v["equal"]]
+            if bad:
+                self.save()
+                raise SystemExit(f"leadflow and PostgreSQL disagree on {bad}; see {self.out}/responses/mismatch_*.json")
         finally:
             if not self.args.keep_running:
                 cluster.stop()
