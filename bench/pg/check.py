@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -69,10 +70,11 @@ def orgs_in(path):
     with open(path, "rb") as f:
         for line in f:
             try:
-                org = json.loads(line).get("org_id")
+                doc = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(org, str) and org not in seen:
+            org = doc.get("org_id") if isinstance(doc, dict) else None
+            if isinstance(org, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", org) and org not in seen:
                 seen.append(org)
     return seen
 

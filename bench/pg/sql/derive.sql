@@ -26,14 +26,15 @@ FROM (
   WHERE jsonb_typeof(doc) = 'object'
 ) r
 WHERE lf_is_id(doc->'event_id')
-  AND org_id ~ '^[A-Za-z0-9_-]{1,64}$'
+  AND org_id ~ '^[A-Za-z0-9_-]+$' AND octet_length(org_id) <= 64
   AND jsonb_typeof(doc->'org_id') = 'string'
   AND jsonb_typeof(doc->'occurred_at') = 'string'
   AND occurred_at IS NOT NULL
   AND CASE type
     WHEN 'status.upserted' THEN lf_is_id(doc->'status_id') AND jsonb_typeof(doc->'label') = 'string'
          AND (doc->'position' IS NULL OR jsonb_typeof(doc->'position') = 'null'
-              OR (jsonb_typeof(doc->'position') = 'number' AND doc->>'position' ~ '^-?\d{1,18}$'))
+              OR (jsonb_typeof(doc->'position') = 'number' AND doc->>'position' ~ '^-?[0-9]+$'
+                  AND octet_length(ltrim(doc->>'position', '-')) <= 18))
     WHEN 'status.deleted' THEN lf_is_id(doc->'status_id')
     WHEN 'user.upserted' THEN lf_is_id(doc->'user_id') AND lf_is_fields(doc->'fields')
     WHEN 'lead.created' THEN lf_is_id(doc->'lead_id') AND lf_is_id(doc->'status_id')
@@ -45,19 +46,23 @@ WHERE lf_is_id(doc->'event_id')
          AND lf_is_opt_id(doc->'previous_status_id') AND lf_is_opt_id(doc->'user_id')
     WHEN 'lead.deleted' THEN lf_is_id(doc->'lead_id')
     WHEN 'activity.logged' THEN lf_is_id(doc->'lead_id') AND lf_is_id(doc->'activity_id')
-         AND jsonb_typeof(doc->'activity_event') = 'number' AND doc->>'activity_event' ~ '^\d{1,18}$'
+         AND jsonb_typeof(doc->'activity_event') = 'number' AND doc->>'activity_event' ~ '^[0-9]+$'
+         AND octet_length(doc->>'activity_event') <= 18
          AND (doc->'activity_name' IS NULL OR jsonb_typeof(doc->'activity_name') IN ('null', 'string'))
          AND lf_is_opt_id(doc->'user_id')
     ELSE false
   END;
 
 -- step: dedup
--- Keep the first arrival of each (org_id, event_id).
-DELETE FROM events WHERE line IN (
-  SELECT line FROM (
-    SELECT line, row_number() OVER (PARTITION BY org_id, event_id ORDER BY line) AS n FROM events
-  ) d WHERE n > 1
-);
+-- Keep the first arrival of each (org_id, event_id). Duplicates are few: find
+-- the repeated ids with one hash aggregate, then delete all but their first line.
+DELETE FROM events e USING (
+  SELECT org_id, event_id, min(line) AS first_line
+  FROM events
+  WHERE (org_id, event_id) IN (SELECT org_id, event_id FROM events GROUP BY org_id, event_id HAVING count(*) > 1)
+  GROUP BY org_id, event_id
+) d
+WHERE e.org_id = d.org_id AND e.event_id = d.event_id AND e.line <> d.first_line;
 
 -- step: drop_raw
 DROP TABLE raw_events;
