@@ -85,38 +85,38 @@ def _instant(day):
     return day + "T00:00:00Z"
 
 
-def _close_field_term(field, value):
-    """SQL for the Close query term "field":"value" on the lead's current
-    fields (contract 2a): text equals text case-insensitively (ASCII: the
-    database collation is C), a number equals the value read as a number, a
-    boolean equals true/false. Returns (sql, params)."""
-    params = {"qf": field, "qv": value}
-    alternatives = ["(jsonb_typeof(q.fields->%(qf)s) = 'string' AND lower(q.fields->>%(qf)s) = lower(%(qv)s))"]
+def _is_number(text):
     try:
-        float(value)
-        if value.strip() == value and value.lower() not in ("nan", "inf", "-inf", "infinity", "-infinity"):
-            alternatives.append("(jsonb_typeof(q.fields->%(qf)s) = 'number' AND (q.fields->>%(qf)s)::numeric = %(qn)s)")
-            params["qn"] = value
+        float(text)
     except ValueError:
-        pass
-    if value in ("true", "false"):
-        alternatives.append("(q.fields->%(qf)s = %(qb)s::jsonb)")
-        params["qb"] = value
-    return " OR ".join(alternatives), params
+        return False
+    return text.strip() == text and text.lower().lstrip("+-") not in ("nan", "inf", "infinity")
 
 
 def _universe(query_term):
-    """The /*UNIVERSE*/ filter on transitions for an optional Close field term."""
+    """The /*UNIVERSE*/ filter on transitions for an optional Close field term
+    "field":"value" on the lead's current fields (contract 2a): text equals
+    text case-insensitively (ASCII: the database collation is C), a number
+    equals the value read as a number, a boolean equals true/false."""
     if query_term is None:
         return "", {}
-    cond, params = _close_field_term(*query_term)
-    # The lower() equality repeated outside the OR lets the planner use the
-    # expression index leads_org_source for text values.
-    index_hint = ""
-    if "qn" not in params and "qb" not in params:
-        index_hint = " AND lower(q.fields->>%(qf)s) = lower(%(qv)s)"
-    sql = (" AND lead_pk IN (SELECT q.lead_pk FROM leads q WHERE q.org_id = %(org)s AND NOT q.deleted"
-           + index_hint + " AND (" + cond + "))")
+    field, value = query_term
+    params = {"qf": field, "qv": value}
+    if not _is_number(value) and value.lower() not in ("true", "false"):
+        # Only a text value can equal such a value in lower case: one
+        # expression, the one of the index leads_org_source_ci.
+        cond = "lower(q.fields->>%(qf)s) = lower(%(qv)s)"
+    else:
+        alternatives = ["(jsonb_typeof(q.fields->%(qf)s) = 'string' AND lower(q.fields->>%(qf)s) = lower(%(qv)s))"]
+        if _is_number(value):
+            alternatives.append("(jsonb_typeof(q.fields->%(qf)s) = 'number' AND (q.fields->>%(qf)s)::numeric = %(qn)s)")
+            params["qn"] = value
+        if value in ("true", "false"):
+            alternatives.append("(q.fields->%(qf)s = %(qb)s::jsonb)")
+            params["qb"] = value
+        cond = "(" + " OR ".join(alternatives) + ")"
+    sql = (" AND lead_pk IN (SELECT q.lead_pk FROM leads q WHERE q.org_id = %(org)s AND NOT q.deleted AND "
+           + cond + ")")
     return sql, params
 
 
@@ -214,9 +214,8 @@ def normalize_status_report(j):
 def _nc_filters(source, role_values, codes):
     """The /*LEADS*/, /*USERS*/, /*CODES*/ parts of nc_*.sql and their params."""
     # LeadFilters {"LookUpName": "Source", "LookUpValues": [source], "SqlOperator": "="}:
-    # the string value equals exactly (case-sensitive); the lower() copy of the
-    # condition lets the planner use leads_org_source.
-    leads = " AND lower(l.fields->>'Source') = lower(%(source)s) AND l.fields->'Source' = to_jsonb(%(source)s::text)"
+    # the value equals exactly (case-sensitive; index leads_org_source).
+    leads = " AND l.fields->>'Source' = %(source)s"
     # UserFilter {"LookupName": "Role", "Operator": "eq", "LookupValue": v}: the
     # user's attribute (field key matched case-insensitively, the bytewise first
     # such key with a non-null value) equals one of the comma-separated values.

@@ -72,7 +72,7 @@ SETTINGS = {
     "max_wal_senders": "0",
     "max_wal_size": "'32GB'",
     "checkpoint_timeout": "'30min'",
-    "autovacuum": "on",
+    "autovacuum": "off",  # the data is static after load(), which runs VACUUM ANALYZE itself
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
     "datestyle": "'iso, ymd'",
