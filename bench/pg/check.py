@@ -2,7 +2,8 @@
 """Equality check: the PostgreSQL baseline and leadflow answer every benchmark
 scenario with the same numbers.
 
-For each seed: generate a small NDJSON stream (duplicates, out-of-order
+First a hand-written stream with every edge rule of contract section 1
+(bench/pg/edge_cases.py), then for each seed: generate a small NDJSON stream (duplicates, out-of-order
 events, late creations, deletes, ...), load it into PostgreSQL
 (bench/pg/pgbase.py) and into leadflow (`leadflow ingest`, then `leadflow
 serve` over its own Kafka topic), run every scenario of bench/scenarios.py
@@ -38,6 +39,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, HERE)
 sys.path.insert(0, BENCH)
 
+import edge_cases  # noqa: E402
 import pgbase  # noqa: E402
 import scenarios as sc  # noqa: E402
 
@@ -201,49 +203,75 @@ def instant_scenario(name, org, t0, t1, term):
                        normalize_leadflow=sc.normalize_status_report)
 
 
-def check_seed(seed, a, cluster, brokers, work):
-    ndjson = os.path.join(work, f"seed{seed}.ndjson")
-    gen = [GENERATOR, "--seed", str(seed), "--orgs", str(a.orgs), "--leads", str(a.leads), "--days", str(a.days),
-           "--start", a.start, "--dup-share", str(a.dup_share), "--ooo-share", str(a.ooo_share),
-           "--ndjson", ndjson] + a.gen_arg
-    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def compare(label, ndjson, end_dates, periods, cluster, brokers, work):
+    """Loads ndjson into PostgreSQL and leadflow and compares every scenario
+    for every org and end date, and status reports over the given
+    [t0, t1) periods. Returns (comparisons, failures)."""
     orgs = orgs_in(ndjson)
     t = time.monotonic()
     stats = pgbase.load(cluster.dsn(), ndjson)
-    print(f"seed {seed}: {stats['lines']} lines, {stats['events']} distinct events, "
+    print(f"{label}: {stats['lines']} lines, {stats['events']} distinct events, "
           f"{stats['duplicates']} duplicates, {stats['invalid']} invalid; PG load {time.monotonic() - t:.1f} s")
-    seed_dir = os.path.join(work, f"seed{seed}")
-    os.makedirs(seed_dir)
-    lf = Leadflow(seed_dir, ndjson, orgs, brokers)
+    leadflow_dir = os.path.join(work, label)
+    os.makedirs(leadflow_dir)
+    lf = Leadflow(leadflow_dir, ndjson, orgs, brokers)
     conn = pgbase.connect(cluster.dsn())
-    rng = random.Random(seed)
-    start_day = datetime.date.fromisoformat(a.start[:10])
-    end_dates = [(start_day + datetime.timedelta(days=a.days)).isoformat(),
-                 (start_day + datetime.timedelta(days=a.days // 2 + 3)).isoformat()]
     compared, failures = 0, []
     try:
         for org in orgs:
             cases = []
             for end in end_dates:
                 cases += [(f"{s.name}@{end}", s) for s in sc.scenarios(org, end)]
-            for i, (t0, t1) in enumerate(random_periods(rng, a.start, a.days, a.random_periods)):
+            for i, (t0, t1) in enumerate(periods):
                 term = (sc.QUERY_FIELD, sc.QUERY_VALUE) if i % 3 == 2 else None
-                s = instant_scenario(f"status_random{i}[{t0},{t1}){'+query' if term else ''}", org, t0, t1, term)
+                s = instant_scenario(f"status[{t0},{t1}){'+query' if term else ''}", org, t0, t1, term)
                 cases.append((s.name, s))
-            for label, s in cases:
+            for name, s in cases:
                 want = s.pg(conn)
                 got = s.normalize_leadflow(http(lf.base, s, lf.credential(org)))
                 compared += 1
                 if want != got:
-                    failures.append((seed, org, label))
-                    print(f"MISMATCH seed {seed} org {org} {label}")
+                    failures.append((label, org, name))
+                    print(f"MISMATCH {label} org {org} {name}")
                     for line in diff(want, got):
                         print(line)
     finally:
         conn.close()
         lf.close()
-    print(f"seed {seed}: {compared} comparisons, {len(failures)} mismatches")
+    print(f"{label}: {compared} comparisons, {len(failures)} mismatches")
     return compared, failures
+
+
+def check_seed(seed, a, cluster, brokers, work):
+    ndjson = os.path.join(work, f"seed{seed}.ndjson")
+    gen = [GENERATOR, "--seed", str(seed), "--orgs", str(a.orgs), "--leads", str(a.leads), "--days", str(a.days),
+           "--start", a.start, "--dup-share", str(a.dup_share), "--ooo-share", str(a.ooo_share),
+           "--ndjson", ndjson] + a.gen_arg
+    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start_day = datetime.date.fromisoformat(a.start[:10])
+    end_dates = [(start_day + datetime.timedelta(days=a.days)).isoformat(),
+                 (start_day + datetime.timedelta(days=a.days // 2 + 3)).isoformat()]
+    periods = random_periods(random.Random(seed), a.start, a.days, a.random_periods)
+    return compare(f"seed{seed}", ndjson, end_dates, periods, cluster, brokers, work)
+
+
+def check_edge_cases(cluster, brokers, work, n_periods=60):
+    """The hand-written stream of bench/pg/edge_cases.py, with period bounds
+    on event instants and one millisecond either side of them."""
+    ndjson = os.path.join(work, "edge.ndjson")
+    _, end_dates, instants = edge_cases.write(ndjson)
+    ms = sorted({round(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+                 for t in instants})
+    rng = random.Random(42)
+    fmt = lambda x: datetime.datetime.fromtimestamp(x / 1000, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    periods = set()
+    while len(periods) < n_periods:
+        a = rng.choice(ms) + rng.choice((-1, 0, 1))
+        b = rng.choice(ms) + rng.choice((-1, 0, 1, 86400000))
+        if a < b:
+            periods.add((fmt(a), fmt(b)))
+    return compare("edge", ndjson, end_dates, sorted(periods), cluster, brokers, work)
 
 
 def main(argv=None):
@@ -260,6 +288,7 @@ def main(argv=None):
     p.add_argument("--brokers", help="use this Kafka broker instead of starting one")
     p.add_argument("--pg-dir", default="/tmp/leadflow-pg-check")
     p.add_argument("--pg-port", type=int, default=55433)
+    p.add_argument("--no-edge", action="store_true", help="skip the hand-written edge-case stream")
     p.add_argument("--keep", action="store_true", help="keep the work dir and leave PostgreSQL running")
     a = p.parse_args(argv)
 
@@ -278,6 +307,10 @@ def main(argv=None):
     cluster.start()
     total, failures = 0, []
     try:
+        if not a.no_edge:
+            n, f = check_edge_cases(cluster, brokers, work)
+            total += n
+            failures += f
         for seed in [int(s) for s in a.seeds.split(",") if s]:
             n, f = check_seed(seed, a, cluster, brokers, work)
             total += n
