@@ -191,10 +191,10 @@ def connect(dsn):
 COPY_OPTIONS = "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
 LINE_BASE = 10 ** 12  # raw_events_k numbers its lines from k * LINE_BASE
 
+# load() replaces everything: the schema holds nothing else.
 DROP_SQL = """
-DROP TABLE IF EXISTS raw_events, events, statuses, users, lead_created, lead_events,
-                     transitions, activities, leads CASCADE;
-DROP FUNCTION IF EXISTS lf_is_id(jsonb), lf_is_opt_id(jsonb), lf_is_fields(jsonb), lf_ts(text), lf_ts_strict(text);
+DROP SCHEMA IF EXISTS public CASCADE;
+CREATE SCHEMA public;
 """
 
 
