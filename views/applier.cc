@@ -33,7 +33,26 @@ std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 
 }  // namespace
 
-Applier::Applier(state::Store* store) : store_(store) {}
+Applier::Applier(state::Store* store, size_t lead_cache_capacity)
+    : store_(store), lead_cache_capacity_(lead_cache_capacity) {}
+
+void Applier::CacheCommittedLeads() {
+  if (lead_cache_capacity_ == 0) return;
+  for (auto& [key, slot] : leads_) {
+    lead_lru_.push_front(key);
+    CachedLead c{std::move(slot.lead_id), std::move(slot.record), std::move(slot.attributes_before),
+                 std::move(slot.row_before), lead_lru_.begin()};
+    auto [it, inserted] = lead_cache_.try_emplace(key, std::move(c));
+    if (!inserted) {  // cannot happen (LoadLead takes the entry out), but stay consistent
+      lead_lru_.erase(it->second.lru_pos);
+      it->second = std::move(c);
+    }
+  }
+  while (lead_cache_.size() > lead_cache_capacity_) {
+    lead_cache_.erase(lead_lru_.back());
+    lead_lru_.pop_back();
+  }
+}
 
 void Applier::Reset() {
   pending_event_keys_.clear();
@@ -57,13 +76,22 @@ Status Applier::LoadLead(const std::string& org, const std::string& lead_id, Lea
     return Status::Ok();
   }
   LeadSlot fresh;
+  if (auto c = lead_cache_.find(key); c != lead_cache_.end()) {
+    fresh.lead_id = std::move(c->second.lead_id);
+    fresh.record = std::move(c->second.record);
+    fresh.attributes_before = std::move(c->second.attributes);
+    fresh.row_before = std::move(c->second.row);
+    lead_lru_.erase(c->second.lru_pos);
+    lead_cache_.erase(c);
+    *slot = &leads_.emplace(std::move(key), std::move(fresh)).first->second;
+    return Status::Ok();
+  }
   fresh.lead_id = lead_id;
   std::string bytes;
   Status s = store_->Get(Cf::kLeads, key, &bytes);
   if (s.ok()) {
     s = LeadRecord::Decode(bytes, &fresh.record);
     if (!s.ok()) return s;
-    fresh.before = DeriveFacts(org, fresh.record);
     std::optional<LeadAttributes> attrs = DeriveAttributes(lead_id, fresh.record);
     fresh.attributes_before = DeriveAttributeFacts(org, fresh.record.num, attrs);
     if (attrs) fresh.row_before = attrs->Encode();
@@ -191,11 +219,23 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
   return Status::Ok();
 }
 
+void Applier::MarkStatusDirty(std::string_view org, LeadSlot* slot) {
+  if (slot->status_dirty) return;
+  // No event of this batch has changed the facts' inputs yet, so the record
+  // as it is now gives the facts as stored.
+  slot->before = DeriveFacts(org, slot->record);
+  slot->status_dirty = true;
+}
+
 Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
   LeadSlot* slot;
   Status s = LoadLead(e.org_id, e.lead_id, &slot);
   if (!s.ok()) return s;
   LeadRecord& lead = slot->record;
+  if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
+      e.type == EventType::kLeadDeleted) {
+    MarkStatusDirty(e.org_id, slot);
+  }
   switch (e.type) {
     case EventType::kLeadCreated: {
       if (!(s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms)).ok()) return s;
@@ -252,27 +292,31 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
 
 Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
   state::WriteBatch batch;
+  std::set<std::string> new_pairs;  // pairs written by this batch
   // bitmap key -> (lead number, add?) operations
   std::map<std::string, std::vector<std::pair<uint32_t, bool>>> bitmap_ops;
 
   for (auto& [key, slot] : leads_) {
     std::string_view org(key.data(), key.find('\0'));
-    LeadFacts after = DeriveFacts(org, slot.record);
-    for (const auto& k : slot.before.bitmap_keys) {
+    const LeadFacts after = slot.status_dirty ? DeriveFacts(org, slot.record) : LeadFacts();
+    const LeadFacts& before = slot.before;  // both empty when !status_dirty
+    for (const auto& k : before.bitmap_keys) {
       if (!after.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, false);
     }
     for (const auto& k : after.bitmap_keys) {
-      if (!slot.before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
+      if (!before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
     }
-    for (const auto& [k, v] : slot.before.log) {
+    for (const auto& [k, v] : before.log) {
       if (!after.log.count(k)) batch.Delete(Cf::kLog, k);
     }
     for (const auto& [k, v] : after.log) {
-      auto it = slot.before.log.find(k);
-      if (it == slot.before.log.end() || it->second != v) batch.Put(Cf::kLog, k, v);
+      auto it = before.log.find(k);
+      if (it == before.log.end() || it->second != v) batch.Put(Cf::kLog, k, v);
     }
     for (const auto& p : after.pairs) {
-      if (!slot.before.pairs.count(p)) batch.Put(Cf::kPairs, p, "");
+      if (!before.pairs.count(p) && !known_pairs_.count(p) && new_pairs.insert(p).second) {
+        batch.Put(Cf::kPairs, p, "");
+      }
     }
     batch.Put(Cf::kLeads, key, slot.record.Encode());
 
@@ -298,6 +342,9 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
         batch.Delete(Cf::kLeadRows, keys::LeadId(org, slot.record.num));
       }
     }
+    // What the lead cache keeps once the write lands.
+    slot.attributes_before = std::move(attr_after);
+    slot.row_before = std::move(row);
   }
   for (const auto& [key, num] : activity_adds_) bitmap_ops[key].emplace_back(num, true);
   for (const auto& key : activity_log_) batch.Put(Cf::kActivityLog, key, "");
@@ -326,6 +373,8 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
 
   s = store_->Write(&batch);
   if (s.ok()) {
+    CacheCommittedLeads();
+    known_pairs_.merge(new_pairs);
     counters_.applied += pending_counters_.applied;
     counters_.duplicates += pending_counters_.duplicates;
     counters_.anomalies += pending_counters_.anomalies;

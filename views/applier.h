@@ -12,8 +12,10 @@
 #define LEADFLOW_VIEWS_APPLIER_H_
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,8 +41,12 @@ class Applier {
     uint64_t anomalies = 0;  // early status changes, second creations, late updates
   };
 
-  // store must outlive the Applier.
-  explicit Applier(state::Store* store);
+  // Leads kept decoded between batches (see lead_cache_).
+  static constexpr size_t kDefaultLeadCacheCapacity = 32768;
+
+  // store must outlive the Applier, and nothing else may write lead records
+  // while it lives (the lead cache assumes it sees every change).
+  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity);
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
@@ -67,7 +73,13 @@ class Applier {
   struct LeadSlot {
     std::string lead_id;
     LeadRecord record;
-    LeadFacts before;  // facts as stored before this batch
+    // Status facts as stored before this batch. They depend only on the
+    // creation, the status changes and the deletion, so they are derived
+    // lazily, just before the batch's first event that changes one of those
+    // (status_dirty); a batch that only logs activities or updates fields
+    // leaves them, and every status bitmap and log entry, untouched.
+    LeadFacts before;
+    bool status_dirty = false;
     AttributeFacts attributes_before;
     std::string row_before;  // encoded LeadAttributes, "" when none
     bool is_new = false;  // first seen in this batch
@@ -78,6 +90,8 @@ class Applier {
   Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
   Status NextLeadNum(const std::string& org, uint32_t* num);
   Status ApplyLeadEvent(const Event& e, const EventTime& time);
+  // Before the first status-affecting event of the batch on this lead.
+  static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
   Status WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
                       state::WriteBatch* batch);
 
@@ -90,6 +104,29 @@ class Applier {
 
   std::unordered_set<std::string> pending_event_keys_;
   std::unordered_map<std::string, LeadSlot> leads_;              // keys::Lead
+
+  // A lead as the last committed batch left it: its record decoded and the
+  // attribute facts and row derived from it, so that the next batch touching
+  // it skips the read, the decoding and the "before" derivation (these were
+  // most of the apply cost: a lead is touched by ~30 events over its life).
+  // Filled only after a successful write, so it never holds uncommitted
+  // state; a slot taken out of it for a batch that is then discarded is
+  // simply read again from the store. Least recently used leads are evicted.
+  struct CachedLead {
+    std::string lead_id;
+    LeadRecord record;
+    AttributeFacts attributes;
+    std::string row;
+    std::list<std::string>::iterator lru_pos;
+  };
+  void CacheCommittedLeads();
+  // Transition pairs (keys::Pair) this process has written: the set is tiny
+  // (statuses squared per org) and never shrinks, so a pair is written once
+  // instead of with every transition.
+  std::set<std::string> known_pairs_;
+  size_t lead_cache_capacity_;
+  std::unordered_map<std::string, CachedLead> lead_cache_;  // keys::Lead
+  std::list<std::string> lead_lru_;                          // front = most recently used
   std::unordered_map<std::string, StatusRecord> statuses_;       // keys::Status
   std::unordered_map<std::string, UserRecord> users_;            // keys::User
   std::unordered_map<std::string, uint32_t> lead_counters_;      // org -> next lead number
