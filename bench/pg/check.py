@@ -12,7 +12,8 @@ millisecond periods, and compare the normalized results. Prints a diff for
 each mismatch; exits 1 if there is one.
 
     /usr/bin/python3 bench/pg/check.py [--seeds 1,2,3] [--leads 2000] [--orgs 3]
-        [--days 365] [--brokers HOST:PORT] [--keep]
+        [--days 365] [--brokers HOST:PORT] [--keep] [--no-edge]
+        [--file STREAM.ndjson --days D]     # also an existing stream
 
 Without --brokers it starts a private broker with scripts/kafka.sh
 (KAFKA_DIR=/tmp/pgbench-kafka, ports 29092/29093) and stops it at the end.
@@ -23,7 +24,6 @@ import datetime
 import json
 import os
 import random
-import re
 import shutil
 import socket
 import subprocess
@@ -66,19 +66,11 @@ def http(base, scenario, credential):
         raise RuntimeError(f"{scenario.name}: HTTP {e.code}: {e.read()[:500]!r}") from None
 
 
-def orgs_in(path):
-    """The org ids of an NDJSON file, in order of appearance."""
-    seen = []
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            org = doc.get("org_id") if isinstance(doc, dict) else None
-            if isinstance(org, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", org) and org not in seen:
-                seen.append(org)
-    return seen
+def orgs_in(conn):
+    """The org ids of the loaded stream, in order of first appearance."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT org_id FROM events GROUP BY org_id ORDER BY min(line)")
+        return [r[0] for r in cur.fetchall()]
 
 
 class Leadflow:
@@ -207,15 +199,15 @@ def compare(label, ndjson, end_dates, periods, cluster, brokers, work):
     """Loads ndjson into PostgreSQL and leadflow and compares every scenario
     for every org and end date, and status reports over the given
     [t0, t1) periods. Returns (comparisons, failures)."""
-    orgs = orgs_in(ndjson)
     t = time.monotonic()
     stats = pgbase.load(cluster.dsn(), ndjson)
     print(f"{label}: {stats['lines']} lines, {stats['events']} distinct events, "
           f"{stats['duplicates']} duplicates, {stats['invalid']} invalid; PG load {time.monotonic() - t:.1f} s")
+    conn = pgbase.connect(cluster.dsn())
+    orgs = orgs_in(conn)
     leadflow_dir = os.path.join(work, label)
     os.makedirs(leadflow_dir)
     lf = Leadflow(leadflow_dir, ndjson, orgs, brokers)
-    conn = pgbase.connect(cluster.dsn())
     compared, failures = 0, []
     try:
         for org in orgs:
@@ -289,6 +281,7 @@ def main(argv=None):
     p.add_argument("--pg-dir", default="/tmp/leadflow-pg-check")
     p.add_argument("--pg-port", type=int, default=55433)
     p.add_argument("--no-edge", action="store_true", help="skip the hand-written edge-case stream")
+    p.add_argument("--file", help="also check this NDJSON file (history from --start over --days)")
     p.add_argument("--keep", action="store_true", help="keep the work dir and leave PostgreSQL running")
     a = p.parse_args(argv)
 
@@ -309,6 +302,14 @@ def main(argv=None):
     try:
         if not a.no_edge:
             n, f = check_edge_cases(cluster, brokers, work)
+            total += n
+            failures += f
+        if a.file:
+            start_day = datetime.date.fromisoformat(a.start[:10])
+            end_dates = [(start_day + datetime.timedelta(days=a.days)).isoformat(),
+                         (start_day + datetime.timedelta(days=a.days // 2 + 3)).isoformat()]
+            periods = random_periods(random.Random(0), a.start, a.days, a.random_periods)
+            n, f = compare("file", os.path.abspath(a.file), end_dates, periods, cluster, brokers, work)
             total += n
             failures += f
         for seed in [int(s) for s in a.seeds.split(",") if s]:
