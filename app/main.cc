@@ -26,6 +26,7 @@
 #include "ingest/kafka_ingest.h"
 #include "state/log.h"
 #include "state/store.h"
+#include "views/applier.h"
 
 namespace leadflow {
 namespace {
@@ -116,6 +117,8 @@ int Serve(const app::Flags& flags) {
   std::unique_ptr<state::Store> store;
   s = state::Store::Open(data_dir, state::Store::Options(), &store);
   if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
+  s = views::CheckStateFormat(store.get());
+  if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -204,6 +207,8 @@ int IngestFile(const app::Flags& flags) {
   std::unique_ptr<state::Store> store;
   Status s = state::Store::Open(data_dir, state::Store::Options(), &store);
   if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
+  s = views::CheckStateFormat(store.get());
+  if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
   ingest::FileIngestResult result;
   size_t batch = 50000;  // events per write batch: big batches amortize bitmap rewrites
   if (auto b = flags.Find("batch")) {

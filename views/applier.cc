@@ -33,6 +33,27 @@ std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 
 }  // namespace
 
+Status CheckStateFormat(state::Store* store) {
+  const std::string key = "format";
+  std::string value;
+  Status s = store->Get(Cf::kMeta, key, &value);
+  if (s.ok()) {
+    if (value == std::to_string(kStateFormat)) return Status::Ok();
+    return Status::Corruption("state has layout " + value + ", this leadflow uses " + std::to_string(kStateFormat) +
+                              ": delete the data directory and let leadflow rebuild it from the topic");
+  }
+  if (!s.IsNotFound()) return s;
+  s = store->Get(Cf::kMeta, keys::MetaSequence(), &value);
+  if (s.ok()) {
+    return Status::Corruption("state has an older layout (1), this leadflow uses " + std::to_string(kStateFormat) +
+                              ": delete the data directory and let leadflow rebuild it from the topic");
+  }
+  if (!s.IsNotFound()) return s;
+  state::WriteBatch batch;
+  batch.Put(Cf::kMeta, key, std::to_string(kStateFormat));
+  return store->Write(&batch);
+}
+
 Applier::Applier(state::Store* store, size_t lead_cache_capacity)
     : store_(store), lead_cache_capacity_(lead_cache_capacity) {}
 
@@ -391,8 +412,13 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
 
 Status Applier::WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
                              state::WriteBatch* batch) {
-  std::string bytes;
+  // Regroup by stored chunk (keys::BitmapChunk), keeping each key's order.
+  std::map<std::string, std::vector<std::pair<uint32_t, bool>>> chunks;
   for (const auto& [key, list] : ops) {
+    for (const auto& op : list) chunks[keys::BitmapChunk(key, op.first >> keys::kChunkBits)].push_back(op);
+  }
+  std::string bytes;
+  for (const auto& [key, list] : chunks) {
     Roaring bitmap;
     Status s = store_->Get(Cf::kBitmaps, key, &bytes);
     if (s.ok()) {

@@ -33,6 +33,13 @@ namespace leadflow::views {
 
 enum class ApplyOutcome { kApplied, kDuplicate };
 
+// The layout version of the state this code reads and writes (2: bitmaps in
+// chunks of 2^16 lead numbers). A new data directory is stamped with it; a
+// directory of another layout is refused (Corruption, saying to rebuild it
+// from the topic) instead of being misread.
+inline constexpr int kStateFormat = 2;
+Status CheckStateFormat(state::Store* store);
+
 class Applier {
  public:
   struct Counters {

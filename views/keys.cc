@@ -108,6 +108,19 @@ std::string Activity(std::string_view org, std::string_view lead_id, int64_t at_
   return k;
 }
 
+std::string BitmapChunk(std::string_view logical, uint32_t chunk) {
+  std::string k(logical);
+  k.push_back(static_cast<char>((chunk >> 8) & 0xFF));
+  k.push_back(static_cast<char>(chunk & 0xFF));
+  return k;
+}
+
+std::string BitmapChunksEnd(std::string_view logical) {
+  std::string k(logical);
+  k.append("\xFF\xFF\x00", 3);
+  return k;
+}
+
 std::string BitmapPrefix(std::string_view org, Kind kind, std::string_view subject, Level level) {
   std::string k = OrgPrefix(org);
   k.push_back(static_cast<char>(kind));

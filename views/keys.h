@@ -29,6 +29,22 @@ std::optional<std::string_view> ReadStr(std::string_view s, size_t* pos);
 // The smallest key greater than every key starting with prefix.
 std::string PrefixEnd(std::string prefix);
 
+// Bitmaps are stored in chunks of 2^16 lead numbers (one CRoaring container
+// each): stored key = logical key (Bitmap, ValueBitmap, ...) + the chunk
+// number as 2 bytes big-endian. A batch then rewrites only the chunks it
+// touches, not a bitmap of a million leads. Logical bitmap keys are
+// prefix-free, so one key's chunks are contiguous and
+// [BitmapChunk(k, 0), BitmapChunksEnd(k)) holds exactly them; a range of
+// logical keys [a, b) holds exactly the chunks of the keys in it.
+inline constexpr unsigned kChunkBits = 16;
+inline constexpr size_t kChunkSuffixSize = 2;
+std::string BitmapChunk(std::string_view logical, uint32_t chunk);
+std::string BitmapChunksEnd(std::string_view logical);
+// The logical key of a stored chunk key.
+inline std::string_view LogicalBitmapKey(std::string_view stored) {
+  return stored.substr(0, stored.size() >= kChunkSuffixSize ? stored.size() - kChunkSuffixSize : 0);
+}
+
 std::string OrgPrefix(std::string_view org);
 std::string Event(std::string_view org, std::string_view event_id);
 std::string Lead(std::string_view org, std::string_view lead_id);

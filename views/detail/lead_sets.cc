@@ -108,13 +108,37 @@ Status LeadSets::Bitmap(const std::string& key, Roaring* out) const { return Get
 
 Status LeadSets::ScanBitmaps(const std::string& begin, const std::string& end,
                              const std::function<bool(std::string_view, Roaring&&)>& fn) const {
+  // Stored chunks of one logical key are contiguous: gather them, and hand
+  // fn each logical key once with the union of its chunks.
   Status failure;
+  std::string current;
+  Roaring acc;
+  bool have = false, stopped = false;
   Status s = reader_.Scan(Cf::kBitmaps, begin, end, [&](std::string_view k, std::string_view v) {
     Roaring b;
     if (!ReadBitmap(v, &b, &failure)) return false;
-    return fn(k, std::move(b));
+    const std::string_view logical = keys::LogicalBitmapKey(k);
+    if (have && logical != current) {
+      if (!fn(current, std::move(acc))) {
+        stopped = true;
+        return false;
+      }
+      acc = Roaring();
+      have = false;
+    }
+    if (!have) {
+      current.assign(logical);
+      have = true;
+      acc = std::move(b);
+    } else {
+      acc |= b;
+    }
+    return true;
   });
-  return s.ok() ? failure : s;
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  if (have && !stopped) fn(current, std::move(acc));
+  return Status::Ok();
 }
 
 Status LeadSets::Universe(Roaring* out) const { return Bitmap(keys::UniverseBitmap(org_), out); }
@@ -260,8 +284,17 @@ Status LeadSets::ValueCondition(const std::string& attr, const LeadCondition& c,
   }
   if (numbers.size() == texts.size()) {
     Range<double> r = RangeOf(c.op, numbers);
-    std::string begin = prefix + (r.lo ? keys::TypedNumber(*r.lo) + (r.lo_inclusive ? "" : std::string(1, '\0')) : "N");
-    std::string end = prefix + (r.hi ? keys::TypedNumber(*r.hi) + (r.hi_inclusive ? std::string(1, '\0') : "") : "O");
+    // Bounds on stored chunk keys: an exclusive low bound and an inclusive
+    // high bound step over every chunk of that value's bitmap.
+    std::string begin = prefix + "N", end = prefix + "O";
+    if (r.lo) {
+      begin = prefix + keys::TypedNumber(*r.lo);
+      if (!r.lo_inclusive) begin = keys::BitmapChunksEnd(begin);
+    }
+    if (r.hi) {
+      end = prefix + keys::TypedNumber(*r.hi);
+      if (r.hi_inclusive) end = keys::BitmapChunksEnd(end);
+    }
     s = ScanBitmaps(begin, end, [&](std::string_view, Roaring&& b) {
       matched |= b;
       return true;

@@ -29,15 +29,23 @@ Status DecodeBitmap(std::string_view bytes, Roaring* out) {
 }
 
 Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* out) {
-  std::string bytes;
-  Status s = reader.Get(Cf::kBitmaps, key, &bytes);
-  if (s.IsNotFound()) {
-    *out = Roaring();
-    return Status::Ok();
-  }
-  return s.ok() ? DecodeBitmap(bytes, out) : s;
+  // The union of the key's chunks (keys::BitmapChunk); they hold disjoint
+  // ranges of lead numbers.
+  *out = Roaring();
+  Status failure;
+  Status s = reader.Scan(Cf::kBitmaps, keys::BitmapChunk(key, 0), keys::BitmapChunksEnd(key),
+                         [&](std::string_view, std::string_view value) {
+                           Roaring b;
+                           if (!ReadBitmap(value, &b, &failure)) return false;
+                           *out |= b;
+                           return true;
+                         });
+  return s.ok() ? failure : s;
 }
 
+// A range of logical keys holds exactly the chunks of the keys in it, and
+// OR and XOR fold chunk by chunk as they fold whole bitmaps (the chunks of
+// one bitmap are disjoint), so Fold needs no regrouping.
 Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
                           Roaring* acc) const {
   for (const auto& r : ranges) {
