@@ -114,18 +114,30 @@ FROM (
   ORDER BY org_id, lead_id, occurred_at, line
 ) c;
 
--- step: lead_events
+-- step: lead_changes
 -- The events of created, non-deleted leads that take effect: status changes
--- and updates at or after the creation (earlier ones are ignored), and every
--- activity (one dated before the creation still counts).
-CREATE TABLE lead_events AS
-SELECT c.lead_pk, c.org_id, e.type, e.occurred_at, e.line, e.status_id, e.owner_id, e.fields,
-       e.activity_event, e.activity_name
+-- and updates at or after the creation (earlier ones are ignored, later ones
+-- take effect whenever they arrived), and every activity (one dated before
+-- the creation still counts).
+CREATE TABLE lead_changes AS
+SELECT c.lead_pk, c.org_id, e.occurred_at, e.line, e.status_id
 FROM events e
 JOIN lead_created c ON c.org_id = e.org_id AND c.lead_id = e.lead_id
-WHERE NOT c.deleted
-  AND (e.type = 'activity.logged'
-       OR (e.type IN ('lead.status_changed', 'lead.updated') AND e.occurred_at >= c.created_at));
+WHERE e.type = 'lead.status_changed' AND NOT c.deleted AND e.occurred_at >= c.created_at;
+
+-- step: lead_updates
+CREATE TABLE lead_updates AS
+SELECT c.lead_pk, e.occurred_at, e.line, e.owner_id, e.fields
+FROM events e
+JOIN lead_created c ON c.org_id = e.org_id AND c.lead_id = e.lead_id
+WHERE e.type = 'lead.updated' AND NOT c.deleted AND e.occurred_at >= c.created_at;
+
+-- step: activities
+CREATE TABLE activities AS
+SELECT c.org_id, c.lead_pk, e.occurred_at, e.activity_event AS code, e.activity_name AS name, e.line
+FROM events e
+JOIN lead_created c ON c.org_id = e.org_id AND c.lead_id = e.lead_id
+WHERE e.type = 'activity.logged' AND NOT c.deleted;
 
 -- step: transitions
 -- Effective transitions: the creation (from NULL), then every status change
@@ -139,8 +151,7 @@ WITH ev AS (
   SELECT lead_pk, org_id, created_at AS at, 0::bigint AS line, created_status AS status
   FROM lead_created WHERE NOT deleted
   UNION ALL
-  SELECT lead_pk, org_id, occurred_at, line, status_id
-  FROM lead_events WHERE type = 'lead.status_changed'
+  SELECT lead_pk, org_id, occurred_at, line, status_id FROM lead_changes
 ), w AS (
   SELECT ev.*, lag(status) OVER (PARTITION BY lead_pk ORDER BY at, line) AS prev FROM ev
 )
@@ -154,33 +165,30 @@ FROM w
 WHERE prev IS DISTINCT FROM status
 WINDOW l AS (PARTITION BY lead_pk ORDER BY at, line);
 
--- step: activities
-CREATE TABLE activities AS
-SELECT org_id, lead_pk, occurred_at, activity_event AS code, activity_name AS name, line
-FROM lead_events WHERE type = 'activity.logged';
-
 -- step: leads
 -- The lead's current attributes (contract section 3 columns): current
 -- status, owner (the latest update naming one, else the creation's), fields
 -- (creation fields, then every update in event order; a null removes the
 -- key), ModifiedOn, latest activity.
 CREATE TABLE leads AS
-WITH upd AS (
-  SELECT lead_pk, occurred_at, line, owner_id, fields FROM lead_events WHERE type = 'lead.updated'
-), owner AS (
-  SELECT DISTINCT ON (lead_pk) lead_pk, owner_id FROM upd WHERE owner_id IS NOT NULL
+WITH owner AS (
+  SELECT DISTINCT ON (lead_pk) lead_pk, owner_id FROM lead_updates WHERE owner_id IS NOT NULL
   ORDER BY lead_pk, occurred_at DESC, line DESC
 ), kv AS (
   SELECT c.lead_pk, f.key, f.value, c.created_at AS at, 0::bigint AS line
   FROM lead_created c, jsonb_each(c.fields) f WHERE NOT c.deleted
   UNION ALL
-  SELECT u.lead_pk, f.key, f.value, u.occurred_at, u.line FROM upd u, jsonb_each(u.fields) f
+  SELECT u.lead_pk, f.key, f.value, u.occurred_at, u.line FROM lead_updates u, jsonb_each(u.fields) f
 ), last_kv AS (
   SELECT DISTINCT ON (lead_pk, key) lead_pk, key, value FROM kv ORDER BY lead_pk, key, at DESC, line DESC
 ), fields AS (
   SELECT lead_pk, jsonb_object_agg(key, value) AS fields FROM last_kv WHERE value <> 'null' GROUP BY lead_pk
 ), touched AS (
-  SELECT lead_pk, max(occurred_at) AS at FROM lead_events GROUP BY lead_pk
+  SELECT lead_pk, max(at) AS at FROM (
+    SELECT lead_pk, max(occurred_at) AS at FROM lead_changes GROUP BY lead_pk
+    UNION ALL SELECT lead_pk, max(occurred_at) FROM lead_updates GROUP BY lead_pk
+    UNION ALL SELECT lead_pk, max(occurred_at) FROM activities GROUP BY lead_pk
+  ) t GROUP BY lead_pk
 ), last_act AS (
   SELECT DISTINCT ON (lead_pk) lead_pk, occurred_at, name FROM activities
   ORDER BY lead_pk, occurred_at DESC, line DESC
@@ -202,5 +210,6 @@ LEFT JOIN last_act a ON a.lead_pk = c.lead_pk
 ORDER BY c.lead_pk;
 
 -- step: drop_staging
-DROP TABLE lead_events;
+DROP TABLE lead_changes;
+DROP TABLE lead_updates;
 DROP TABLE lead_created;
