@@ -16,7 +16,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config g++ \
       librdkafka-dev librocksdb-dev nlohmann-json3-dev \
       libboost-dev libboost-system-dev doctest-dev \
-      libroaring-dev libsimdjson-dev \
+      libroaring-dev libsimdjson-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -34,7 +34,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # libboost-system1.74.0 are small and cover what the build may link.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka++1 librocksdb7.8 libroaring0 libsimdjson14 \
+      librdkafka++1 librocksdb7.8 libroaring0 libsimdjson14 libjemalloc2 \
       libboost-system1.74.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 

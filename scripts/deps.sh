@@ -11,7 +11,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config g++
   librdkafka-dev librocksdb-dev nlohmann-json3-dev
   libboost-dev libboost-system-dev doctest-dev
-  libroaring-dev libsimdjson-dev
+  libroaring-dev libsimdjson-dev libjemalloc-dev
   kcat curl maven python3
 )
 # The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's
