@@ -79,7 +79,7 @@ class Store : public Reader {
  public:
   struct Options {
     // Size of the shared block cache in bytes. Default: 256 MiB.
-    size_t block_cache_bytes = 256u << 20;
+    size_t block_cache_bytes = 512u << 20;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.
