@@ -61,10 +61,27 @@ PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "repo
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
+# Each scale has its own broker, ports and PostgreSQL, so a CI smoke run
+# (small) can run beside a long full-scale run.
+PORT_OFFSET = {"full": 0, "small": 100, "medium": 200}
 HTTP_PORT = 38080
-KAFKA_ENV = {"KAFKA_DIR": "/tmp/leadflow-kafka-bench", "KAFKA_PORT": "39092", "KAFKA_CONTROLLER_PORT": "39093",
-             "KAFKA_HEAP_OPTS": "-Xms512m -Xmx1g"}
-BROKERS = "127.0.0.1:39092"
+PG_PORT = 35432
+KAFKA_ENV = {}
+BROKERS = ""
+
+
+def configure_ports(scale):
+    global HTTP_PORT, PG_PORT, KAFKA_ENV, BROKERS
+    off = PORT_OFFSET[scale]
+    HTTP_PORT = 38080 + off
+    PG_PORT = 35432 + off
+    kafka_port = 39092 + off
+    kafka_dir = "/tmp/leadflow-kafka-bench" + ("" if scale == "full" else f"-{scale}")
+    KAFKA_ENV = {"KAFKA_DIR": kafka_dir, "KAFKA_PORT": str(kafka_port),
+                 "KAFKA_CONTROLLER_PORT": str(kafka_port + 1), "KAFKA_HEAP_OPTS": "-Xms512m -Xmx1g"}
+    BROKERS = f"127.0.0.1:{kafka_port}"
+
+
 CREDS = [
     {"org_id": BIG_ORG, "api_key": "bench-acme-key", "lsq_access_key": "bench-acme-access",
      "lsq_secret_key": "bench-acme-secret"},
@@ -443,7 +460,7 @@ class Bench:
     def phase_pg(self):
         from pg import pgbase
         self.ensure_server()
-        cluster = pgbase.Cluster(str(self.work / "pg"), 35432)
+        cluster = pgbase.Cluster(str(self.work / "pg"), PG_PORT)
         cluster.start()
         try:
             if not self.args.pg_keep_data or "pg_load" not in self.results:
@@ -520,6 +537,7 @@ def main():
     unknown = [p for p in phases if p not in PHASES]
     if unknown:
         ap.error(f"unknown phases {unknown}")
+    configure_ports(args.scale)
     b = Bench(args)
     if "gen" not in phases:
         b.kafka("start")  # the broker keeps its data between runs
