@@ -93,13 +93,26 @@ Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, i
 }
 
 Status MembersAt(const state::Reader& reader, std::string_view org, const std::vector<std::string>& status_ids,
-                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out) {
+                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out, Direction direction) {
   BitmapFolder folder(reader, org);
   const int64_t day = DayOf(t_ms);
-  const auto ranges = CoverBefore(day);
+  if (direction == Direction::kAuto) {
+    // Days and months on each side of the day within its year; the years on
+    // either side hold one or two bitmaps each way (the current bitmap on the
+    // backward side), so they do not decide.
+    const int64_t month = MonthOfDay(day);
+    const int64_t before = (day - FirstDayOfMonth(month)) + (month - YearOfDay(day) * 12);
+    const int64_t after = (FirstDayOfMonth(month + 1) - day) + ((YearOfDay(day) + 1) * 12 - month - 1);
+    direction = after < before ? Direction::kBackward : Direction::kForward;
+  }
+  const bool backward = direction == Direction::kBackward;
+  const auto ranges = backward ? CoverFrom(day) : CoverBefore(day);
   for (const auto& id : status_ids) {
     Roaring acc;
-    Status s = folder.Fold(Kind::kFlip, keys::StatusSubject(id), ranges, BitmapFolder::Op::kXor, &acc);
+    const std::string subject = keys::StatusSubject(id);
+    Status s;
+    if (backward && !(s = folder.Get(Kind::kCurrent, subject, keys::Level::kAll, 0, &acc)).ok()) return s;
+    s = folder.Fold(Kind::kFlip, subject, ranges, BitmapFolder::Op::kXor, &acc);
     if (!s.ok()) return s;
     (*out)[id] = std::move(acc);
   }

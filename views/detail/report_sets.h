@@ -54,9 +54,16 @@ Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, i
                std::vector<LogEntry>* out);
 
 // The leads in each of status_ids at instant t (status_at(t), contract
-// section 1): XOR of flip bitmaps before t's day, then t's day replayed.
+// section 1), at the start of t's day, then t's day replayed up to t. The
+// start of the day is the XOR of the flip bitmaps of every unit before it
+// (kForward), or the current members XOR the flips of every unit from it on
+// (kBackward: a flip says membership differs between a unit's start and the
+// next unit's start, and "current" is membership after the last unit).
+// kAuto takes the side with fewer units: backward for recent instants, where
+// forward would read the big year and month flips of all the history.
+enum class Direction { kAuto, kForward, kBackward };
 Status MembersAt(const state::Reader& reader, std::string_view org, const std::vector<std::string>& status_ids,
-                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out);
+                 int64_t t_ms, std::unordered_map<std::string, Roaring>* out, Direction direction = Direction::kAuto);
 
 struct PairKey {
   std::optional<std::string> from;  // nullopt: creation

@@ -45,4 +45,14 @@ std::vector<UnitRange> CoverBefore(int64_t day) {
   };
 }
 
+std::vector<UnitRange> CoverFrom(int64_t day) {
+  const int64_t year = YearOfDay(day);
+  const int64_t month = MonthOfDay(day);
+  return {
+      {keys::Level::kDay, day, FirstDayOfMonth(month + 1)},
+      {keys::Level::kMonth, month + 1, (year + 1) * 12},
+      {keys::Level::kYear, year + 1, std::numeric_limits<int32_t>::max()},
+  };
+}
+
 }  // namespace leadflow::views::detail

@@ -24,6 +24,9 @@ std::vector<UnitRange> CoverDays(int64_t day_begin, int64_t day_end);
 // Aligned units that cover every day before `day` (from the beginning of time).
 std::vector<UnitRange> CoverBefore(int64_t day);
 
+// Aligned units that cover every day from `day` on (to the end of time).
+std::vector<UnitRange> CoverFrom(int64_t day);
+
 }  // namespace leadflow::views::detail
 
 #endif  // LEADFLOW_VIEWS_DETAIL_UNITS_H_
