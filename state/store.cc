@@ -105,7 +105,7 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   // Restart time after a kill -9 is mostly WAL replay: cap the WAL (older
   // memtables are flushed once it grows past this) and do not flush the
   // replayed memtables before opening.
-  db_opts.max_total_wal_size = 256u << 20;
+  db_opts.max_total_wal_size = 128u << 20;
   db_opts.avoid_flush_during_recovery = true;
 
   rocksdb::BlockBasedTableOptions table;
