@@ -201,6 +201,9 @@ def write(r, out: Path):
                   f"Peak RSS of the service over the run (VmHWM, largest of its processes): {peak / 2**20:,.0f} MiB. "
                   f"kill -9 with the full state, then restart: /readyz after "
                   f"{', '.join(f'{x:.2f}' for x in rs['ready_after_kill_s'])} s.", ""]
+    limits = Path(__file__).resolve().parent / "limits.md"
+    if limits.exists():
+        lines += [limits.read_text(), ""]
     pl = r.get("pg_load")
     if pl:
         lines += ["## PostgreSQL load", "", "```", json.dumps(pl, indent=1), "```", ""]
