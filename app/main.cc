@@ -11,7 +11,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -49,21 +48,38 @@ void AppendCounter(std::string* out, const char* name, const char* help, const c
           std::to_string(v) + "\n";
 }
 
-// A flag's value as a positive integer (at most 1000000), or the fallback when unset.
-bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out) {
+// A flag's value as a positive integer (at most max), or the fallback when unset.
+bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out,
+                     int64_t max = 1'000'000) {
   const std::optional<std::string> text = flags.Find(name);
   if (!text) {
     *out = fallback;
     return true;
   }
-  if (text->empty() || text->size() > 7) return false;
+  if (text->empty() || text->size() > std::to_string(max).size()) return false;
   int64_t v = 0;
   for (char c : *text) {
     if (c < '0' || c > '9') return false;
     v = v * 10 + (c - '0');
   }
   *out = v;
-  return v >= 1 && v <= 1'000'000;
+  return v >= 1 && v <= max;
+}
+
+// Opens the state in dir and checks its layout (views::CheckStateFormat);
+// on failure returns false with the message for Fail.
+bool OpenState(const std::string& dir, std::unique_ptr<state::Store>* store, std::string* error) {
+  Status s = state::Store::Open(dir, state::Store::Options(), store);
+  if (!s.ok()) {
+    *error = "cannot open state in " + dir + ": " + s.ToString();
+    return false;
+  }
+  s = views::CheckStateFormat(store->get());
+  if (!s.ok()) {
+    *error = "state in " + dir + ": " + s.ToString();
+    return false;
+  }
+  return true;
 }
 
 // A stable static-membership id for this host and state directory, so that a
@@ -115,10 +131,8 @@ int Serve(const app::Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::unique_ptr<state::Store> store;
-  s = state::Store::Open(data_dir, state::Store::Options(), &store);
-  if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
-  s = views::CheckStateFormat(store.get());
-  if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
+  std::string error;
+  if (!OpenState(data_dir, &store, &error)) return Fail(error);
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -190,6 +204,11 @@ int IngestFile(const app::Flags& flags) {
   const std::string data_dir = flags.Get("data-dir");
   if (file.empty()) return Fail("--file is required");
   if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
+  // Events per write batch: big batches amortize the bitmap rewrites.
+  int64_t batch = 0;
+  if (!PositiveIntFlag(flags, "batch", 50000, &batch, 10'000'000)) {
+    return Fail("--batch must be a number from 1 to 10000000, got '" + flags.Get("batch") + "'");
+  }
   std::ifstream in_file;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -205,19 +224,10 @@ int IngestFile(const app::Flags& flags) {
     dlq = &dlq_file;
   }
   std::unique_ptr<state::Store> store;
-  Status s = state::Store::Open(data_dir, state::Store::Options(), &store);
-  if (!s.ok()) return Fail("cannot open state in " + data_dir + ": " + s.ToString());
-  s = views::CheckStateFormat(store.get());
-  if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
+  std::string error;
+  if (!OpenState(data_dir, &store, &error)) return Fail(error);
   ingest::FileIngestResult result;
-  size_t batch = 50000;  // events per write batch: big batches amortize bitmap rewrites
-  if (auto b = flags.Find("batch")) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(b->c_str(), &end, 10);
-    if (b->empty() || *end != '\0' || v < 1 || v > 10'000'000) return Fail("--batch must be a number from 1 to 10000000");
-    batch = static_cast<size_t>(v);
-  }
-  s = ingest::IngestStream(*in, store.get(), batch, dlq, &result);
+  Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result);
   if (!s.ok()) return Fail(s.ToString());
   std::cout << "lines " << result.lines << " applied " << result.applied << " duplicates " << result.duplicates
             << " dead_lettered " << result.dead_lettered << "\n";
