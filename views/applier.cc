@@ -34,23 +34,24 @@ std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 }  // namespace
 
 Status CheckStateFormat(state::Store* store) {
-  const std::string key = "format";
+  const std::string key = keys::MetaFormat();
+  const std::string expected = std::to_string(kStateFormat);
   std::string value;
   Status s = store->Get(Cf::kMeta, key, &value);
   if (s.ok()) {
-    if (value == std::to_string(kStateFormat)) return Status::Ok();
-    return Status::Corruption("state has layout " + value + ", this leadflow uses " + std::to_string(kStateFormat) +
+    if (value == expected) return Status::Ok();
+    return Status::Corruption("state has layout " + value + ", this leadflow uses " + expected +
                               ": delete the data directory and let leadflow rebuild it from the topic");
   }
   if (!s.IsNotFound()) return s;
   s = store->Get(Cf::kMeta, keys::MetaSequence(), &value);
   if (s.ok()) {
-    return Status::Corruption("state has an older layout (1), this leadflow uses " + std::to_string(kStateFormat) +
+    return Status::Corruption("state has an older layout (1), this leadflow uses " + expected +
                               ": delete the data directory and let leadflow rebuild it from the topic");
   }
   if (!s.IsNotFound()) return s;
   state::WriteBatch batch;
-  batch.Put(Cf::kMeta, key, std::to_string(kStateFormat));
+  batch.Put(Cf::kMeta, key, expected);
   return store->Write(&batch);
 }
 

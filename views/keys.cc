@@ -287,6 +287,8 @@ std::string ConsumerOffset(std::string_view topic, int32_t partition) {
 
 std::string MetaSequence() { return std::string("seq", 3); }
 
+std::string MetaFormat() { return "format"; }
+
 std::string MetaLeadCounter(std::string_view org) {
   std::string k("leadctr", 8);  // includes the terminating 0 byte
   return k + std::string(org);

@@ -114,6 +114,8 @@ std::string ActivityLog(std::string_view org, int64_t day, int64_t at_ms, uint32
 // Meta family.
 std::string ConsumerOffset(std::string_view topic, int32_t partition);
 std::string MetaSequence();
+// The state layout version (views::kStateFormat) as decimal text.
+std::string MetaFormat();
 std::string MetaLeadCounter(std::string_view org);
 // Persistent ingest totals ("applied", "duplicate", "dead_lettered", "anomalies").
 std::string MetaTotal(std::string_view name);
