@@ -1,6 +1,7 @@
 // leadflow-bench-consume: the raw consume rate of a topic, the ceiling any
 // consumer of it can reach on this machine. A bare librdkafka KafkaConsumer
-// with the same client settings leadflow uses (ingest/kafka_ingest.cc), which
+// with the client settings leadflow consumes with (ingest::ConsumerProperties),
+// which
 // reads every message of the topic from the beginning, as it stood at start,
 // and does nothing with it but count it and its bytes.
 //
@@ -19,6 +20,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "ingest/kafka_ingest.h"
 
 namespace {
 
@@ -46,15 +49,9 @@ int main(int argc, char** argv) {
 
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", brokers},
-      {"group.id", "leadflow-bench-raw"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
-      {"fetch.wait.max.ms", "10"},
-      {"client.id", "leadflow-bench-raw"},
-  };
+  std::vector<std::pair<std::string, std::string>> settings = leadflow::ingest::ConsumerProperties(brokers);
+  settings.emplace_back("group.id", "leadflow-bench-raw");
+  settings.emplace_back("client.id", "leadflow-bench-raw");
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) Die(err);
   }

@@ -222,6 +222,18 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   }
 };
 
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers) {
+  return {
+      {"bootstrap.servers", brokers},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "10"},
+      {"log_level", "4"},
+  };
+}
+
 KafkaIngest::KafkaIngest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
 KafkaIngest::~KafkaIngest() = default;
 
@@ -235,17 +247,9 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   std::string err;
 
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", options.brokers},
-      {"group.id", options.group},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "false"},
-      {"fetch.wait.max.ms", "10"},
-      {"client.id", "leadflow"},
-      {"log_level", "4"},
-  };
+  std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
+  settings.emplace_back("group.id", options.group);
+  settings.emplace_back("client.id", "leadflow");
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
   }

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ingest/pipeline.h"
 #include "state/status.h"
@@ -45,6 +47,12 @@ struct KafkaIngestOptions {
   int batch_max_ms = 1000;                     // Default: 1000 ms
   int idle_wait_ms = 100;                      // Default: wait up to 100 ms for a first message
 };
+
+// The librdkafka consumer properties leadflow consumes with (fetching,
+// offsets, logging), without group.id and client.id. The benchmark's raw
+// consumer (bench/raw_consume.cc) uses the same, so that its rate is the
+// ceiling of this very configuration.
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers);
 
 class KafkaIngest {
  public:
