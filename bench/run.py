@@ -194,12 +194,6 @@ class Bench:
             time.sleep(0.05 if not sample else 0.5)
         raise SystemExit("leadflow did not become ready in time")
 
-    def auth(self, kind):
-        c = CREDS[0]
-        if kind == "lsq":
-            return {"x-LSQ-AccessKey": c["lsq_access_key"], "x-LSQ-SecretKey": c["lsq_secret_key"]}
-        return {"Authorization": "Bearer " + c["api_key"]}
-
     def topic_messages(self):
         return self.results.get("gen", {}).get("messages")
 
@@ -311,7 +305,8 @@ class Bench:
         return scenarios.scenarios(BIG_ORG, self.end_date)
 
     def call(self, sc):
-        headers = dict(sc.headers or {}, **self.auth(sc.kind))
+        import scenarios
+        headers = dict(sc.headers or {}, **scenarios.auth_headers(sc.kind, CREDS[0]))
         body = sc.body
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
@@ -487,9 +482,6 @@ class Bench:
                     (self.out / "responses").mkdir(exist_ok=True)
                     (self.out / "responses" / f"mismatch_{sc.name}.json").write_text(
                         json.dumps(dict(leadflow=repr(lf), pg=repr(result)), indent=1))
-                lq = self.results.get("queries", {}).get(sc.name)
-                if lq:
-                    out[sc.name]["ratio_p50"] = out[sc.name]["p50_ms"] / max(1e-6, lq["server_p50_ms"])
                 log(f"pg {sc.name}: p50 {out[sc.name]['p50_ms']:.1f} ms, same numbers: {equal}")
             conn.close()
             self.results["pg"] = out
