@@ -17,6 +17,40 @@ bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
   return failure->ok();
 }
 
+// Appends every stored bitmap (chunk) with a key in [begin, end) to parts.
+Status ReadBitmaps(const state::Reader& reader, const std::string& begin, const std::string& end,
+                   std::vector<Roaring>* parts) {
+  Status failure;
+  Status s = reader.Scan(Cf::kBitmaps, begin, end, [&](std::string_view, std::string_view value) {
+    Roaring b;
+    if (!ReadBitmap(value, &b, &failure)) return false;
+    parts->push_back(std::move(b));
+    return true;
+  });
+  return s.ok() ? failure : s;
+}
+
+// Folds *acc and parts at once: CRoaring's many-way OR/XOR works container
+// by container with lazy cardinalities, where folding one by one recomputes
+// them at every step (a 90-day report ORs ~60 day bitmaps per status and
+// pair).
+Status FoldAll(std::vector<Roaring> parts, BitmapFolder::Op op, Roaring* acc) {
+  if (parts.empty()) return Status::Ok();
+  if (!acc->isEmpty()) parts.push_back(std::move(*acc));
+  if (parts.size() == 1) {
+    *acc = std::move(parts[0]);
+    return Status::Ok();
+  }
+  std::vector<const roaring_bitmap_t*> inputs;
+  inputs.reserve(parts.size());
+  for (const Roaring& p : parts) inputs.push_back(&p.roaring);
+  roaring_bitmap_t* folded = op == BitmapFolder::Op::kOr ? roaring_bitmap_or_many(inputs.size(), inputs.data())
+                                                         : roaring_bitmap_xor_many(inputs.size(), inputs.data());
+  if (folded == nullptr) return Status::IoError("out of memory folding bitmaps");
+  *acc = Roaring(folded);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecodeBitmap(std::string_view bytes, Roaring* out) {
@@ -32,15 +66,9 @@ Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* o
   // The union of the key's chunks (keys::BitmapChunk); they hold disjoint
   // ranges of lead numbers.
   *out = Roaring();
-  Status failure;
-  Status s = reader.Scan(Cf::kBitmaps, keys::BitmapChunk(key, 0), keys::BitmapChunksEnd(key),
-                         [&](std::string_view, std::string_view value) {
-                           Roaring b;
-                           if (!ReadBitmap(value, &b, &failure)) return false;
-                           *out |= b;
-                           return true;
-                         });
-  return s.ok() ? failure : s;
+  std::vector<Roaring> chunks;
+  Status s = ReadBitmaps(reader, keys::BitmapChunk(key, 0), keys::BitmapChunksEnd(key), &chunks);
+  return s.ok() ? FoldAll(std::move(chunks), BitmapFolder::Op::kOr, out) : s;
 }
 
 // A range of logical keys holds exactly the chunks of the keys in it, and
@@ -48,39 +76,14 @@ Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* o
 // one bitmap are disjoint), so Fold needs no regrouping.
 Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
                           Roaring* acc) const {
-  // Decode every unit (chunk) first, then fold them all at once: CRoaring's
-  // many-way OR/XOR works container by container with lazy cardinalities,
-  // where folding one by one recomputes them at every step (a 90-day report
-  // ORs ~60 day bitmaps per status and pair).
   std::vector<Roaring> parts;
   for (const auto& r : ranges) {
     if (r.begin >= r.end) continue;
-    Status failure;
-    Status s = reader_.Scan(Cf::kBitmaps, keys::Bitmap(org_, kind, subject, r.level, r.begin),
-                            keys::Bitmap(org_, kind, subject, r.level, r.end),
-                            [&](std::string_view, std::string_view value) {
-                              Roaring b;
-                              if (!ReadBitmap(value, &b, &failure)) return false;
-                              parts.push_back(std::move(b));
-                              return true;
-                            });
+    Status s = ReadBitmaps(reader_, keys::Bitmap(org_, kind, subject, r.level, r.begin),
+                           keys::Bitmap(org_, kind, subject, r.level, r.end), &parts);
     if (!s.ok()) return s;
-    if (!failure.ok()) return failure;
   }
-  if (parts.empty()) return Status::Ok();
-  if (!acc->isEmpty()) parts.push_back(std::move(*acc));
-  if (parts.size() == 1) {
-    *acc = std::move(parts[0]);
-    return Status::Ok();
-  }
-  std::vector<const roaring_bitmap_t*> inputs;
-  inputs.reserve(parts.size());
-  for (const Roaring& p : parts) inputs.push_back(&p.roaring);
-  roaring_bitmap_t* folded = op == Op::kOr ? roaring_bitmap_or_many(inputs.size(), inputs.data())
-                                           : roaring_bitmap_xor_many(inputs.size(), inputs.data());
-  if (folded == nullptr) return Status::IoError("out of memory folding bitmaps");
-  *acc = Roaring(folded);
-  return Status::Ok();
+  return FoldAll(std::move(parts), op, acc);
 }
 
 Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {
