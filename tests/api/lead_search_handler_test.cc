@@ -25,14 +25,7 @@ using testing::StatusUpserted;
 const std::string kBearer1 = "Bearer key-org1";
 const std::string kBearer2 = "Bearer key-org2";
 
-int next_event = 0;
-std::string Ev(json j, const std::string& type, const std::string& at, const std::string& org = "org1") {
-  j["event_id"] = "lsh" + std::to_string(next_event++);
-  j["type"] = type;
-  j["org_id"] = org;
-  j["occurred_at"] = at;
-  return j.dump();
-}
+using testing::Ev;
 
 // org1: l1 Pune (Potential -> Qualified), l2 Mumbai (Qualified -> Won), l3
 // without owner or city, l4 deleted; org2: one lead.

@@ -27,14 +27,6 @@ const std::string kOrg1Query = "?accessKey=u%24rorg1&secretKey=s3org1";
 const std::map<std::string, std::string> kOrg1Headers = {{"x-LSQ-AccessKey", "u$rorg1"},
                                                          {"x-LSQ-SecretKey", "s3org1"}};
 
-std::string Event(json j, const std::string& type, const std::string& org, const std::string& at) {
-  static std::atomic<int> next{0};
-  j["event_id"] = "h" + std::to_string(next++);
-  j["type"] = type;
-  j["org_id"] = org;
-  j["occurred_at"] = at;
-  return j.dump();
-}
 
 // org1: leads l1 (an activity 21) and l2; org2: lead l9. org1 has a second
 // key pair; org3 has no LeadSquared keys.
@@ -49,13 +41,14 @@ struct Service {
     const std::string t = "2024-01-01T00:00:00Z";
     REQUIRE(db.Ingest({testing::StatusUpserted("sa", "Potential", 1, t),
                        testing::StatusUpserted("sx", "Other", 1, t, "org2"),
-                       Event({{"lead_id", "l1"}, {"status_id", "sa"}, {"fields", {{"FirstName", "=Asha"}}}},
-                             "lead.created", "org1", "2024-01-02T00:00:00Z"),
-                       Event({{"lead_id", "l2"}, {"status_id", "sa"}, {"fields", {{"FirstName", "Ravi, K"}}}},
-                             "lead.created", "org1", "2024-01-03T00:00:00Z"),
-                       Event({{"lead_id", "l9"}, {"status_id", "sx"}}, "lead.created", "org2", "2024-01-04T00:00:00Z"),
-                       Event({{"lead_id", "l1"}, {"activity_id", "a1"}, {"activity_event", 21}}, "activity.logged",
-                             "org1", "2024-02-01T00:00:00Z")}) == 0);
+                       testing::Ev({{"lead_id", "l1"}, {"status_id", "sa"}, {"fields", {{"FirstName", "=Asha"}}}},
+                                   "lead.created", "2024-01-02T00:00:00Z"),
+                       testing::Ev({{"lead_id", "l2"}, {"status_id", "sa"}, {"fields", {{"FirstName", "Ravi, K"}}}},
+                                   "lead.created", "2024-01-03T00:00:00Z"),
+                       testing::Ev({{"lead_id", "l9"}, {"status_id", "sx"}}, "lead.created", "2024-01-04T00:00:00Z",
+                                   "org2"),
+                       testing::Ev({{"lead_id", "l1"}, {"activity_id", "a1"}, {"activity_event", 21}},
+                                   "activity.logged", "2024-02-01T00:00:00Z")}) == 0);
     ctx.store = db.store();
     ctx.credentials = &credentials;
     ctx.lsq_rate_limiter = &limiter;

@@ -17,6 +17,7 @@
 namespace leadflow::testing {
 namespace {
 std::atomic<int> next_event{0};
+}  // namespace
 
 std::string Ev(nlohmann::json j, const std::string& type, const std::string& at, const std::string& org) {
   j["event_id"] = "ev" + std::to_string(next_event++);
@@ -25,7 +26,6 @@ std::string Ev(nlohmann::json j, const std::string& type, const std::string& at,
   j["occurred_at"] = at;
   return j.dump();
 }
-}  // namespace
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "leadflow-test-XXXXXX").string();

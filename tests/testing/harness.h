@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ingest/pipeline.h"
 #include "state/store.h"
 #include "views/status_report.h"
@@ -38,6 +40,9 @@ std::string Changed(const std::string& lead, const std::string& status, const st
                     const std::string& org = "org1");
 std::string Deleted(const std::string& lead, const std::string& at, const std::string& org = "org1");
 std::string WithEventId(const std::string& event_json, const std::string& event_id);
+// Any event: fields plus type, a fresh event_id, org and time (the builders
+// above are made with it).
+std::string Ev(nlohmann::json fields, const std::string& type, const std::string& at, const std::string& org = "org1");
 
 class TestDb {
  public:

@@ -24,14 +24,7 @@ using testing::Created;
 using testing::Deleted;
 using testing::StatusUpserted;
 
-int next_event = 0;
-std::string Ev(json j, const std::string& type, const std::string& at) {
-  j["event_id"] = "ls" + std::to_string(next_event++);
-  j["type"] = type;
-  j["org_id"] = "org1";
-  j["occurred_at"] = at;
-  return j.dump();
-}
+using testing::Ev;
 
 // The leads query selects, on a snapshot.
 Roaring Select(const state::Reader& reader, const std::string& text) {

@@ -17,19 +17,14 @@ using views::LeadCondition;
 using views::NotContactedQuery;
 using Op = LeadCondition::Op;
 
-int next_id = 0;
-std::string E(json j, const std::string& type, const std::string& at) {
-  j["event_id"] = "nc" + std::to_string(next_id++);
-  j["type"] = type;
-  j["org_id"] = "org1";
-  j["occurred_at"] = at;
-  return j.dump();
-}
+using testing::Ev;
+
+int next_activity = 0;
 std::string Lead(const std::string& id, const std::string& at, json owner, json fields) {
-  return E({{"lead_id", id}, {"status_id", "sa"}, {"owner_id", owner}, {"fields", fields}}, "lead.created", at);
+  return Ev({{"lead_id", id}, {"status_id", "sa"}, {"owner_id", owner}, {"fields", fields}}, "lead.created", at);
 }
 std::string Activity(const std::string& lead, int code, const std::string& at, const std::string& name) {
-  return E({{"lead_id", lead}, {"activity_id", "a" + std::to_string(next_id)}, {"activity_event", code},
+  return Ev({{"lead_id", lead}, {"activity_id", "a" + std::to_string(next_activity++)}, {"activity_event", code},
             {"activity_name", name}},
            "activity.logged", at);
 }
@@ -39,17 +34,17 @@ std::vector<std::string> World() {
   return {
       StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
       StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
-      E({{"user_id", "u1"}, {"fields", {{"FirstName", "Asha"}, {"Role", "Sales"}}}}, "user.upserted", "2023-01-01T00:00:00Z"),
-      E({{"user_id", "u2"}, {"fields", {{"FirstName", "Ravi"}, {"Role", "Manager"}}}}, "user.upserted", "2023-01-01T00:00:00Z"),
+      Ev({{"user_id", "u1"}, {"fields", {{"FirstName", "Asha"}, {"Role", "Sales"}}}}, "user.upserted", "2023-01-01T00:00:00Z"),
+      Ev({{"user_id", "u2"}, {"fields", {{"FirstName", "Ravi"}, {"Role", "Manager"}}}}, "user.upserted", "2023-01-01T00:00:00Z"),
       Lead("l1", "2024-01-01T10:00:00Z", "u1", {{"Source", "web"}, {"City", "Pune"}, {"Score", 10}}),
       Lead("l2", "2024-01-02T10:00:00Z", "u2", {{"Source", "referral"}, {"Score", 20}}),
       Lead("l3", "2024-01-03T10:00:00Z", "u1", {{"Source", "Web"}, {"Score", 5.5}}),
       Lead("l4", "2024-01-04T10:00:00Z", nullptr, {{"Source", "web"}}),
       Lead("l5", "2024-01-05T10:00:00Z", "u1", {{"Source", "web"}}),
-      E({{"lead_id", "l4"}, {"fields", {{"Score", 7}}}}, "lead.updated", "2024-01-06T00:00:00Z"),
-      E({{"lead_id", "l4"}, {"fields", {{"Score", nullptr}}}}, "lead.updated", "2024-01-07T00:00:00Z"),
+      Ev({{"lead_id", "l4"}, {"fields", {{"Score", 7}}}}, "lead.updated", "2024-01-06T00:00:00Z"),
+      Ev({{"lead_id", "l4"}, {"fields", {{"Score", nullptr}}}}, "lead.updated", "2024-01-07T00:00:00Z"),
       Changed("l3", "sb", "2024-01-08T00:00:00Z"),
-      E({{"lead_id", "l5"}}, "lead.deleted", "2024-01-09T00:00:00Z"),
+      Ev({{"lead_id", "l5"}}, "lead.deleted", "2024-01-09T00:00:00Z"),
       Activity("l1", 21, "2024-02-10T09:00:00Z", "Inbound call"),
       Activity("l2", 22, "2024-02-15T09:00:00Z", "Outbound call"),
       Activity("l4", 23, "2024-02-20T23:59:59.500Z", "Lead capture"),
