@@ -162,7 +162,30 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+namespace {
+
+Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route);
+
+}  // namespace
+
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
+  Response res = Dispatch(req, ctx, route);
+  // Every answer computed from the state says how fresh that state is, so
+  // that a report read while ingest catches up (or is stopped) is told
+  // apart from a current one.
+  if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "invalid" &&
+      *route != "other") {
+    const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
+    res.set("Leadflow-Ready", v.ready ? "true" : "false");
+    res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
+    res.set("Leadflow-Consumer", v.consumer);
+  }
+  return res;
+}
+
+namespace {
+
+Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
   const std::string_view raw_target(req.target().data(), req.target().size());
   if (!ParseTarget(raw_target, &target)) {
@@ -180,9 +203,20 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   }
   if (path == "/readyz") {
     *route = "/readyz";
-    bool ready = !ctx.ready || ctx.ready();
-    return Simple(req, ready ? http::status::ok : http::status::service_unavailable, "text/plain",
-                  ready ? "ready\n" : "not ready: catching up\n");
+    const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
+    // The first line is the verdict; the second says what the consumer does
+    // (a ready service whose consumer is restarting still answers 200: its
+    // reports are correct as of the lag shown).
+    std::string body = v.ready ? "ready\n"
+                               : "not ready: " + (v.consumer == "running" || v.consumer == "starting"
+                                                      ? "catching up, " + std::to_string(v.lag_messages) +
+                                                            " messages behind"
+                                                      : "consumer " + v.consumer +
+                                                            (v.reason.empty() ? "" : ": " + v.reason)) +
+                                     "\n";
+    body += "consumer: " + v.consumer + (v.reason.empty() ? "" : " (" + v.reason + ")") + "; lag " +
+            std::to_string(v.lag_messages) + " messages\n";
+    return Simple(req, v.ready ? http::status::ok : http::status::service_unavailable, "text/plain", body);
   }
   if (path == "/metrics") {
     *route = "/metrics";
@@ -230,5 +264,7 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   *route = "other";
   return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
 }
+
+}  // namespace
 
 }  // namespace leadflow::api

@@ -32,10 +32,19 @@ namespace leadflow::api {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+// What ingest says about the state the answers come from (for /readyz and
+// the freshness headers of every API response).
+struct IngestView {
+  bool ready = true;         // caught up once (contract section 4)
+  int64_t lag_messages = 0;  // messages of the topic not yet applied
+  std::string consumer = "running";  // ingest::ConsumerStateName
+  std::string reason;        // why the consumer is not running, else empty
+};
+
 struct ServiceContext {
   state::Store* store = nullptr;             // required; only Smart Views write
   const Credentials* credentials = nullptr;  // required
-  std::function<bool()> ready;               // readiness; nullptr means ready
+  std::function<IngestView()> ingest;        // ingest's state; nullptr means ready, lag 0
   std::function<void(std::string*)> append_metrics;  // appends other metrics; may be null
   HttpMetrics* http_metrics = nullptr;       // may be null
   std::function<int64_t()> now_ms;           // clock; nullptr means the system clock

@@ -19,19 +19,42 @@ Status Flags::Parse(const std::vector<std::string>& args, const std::set<std::st
       value = args[++i];
     }
     if (!known.count(name)) return Status::InvalidArgument("unknown flag --" + name);
-    f.values_[name] = value;
+    f.values_[name].push_back(value);
   }
   *out = std::move(f);
   return Status::Ok();
 }
 
-std::optional<std::string> Flags::Find(const std::string& name) const {
-  auto it = values_.find(name);
-  if (it != values_.end()) return it->second;
+std::string Flags::EnvName(const std::string& name) {
   std::string env = "LEADFLOW_";
   for (char c : name) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  if (const char* v = std::getenv(env.c_str()); v && *v) return std::string(v);
+  return env;
+}
+
+std::optional<std::string> Flags::Find(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) return it->second.back();
+  if (const char* v = std::getenv(EnvName(name).c_str()); v && *v) return std::string(v);
   return std::nullopt;
+}
+
+std::vector<std::string> Flags::GetAll(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) return it->second;
+  std::vector<std::string> out;
+  if (const char* v = std::getenv(EnvName(name).c_str()); v && *v) {
+    std::string text(v);
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(start, end - start);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) out.push_back(line);
+      start = end + 1;
+    }
+  }
+  return out;
 }
 
 std::string Flags::Get(const std::string& name, const std::string& fallback) const {

@@ -22,9 +22,13 @@ class Flags {
   // The flag's value, else its environment variable's, else fallback.
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   std::optional<std::string> Find(const std::string& name) const;
+  // Every value of a flag that may be repeated, in order; when it was not
+  // given, the lines of its environment variable (one value per line).
+  std::vector<std::string> GetAll(const std::string& name) const;
 
  private:
-  std::map<std::string, std::string> values_;
+  static std::string EnvName(const std::string& name);
+  std::map<std::string, std::vector<std::string>> values_;  // the last value wins for Get
 };
 
 }  // namespace leadflow::app

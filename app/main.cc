@@ -3,6 +3,8 @@
 //   leadflow serve  --brokers H:P --data-dir DIR --credentials FILE [--listen H:P]
 //                   [--topic T] [--dlq-topic T] [--group G] [--threads N]
 //                   [--lsq-rate-limit N] [--lsq-rate-window SECONDS]
+//                   [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N]
+//                   [--min-free-disk-mb N]
 //   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]
 //
 // Shutdown is one sequence: signal -> stop accepting HTTP -> stop and close
@@ -23,6 +25,7 @@
 #include "app/flags.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_ingest.h"
+#include "state/disk.h"
 #include "state/log.h"
 #include "state/store.h"
 #include "views/applier.h"
@@ -35,7 +38,9 @@ const char* kUsage =
     "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
+    "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]\n"
+    "                  [--min-free-disk-mb N]\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {
@@ -46,6 +51,35 @@ int Fail(const std::string& message) {
 void AppendCounter(std::string* out, const char* name, const char* help, const char* type, uint64_t v) {
   *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
           std::to_string(v) + "\n";
+}
+
+void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const std::string& data_dir) {
+  AppendCounter(out, "leadflow_consumer_lag_messages",
+                "Messages of the topic not yet applied (last known value while the broker cannot be asked).", "gauge",
+                static_cast<uint64_t>(std::max<int64_t>(0, h.lag_messages)));
+  AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", h.ready ? 1 : 0);
+  AppendCounter(out, "leadflow_consumer_up", "1 while the consumer is assigned and consuming.", "gauge",
+                h.state == ingest::ConsumerState::kRunning ? 1 : 0);
+  *out += "# HELP leadflow_consumer_state The consumer's state (1 for the current one).\n"
+          "# TYPE leadflow_consumer_state gauge\n";
+  for (auto st : {ingest::ConsumerState::kStarting, ingest::ConsumerState::kRunning,
+                  ingest::ConsumerState::kRestarting, ingest::ConsumerState::kDeadLetterBlocked,
+                  ingest::ConsumerState::kDiskFull, ingest::ConsumerState::kStoreError,
+                  ingest::ConsumerState::kStopped}) {
+    *out += std::string("leadflow_consumer_state{state=\"") + ingest::ConsumerStateName(st) + "\"} " +
+            (st == h.state ? "1" : "0") + "\n";
+  }
+  AppendCounter(out, "leadflow_consumer_restarts_total", "Consumer sessions that ended in a fault and were restarted.",
+                "counter", h.restarts);
+  AppendCounter(out, "leadflow_dead_letter_failures_total",
+                "Dead letters the dead-letter topic did not take (each blocks ingest until retried).", "counter",
+                h.dead_letter_failures);
+  *out += "# HELP leadflow_consumer_seconds_since_progress Seconds since a message was last consumed or a batch "
+          "committed.\n# TYPE leadflow_consumer_seconds_since_progress gauge\nleadflow_consumer_seconds_since_progress " +
+          std::to_string(h.seconds_since_progress) + "\n";
+  if (auto free = state::FreeBytes(data_dir)) {
+    AppendCounter(out, "leadflow_disk_free_bytes", "Free bytes on the data directory's file system.", "gauge", *free);
+  }
 }
 
 // A flag's value as a positive integer (at most max), or the fallback when unset.
@@ -68,8 +102,16 @@ bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t f
 
 // Opens the state in dir and checks its layout (views::CheckStateFormat);
 // on failure returns false with the message for Fail.
-bool OpenState(const std::string& dir, std::unique_ptr<state::Store>* store, std::string* error) {
-  Status s = state::Store::Open(dir, state::Store::Options(), store);
+bool OpenState(const std::string& dir, uint64_t min_free_bytes, std::unique_ptr<state::Store>* store,
+               std::string* error) {
+  // A disk that cannot take writes is refused here, with the reason, before
+  // RocksDB's recovery tries to write to it.
+  Status s = state::CheckWritable(dir, min_free_bytes);
+  if (!s.ok()) {
+    *error = "cannot use " + dir + " for state: " + s.message() + "; free space and start again";
+    return false;
+  }
+  s = state::Store::Open(dir, state::Store::Options(), store);
   if (!s.ok()) {
     *error = "cannot open state in " + dir + ": " + s.ToString();
     return false;
@@ -130,9 +172,26 @@ int Serve(const app::Flags& flags) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  int64_t min_free_mb = 0, dlq_max_bytes = 0;
+  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &min_free_mb, 10'000'000)) {
+    return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
+                flags.Get("min-free-disk-mb") + "'");
+  }
+  if (!PositiveIntFlag(flags, "dlq-max-message-bytes", 1000000, &dlq_max_bytes, 100'000'000) ||
+      dlq_max_bytes < 4096) {
+    return Fail("--dlq-max-message-bytes must be a number from 4096 to 100000000, got '" +
+                flags.Get("dlq-max-message-bytes") + "'");
+  }
+  std::vector<std::pair<std::string, std::string>> kafka_props;
+  for (const std::string& kv : flags.GetAll("kafka-prop")) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--kafka-prop must be KEY=VALUE (a value was given without '=')");
+    kafka_props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, static_cast<uint64_t>(min_free_mb) << 20, &store, &error)) return Fail(error);
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -141,6 +200,10 @@ int Serve(const app::Flags& flags) {
   kopts.dlq_topic = flags.Get("dlq-topic", kopts.dlq_topic);
   kopts.group = flags.Get("group", kopts.group);
   kopts.instance_id = InstanceId(data_dir);
+  kopts.kafka_properties = kafka_props;
+  kopts.dlq_max_message_bytes = static_cast<size_t>(dlq_max_bytes);
+  kopts.data_dir = data_dir;
+  kopts.min_free_disk_bytes = static_cast<uint64_t>(min_free_mb) << 20;
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
   if (!s.ok()) return Fail(s.ToString());
@@ -152,7 +215,15 @@ int Serve(const app::Flags& flags) {
   ctx.credentials = &credentials;
   ctx.http_metrics = &http_metrics;
   ctx.lsq_rate_limiter = &lsq_rate_limiter;
-  ctx.ready = [&kafka] { return kafka->Ready(); };
+  ctx.ingest = [&kafka] {
+    const ingest::IngestHealth h = kafka->Health();
+    api::IngestView v;
+    v.ready = h.ready;
+    v.lag_messages = h.lag_messages;
+    v.consumer = ingest::ConsumerStateName(h.state);
+    v.reason = h.reason;
+    return v;
+  };
   ctx.append_metrics = [&](std::string* out) {
     AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",
                   stats.events_applied.load());
@@ -163,9 +234,7 @@ int Serve(const app::Flags& flags) {
     AppendCounter(out, "leadflow_anomalies_total", "Events kept but ignored for reports.", "counter",
                   stats.anomalies.load());
     AppendCounter(out, "leadflow_batches_total", "Write batches committed.", "counter", stats.batches.load());
-    AppendCounter(out, "leadflow_consumer_lag_messages", "Messages behind the end of the assigned partitions.",
-                  "gauge", static_cast<uint64_t>(kafka->LagMessages()));
-    AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", kafka->Ready() ? 1 : 0);
+    AppendIngestHealth(out, kafka->Health(), data_dir);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
   };
@@ -183,8 +252,13 @@ int Serve(const app::Flags& flags) {
 
   Status ingest_status;
   std::thread ingest_thread([&] {
-    ingest_status = kafka->Run();
-    if (!ingest_status.ok()) kill(getpid(), SIGTERM);  // a fatal store error ends the process
+    try {
+      ingest_status = kafka->Run();
+    } catch (const std::exception& e) {
+      ingest_status = Status::Corruption(std::string("ingest thread: ") + e.what());
+      LogError(ingest_status.ToString());
+    }
+    if (!ingest_status.ok()) kill(getpid(), SIGTERM);  // state corruption ends the process
   });
 
   int sig = 0;
@@ -223,9 +297,14 @@ int IngestFile(const app::Flags& flags) {
     if (!dlq_file) return Fail("cannot write " + *path);
     dlq = &dlq_file;
   }
+  int64_t min_free_mb = 0;
+  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &min_free_mb, 10'000'000)) {
+    return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
+                flags.Get("min-free-disk-mb") + "'");
+  }
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, static_cast<uint64_t>(min_free_mb) << 20, &store, &error)) return Fail(error);
   ingest::FileIngestResult result;
   Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result);
   if (!s.ok()) return Fail(s.ToString());
@@ -250,13 +329,13 @@ int main(int argc, char** argv) {
     Status s = app::Flags::Parse(
         args,
         {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
-         "lsq-rate-window"},
+         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb"},
         &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return Serve(flags);
   }
   if (command == "ingest") {
-    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch"}, &flags);
+    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb"}, &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return IngestFile(flags);
   }

@@ -2,13 +2,16 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
+#include <tuple>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "ingest/dead_letter.h"
+#include "state/disk.h"
 #include "state/log.h"
 
 namespace leadflow::ingest {
@@ -16,70 +19,137 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Base64(std::string_view in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(n >> s) & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
+int64_t MsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-// The dead-letter envelope: the reason, where the message came from, and the
-// original bytes (as text when valid UTF-8, always as base64).
-std::string Envelope(const DeadLetter& d) {
-  nlohmann::json j = {{"reason", d.reason},
-                      {"topic", d.source.topic},
-                      {"partition", d.source.partition},
-                      {"offset", d.offset},
-                      {"key", d.key ? nlohmann::json(*d.key) : nlohmann::json()},
-                      {"original_base64", Base64(d.value)}};
-  nlohmann::json text = nlohmann::json(d.value);
-  try {
-    (void)text.dump();  // throws on invalid UTF-8
-    j["original"] = std::move(text);
-  } catch (const std::exception&) {
-    j["original"] = nullptr;
-  }
-  return j.dump();
-}
+// One dead letter in flight: its index in the batch and its delivery report.
+struct LetterSlot {
+  size_t index = 0;
+  uint64_t seq = 0;  // the message's opaque, matched by the delivery report
+  bool omit_original = false;
+  bool done = false;
+  bool delivered = false;
+  RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
+  std::string errstr;
+};
 
-class DeliveryCounter : public RdKafka::DeliveryReportCb {
+// Records delivery reports into the current slots (by sequence number, so a
+// late report of an abandoned publish finds nothing and is dropped).
+class DeliveryReports : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& message) override {
-    if (message.err() != RdKafka::ERR_NO_ERROR) {
-      ++failed;
-      last_error = message.errstr();
+    const auto seq = reinterpret_cast<uintptr_t>(message.msg_opaque());
+    auto it = slot_of_.find(seq);
+    if (it == slot_of_.end()) return;
+    LetterSlot& slot = (*slots_)[it->second];
+    slot.done = true;
+    slot.err = message.err();
+    slot.errstr = message.errstr();
+  }
+  void Track(std::vector<LetterSlot>* slots) {
+    slots_ = slots;
+    slot_of_.clear();
+  }
+  uint64_t Expect(size_t slot_index) {
+    slot_of_[++next_seq_] = slot_index;
+    return next_seq_;
+  }
+  void Clear() {
+    slot_of_.clear();
+    slots_ = nullptr;
+  }
+
+ private:
+  std::vector<LetterSlot>* slots_ = nullptr;
+  std::map<uintptr_t, size_t> slot_of_;
+  uint64_t next_seq_ = 0;
+};
+
+// Records client errors and forwards librdkafka's log lines; no I/O beyond
+// logging (the loop that owns the client acts on what is recorded).
+class ClientEvents : public RdKafka::EventCb {
+ public:
+  explicit ClientEvents(std::string name) : name_(std::move(name)) {}
+  void event_cb(RdKafka::Event& e) override {
+    switch (e.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        if (e.fatal()) fatal = true;
+        if (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN) all_brokers_down = true;
+        last_error = RdKafka::err2str(e.err()) + (e.str().empty() ? "" : ": " + e.str());
+        LogWarn("kafka " + name_ + ": " + last_error);
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
+          LogError("kafka " + name_ + ": " + e.fac() + ": " + e.str());
+        } else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+          LogWarn("kafka " + name_ + ": " + e.fac() + ": " + e.str());
+        }
+        break;
+      default:
+        break;
     }
   }
-  int failed = 0;
+  void Clear() {
+    fatal = false;
+    all_brokers_down = false;
+    last_error.clear();
+  }
+  bool fatal = false;
+  bool all_brokers_down = false;
   std::string last_error;
+
+ private:
+  std::string name_;
+};
+
+// Why a session ended, and what to show until the next one.
+struct SessionEnd {
+  ConsumerState state = ConsumerState::kStopped;
+  Status status;
 };
 
 }  // namespace
+
+const char* ConsumerStateName(ConsumerState s) {
+  switch (s) {
+    case ConsumerState::kStarting: return "starting";
+    case ConsumerState::kRunning: return "running";
+    case ConsumerState::kRestarting: return "restarting";
+    case ConsumerState::kDeadLetterBlocked: return "dead_letter_blocked";
+    case ConsumerState::kDiskFull: return "disk_full";
+    case ConsumerState::kStoreError: return "store_error";
+    case ConsumerState::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers) {
+  return {
+      {"bootstrap.servers", brokers},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "10"},
+      {"log_level", "4"},
+  };
+}
 
 struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   KafkaIngestOptions options;
   state::Store* store = nullptr;
   Stats* stats = nullptr;
+  KafkaIngest* owner = nullptr;
+
+  // --- Used by the ingest thread only (callbacks run inside its consume/poll calls).
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::unique_ptr<RdKafka::Producer> producer;
-  DeliveryCounter delivery;
-  KafkaIngest* owner = nullptr;
-
-  // Partitions currently assigned -> next offset to read (as committed).
+  DeliveryReports delivery;
+  ClientEvents consumer_events{"consumer"};
+  ClientEvents producer_events{"dead-letter producer"};
+  // Partitions currently assigned -> next offset to read.
   std::map<int32_t, int64_t> positions;
   // Readiness targets: partition -> high watermark when assigned; -1 while
   // the broker has not told it yet (never guessed: a failed query must not
@@ -87,8 +157,94 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   std::map<int32_t, int64_t> targets;
   bool assigned_once = false;
   int topic_partitions = 0;  // from metadata, once known
-  std::string err_;
-  Status fatal;
+  Clock::time_point partitions_checked{};
+  Clock::time_point last_progress = Clock::now();
+  // Dead letters the broker acknowledged whose batch has not committed yet:
+  // a retry of the batch (in a later session) does not publish them again.
+  std::set<std::tuple<std::string, int32_t, int64_t>> delivered;
+  std::vector<LetterSlot> slots;
+  Clock::time_point last_consume_warning{};
+
+  // --- Shared with readers (Health()).
+  mutable std::mutex mu;
+  ConsumerState state = ConsumerState::kStarting;  // guarded by mu
+  std::string reason;                              // guarded by mu
+  std::atomic<uint64_t> restarts{0};
+  std::atomic<uint64_t> dead_letter_failures{0};
+  std::atomic<int64_t> progress_ms{0};  // steady clock ms of the last progress
+
+  void SetState(ConsumerState s, const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (s != state) {
+      const std::string line = std::string("consumer: ") + ConsumerStateName(state) + " -> " + ConsumerStateName(s) +
+                               (why.empty() ? "" : " (" + why + ")");
+      if (s == ConsumerState::kRunning || s == ConsumerState::kStarting || s == ConsumerState::kStopped) {
+        LogInfo(line);
+      } else {
+        LogError(line);
+      }
+    }
+    state = s;
+    reason = why;
+  }
+
+  void NoteProgress() {
+    last_progress = Clock::now();
+    progress_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(last_progress.time_since_epoch()).count());
+  }
+
+  Status Configure(RdKafka::Conf* conf, const std::vector<std::pair<std::string, std::string>>& settings) {
+    std::string err;
+    for (const auto& [k, v] : settings) {
+      if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(k + ": " + err);
+    }
+    for (const auto& [k, v] : options.kafka_properties) {
+      if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(k + ": " + err);
+    }
+    return Status::Ok();
+  }
+
+  Status NewConsumer(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
+    settings.emplace_back("group.id", options.group);
+    settings.emplace_back("client.id", "leadflow");
+    if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
+    Status s = Configure(conf.get(), settings);
+    if (!s.ok()) return s;
+    std::string err;
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&consumer_events), err) != RdKafka::Conf::CONF_OK) {
+      return Status::InvalidArgument(err);
+    }
+    out->reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!*out) return Status::InvalidArgument("kafka consumer: " + err);
+    return Status::Ok();
+  }
+
+  Status NewProducer(std::unique_ptr<RdKafka::Producer>* out) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    // Room for the largest envelope plus its headers and batch framing.
+    const size_t max_bytes = std::max<size_t>(1000000, options.dlq_max_message_bytes + 65536);
+    Status s = Configure(conf.get(), {
+                                         {"bootstrap.servers", options.brokers},
+                                         {"acks", "all"},
+                                         {"enable.idempotence", "true"},
+                                         {"linger.ms", "5"},
+                                         {"client.id", "leadflow-dlq"},
+                                         {"message.max.bytes", std::to_string(max_bytes)},
+                                         {"message.timeout.ms", std::to_string(options.dlq_message_timeout_ms)},
+                                     });
+    if (!s.ok()) return s;
+    std::string err;
+    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&producer_events), err) != RdKafka::Conf::CONF_OK) {
+      return Status::InvalidArgument(err);
+    }
+    out->reset(RdKafka::Producer::create(conf.get(), err));
+    if (!*out) return Status::InvalidArgument("kafka producer: " + err);
+    return Status::Ok();
+  }
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
@@ -98,7 +254,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
         auto stored = pipeline->StoredPosition(src);
         tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
         int64_t low = 0, high = -1;
-        RdKafka::ErrorCode qerr = c->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 10000);
+        RdKafka::ErrorCode qerr = c->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 5000);
         if (qerr != RdKafka::ERR_NO_ERROR) {
           LogWarn("watermarks of partition " + std::to_string(tp->partition()) + ": " + RdKafka::err2str(qerr) +
                   " (retried before readiness)");
@@ -112,97 +268,169 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       }
       c->assign(partitions);
       assigned_once = true;
+      NoteProgress();
+      SetState(ConsumerState::kRunning, "");
     } else {
-      // Commit what was consumed from the revoked partitions before they go.
-      CommitBatch();
+      // Positions live in the store, so the pending batch is simply
+      // dropped: whoever owns a partition next resumes from its stored
+      // position. No I/O here; nothing is published or committed.
+      pipeline->Reset();
       for (auto* tp : partitions) {
         positions.erase(tp->partition());
         targets.erase(tp->partition());
       }
       c->unassign();
-      LogInfo("partitions revoked");
+      LogInfo("partitions revoked (" + RdKafka::err2str(err) + "); the pending batch is consumed again");
     }
   }
 
-  // Publishes the batch's dead letters and waits for their delivery; retries
-  // until delivered or stopping. Returns false when stopping first.
-  bool PublishDeadLetters() {
+  // Publishes the batch's dead letters that the broker has not acknowledged
+  // yet and waits for every delivery report. A letter refused as too large
+  // is sent again without its copy of the original. Unavailable when a
+  // letter was not delivered (the batch must not commit).
+  Status PublishDeadLetters() {
     const auto& letters = pipeline->dead_letters();
-    if (letters.empty()) return true;
-    for (int attempt = 0;; ++attempt) {
-      delivery.failed = 0;
-      for (const auto& d : letters) {
-        std::string value = Envelope(d);
+    slots.clear();
+    for (size_t i = 0; i < letters.size(); ++i) {
+      const DeadLetter& d = letters[i];
+      if (delivered.count({d.source.topic, d.source.partition, d.offset})) continue;
+      LetterSlot slot;
+      slot.index = i;
+      slots.push_back(slot);
+    }
+    if (slots.empty()) return Status::Ok();
+    delivery.Track(&slots);
+    for (int round = 0; round < 2; ++round) {
+      for (size_t k = 0; k < slots.size(); ++k) {
+        LetterSlot& slot = slots[k];
+        if (slot.delivered) continue;
+        const DeadLetter& d = letters[slot.index];
+        slot.done = false;
+        slot.err = RdKafka::ERR_NO_ERROR;
+        slot.seq = delivery.Expect(k);
+        std::string value = DeadLetterEnvelope(d, options.dlq_max_message_bytes, slot.omit_original);
+        const std::string key = d.key && d.key->size() <= kMaxKeyBytes ? *d.key : std::string();
         RdKafka::Headers* headers = RdKafka::Headers::create();
-        headers->add("leadflow-reason", d.reason);
+        headers->add("leadflow-reason", CutUtf8(d.reason, kMaxReasonBytes));
         headers->add("leadflow-source", d.source.topic + "/" + std::to_string(d.source.partition) + "/" +
                                             std::to_string(d.offset));
         for (;;) {
           RdKafka::ErrorCode err = producer->produce(
-              options.dlq_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-              const_cast<char*>(value.data()), value.size(), d.key ? d.key->data() : nullptr,
-              d.key ? d.key->size() : 0, 0, headers, nullptr);
+              options.dlq_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, value.data(),
+              value.size(), key.empty() ? nullptr : key.data(), key.size(), 0, headers,
+              reinterpret_cast<void*>(static_cast<uintptr_t>(slot.seq)));
           if (err == RdKafka::ERR_NO_ERROR) break;
-          if (err == RdKafka::ERR__QUEUE_FULL) {
+          if (err == RdKafka::ERR__QUEUE_FULL && !owner->stop_.load()) {
             producer->poll(100);
             continue;
           }
           delete headers;
-          ++delivery.failed;
-          delivery.last_error = RdKafka::err2str(err);
+          slot.done = true;
+          slot.err = err;
+          slot.errstr = RdKafka::err2str(err);
           break;
         }
       }
-      while (producer->outq_len() > 0 && !owner->stop_.load()) producer->flush(500);
-      if (delivery.failed == 0 && producer->outq_len() == 0) return true;
-      LogError("dead-letter publish failed (" + delivery.last_error + "), retrying");
-      if (owner->stop_.load()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 200 * (attempt + 1))));
-    }
-  }
-
-  void CommitBatch() {
-    if (pipeline->pending() == 0) return;
-    if (!PublishDeadLetters()) {
-      pipeline->Reset();  // stopping: the batch is consumed again on restart
-      return;
-    }
-    Status s = pipeline->Commit();
-    if (!s.ok()) {
-      fatal = s;
-      return;
-    }
-  }
-
-  void NoteConsumed(int32_t partition, int64_t offset) { positions[partition] = offset + 1; }
-
-  void UpdateReadinessAndLag() {
-    int64_t lag = 0;
-    for (const auto& [partition, next] : positions) {
-      int64_t low = 0, high = 0;
-      if (consumer->get_watermark_offsets(options.topic, partition, &low, &high) == RdKafka::ERR_NO_ERROR &&
-          high >= 0) {
-        lag += std::max<int64_t>(0, high - std::max(next, low));
+      // message.timeout.ms bounds the wait: every message gets a report.
+      auto pending = [&] {
+        return std::any_of(slots.begin(), slots.end(), [](const LetterSlot& s) { return !s.delivered && !s.done; });
+      };
+      while (pending()) {
+        if (owner->stop_.load()) {
+          delivery.Clear();
+          return Status::Unavailable("stopping");
+        }
+        producer->poll(100);
       }
-    }
-    owner->lag_.store(lag);
-    if (owner->ready_.load() || !assigned_once) return;
-    // A dead member of the group may still hold partitions after a crash;
-    // readiness waits until this consumer owns them all.
-    if (topic_partitions <= 0) {
-      RdKafka::Metadata* md = nullptr;
-      std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer.get(), options.topic, nullptr, err_));
-      if (topic && consumer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR && md) {
-        for (const auto* t : *md->topics()) {
-          if (t->topic() == options.topic && t->err() == RdKafka::ERR_NO_ERROR) {
-            topic_partitions = static_cast<int>(t->partitions()->size());
+      bool resend = false;
+      std::string failure;
+      for (LetterSlot& slot : slots) {
+        if (slot.delivered) continue;
+        const DeadLetter& d = letters[slot.index];
+        if (slot.err == RdKafka::ERR_NO_ERROR) {
+          slot.delivered = true;
+          delivered.insert({d.source.topic, d.source.partition, d.offset});
+        } else if (slot.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE && !slot.omit_original) {
+          LogWarn("dead-letter topic " + options.dlq_topic + " refused a letter of " +
+                  std::to_string(d.value.size()) + " original bytes as too large (" + slot.errstr +
+                  "); sending it without the copy of the original (its max.message.bytes is below "
+                  "--dlq-max-message-bytes)");
+          slot.omit_original = true;
+          resend = true;
+        } else {
+          dead_letter_failures.fetch_add(1);
+          if (failure.empty()) {
+            failure = "dead-letter topic " + options.dlq_topic + " did not take the letter for " + d.source.topic +
+                      "[" + std::to_string(d.source.partition) + "]@" + std::to_string(d.offset) + ": " + slot.errstr;
           }
         }
       }
-      delete md;
-      if (topic_partitions <= 0) return;
+      if (!failure.empty()) {
+        delivery.Clear();
+        return Status::Unavailable(failure);
+      }
+      if (!resend) break;
     }
-    if (static_cast<int>(positions.size()) < topic_partitions) return;
+    delivery.Clear();
+    const bool all = std::all_of(slots.begin(), slots.end(), [](const LetterSlot& s) { return s.delivered; });
+    return all ? Status::Ok() : Status::Unavailable("dead-letter topic " + options.dlq_topic + " refused a letter");
+  }
+
+  // Forgets the delivered letters of a batch that committed.
+  void ForgetDelivered() {
+    for (const DeadLetter& d : pipeline->dead_letters()) delivered.erase({d.source.topic, d.source.partition, d.offset});
+  }
+
+  int TopicPartitions() {
+    if (topic_partitions > 0 && MsSince(partitions_checked) < 30000) return topic_partitions;
+    RdKafka::Metadata* md = nullptr;
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer.get(), options.topic, nullptr, err));
+    if (topic && consumer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR && md) {
+      for (const auto* t : *md->topics()) {
+        if (t->topic() == options.topic && t->err() == RdKafka::ERR_NO_ERROR) {
+          topic_partitions = static_cast<int>(t->partitions()->size());
+          partitions_checked = Clock::now();
+        }
+      }
+    }
+    delete md;
+    return topic_partitions;
+  }
+
+  // Lag over every partition of the topic: assigned partitions from the
+  // consumer's position, the others from the stored position. Keeps the
+  // last value when a partition's end cannot be learned.
+  void UpdateLag() {
+    const int n = TopicPartitions();
+    if (n <= 0) return;
+    int64_t lag = 0;
+    for (int32_t p = 0; p < n; ++p) {
+      int64_t low = 0, high = -1;
+      int64_t next = -1;
+      auto it = positions.find(p);
+      if (it != positions.end()) {
+        next = it->second;
+        if (consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) high = -1;
+      } else if (auto stored = pipeline->StoredPosition({options.topic, p})) {
+        next = *stored;
+      }
+      if (high < 0 && consumer->query_watermark_offsets(options.topic, p, &low, &high, 1000) != RdKafka::ERR_NO_ERROR) {
+        return;
+      }
+      if (high < 0) return;
+      lag += std::max<int64_t>(0, high - std::max(next, low));
+    }
+    consumer_events.all_brokers_down = false;
+    owner->lag_.store(lag);
+  }
+
+  void UpdateReadiness() {
+    if (owner->ready_.load() || !assigned_once) return;
+    // A dead member of the group may still hold partitions after a crash;
+    // readiness waits until this consumer owns them all.
+    const int n = TopicPartitions();
+    if (n <= 0 || static_cast<int>(positions.size()) < n) return;
     for (auto& [partition, target] : targets) {
       if (target < 0) {
         int64_t low = 0, high = -1;
@@ -220,18 +448,137 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     owner->ready_.store(true);
     LogInfo("caught up with the end of every assigned partition: ready");
   }
+
+  // Non-OK (disk full) when the data directory has less free space than allowed.
+  Status CheckDisk() const {
+    if (options.data_dir.empty()) return Status::Ok();
+    const std::optional<uint64_t> free = state::FreeBytes(options.data_dir);
+    if (free && *free < options.min_free_disk_bytes) {
+      return Status::IoError("disk nearly full: " + state::HumanBytes(*free) + " free in " + options.data_dir +
+                             ", ingest pauses below " + state::HumanBytes(options.min_free_disk_bytes) +
+                             " (--min-free-disk-mb)");
+    }
+    return Status::Ok();
+  }
+
+  // One consumer session: new clients, join, consume and commit batches
+  // until stopped or a fault (see the header).
+  SessionEnd RunSession();
+  SessionEnd ConsumeBatches();
+  void CloseClients();
 };
 
-std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers) {
-  return {
-      {"bootstrap.servers", brokers},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "false"},
-      {"fetch.wait.max.ms", "10"},
-      {"log_level", "4"},
-  };
+SessionEnd KafkaIngest::Impl::RunSession() {
+  pipeline = std::make_unique<Pipeline>(store, stats);  // fresh caches: nothing of a failed batch survives
+  positions.clear();
+  targets.clear();
+  assigned_once = false;
+  topic_partitions = 0;
+  consumer_events.Clear();
+  producer_events.Clear();
+  Status s = NewConsumer(&consumer);
+  if (s.ok()) s = NewProducer(&producer);
+  if (!s.ok()) {
+    CloseClients();
+    return {ConsumerState::kRestarting, s};
+  }
+  RdKafka::ErrorCode err = consumer->subscribe({options.topic});
+  if (err != RdKafka::ERR_NO_ERROR) {
+    CloseClients();
+    return {ConsumerState::kRestarting, Status::Unavailable("subscribe: " + RdKafka::err2str(err))};
+  }
+  SetState(ConsumerState::kStarting, "");
+  LogInfo("consuming " + options.topic + " as group " + options.group + " from " + options.brokers);
+  NoteProgress();
+  SessionEnd end = ConsumeBatches();
+  pipeline->Reset();  // anything not committed is consumed again
+  CloseClients();
+  return end;
+}
+
+void KafkaIngest::Impl::CloseClients() {
+  if (consumer) {
+    consumer->close();
+    consumer.reset();
+  }
+  if (producer) {
+    producer->flush(1000);
+    producer.reset();
+  }
+  delivery.Clear();
+  positions.clear();
+  targets.clear();
+}
+
+SessionEnd KafkaIngest::Impl::ConsumeBatches() {
+  auto last_lag_update = Clock::now() - std::chrono::seconds(10);
+  auto last_disk_check = Clock::now() - std::chrono::seconds(10);
+  while (!owner->stop_.load()) {
+    if (MsSince(last_disk_check) >= 1000) {
+      last_disk_check = Clock::now();
+      Status disk = CheckDisk();
+      if (!disk.ok()) return {ConsumerState::kDiskFull, disk};
+    }
+    const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
+    size_t n = 0;
+    while (n < options.batch_max_messages && !owner->stop_.load()) {
+      // Block only for a batch's first message; afterwards take what the
+      // local queue holds and close the batch when it runs dry.
+      std::unique_ptr<RdKafka::Message> msg(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
+      const RdKafka::ErrorCode code = msg->err();
+      if (code == RdKafka::ERR__TIMED_OUT) break;
+      if (code == RdKafka::ERR__FATAL || consumer_events.fatal) {
+        std::string why;
+        consumer->fatal_error(why);
+        return {ConsumerState::kRestarting, Status::Unavailable("consumer fatal error: " + why)};
+      }
+      if (code != RdKafka::ERR_NO_ERROR) {
+        if (code != RdKafka::ERR__PARTITION_EOF && MsSince(last_consume_warning) > 5000) {
+          last_consume_warning = Clock::now();
+          LogWarn("consume: " + msg->errstr());
+        }
+        if (n > 0) break;
+        continue;
+      }
+      auto pos = positions.find(msg->partition());
+      // A stale message of a revoked partition, or one already consumed.
+      if (pos == positions.end() || msg->offset() < pos->second) continue;
+      std::optional<std::string_view> key;
+      if (msg->key_pointer()) key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
+      Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
+                               SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
+      if (!s.ok()) return {ConsumerState::kStoreError, s};
+      pos->second = msg->offset() + 1;
+      NoteProgress();
+      ++n;
+      if (Clock::now() >= deadline) break;
+    }
+    if (pipeline->pending() > 0) {
+      Status s = PublishDeadLetters();
+      if (!s.ok()) {
+        if (owner->stop_.load()) break;
+        return {ConsumerState::kDeadLetterBlocked, s};
+      }
+      s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
+      if (!s.ok()) {
+        return {s.code() == Status::Code::kCorruption ? ConsumerState::kStopped : ConsumerState::kStoreError, s};
+      }
+      ForgetDelivered();
+      NoteProgress();
+    }
+    if (n == 0 || MsSince(last_lag_update) > 500) {
+      UpdateLag();
+      UpdateReadiness();
+      last_lag_update = Clock::now();
+    }
+    if (owner->lag_.load() > 0 && MsSince(last_progress) > options.stall_timeout_ms) {
+      return {ConsumerState::kRestarting,
+              Status::Unavailable("stalled: " + std::to_string(owner->lag_.load()) + " messages waiting and none consumed for " +
+                                  std::to_string(MsSince(last_progress) / 1000) + " s")};
+    }
+    producer->poll(0);
+  }
+  return {ConsumerState::kStopped, Status::Ok()};
 }
 
 KafkaIngest::KafkaIngest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
@@ -244,92 +591,83 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   impl->store = store;
   impl->stats = stats;
   impl->pipeline = std::make_unique<Pipeline>(store, stats);
-  std::string err;
-
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
-  settings.emplace_back("group.id", options.group);
-  settings.emplace_back("client.id", "leadflow");
-  for (const auto& [k, v] : settings) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
-  }
-  if (!options.instance_id.empty() &&
-      conf->set("group.instance.id", options.instance_id, err) != RdKafka::Conf::CONF_OK) {
-    return Status::InvalidArgument(err);
-  }
-  if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl.get()), err) != RdKafka::Conf::CONF_OK) {
-    return Status::InvalidArgument(err);
-  }
-  impl->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!impl->consumer) return Status::InvalidArgument("kafka consumer: " + err);
-
-  std::unique_ptr<RdKafka::Conf> pconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  const std::pair<const char*, std::string> psettings[] = {
-      {"bootstrap.servers", options.brokers},
-      {"acks", "all"},
-      {"enable.idempotence", "true"},
-      {"linger.ms", "5"},
-      {"client.id", "leadflow-dlq"},
-  };
-  for (const auto& [k, v] : psettings) {
-    if (pconf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
-  }
-  if (pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&impl->delivery), err) !=
-      RdKafka::Conf::CONF_OK) {
-    return Status::InvalidArgument(err);
-  }
-  impl->producer.reset(RdKafka::Producer::create(pconf.get(), err));
-  if (!impl->producer) return Status::InvalidArgument("kafka producer: " + err);
-
+  // Build each client once to check the configuration now, not in Run().
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  Status s = impl->NewConsumer(&consumer);
+  if (!s.ok()) return s;
+  consumer->close();
+  consumer.reset();
+  std::unique_ptr<RdKafka::Producer> producer;
+  s = impl->NewProducer(&producer);
+  if (!s.ok()) return s;
+  producer.reset();
   out->reset(new KafkaIngest(std::move(impl)));
   return Status::Ok();
 }
 
+IngestHealth KafkaIngest::Health() const {
+  IngestHealth h;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    h.state = impl_->state;
+    h.reason = impl_->reason;
+  }
+  h.ready = ready_.load();
+  h.lag_messages = lag_.load();
+  h.restarts = impl_->restarts.load();
+  h.dead_letter_failures = impl_->dead_letter_failures.load();
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  h.seconds_since_progress = static_cast<double>(now_ms - impl_->progress_ms.load()) / 1000.0;
+  return h;
+}
+
 Status KafkaIngest::Run() {
   Impl& m = *impl_;
-  RdKafka::ErrorCode err = m.consumer->subscribe({m.options.topic});
-  if (err != RdKafka::ERR_NO_ERROR) return Status::Unavailable("subscribe: " + RdKafka::err2str(err));
-  LogInfo("consuming " + m.options.topic + " as group " + m.options.group + " from " + m.options.brokers);
-  auto last_lag_update = Clock::now();
-  while (!stop_.load() && m.fatal.ok()) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(m.options.batch_max_ms);
-    size_t n = 0;
-    while (n < m.options.batch_max_messages && !stop_.load()) {
-      // Block only for a batch's first message; afterwards take what the
-      // local queue holds and close the batch when it runs dry.
-      std::unique_ptr<RdKafka::Message> msg(m.consumer->consume(n == 0 ? m.options.idle_wait_ms : 0));
-      if (msg->err() == RdKafka::ERR__TIMED_OUT) break;
-      if (msg->err() != RdKafka::ERR_NO_ERROR) {
-        if (msg->err() != RdKafka::ERR__PARTITION_EOF) LogWarn("consume: " + msg->errstr());
-        if (n > 0) break;
+  int backoff_ms = m.options.restart_backoff_initial_ms;
+  while (!stop_.load()) {
+    const uint64_t batches_before = m.stats->batches.load();
+    SessionEnd end = m.RunSession();
+    if (stop_.load()) break;
+    if (end.state == ConsumerState::kStopped) {
+      if (end.status.ok()) break;
+      m.SetState(ConsumerState::kStopped, end.status.ToString());
+      LogError("ingest stopped: " + end.status.ToString());
+      return end.status;
+    }
+    if (m.stats->batches.load() != batches_before) backoff_ms = m.options.restart_backoff_initial_ms;
+    m.restarts.fetch_add(1);
+    m.SetState(end.state, end.status.message());
+    LogError(std::string("ingest ") + ConsumerStateName(end.state) + ": " + end.status.message() + "; retrying in " +
+             std::to_string(backoff_ms) + " ms");
+    // Wait out the backoff, and for disk and store faults until they clear.
+    auto retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
+    bool store_failed = end.state == ConsumerState::kStoreError;
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (Clock::now() < retry_at) continue;
+      Status disk = m.CheckDisk();
+      if (!disk.ok()) {
+        m.SetState(ConsumerState::kDiskFull, disk.message());
+        retry_at = Clock::now() + std::chrono::seconds(1);
         continue;
       }
-      if (!m.positions.count(msg->partition())) continue;  // stale message of a revoked partition
-      std::optional<std::string_view> key;
-      if (msg->key_pointer()) key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
-      Status s = m.pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
-                                 SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
-      if (!s.ok()) {
-        m.fatal = s;
-        break;
+      if (store_failed) {
+        Status resumed = m.store->Resume();
+        if (!resumed.ok()) {
+          m.SetState(ConsumerState::kStoreError, "state writes still fail: " + resumed.ToString());
+          retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
+          continue;
+        }
+        LogInfo("state store accepts writes again");
       }
-      m.NoteConsumed(msg->partition(), msg->offset());
-      ++n;
-      if (Clock::now() >= deadline) break;
+      break;
     }
-    m.CommitBatch();
-    if (n == 0 || Clock::now() - last_lag_update > std::chrono::milliseconds(500)) {
-      m.UpdateReadinessAndLag();
-      last_lag_update = Clock::now();
-    }
-    m.producer->poll(0);
+    backoff_ms = std::min(backoff_ms * 2, m.options.restart_backoff_max_ms);
+    if (!stop_.load()) m.SetState(ConsumerState::kRestarting, "restarting the consumer");
   }
-  // Anything not committed (a failed dead-letter publish) is consumed again on restart.
-  m.pipeline->Reset();
-  m.consumer->close();
-  m.producer->flush(2000);
-  if (!m.fatal.ok()) LogError("ingest stopped: " + m.fatal.ToString());
-  return m.fatal;
+  m.SetState(ConsumerState::kStopped, "");
+  return Status::Ok();
 }
 
 }  // namespace leadflow::ingest

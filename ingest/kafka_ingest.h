@@ -1,21 +1,46 @@
 // KafkaIngest: consumes the events topic in a consumer group and feeds the
-// Pipeline in batches; publishes dead letters; tracks readiness and lag.
+// Pipeline in batches; publishes dead letters; tracks readiness, lag and the
+// consumer's health; recovers from faults by itself.
 //
 // Positions live in the store, in the same write batch as the state they
 // produced. On every partition assignment the consumer resumes from the
 // stored positions (from the beginning when none is stored), so a kill -9 at
 // any moment neither loses nor double-applies an event. Dead letters are
-// flushed to the dead-letter topic before the batch that skips them commits.
+// published (and acknowledged by the broker) before the batch that skips
+// them commits.
 //
-// Thread safety: Run() is called by one thread (the ingest thread); Ready(),
-// LagMessages() and the Stats may be read from any thread; RequestStop() may
-// be called from any thread.
+// Faults never stop ingest silently. Run() is a supervisor around consumer
+// *sessions*: a session creates a consumer and a dead-letter producer, joins
+// the group and consumes until it fails; then the pending batch is
+// discarded, the clients are closed, and after a backoff (restart_backoff_*)
+// a new session resumes from the stored positions. A session fails on:
+//   - a librdkafka fatal error (e.g. "static consumer fenced" after a broker
+//     outage longer than the session timeout);
+//   - a dead letter the dead-letter topic will not take (missing topic,
+//     denied, broker unreachable for message_timeout_ms). Ingest then stays
+//     stopped at that message, visibly (state dead_letter_blocked, /readyz
+//     and the metrics say why), retrying with backoff; it goes on by itself
+//     once the topic takes the letter. Letters the broker acknowledged are
+//     not published again by the retries of the same process;
+//   - no progress for stall_timeout_ms while messages are waiting;
+//   - a failed state write (a full disk): the state is kept as it was before
+//     the batch; the session ends in state store_error and the supervisor
+//     waits until the store accepts writes again (Store::Resume).
+// Before each batch the free space of the data directory is checked; below
+// min_free_disk_bytes, ingest pauses (state disk_full) until space returns.
+// Broker outages of any length are ridden out by librdkafka's reconnects
+// within a session, or by new sessions.
+//
+// Thread safety: Run() is called by one thread (the ingest thread); Health(),
+// Ready(), LagMessages() and the Stats may be read from any thread;
+// RequestStop() may be called from any thread.
 #ifndef LEADFLOW_INGEST_KAFKA_INGEST_H_
 #define LEADFLOW_INGEST_KAFKA_INGEST_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +62,10 @@ struct KafkaIngestOptions {
   // processes must never share it. Default: empty (main derives one from the
   // data directory).
   std::string instance_id;
+  // Extra librdkafka properties (KEY, VALUE) applied to the consumer and to
+  // the dead-letter producer after leadflow's own, e.g. session.timeout.ms
+  // or security settings. Default: none.
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
   // A batch (one RocksDB write with its offsets) closes when the consumer's
   // local queue runs dry, at batch_max_messages, or when it has been open
   // batch_max_ms (apply time included). Keeping up, the queue runs dry often
@@ -46,6 +75,28 @@ struct KafkaIngestOptions {
   size_t batch_max_messages = 20000;           // Default: 20000
   int batch_max_ms = 1000;                     // Default: 1000 ms
   int idle_wait_ms = 100;                      // Default: wait up to 100 ms for a first message
+  // Largest dead-letter envelope (see ingest/dead_letter.h); the producer's
+  // message.max.bytes is raised to fit it. A topic whose max.message.bytes
+  // is smaller still gets every letter, without its copy of the original.
+  // Default: 1000000 (Kafka's default topic limit is 1048588).
+  size_t dlq_max_message_bytes = 1000000;
+  // How long the dead-letter producer tries to deliver a letter before the
+  // session fails (librdkafka message.timeout.ms). Default: 30000 ms.
+  int dlq_message_timeout_ms = 30000;
+  // Backoff between sessions: doubles from initial to max after each failed
+  // session, back to initial after a session that committed a batch.
+  // Default: 500 ms, 30000 ms.
+  int restart_backoff_initial_ms = 500;
+  int restart_backoff_max_ms = 30000;
+  // A session that has consumed nothing for this long while the topic has
+  // unconsumed messages is declared stalled and restarted. Default: 120000 ms.
+  int stall_timeout_ms = 120000;
+  // The data directory, watched for free space. Empty: not watched.
+  // Default: empty (main passes --data-dir).
+  std::string data_dir;
+  // Ingest pauses while the data directory's file system has less free
+  // space than this. Default: 64 MiB.
+  uint64_t min_free_disk_bytes = 64u << 20;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
@@ -54,18 +105,42 @@ struct KafkaIngestOptions {
 // ceiling of this very configuration.
 std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers);
 
+// What the consumer is doing, for /readyz, the metrics and the logs.
+enum class ConsumerState {
+  kStarting,            // joining the group, no assignment yet
+  kRunning,             // assigned and consuming
+  kRestarting,          // between sessions (after a fatal error or a stall)
+  kDeadLetterBlocked,   // the dead-letter topic refused a letter; retrying
+  kDiskFull,            // paused: the data directory is (nearly) full
+  kStoreError,          // a state write failed; waiting for the store
+  kStopped,             // RequestStop() or an unrecoverable error
+};
+const char* ConsumerStateName(ConsumerState s);
+
+struct IngestHealth {
+  bool ready = false;
+  ConsumerState state = ConsumerState::kStarting;
+  // Why the consumer is not running (the last error), else empty.
+  std::string reason;
+  int64_t lag_messages = 0;
+  uint64_t restarts = 0;             // sessions that ended in a failure
+  uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
+  double seconds_since_progress = 0;  // since the last message consumed or batch committed
+};
+
 class KafkaIngest {
  public:
   // store and stats must outlive the object. Fails (InvalidArgument) on a bad
-  // librdkafka configuration.
+  // librdkafka configuration (the clients are built once to check it).
   static Status Create(const KafkaIngestOptions& options, state::Store* store, Stats* stats,
                        std::unique_ptr<KafkaIngest>* out);
   ~KafkaIngest();
   KafkaIngest(const KafkaIngest&) = delete;
   KafkaIngest& operator=(const KafkaIngest&) = delete;
 
-  // Consumes until RequestStop(); then commits nothing further and closes the
-  // consumer (leaving the group). Returns non-OK on a fatal store error.
+  // Consumes until RequestStop(), recovering from faults as described above;
+  // then closes the consumer. Returns non-OK only on an error no retry can
+  // cure (state corruption).
   Status Run();
   void RequestStop() { stop_.store(true); }
 
@@ -74,8 +149,12 @@ class KafkaIngest {
   // One leadflow instance owns a whole topic: its state must hold every org
   // it serves, so replicas use consumer groups of their own.
   bool Ready() const { return ready_.load(); }
-  // Sum over assigned partitions of (high watermark - next offset to read).
+  // Sum over the topic's partitions of (high watermark - next offset to
+  // apply), from the consumer's positions where assigned and the stored
+  // positions elsewhere; the last known value while the broker cannot be
+  // asked. Never 0 while known messages wait.
   int64_t LagMessages() const { return lag_.load(); }
+  IngestHealth Health() const;
 
  private:
   struct Impl;

@@ -125,16 +125,19 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, descs, &rep->handles, &raw);
-  if (!s.ok()) {
+  if (!s.ok() && (s.IsNotSupported() || s.IsInvalidArgument()) &&
+      s.ToString().find("ompression") != std::string::npos) {
     // LZ4/ZSTD may be unavailable in a minimal build; fall back to none.
+    // Only then: a second Open after an I/O error (a full disk) tripped an
+    // assertion in RocksDB's file writer instead of failing cleanly.
     for (auto& d : descs) {
       d.options.compression = rocksdb::kNoCompression;
       d.options.bottommost_compression = rocksdb::kDisableCompressionOption;
     }
     rep->handles.clear();
-    rocksdb::Status s2 = rocksdb::DB::Open(db_opts, dir, descs, &rep->handles, &raw);
-    if (!s2.ok()) return FromRocks(s);
+    s = rocksdb::DB::Open(db_opts, dir, descs, &rep->handles, &raw);
   }
+  if (!s.ok()) return FromRocks(s);
   rep->db.reset(raw);
   out->reset(new Store(std::move(rep)));
   return Status::Ok();
@@ -212,6 +215,8 @@ uint64_t Store::IntProperty(const std::string& name) const {
   }
   return total;
 }
+
+Status Store::Resume() { return FromRocks(rep_->db->Resume()); }
 
 Status Store::Flush() {
   return FromRocks(rep_->db->Flush(rocksdb::FlushOptions(), rep_->handles));

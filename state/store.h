@@ -106,6 +106,12 @@ class Store : public Reader {
   // Flushes memtables to disk files.
   Status Flush();
 
+  // After a failed Write (a full disk puts RocksDB in a read-only error
+  // state; reads go on working), tries to leave that state: OK when writes
+  // are accepted again, else the error that still stands. Call it once the
+  // cause is gone (space was freed).
+  Status Resume();
+
  private:
   struct Rep;
   explicit Store(std::unique_ptr<Rep> rep);

@@ -96,15 +96,37 @@ TEST_CASE("healthz answers 200 while the process runs") {
 
 TEST_CASE("readyz answers 503 until the service is ready, then 200") {
   Service s;
-  bool ready = false;
-  s.ctx.ready = [&ready] { return ready; };
+  IngestView view;
+  view.ready = false;
+  view.lag_messages = 1234;
+  s.ctx.ingest = [&view] { return view; };
   std::string route;
-  CHECK(s.Get("/readyz", &route).result() == http::status::service_unavailable);
+  Response res = s.Get("/readyz", &route);
+  CHECK(res.result() == http::status::service_unavailable);
   CHECK(route == "/readyz");
-  ready = true;
+  CHECK(res.body() == "not ready: catching up, 1234 messages behind\nconsumer: running; lag 1234 messages\n");
+  view.ready = true;
+  view.lag_messages = 0;
   CHECK(s.Get("/readyz").result() == http::status::ok);
-  s.ctx.ready = nullptr;  // no readiness check: ready
+  s.ctx.ingest = nullptr;  // no readiness check: ready
   CHECK(s.Get("/readyz").result() == http::status::ok);
+}
+
+TEST_CASE("readyz says why the consumer is not running") {
+  Service s;
+  IngestView view;
+  view.ready = false;
+  view.lag_messages = 3;
+  view.consumer = "dead_letter_blocked";
+  view.reason = "dead-letter topic t.dlq did not take the letter for t[0]@2: Broker: Unknown topic or partition";
+  s.ctx.ingest = [&view] { return view; };
+  Response res = s.Get("/readyz");
+  CHECK(res.result() == http::status::service_unavailable);
+  CHECK(res.body().rfind("not ready: consumer dead_letter_blocked: dead-letter topic t.dlq did not take", 0) == 0);
+  view.ready = true;  // once caught up, ready stays; the consumer's trouble is still told
+  res = s.Get("/readyz");
+  CHECK(res.result() == http::status::ok);
+  CHECK(res.body().find("consumer: dead_letter_blocked (dead-letter topic") != std::string::npos);
 }
 
 TEST_CASE("metrics is Prometheus text with the request histogram and the other metrics") {
