@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <type_traits>
 
 #include "views/keys.h"
 #include "views/lead_facts.h"
@@ -11,6 +13,11 @@ namespace leadflow::views {
 namespace {
 
 using nlohmann::json;
+
+// DeriveAttributeFacts relies on objects iterating their keys in bytewise
+// order (std::map with std::less<>), as FindField's rule does.
+static_assert(std::is_same_v<json::object_t, std::map<std::string, json, std::less<>>>,
+              "json objects must iterate in key order");
 
 struct FixedName {
   const char* normalized;
@@ -27,18 +34,13 @@ constexpr FixedName kFixed[] = {
 };
 
 // The lead's field for a normalized column: the bytewise-first key whose
-// normalized form matches.
+// normalized form matches, which is the first one met (keys iterate in
+// bytewise order). One scan of the fields.
 const json* FindField(const json& fields, std::string_view normalized) {
-  const json* found = nullptr;
-  std::string found_key;
   for (auto it = fields.begin(); it != fields.end(); ++it) {
-    if (NormalizeColumn(it.key()) != normalized) continue;
-    if (!found || it.key() < found_key) {
-      found = &*it;
-      found_key = it.key();
-    }
+    if (NormalizeColumn(it.key()) == normalized) return &*it;
   }
-  return found;
+  return nullptr;
 }
 
 }  // namespace
@@ -179,13 +181,16 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
     add_date("prospectactivitydate_max", *a->activity_max_ms);
   }
   if (a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
+  // Keys are visited in bytewise order, so the first key seen for a column is
+  // the bytewise-first one, the column's field (the rule of FindField),
+  // without a scan per key: linear in the fields (times log for the sets).
   std::set<std::string> seen;
   for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
     if (!it->is_null()) f.bitmap_keys.insert(keys::ExactKeyBitmap(org, it.key()));
     std::string attr = NormalizeColumn(it.key());
-    if (FixedColumnOf(attr) != FixedColumn::kNone || !seen.insert(attr).second) continue;
-    const json* v = FindField(a->fields, attr);
-    if (v && !v->is_null()) add_value(attr, *v);
+    if (FixedColumnOf(attr) != FixedColumn::kNone) continue;
+    const auto [column, first] = seen.insert(std::move(attr));
+    if (first && !it->is_null()) add_value(*column, *it);
   }
   return f;
 }
