@@ -1,5 +1,9 @@
 #include "ingest/decode.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "views/time.h"
@@ -14,6 +18,129 @@ size_t CodePoints(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
+}
+
+// text cut to at most max bytes, "..." marking a cut.
+std::string Cut(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "...";
+}
+
+// key quoted as a JSON string (cut to 64 bytes first; a character split by
+// the cut becomes U+FFFD), for reasons.
+std::string QuotedKey(std::string_view key) {
+  return json(Cut(key, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A SAX handler that builds the document like json::parse, but refuses a
+// duplicate key in any object (one ordered lookup per key) and nesting past
+// kMaxJsonDepth, and turns parse errors into reasons. It never recurses, so
+// the parse is one linear pass whatever the input's shape.
+class DocumentBuilder {
+ public:
+  // size: the bytes of the text parsed, to tell its end from an error inside.
+  explicit DocumentBuilder(size_t size) : size_(size) {}
+
+  // The document; valid after sax_parse returned true.
+  json& root() { return root_; }
+  // Why sax_parse returned false.
+  const std::string& error() const { return error_; }
+
+  bool null() { return Value(nullptr) != nullptr; }
+  bool boolean(bool v) { return Value(v) != nullptr; }
+  bool number_integer(json::number_integer_t v) { return Value(v) != nullptr; }
+  bool number_unsigned(json::number_unsigned_t v) { return Value(v) != nullptr; }
+  bool number_float(json::number_float_t v, const std::string& /*text*/) { return Value(v) != nullptr; }
+  bool string(std::string& v) { return Value(std::move(v)) != nullptr; }
+  bool binary(json::binary_t& /*v*/) { return Fail("binary values are not JSON"); }  // never from JSON text
+
+  bool start_object(size_t /*elements*/) { return Open(json::value_t::object); }
+  bool end_object() { return Close(); }
+  bool start_array(size_t /*elements*/) { return Open(json::value_t::array); }
+  bool end_array() { return Close(); }
+
+  bool key(std::string& k) {
+    auto* object = open_.back()->get_ptr<json::object_t*>();
+    auto [it, inserted] = object->try_emplace(std::move(k));  // k is left intact when present
+    if (!inserted) return Fail("duplicate key " + QuotedKey(k));
+    member_ = &it->second;
+    return true;
+  }
+
+  bool parse_error(size_t position, const std::string& token, const json::exception& ex) {
+    if (ex.id == 406) return Fail("number out of range: " + Cut(token, 40));  // overflows a double
+    if (position > size_) return Fail("not valid JSON: unexpected end of input");
+    const std::string_view what = ex.what();
+    // position is the last byte read. When the lexer refused a byte, that is
+    // the byte. When the parser refused a whole string, number or literal,
+    // point at its first byte: token is then its text (it holds no raw
+    // control character). A refused structural character is one byte, and
+    // token may hold earlier ones, so it is not used.
+    if (what.find(" - unexpected ") != std::string_view::npos && !token.empty() && token.size() <= position &&
+        std::string_view("[]{},:").find(token.back()) == std::string_view::npos) {
+      position -= token.size() - 1;
+    }
+    const std::string at = " at byte " + std::to_string(position);
+    if (what.find("ill-formed UTF-8") != std::string_view::npos) {
+      return Fail("not valid JSON: invalid UTF-8 in a string" + at);
+    }
+    if (what.find("control character") != std::string_view::npos) {
+      return Fail("not valid JSON: unescaped control character in a string" + at);
+    }
+    return Fail("not valid JSON" + at);
+  }
+
+ private:
+  // Places v as the root, the next array element or the value of the last
+  // key; returns where it is stored.
+  template <typename T>
+  json* Value(T&& v) {
+    if (open_.empty()) {
+      root_ = json(std::forward<T>(v));
+      return &root_;
+    }
+    json* parent = open_.back();
+    if (parent->is_array()) {
+      parent->get_ptr<json::array_t*>()->emplace_back(std::forward<T>(v));
+      return &parent->get_ptr<json::array_t*>()->back();
+    }
+    *member_ = json(std::forward<T>(v));
+    return member_;
+  }
+
+  bool Open(json::value_t type) {
+    if (open_.size() >= kMaxJsonDepth) {
+      return Fail("JSON nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
+    open_.push_back(Value(json(type)));
+    return true;
+  }
+
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  bool Fail(std::string reason) {
+    if (error_.empty()) error_ = std::move(reason);
+    return false;
+  }
+
+  const size_t size_;
+  json root_;
+  std::vector<json*> open_;  // the open objects and arrays, outermost first
+  json* member_ = nullptr;   // the value slot of the last key
+  std::string error_;
+};
+
+// Parses value into *doc with the rules of DocumentBuilder; "" or the reason.
+std::string Parse(std::string_view value, json* doc) {
+  DocumentBuilder builder(value.size());
+  if (!json::sax_parse(value.begin(), value.end(), &builder)) {
+    return builder.error().empty() ? "not valid JSON" : builder.error();
+  }
+  *doc = std::move(builder.root());
+  return "";
 }
 
 // Field readers: each returns an empty string on success, else the reason.
@@ -54,9 +181,23 @@ class Fields {
       return "";
     }
     if (!v->is_object()) return std::string(name) + " must be an object";
+    if (v->size() > kMaxFields) {
+      return std::string(name) + " has " + std::to_string(v->size()) + " keys; at most " +
+             std::to_string(kMaxFields) + " are allowed";
+    }
     for (auto it = v->begin(); it != v->end(); ++it) {
+      const std::string& k = it.key();
+      if (k.empty()) return std::string(name) + " has an empty key";
+      if (k.size() > kMaxFieldNameBytes) {
+        return std::string(name) + " has a key of " + std::to_string(k.size()) + " bytes; at most " +
+               std::to_string(kMaxFieldNameBytes) + " are allowed";
+      }
       if (it->is_object() || it->is_array()) {
-        return std::string(name) + "." + it.key() + " must be a string, number, boolean or null";
+        return std::string(name) + "." + k + " must be a string, number, boolean or null";
+      }
+      if (it->is_string() && it->get_ref<const std::string&>().size() > kMaxFieldValueBytes) {
+        return std::string(name) + "." + k + " is " + std::to_string(it->get_ref<const std::string&>().size()) +
+               " bytes; at most " + std::to_string(kMaxFieldValueBytes) + " are allowed";
       }
     }
     *out = *v;
@@ -70,8 +211,12 @@ class Fields {
 }  // namespace
 
 Status DecodeEvent(std::string_view value, std::optional<std::string_view> key, views::Event* out) {
-  json doc = json::parse(value.begin(), value.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("not valid JSON");
+  if (value.size() > kMaxEventBytes) {
+    return Status::InvalidArgument("event is " + std::to_string(value.size()) + " bytes; at most " +
+                                   std::to_string(kMaxEventBytes) + " are allowed");
+  }
+  json doc;
+  if (std::string err = Parse(value, &doc); !err.empty()) return Status::InvalidArgument(err);
   if (!doc.is_object()) return Status::InvalidArgument("not a JSON object");
   Fields f(doc);
   views::Event e;
@@ -92,7 +237,7 @@ Status DecodeEvent(std::string_view value, std::optional<std::string_view> key, 
   e.org_id = org->get<std::string>();
   if (e.org_id.empty() || e.org_id.size() > 64) return fail("org_id must be 1-64 characters");
   for (char c : e.org_id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
       return fail("org_id may contain only A-Z, a-z, 0-9, _ and -");
     }
   }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -54,6 +55,38 @@ std::string Repeat(const std::string& s, int n) {
   std::string out;
   for (int i = 0; i < n; ++i) out += s;
   return out;
+}
+
+// The reason DecodeEvent gives for value, or "OK".
+std::string Reason(std::string_view value) {
+  views::Event e;
+  Status s = DecodeEvent(value, std::nullopt, &e);
+  if (s.ok()) return "OK";
+  CHECK(s.IsInvalidArgument());
+  return s.message();
+}
+
+// A lead.created whose fields are n keys "0".."<n-1>", each with value 0.
+std::string LeadWithFields(size_t n) {
+  std::string out = R"({"event_id":"e1","type":"lead.created","org_id":"org1",)"
+                    R"("occurred_at":"2024-05-01T10:00:00Z","lead_id":"l1","status_id":"s1","fields":{)";
+  for (size_t i = 0; i < n; ++i) out += (i ? ",\"" : "\"") + std::to_string(i) + "\":0";
+  return out + "}}";
+}
+
+// A valid lead.deleted whose unknown key "pad" holds a string that makes the
+// whole value exactly size bytes.
+std::string LeadDeletedOfSize(size_t size) {
+  const std::string head = Ev("lead.deleted", {{"lead_id", "l1"}});
+  const std::string prefix = head.substr(0, head.size() - 1) + R"(,"pad":")";
+  const std::string suffix = "\"}";
+  REQUIRE(size >= prefix.size() + suffix.size());
+  return prefix + std::string(size - prefix.size() - suffix.size(), 'x') + suffix;
+}
+
+// value wrapped in n arrays: [[...[value]...]].
+std::string Nested(size_t n, const std::string& value) {
+  return std::string(n, '[') + value + std::string(n, ']');
 }
 
 struct Valid {
@@ -321,6 +354,158 @@ TEST_CASE("occurred_at offsets are applied and fractions finer than a millisecon
     REQUIRE_OK(DecodeEvent(Ev("lead.deleted", {{"lead_id", "l1"}, {"occurred_at", in}}), std::nullopt, &e));
     CHECK(views::FormatRfc3339Ms(e.occurred_at_ms) == out);
   }
+}
+
+TEST_CASE("an event of at most kMaxEventBytes is parsed and a larger one is refused before parsing") {
+  CHECK(kMaxEventBytes == 1048576);
+  const std::string at_limit = LeadDeletedOfSize(kMaxEventBytes);
+  REQUIRE(at_limit.size() == kMaxEventBytes);
+  CHECK(Reason(at_limit) == "OK");
+  const std::string over = LeadDeletedOfSize(kMaxEventBytes + 1);
+  CHECK(Reason(over) == "event is 1048577 bytes; at most 1048576 are allowed");
+  // Not JSON at all, but the size is the first thing checked.
+  CHECK(Reason(std::string(1200000, '{')) == "event is 1200000 bytes; at most 1048576 are allowed");
+}
+
+TEST_CASE("fields may hold at most kMaxFields keys in every event type that has fields") {
+  CHECK(kMaxFields == 1000);
+  CHECK(Reason(LeadWithFields(kMaxFields)) == "OK");
+  CHECK(Reason(LeadWithFields(kMaxFields + 1)) == "fields has 1001 keys; at most 1000 are allowed");
+  json many = json::object();
+  for (size_t i = 0; i <= kMaxFields; ++i) many["k" + std::to_string(i)] = "v";
+  CHECK(Reason(Ev("user.upserted", {{"user_id", "u1"}, {"fields", many}})) ==
+        "fields has 1001 keys; at most 1000 are allowed");
+  CHECK(Reason(Ev("lead.updated", {{"lead_id", "l1"}, {"fields", many}})) ==
+        "fields has 1001 keys; at most 1000 are allowed");
+  many.erase("k0");
+  CHECK(Reason(Ev("lead.updated", {{"lead_id", "l1"}, {"fields", many}})) == "OK");
+}
+
+TEST_CASE("a field name is 1 to kMaxFieldNameBytes bytes") {
+  CHECK(kMaxFieldNameBytes == 256);
+  auto lead = [](const std::string& name) {
+    return Ev("lead.updated", {{"lead_id", "l1"}, {"fields", {{name, "v"}}}});
+  };
+  CHECK(Reason(lead("a")) == "OK");
+  CHECK(Reason(lead(Repeat("n", 256))) == "OK");
+  CHECK(Reason(lead(Repeat("\xC3\xA9", 128))) == "OK");  // 256 bytes, 128 characters
+  CHECK(Reason(lead(Repeat("n", 257))) == "fields has a key of 257 bytes; at most 256 are allowed");
+  CHECK(Reason(lead(Repeat("\xC3\xA9", 129))) == "fields has a key of 258 bytes; at most 256 are allowed");
+  CHECK(Reason(lead("")) == "fields has an empty key");
+}
+
+TEST_CASE("a string field value is at most kMaxFieldValueBytes bytes and other values are not limited") {
+  CHECK(kMaxFieldValueBytes == 32768);
+  auto lead = [](json value) { return Ev("lead.updated", {{"lead_id", "l1"}, {"fields", {{"note", value}}}}); };
+  CHECK(Reason(lead(Repeat("x", 32768))) == "OK");
+  CHECK(Reason(lead(Repeat("x", 32769))) == "fields.note is 32769 bytes; at most 32768 are allowed");
+  CHECK(Reason(lead(Repeat("\xE6\x97\xA5", 10923))) == "fields.note is 32769 bytes; at most 32768 are allowed");
+  CHECK(Reason(lead(1e308)) == "OK");
+  CHECK(Reason(lead(-9223372036854775807LL)) == "OK");
+  // Strings outside fields are bounded by the event size only.
+  CHECK(Reason(Ev("status.upserted", {{"status_id", "s"}, {"label", Repeat("x", 40000)}})) == "OK");
+}
+
+TEST_CASE("nesting deeper than kMaxJsonDepth is refused at any size without exhausting the stack") {
+  CHECK(kMaxJsonDepth == 32);
+  const std::string base = Ev("lead.deleted", {{"lead_id", "l1"}});
+  auto with_extra = [&](const std::string& extra) {
+    return base.substr(0, base.size() - 1) + R"(,"extra":)" + extra + "}";
+  };
+  // The event's object is level 1, so "extra" may nest 31 more.
+  CHECK(Reason(with_extra(Nested(31, "1"))) == "OK");
+  CHECK(Reason(with_extra(Nested(32, "1"))) == "JSON nesting deeper than 32 levels");
+  std::string objects = "1";
+  for (int i = 0; i < 31; ++i) objects = R"({"a":)" + objects + "}";
+  CHECK(Reason(with_extra(objects)) == "OK");
+  CHECK(Reason(with_extra(R"({"a":)" + objects + "}")) == "JSON nesting deeper than 32 levels");
+  // A megabyte of brackets, open or balanced, before anything else is wrong.
+  CHECK(Reason(std::string(kMaxEventBytes, '[')) == "JSON nesting deeper than 32 levels");
+  CHECK(Reason(Nested(kMaxEventBytes / 2, "")) == "JSON nesting deeper than 32 levels");
+  std::string deep_objects;
+  while (deep_objects.size() + 5 <= kMaxEventBytes) deep_objects += R"({"a":)";
+  CHECK(Reason(deep_objects) == "JSON nesting deeper than 32 levels");
+}
+
+TEST_CASE("a duplicate key is refused in any object, fields and nested objects included") {
+  const std::string common = R"("event_id":"e1","type":"lead.updated","occurred_at":"2024-05-01T10:00:00Z")"
+                             R"(,"lead_id":"l1")";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"org_id":"a","org_id":"b",)" + common + R"(,"fields":{}})", R"(duplicate key "org_id")"},
+      {R"({"org_id":"a","org_id":"a",)" + common + R"(,"fields":{}})", R"(duplicate key "org_id")"},
+      {R"({"org_id":"a",)" + common + R"(,"fields":{"City":"X","City":null}})", R"(duplicate key "City")"},
+      {R"({"org_id":"a",)" + common + R"(,"fields":{},"fields":{}})", R"(duplicate key "fields")"},
+      {R"({"org_id":"a",)" + common + R"(,"fields":{},"x":[{"k":1},{"k":1,"k":2}]})", R"(duplicate key "k")"},
+      // The same key after escapes are decoded.
+      {R"({"org_id":"a",)" + common + R"(,"fields":{"a":1,"a":2}})", R"(duplicate key "a")"},
+      {R"({"org_id":"a",)" + common + R"(,"fields":{"q\"":1,"q\"":2}})", R"(duplicate key "q\"")"},
+      {R"({"org_id":"a",)" + common + R"(,"fields":{")" + Repeat("k", 100) + R"(":1,")" + Repeat("k", 100) +
+           R"(":2}})",
+       "duplicate key \"" + Repeat("k", 64) + "...\""},
+      // Not duplicates: another object, another case.
+      {R"({"org_id":"a",)" + common + R"(,"fields":{"k":1,"K":2},"x":[{"k":1},{"k":1}],"y":{"k":{"k":1}}})",
+       "OK"},
+  };
+  for (const auto& [value, reason] : cases) {
+    CAPTURE(value);
+    CHECK(Reason(value) == reason);
+  }
+}
+
+TEST_CASE("a number beyond the range of a double is refused as out of range, naming it") {
+  auto lead = [](const std::string& number) {
+    return R"({"event_id":"e1","type":"lead.updated","org_id":"org1","occurred_at":"2024-05-01T10:00:00Z",)"
+           R"("lead_id":"l1","fields":{"n":)" + number + "}}";
+  };
+  CHECK(Reason(lead("1e400")) == "number out of range: 1e400");
+  CHECK(Reason(lead("-1.5E+309")) == "number out of range: -1.5E+309");
+  CHECK(Reason(lead(Repeat("9", 400))) == "number out of range: " + Repeat("9", 40) + "...");
+  CHECK(Reason(lead(Repeat("9", 40) + "e300")) == "number out of range: " + Repeat("9", 40) + "...");
+  // Within a double: accepted (a big integer becomes a double, a tiny one 0).
+  CHECK(Reason(lead("1e308")) == "OK");
+  CHECK(Reason(lead(Repeat("9", 300))) == "OK");
+  CHECK(Reason(lead("1e-400")) == "OK");
+  CHECK(Reason(lead("18446744073709551615")) == "OK");
+}
+
+TEST_CASE("a message that is not JSON is refused with the byte where parsing failed") {
+  const std::string ok = Ev("lead.deleted", {{"lead_id", "l1"}});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{not json", "not valid JSON at byte 3"},
+      {"this is not json", "not valid JSON at byte 2"},
+      {std::string("\xff\xfe binary", 9), "not valid JSON at byte 1"},
+      {R"({"event_id":"e1",})", "not valid JSON at byte 18"},
+      {R"({"event_id" "e1"})", "not valid JSON at byte 13"},
+      {ok + " x", "not valid JSON at byte " + std::to_string(ok.size() + 2)},
+      {"", "not valid JSON: unexpected end of input"},
+      {"   ", "not valid JSON: unexpected end of input"},
+      {ok.substr(0, ok.size() - 1), "not valid JSON: unexpected end of input"},
+      {R"({"event_id":"e1)", "not valid JSON: unexpected end of input"},
+      {"{\"event_id\":\"\xFF\"}", "not valid JSON: invalid UTF-8 in a string at byte 14"},
+      {"{\"event_id\":\"ab\xC0\xAF\"}", "not valid JSON: invalid UTF-8 in a string at byte 16"},  // overlong
+      {"{\"event_id\":\"\xED\xA0\x80\"}", "not valid JSON: invalid UTF-8 in a string at byte 15"},  // surrogate
+      {"{\"e\xE9\":1}", "not valid JSON: invalid UTF-8 in a string at byte 5"},  // in a key, Latin-1
+      {"{\"event_id\":\"a\tb\"}", "not valid JSON: unescaped control character in a string at byte 15"},
+      {"[1,2]", "not a JSON object"},
+  };
+  for (const auto& [value, reason] : cases) {
+    CAPTURE(value);
+    CHECK(Reason(value) == reason);
+  }
+}
+
+TEST_CASE("a lead.created with 100,000 fields is refused in linear time") {
+  // About 10 bytes a field: 100,000 fields fit in kMaxEventBytes, so the
+  // field count is what refuses it. Decoding used to take seconds (and applying
+  // it minutes); now it is one parse.
+  const std::string value = LeadWithFields(100000);
+  REQUIRE(value.size() < kMaxEventBytes);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string reason = Reason(value);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("decoding 100,000 fields (" << value.size() << " bytes) took " << seconds << " s");
+  CHECK(reason == "fields has 100000 keys; at most 1000 are allowed");
+  CHECK(seconds < 1.0);
 }
 
 }  // namespace leadflow::ingest
