@@ -1,11 +1,71 @@
 #include "api/credentials.h"
 
+#include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 namespace leadflow::api {
+
+namespace {
+
+// The value of a base64 digit (RFC 4648 section 4), -1 for anything else.
+int Base64Digit(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+// Strict base64: false for a character outside the alphabet, misplaced or
+// excess padding, a length no encoding produces, or non-zero unused bits, so
+// that each credential has exactly one accepted spelling (padding aside).
+bool DecodeBase64(std::string_view in, std::string* out) {
+  out->clear();
+  size_t padding = 0;
+  while (padding < 2 && !in.empty() && in.back() == '=') {
+    in.remove_suffix(1);
+    ++padding;
+  }
+  if (in.size() % 4 == 1 || (padding > 0 && (in.size() + padding) % 4 != 0)) return false;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = Base64Digit(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFFu));
+    }
+  }
+  return (acc & ((1u << bits) - 1u)) == 0;
+}
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsAsciiNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   const size_t n = std::max(a.size(), b.size());
@@ -82,6 +142,25 @@ std::optional<std::string> Credentials::OrgForLsqKeys(std::string_view access_ke
     if (match && !found) found = e.org_id;
   }
   return found;
+}
+
+std::string ApiKeyFromAuthorization(std::string_view header) {
+  header = TrimBlanks(header);
+  const size_t space = header.find(' ');
+  if (space == std::string_view::npos) return "";  // a scheme without credentials
+  const std::string_view scheme = header.substr(0, space);
+  const std::string_view token = TrimBlanks(header.substr(space + 1));
+  if (EqualsAsciiNoCase(scheme, "Basic")) {
+    std::string user_pass;
+    if (!DecodeBase64(token, &user_pass)) return "";
+    const size_t colon = user_pass.find(':');
+    if (colon == std::string::npos) return user_pass;
+    if (colon + 1 != user_pass.size()) return "";  // a non-empty password
+    user_pass.resize(colon);
+    return user_pass;
+  }
+  if (EqualsAsciiNoCase(scheme, "Bearer")) return std::string(token);
+  return "";
 }
 
 bool Credentials::HasOrg(std::string_view org) const {

@@ -47,6 +47,19 @@ class Credentials {
 // Compares a and b in time that depends only on their lengths' maximum.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
+// The Close API key that an Authorization header value presents (contract
+// section 2): "Basic base64(KEY:)", HTTP Basic (RFC 7617) with the key as user
+// name and an EMPTY password, as `curl -u KEY:` sends it; or "Bearer KEY".
+// Scheme names are ASCII case-insensitive; blanks around the value and the
+// token are ignored. A Basic user-pass without any colon, base64(KEY), is
+// taken whole as the key, as it always was.
+// Returns "" (the caller answers 401) when the header is neither form, when
+// the base64 is malformed (RFC 4648 standard alphabet; "=" padding only at
+// the end, complete or omitted; unused bits zero), or when the password is
+// not empty: a key with a password is not a credential of this API.
+// Only parses: the key is checked by Credentials::OrgForApiKey.
+std::string ApiKeyFromAuthorization(std::string_view header);
+
 }  // namespace leadflow::api
 
 #endif  // LEADFLOW_API_CREDENTIALS_H_

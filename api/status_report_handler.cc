@@ -19,29 +19,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-bool Base64Decode(std::string_view in, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return true;
-}
-
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
@@ -92,23 +69,6 @@ Status ReportUniverse(const state::Reader& reader, const std::string& org, Repor
 }
 
 }  // namespace
-
-std::string ApiKeyFromAuthorization(std::string_view header) {
-  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
-  if (StartsWithNoCase(header, "basic ")) {
-    std::string decoded;
-    if (!Base64Decode(header.substr(6), &decoded)) return "";
-    size_t colon = decoded.find(':');
-    return colon == std::string::npos ? decoded : decoded.substr(0, colon);
-  }
-  if (StartsWithNoCase(header, "bearer ")) {
-    std::string_view key = header.substr(7);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    return std::string(key);
-  }
-  return "";
-}
 
 Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
                             const ServiceContext& ctx) {

@@ -14,11 +14,6 @@ namespace leadflow::api {
 Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
                             const ServiceContext& ctx);
 
-// The API key of an "Authorization: Basic base64(key:)" or "Bearer key"
-// header (a Basic value without a colon is taken whole as the key); empty
-// when absent or malformed.
-std::string ApiKeyFromAuthorization(std::string_view header);
-
 }  // namespace leadflow::api
 
 #endif  // LEADFLOW_API_STATUS_REPORT_HANDLER_H_

@@ -158,6 +158,73 @@ TEST_CASE("ConstantTimeEquals is plain equality of bytes") {
   }
 }
 
+TEST_CASE("ApiKeyFromAuthorization takes Basic with the key as user name and an empty password, or Bearer") {
+  using testing::Base64;
+  struct Case {
+    std::string header, key;
+  };
+  const std::vector<Case> cases = {
+      {"Basic " + Base64("key-org1:"), "key-org1"},  // curl -u key-org1:
+      {"basic " + Base64("key-org1:"), "key-org1"},
+      {"BASIC " + Base64("key-org1:"), "key-org1"},
+      {"Basic   " + Base64("key-org1:") + "  ", "key-org1"},
+      {"  Basic " + Base64("key-org1:"), "key-org1"},
+      {"Basic " + Base64("k:"), "k"},                        // "azo=": one padding character
+      {"Basic " + Base64("ab:"), "ab"},                      // "YWI6": no padding needed
+      {"Basic " + Base64("key:"), "key"},                    // "a2V5Og==": two
+      {"Basic a2V5Og", "key"},                               // padding omitted
+      {"Basic azo", "k"},
+      {"Basic " + Base64("key-org1"), "key-org1"},           // no colon: the whole user-pass is the key
+      {"Basic " + Base64("k+/?~\xff:"), "k+/?~\xff"},        // any bytes in the key
+      {"Bearer key-org1", "key-org1"},
+      {"bearer key-org1", "key-org1"},
+      {"BEARER key-org1", "key-org1"},
+      {"Bearer   key-org1  ", "key-org1"},
+      {"  Bearer key-org1", "key-org1"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.header);
+    CHECK(ApiKeyFromAuthorization(c.header) == c.key);
+  }
+}
+
+TEST_CASE("ApiKeyFromAuthorization refuses a password, malformed base64 and other schemes") {
+  using testing::Base64;
+  const std::vector<std::string> refused = {
+      // A non-empty password, whatever it is.
+      "Basic " + Base64("key-org1:password"),
+      "Basic " + Base64("key-org1: "),
+      "Basic " + Base64("key-org1::"),
+      "Basic " + Base64("key-org1:key-org1"),
+      // No user name.
+      "Basic " + Base64(":"),
+      "Basic " + Base64(":key-org1"),
+      "Basic " + Base64(""),
+      // Malformed base64.
+      "Basic !!!!",
+      "Basic a2V5Og=",       // padding that does not complete a quantum
+      "Basic a2V5Og===",     // too much padding
+      "Basic a2V5O===",
+      "Basic a2V5Og==a2V5",  // padding inside
+      "Basic =a2V5Og=",
+      "Basic a2V5O",         // a length no encoding has (4n + 1)
+      "Basic a2V5Oh==",      // unused bits not zero: only a2V5Og== spells "key:"
+      "Basic azp=",          // likewise for "k:" (azo=)
+      "Basic a2V5LW9yZzE6 extra",
+      "Basic a2V5\tLW9yZzE6",
+      "Basic a2V5-W9yZzE6",  // the URL-safe alphabet is not HTTP Basic's
+      "Basic a2V5_W9yZzE6",
+      "Basic " + Base64("key-org1:") + "\x80",
+      // Not Basic or Bearer, or no credentials after the scheme.
+      "", " ", "Basic", "Basic ", "Basic    ", "Bearer", "Bearer ", "key-org1", "Token key-org1",
+      "Digest username=\"key-org1\"", "Basickey-org1", "Bearerkey-org1", "Basic\t" + Base64("key-org1:"),
+  };
+  for (const auto& header : refused) {
+    CAPTURE(header);
+    CHECK(ApiKeyFromAuthorization(header) == "");
+  }
+}
+
 TEST_CASE("LoadFile reads a file and names it in errors") {
   testing::TempDir dir;
   const std::string good = dir.path() + "/credentials.json";

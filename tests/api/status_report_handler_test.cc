@@ -74,51 +74,27 @@ std::string Rows(const json& report, const std::vector<std::string>& fields) {
 
 }  // namespace
 
-TEST_CASE("ApiKeyFromAuthorization reads Basic and Bearer credentials") {
-  struct Case {
-    std::string header, key;
-  };
-  const std::vector<Case> cases = {
-      {"Basic " + Base64("key-org1:"), "key-org1"},
-      {"basic " + Base64("key-org1:"), "key-org1"},
-      {"BASIC " + Base64("key-org1:"), "key-org1"},
-      {"Basic " + Base64("k:"), "k"},                 // padded base64
-      {"Basic " + Base64("ab:"), "ab"},               // unpadded length
-      {"Basic " + Base64("key-org1"), "key-org1"},    // no colon: the whole user-pass is the key
-      {"Basic " + Base64(":"), ""},                   // an empty user name
-      {"Bearer key-org1", "key-org1"},
-      {"bearer key-org1", "key-org1"},
-      {"BEARER key-org1", "key-org1"},
-      {"Bearer   key-org1  ", "key-org1"},
-      {"  Bearer key-org1", "key-org1"},
-      {"", ""},
-      {"Basic", ""},
-      {"Basic ", ""},
-      {"Basic !!!!", ""},
-      {"Basic a2V5LW9yZzE6 extra", ""},
-      {"Bearer", ""},
-      {"Bearer ", ""},
-      {"key-org1", ""},
-      {"Token key-org1", ""},
-      {"Digest username=\"key-org1\"", ""},
-      {"Basickey-org1", ""},
-      {"Bearerkey-org1", ""},
-  };
-  for (const auto& c : cases) {
-    CAPTURE(c.header);
-    CHECK(ApiKeyFromAuthorization(c.header) == c.key);
-  }
-}
-
 TEST_CASE("a report request without valid credentials is a 401") {
   Service s;
   for (const std::optional<std::string>& auth : std::vector<std::optional<std::string>>{
            std::nullopt, "", "Bearer wrong", "Basic " + Base64("wrong:"), "Basic " + Base64("key-org:"),
-           "Basic " + Base64("key-org1x:"), "Bearer KEY-ORG1", "Token key-org1", "key-org1"}) {
+           "Basic " + Base64("key-org1x:"), "Bearer KEY-ORG1", "Token key-org1", "key-org1",
+           // The right key with a password, and malformed base64 around the right key.
+           "Basic " + Base64("key-org1:password"), "Basic " + Base64("key-org1: "), "Basic " + Base64("key-org1::"),
+           "Basic " + Base64("key-org1:") + "!", "Basic " + Base64("key-org1:") + "="}) {
     CAPTURE(auth.value_or("(none)"));
     Response res = s.Get(kReport + "org1/", auth);
     CHECK(res.result() == http::status::unauthorized);
     CHECK(json::parse(res.body()) == json{{"error", "Unauthorized"}});
+  }
+}
+
+TEST_CASE("the key as Basic user name with an empty password, or without a colon, or as Bearer, reads the report") {
+  Service s;
+  for (const std::string& auth : {"Basic " + Base64("key-org1:"), "Basic " + Base64("key-org1"),
+                                  std::string("Bearer key-org1")}) {
+    CAPTURE(auth);
+    CHECK(s.Get(kReport + "org1/", auth).result() == http::status::ok);
   }
 }
 
