@@ -26,7 +26,7 @@ struct Server::Impl {
   void DoAccept() {
     acceptor->async_accept(asio::make_strand(ioc), [this](boost::beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<detail::Session>(std::move(socket), ctx)->Run();
+      if (!ec) std::make_shared<detail::Session>(std::move(socket), ctx, options)->Run();
       if (acceptor->is_open()) DoAccept();
     });
   }
@@ -65,7 +65,7 @@ Status Server::Start() {
   for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   }
-  LogInfo("listening on " + listen);
+  LogInfo("listening on " + listen.substr(0, colon + 1) + std::to_string(this->port()));  // the port bound, for :0
   return Status::Ok();
 }
 

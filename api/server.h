@@ -2,12 +2,16 @@
 // connections; each connection is a session on its own strand that reads a
 // request, answers it with HandleRequest (api/router.h) and keeps the
 // connection alive. Several I/O threads run the sessions, so a slow client
-// holds up nobody else; idle or stalled connections time out.
+// holds up nobody else; idle or stalled connections time out. A request over
+// the size limits of ServerOptions is answered 413 or 431 and its connection
+// closed; the client still gets the answer while it is sending (the session
+// reads and discards the rest for a bounded time before closing).
 //
 // Thread safety: Start and Stop are called by the owning thread.
 #ifndef LEADFLOW_API_SERVER_H_
 #define LEADFLOW_API_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +25,22 @@ namespace leadflow::api {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT. Default: 127.0.0.1:8080
   int threads = 4;                        // I/O threads. Default: 4
+
+  // The largest request body accepted, in bytes, whether its Content-Length
+  // says so (answered at once, before any of the body is read) or its chunks
+  // add up to more. Such a request is answered 413 "Request body too large:
+  // at most N bytes" (in LeadSquared's error shape under /Leads/) and the
+  // connection is closed. Legitimate bodies (LeadSquared report filters,
+  // Smart Views, a report's _params) are a few KB; the limit also bounds the
+  // memory a request may take, as the body is held whole.
+  // Default: 1 MiB (1048576)
+  uint64_t body_limit = uint64_t{1} << 20;
+  // The largest request header (request line and fields), in bytes; a larger
+  // one is answered 431 "Request header fields too large: at most N bytes"
+  // and the connection is closed. Long report parameters belong in a POST
+  // body (x-http-method-override), not in the target.
+  // Default: 8 KiB (8192), Beast's default and nginx's line buffer size
+  uint32_t header_limit = 8 * 1024;
 };
 
 class Server {

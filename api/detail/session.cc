@@ -1,10 +1,14 @@
 #include "api/detail/session.h"
 
-#include <chrono>
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <string>
 
 #include <boost/asio/dispatch.hpp>
+#include <nlohmann/json.hpp>
 
+#include "api/lsq_render.h"
 #include "state/log.h"
 
 namespace leadflow::api::detail {
@@ -13,12 +17,82 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
+
 constexpr auto kTimeout = std::chrono::seconds(30);
-constexpr std::uint64_t kBodyLimit = 1 << 20;
+// The graceful close waits at most kLingerTimeout for each read and
+// kLingerTime in all, nginx's lingering_timeout and lingering_time defaults:
+// long enough for a client to finish sending a body it had started (curl
+// with a few MB over a slow link), short enough that a client that never
+// stops holds a session for a bounded time only.
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
+constexpr auto kLingerTime = std::chrono::seconds(30);
+constexpr std::size_t kDrainChunk = 64 * 1024;
+
+constexpr std::string_view kLsqPrefix = "/Leads/";
+
+bool HasPrefixNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when target is a LeadSquared-compatible route, as the router decides
+// it: by the decoded path, or by the raw target when it does not decode (it
+// may be cut short).
+bool IsLsqTarget(std::string_view target) {
+  Target parsed;
+  if (ParseTarget(target, &parsed)) return HasPrefixNoCase(parsed.path, kLsqPrefix);
+  return HasPrefixNoCase(target, kLsqPrefix);
+}
+
 }  // namespace
 
-Session::Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx)
-    : stream_(std::move(socket)), ctx_(ctx) {}
+std::optional<Response> ReadErrorResponse(beast::error_code ec, std::string_view target, unsigned version,
+                                          const ServerOptions& options) {
+  // Only the parser's own errors get an answer: after a timeout, a reset or
+  // a close between requests nobody is listening.
+  if (!ec || ec.category() != http::make_error_code(http::error::bad_target).category() ||
+      ec == http::error::end_of_stream) {
+    return std::nullopt;
+  }
+  http::status status = http::status::bad_request;
+  std::string message = "Malformed HTTP request.";
+  if (ec == http::error::body_limit) {
+    status = http::status::payload_too_large;
+    message = "Request body too large: at most " + std::to_string(options.body_limit) + " bytes";
+  } else if (ec == http::error::header_limit) {
+    status = http::status::request_header_fields_too_large;
+    message = "Request header fields too large: at most " + std::to_string(options.header_limit) + " bytes";
+  }
+  Response res{status, version == 10 ? 10u : 11u};
+  res.set(http::field::content_type, "application/json");
+  if (IsLsqTarget(target)) {
+    // LsqErrorResponse would name the type after the status; a request over
+    // a limit is the client's input, as LeadSquared types a 400.
+    res.body() = RenderLsqError("MXInvalidInputException", message);
+  } else if (status == http::status::bad_request) {
+    res.body() = nlohmann::json{{"errors", {message}}, {"field-errors", nlohmann::json::object()}}.dump();
+  } else {
+    res.body() = nlohmann::json{{"error", message}}.dump();
+  }
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
+}
+
+std::string_view RequestTargetPrefix(std::string_view bytes) {
+  const size_t method_end = bytes.find(' ');
+  if (method_end == std::string_view::npos) return {};
+  bytes.remove_prefix(method_end + 1);
+  return bytes.substr(0, bytes.find_first_of(" \r\n"));
+}
+
+Session::Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx, const ServerOptions& options)
+    : stream_(std::move(socket)), ctx_(ctx), options_(options) {}
 
 void Session::Run() {
   boost::asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::DoRead, shared_from_this()));
@@ -26,31 +100,14 @@ void Session::Run() {
 
 void Session::DoRead() {
   parser_.emplace();
-  parser_->body_limit(kBodyLimit);
+  parser_->body_limit(options_.body_limit);
+  parser_->header_limit(options_.header_limit);
   stream_.expires_after(kTimeout);
   http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
 }
 
 void Session::OnRead(beast::error_code ec, std::size_t) {
-  if (ec == http::error::end_of_stream) return DoClose();
-  if (ec) {
-    if (ec != beast::error::timeout && ec != boost::asio::error::operation_aborted &&
-        ec != boost::asio::error::connection_reset) {
-      // A malformed request gets a 400 before the connection closes.
-      if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-        auto res = std::make_shared<Response>(http::status::bad_request, 11);
-        res->set(http::field::content_type, "application/json");
-        res->body() = R"({"errors":["Malformed HTTP request."],"field-errors":{}})";
-        res->keep_alive(false);
-        res->prepare_payload();
-        response_ = res;
-        http::async_write(stream_, *response_,
-                          beast::bind_front_handler(&Session::OnWrite, shared_from_this(), false));
-        return;
-      }
-    }
-    return DoClose();
-  }
+  if (ec) return OnReadError(ec);
   const auto start = std::chrono::steady_clock::now();
   Request req = parser_->release();
   std::string route;
@@ -77,9 +134,29 @@ void Session::OnRead(beast::error_code ec, std::size_t) {
                     beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
 }
 
+void Session::OnReadError(beast::error_code ec) {
+  // The target as far as it was read: the parser has it once the request
+  // line is complete; a request line over the header limit is still in
+  // buffer_, unparsed.
+  const auto& header = parser_->get();
+  std::string_view target(header.target().data(), header.target().size());
+  if (target.empty() && ec == http::error::header_limit) {
+    const auto data = buffer_.data();
+    target = RequestTargetPrefix(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  }
+  std::optional<Response> res = ReadErrorResponse(ec, target, header.version(), options_);
+  if (!res) return DoClose();
+  if (ctx_->http_metrics) ctx_->http_metrics->Observe("invalid", static_cast<unsigned>(res->result_int()), 0.0);
+  res->set("Server-Timing", "app;dur=0.000");
+  response_ = std::make_shared<Response>(std::move(*res));
+  linger_after_write_ = true;
+  http::async_write(stream_, *response_, beast::bind_front_handler(&Session::OnWrite, shared_from_this(), false));
+}
+
 void Session::OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
   if (ec) return DoClose();
   response_.reset();
+  if (linger_after_write_) return DoLinger();
   if (!keep_alive) return DoClose();
   DoRead();
 }
@@ -87,6 +164,33 @@ void Session::OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
 void Session::DoClose() {
   beast::error_code ec;
   stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+// Closing a socket with unread data makes the kernel send a reset, which
+// may destroy the answer before the client has read it: a client that
+// writes its whole body before reading (most do) would see "connection
+// reset" instead of the 413. So: stop sending (the client reads the answer,
+// then end of stream), and read and discard until the client closes too.
+void Session::DoLinger() {
+  beast::error_code ec;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return;
+  buffer_.consume(buffer_.size());
+  linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
+  DoDrain();
+}
+
+void Session::DoDrain() {
+  const auto left = linger_deadline_ - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return stream_.close();
+  stream_.expires_after(std::min<std::chrono::steady_clock::duration>(kLingerTimeout, left));
+  stream_.async_read_some(buffer_.prepare(kDrainChunk),
+                          beast::bind_front_handler(&Session::OnDrain, shared_from_this()));
+}
+
+void Session::OnDrain(beast::error_code ec, std::size_t) {
+  if (ec) return stream_.close();  // the client closed, or the time is up
+  DoDrain();
 }
 
 }  // namespace leadflow::api::detail
