@@ -146,6 +146,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::unique_ptr<RdKafka::Producer> producer;
+  // A client that only asks the broker for metadata and partition ends, so
+  // that the lag stays current between sessions (while ingest is blocked,
+  // paused or restarting). Lives as long as the object.
+  std::unique_ptr<RdKafka::Producer> watcher;
   DeliveryReports delivery;
   ClientEvents consumer_events{"consumer"};
   ClientEvents producer_events{"dead-letter producer"};
@@ -222,6 +226,16 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  Status NewWatcher(std::unique_ptr<RdKafka::Producer>* out) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    Status s = Configure(conf.get(), {{"bootstrap.servers", options.brokers}, {"client.id", "leadflow-watch"}});
+    if (!s.ok()) return s;
+    std::string err;
+    out->reset(RdKafka::Producer::create(conf.get(), err));
+    if (!*out) return Status::InvalidArgument("kafka client: " + err);
+    return Status::Ok();
+  }
+
   Status NewProducer(std::unique_ptr<RdKafka::Producer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     // Room for the largest envelope plus its headers and batch framing.
@@ -284,10 +298,53 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
   }
 
+  // Produces the letters of slots[k] for k in which (with its stage's
+  // envelope) and waits for every delivery report; false when stopping.
+  bool ProduceAndWait(const std::vector<size_t>& which) {
+    const auto& letters = pipeline->dead_letters();
+    for (size_t k : which) {
+      LetterSlot& slot = slots[k];
+      const DeadLetter& d = letters[slot.index];
+      slot.done = false;
+      slot.err = RdKafka::ERR_NO_ERROR;
+      slot.seq = delivery.Expect(k);
+      std::string value = DeadLetterEnvelope(d, options.dlq_max_message_bytes, slot.omit_original);
+      const std::string key = d.key && d.key->size() <= kMaxKeyBytes ? *d.key : std::string();
+      RdKafka::Headers* headers = RdKafka::Headers::create();
+      headers->add("leadflow-reason", CutUtf8(d.reason, kMaxReasonBytes));
+      headers->add("leadflow-source",
+                   d.source.topic + "/" + std::to_string(d.source.partition) + "/" + std::to_string(d.offset));
+      for (;;) {
+        RdKafka::ErrorCode err = producer->produce(
+            options.dlq_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, value.data(),
+            value.size(), key.empty() ? nullptr : key.data(), key.size(), 0, headers,
+            reinterpret_cast<void*>(static_cast<uintptr_t>(slot.seq)));
+        if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err == RdKafka::ERR__QUEUE_FULL && !owner->stop_.load()) {
+          producer->poll(100);
+          continue;
+        }
+        delete headers;
+        slot.done = true;
+        slot.err = err;
+        slot.errstr = RdKafka::err2str(err);
+        break;
+      }
+    }
+    // message.timeout.ms bounds the wait: every message gets a report.
+    for (;;) {
+      const bool pending = std::any_of(which.begin(), which.end(), [&](size_t k) { return !slots[k].done; });
+      if (!pending) return true;
+      if (owner->stop_.load()) return false;
+      producer->poll(100);
+    }
+  }
+
   // Publishes the batch's dead letters that the broker has not acknowledged
-  // yet and waits for every delivery report. A letter refused as too large
-  // is sent again without its copy of the original. Unavailable when a
-  // letter was not delivered (the batch must not commit).
+  // yet and waits for every delivery report. The broker refuses a whole
+  // produce batch as too large, so a refused letter is sent again on its
+  // own, and if refused alone, without its copy of the original.
+  // Unavailable when a letter was not delivered (the batch must not commit).
   Status PublishDeadLetters() {
     const auto& letters = pipeline->dead_letters();
     slots.clear();
@@ -300,63 +357,33 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
     if (slots.empty()) return Status::Ok();
     delivery.Track(&slots);
-    for (int round = 0; round < 2; ++round) {
-      for (size_t k = 0; k < slots.size(); ++k) {
+    std::vector<size_t> together(slots.size());
+    for (size_t k = 0; k < slots.size(); ++k) together[k] = k;
+    std::vector<std::vector<size_t>> rounds = {together};
+    std::string failure;
+    while (!rounds.empty() && failure.empty()) {
+      const std::vector<size_t> which = rounds.front();
+      rounds.erase(rounds.begin());
+      if (!ProduceAndWait(which)) {
+        delivery.Clear();
+        return Status::Unavailable("stopping");
+      }
+      for (size_t k : which) {
         LetterSlot& slot = slots[k];
-        if (slot.delivered) continue;
-        const DeadLetter& d = letters[slot.index];
-        slot.done = false;
-        slot.err = RdKafka::ERR_NO_ERROR;
-        slot.seq = delivery.Expect(k);
-        std::string value = DeadLetterEnvelope(d, options.dlq_max_message_bytes, slot.omit_original);
-        const std::string key = d.key && d.key->size() <= kMaxKeyBytes ? *d.key : std::string();
-        RdKafka::Headers* headers = RdKafka::Headers::create();
-        headers->add("leadflow-reason", CutUtf8(d.reason, kMaxReasonBytes));
-        headers->add("leadflow-source", d.source.topic + "/" + std::to_string(d.source.partition) + "/" +
-                                            std::to_string(d.offset));
-        for (;;) {
-          RdKafka::ErrorCode err = producer->produce(
-              options.dlq_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, value.data(),
-              value.size(), key.empty() ? nullptr : key.data(), key.size(), 0, headers,
-              reinterpret_cast<void*>(static_cast<uintptr_t>(slot.seq)));
-          if (err == RdKafka::ERR_NO_ERROR) break;
-          if (err == RdKafka::ERR__QUEUE_FULL && !owner->stop_.load()) {
-            producer->poll(100);
-            continue;
-          }
-          delete headers;
-          slot.done = true;
-          slot.err = err;
-          slot.errstr = RdKafka::err2str(err);
-          break;
-        }
-      }
-      // message.timeout.ms bounds the wait: every message gets a report.
-      auto pending = [&] {
-        return std::any_of(slots.begin(), slots.end(), [](const LetterSlot& s) { return !s.delivered && !s.done; });
-      };
-      while (pending()) {
-        if (owner->stop_.load()) {
-          delivery.Clear();
-          return Status::Unavailable("stopping");
-        }
-        producer->poll(100);
-      }
-      bool resend = false;
-      std::string failure;
-      for (LetterSlot& slot : slots) {
-        if (slot.delivered) continue;
         const DeadLetter& d = letters[slot.index];
         if (slot.err == RdKafka::ERR_NO_ERROR) {
           slot.delivered = true;
           delivered.insert({d.source.topic, d.source.partition, d.offset});
+        } else if (slot.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE && which.size() > 1) {
+          rounds.push_back({k});  // alone
         } else if (slot.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE && !slot.omit_original) {
-          LogWarn("dead-letter topic " + options.dlq_topic + " refused a letter of " +
-                  std::to_string(d.value.size()) + " original bytes as too large (" + slot.errstr +
-                  "); sending it without the copy of the original (its max.message.bytes is below "
+          LogWarn("dead-letter topic " + options.dlq_topic + " refused the letter for " + d.source.topic + "[" +
+                  std::to_string(d.source.partition) + "]@" + std::to_string(d.offset) + " (" +
+                  std::to_string(d.value.size()) + " original bytes) as too large (" + slot.errstr +
+                  "); sending it without the copy of the original (the topic's max.message.bytes is below "
                   "--dlq-max-message-bytes)");
           slot.omit_original = true;
-          resend = true;
+          rounds.push_back({k});
         } else {
           dead_letter_failures.fetch_add(1);
           if (failure.empty()) {
@@ -365,15 +392,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
           }
         }
       }
-      if (!failure.empty()) {
-        delivery.Clear();
-        return Status::Unavailable(failure);
-      }
-      if (!resend) break;
     }
     delivery.Clear();
-    const bool all = std::all_of(slots.begin(), slots.end(), [](const LetterSlot& s) { return s.delivered; });
-    return all ? Status::Ok() : Status::Unavailable("dead-letter topic " + options.dlq_topic + " refused a letter");
+    return failure.empty() ? Status::Ok() : Status::Unavailable(failure);
   }
 
   // Forgets the delivered letters of a batch that committed.
@@ -385,8 +406,8 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     if (topic_partitions > 0 && MsSince(partitions_checked) < 30000) return topic_partitions;
     RdKafka::Metadata* md = nullptr;
     std::string err;
-    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer.get(), options.topic, nullptr, err));
-    if (topic && consumer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR && md) {
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(watcher.get(), options.topic, nullptr, err));
+    if (topic && watcher->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR && md) {
       for (const auto* t : *md->topics()) {
         if (t->topic() == options.topic && t->err() == RdKafka::ERR_NO_ERROR) {
           topic_partitions = static_cast<int>(t->partitions()->size());
@@ -398,9 +419,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return topic_partitions;
   }
 
-  // Lag over every partition of the topic: assigned partitions from the
-  // consumer's position, the others from the stored position. Keeps the
-  // last value when a partition's end cannot be learned.
+  // Lag over every partition of the topic: from each partition's stored
+  // (applied and committed) position to its end, so that messages consumed
+  // but not committed (a blocked batch) still count. Keeps the last value
+  // when a partition's end cannot be learned.
   void UpdateLag() {
     const int n = TopicPartitions();
     if (n <= 0) return;
@@ -408,14 +430,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     for (int32_t p = 0; p < n; ++p) {
       int64_t low = 0, high = -1;
       int64_t next = -1;
-      auto it = positions.find(p);
-      if (it != positions.end()) {
-        next = it->second;
-        if (consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) high = -1;
-      } else if (auto stored = pipeline->StoredPosition({options.topic, p})) {
-        next = *stored;
+      if (consumer && positions.count(p) &&
+          consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
+        high = -1;
       }
-      if (high < 0 && consumer->query_watermark_offsets(options.topic, p, &low, &high, 1000) != RdKafka::ERR_NO_ERROR) {
+      if (auto stored = pipeline->StoredPosition({options.topic, p})) next = *stored;
+      if (high < 0 && watcher->query_watermark_offsets(options.topic, p, &low, &high, 1000) != RdKafka::ERR_NO_ERROR) {
         return;
       }
       if (high < 0) return;
@@ -513,6 +533,7 @@ void KafkaIngest::Impl::CloseClients() {
 SessionEnd KafkaIngest::Impl::ConsumeBatches() {
   auto last_lag_update = Clock::now() - std::chrono::seconds(10);
   auto last_disk_check = Clock::now() - std::chrono::seconds(10);
+  auto last_readiness_check = Clock::now() - std::chrono::seconds(10);
   while (!owner->stop_.load()) {
     if (MsSince(last_disk_check) >= 1000) {
       last_disk_check = Clock::now();
@@ -553,6 +574,10 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       ++n;
       if (Clock::now() >= deadline) break;
     }
+    if (n == 0 || MsSince(last_lag_update) > 500) {
+      UpdateLag();
+      last_lag_update = Clock::now();
+    }
     if (pipeline->pending() > 0) {
       Status s = PublishDeadLetters();
       if (!s.ok()) {
@@ -566,10 +591,9 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       ForgetDelivered();
       NoteProgress();
     }
-    if (n == 0 || MsSince(last_lag_update) > 500) {
-      UpdateLag();
+    if (n == 0 || MsSince(last_readiness_check) > 500) {
       UpdateReadiness();
-      last_lag_update = Clock::now();
+      last_readiness_check = Clock::now();
     }
     if (owner->lag_.load() > 0 && MsSince(last_progress) > options.stall_timeout_ms) {
       return {ConsumerState::kRestarting,
@@ -601,6 +625,8 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   s = impl->NewProducer(&producer);
   if (!s.ok()) return s;
   producer.reset();
+  s = impl->NewWatcher(&impl->watcher);
+  if (!s.ok()) return s;
   out->reset(new KafkaIngest(std::move(impl)));
   return Status::Ok();
 }
@@ -643,8 +669,13 @@ Status KafkaIngest::Run() {
     // Wait out the backoff, and for disk and store faults until they clear.
     auto retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
     bool store_failed = end.state == ConsumerState::kStoreError;
+    auto last_lag_update = Clock::now();
     while (!stop_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (MsSince(last_lag_update) >= 1000) {
+        m.UpdateLag();
+        last_lag_update = Clock::now();
+      }
       if (Clock::now() < retry_at) continue;
       Status disk = m.CheckDisk();
       if (!disk.ok()) {

@@ -8,6 +8,9 @@
 #   scripts/kafka.sh create-topic NAME [PARTS] [TopicCommand args...]
 #                                                create a topic if it does not exist
 #   scripts/kafka.sh stop                        SIGTERM, up to 30 s, then SIGKILL
+#   scripts/kafka.sh kill                        SIGKILL at once (fault tests: a crashed broker)
+#   scripts/kafka.sh client-quota CLIENT_ID BYTES_PER_S
+#                                                throttle a client.id's fetches (fault tests: a slow catch-up)
 #   scripts/kafka.sh status                      exit 0 when running and answering
 #   scripts/kafka.sh reset                       stop + delete the state dir (all data)
 #   scripts/kafka.sh env                         print LEADFLOW_BROKERS=127.0.0.1:PORT
@@ -331,6 +334,23 @@ cmd_stop() {
   log "stopped"
 }
 
+cmd_kill() {
+  local pid
+  if ! pid=$(broker_pid); then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 40; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  rm -f "$PID_FILE"
+  log "killed pid $pid"
+}
+
 cmd_status() {
   local pid
   if pid=$(broker_pid); then
@@ -396,6 +416,15 @@ cmd_create_topic() {
   fi
 }
 
+cmd_client_quota() {
+  [[ $# -eq 2 ]] || die "usage: kafka.sh client-quota CLIENT_ID BYTES_PER_SECOND"
+  need java
+  kjava kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter \
+    --add-config "consumer_byte_rate=$2" --entity-type clients --entity-name "$1" >/dev/null \
+    || die "cannot set the quota of client $1"
+  log "client $1 fetches at most $2 bytes/s"
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
 }
@@ -407,6 +436,8 @@ main() {
     fetch) cmd_fetch ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
+    kill) cmd_kill ;;
+    client-quota) cmd_client_quota "$@" ;;
     restart) cmd_stop; cmd_start ;;
     status) cmd_status ;;
     reset) cmd_reset ;;

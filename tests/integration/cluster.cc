@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -30,7 +31,46 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
 
+namespace {
+std::string* g_brokers_override = nullptr;
+}  // namespace
+
+ScopedBrokers::ScopedBrokers(const std::string& brokers) { g_brokers_override = new std::string(brokers); }
+ScopedBrokers::~ScopedBrokers() {
+  delete g_brokers_override;
+  g_brokers_override = nullptr;
+}
+
+PrivateBroker::PrivateBroker() {
+  char tmpl[] = "/tmp/leadflow-broker-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  dir_ = tmpl;
+  const int port = FreePort();
+  int controller = FreePort();
+  while (controller == port) controller = FreePort();
+  brokers_ = "127.0.0.1:" + std::to_string(port);
+  env_ = "KAFKA_DIR=" + dir_ + " KAFKA_PORT=" + std::to_string(port) +
+         " KAFKA_CONTROLLER_PORT=" + std::to_string(controller) + " KAFKA_HEAP_OPTS='-Xms128m -Xmx384m'";
+  Start();
+}
+
+PrivateBroker::~PrivateBroker() { Run("reset"); }
+
+int PrivateBroker::Run(const std::string& command) {
+  const std::string cmd = env_ + " bash " + std::string(LEADFLOW_SOURCE_DIR) + "/scripts/kafka.sh " + command +
+                          " >>" + dir_ + ".log 2>&1";
+  return std::system(cmd.c_str());
+}
+
+void PrivateBroker::Start() { REQUIRE_MESSAGE(Run("start") == 0, "private broker did not start: see ", dir_, ".log"); }
+void PrivateBroker::Kill9() { REQUIRE(Run("kill") == 0); }
+void PrivateBroker::Stop() { REQUIRE(Run("stop") == 0); }
+void PrivateBroker::ClientQuota(const std::string& client_id, int64_t bytes_per_second) {
+  REQUIRE(Run("client-quota " + client_id + " " + std::to_string(bytes_per_second)) == 0);
+}
+
 std::string Brokers() {
+  if (g_brokers_override) return *g_brokers_override;
   const char* b = std::getenv("LEADFLOW_TEST_BROKERS");
   REQUIRE_MESSAGE(b != nullptr, "LEADFLOW_TEST_BROKERS is not set: run the tests with scripts/test.sh");
   return b;
@@ -41,7 +81,8 @@ std::string UniqueName(const std::string& suffix) {
   return "it-" + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" + suffix;
 }
 
-void CreateTopic(const std::string& topic, int partitions) {
+void CreateTopic(const std::string& topic, int partitions,
+                 const std::vector<std::pair<std::string, std::string>>& configs) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", Brokers().c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK);
@@ -49,6 +90,9 @@ void CreateTopic(const std::string& topic, int partitions) {
   REQUIRE_MESSAGE(rk != nullptr, err);
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof(err));
   REQUIRE_MESSAGE(nt != nullptr, err);
+  for (const auto& [name, value] : configs) {
+    REQUIRE(rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str()) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
@@ -99,6 +143,7 @@ void Produce(const std::string& topic, const std::vector<Message>& messages) {
   conf->set("acks", "all", err);
   conf->set("linger.ms", "5", err);
   conf->set("enable.idempotence", "true", err);
+  conf->set("message.max.bytes", "2000000", err);  // poison messages of about 1 MB
   conf->set("dr_cb", &dr, err);
   std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
   REQUIRE_MESSAGE(p != nullptr, err);

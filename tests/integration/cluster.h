@@ -15,12 +15,46 @@
 
 namespace leadflow::it {
 
-// The broker list; fails the test when LEADFLOW_TEST_BROKERS is unset.
+// The broker list: a ScopedBrokers' while one lives, else
+// LEADFLOW_TEST_BROKERS (the test fails when that is unset).
 std::string Brokers();
+
+// While it lives, Brokers() (and so CreateTopic, Produce, ConsumeAll and new
+// Services) use these brokers. Not nestable; one thread.
+class ScopedBrokers {
+ public:
+  explicit ScopedBrokers(const std::string& brokers);
+  ~ScopedBrokers();
+  ScopedBrokers(const ScopedBrokers&) = delete;
+  ScopedBrokers& operator=(const ScopedBrokers&) = delete;
+};
+
+// A broker of a test's own (scripts/kafka.sh with its own state directory
+// and free ports), for fault tests that kill it. Deleted with its data on
+// destruction.
+class PrivateBroker {
+ public:
+  PrivateBroker();  // formats and starts it; fails the test if it does not start
+  ~PrivateBroker();
+  PrivateBroker(const PrivateBroker&) = delete;
+  PrivateBroker& operator=(const PrivateBroker&) = delete;
+  const std::string& brokers() const { return brokers_; }
+  void Start();  // starts it again on the same data and ports
+  void Kill9();  // SIGKILL, as a crash
+  void Stop();   // SIGTERM and wait
+  // Throttles the fetches of a client.id (leadflow's consumer is "leadflow").
+  void ClientQuota(const std::string& client_id, int64_t bytes_per_second);
+
+ private:
+  int Run(const std::string& command);
+  std::string dir_, brokers_, env_;
+};
 // A name unique to this run ("it-<pid>-<n>-<suffix>").
 std::string UniqueName(const std::string& suffix);
-// Creates a topic and waits until it is usable.
-void CreateTopic(const std::string& topic, int partitions);
+// Creates a topic (with topic configs such as {"max.message.bytes", "10000"})
+// and waits until it is usable.
+void CreateTopic(const std::string& topic, int partitions,
+                 const std::vector<std::pair<std::string, std::string>>& configs = {});
 
 struct Message {
   std::optional<std::string> key;

@@ -1,0 +1,276 @@
+// Faults the way operations meet them, against real brokers: a broker killed
+// during catch-up (for longer and for shorter than the consumer's session
+// timeout), poison messages, a dead-letter topic that is missing or too
+// small, a full disk. In every case ingest either goes on by itself or stops
+// visibly (metrics, /readyz, the log) and goes on once the cause is gone;
+// no event is lost or counted twice, and no dead letter is published twice.
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/service.h"
+#include "tests/testing/harness.h"
+
+namespace leadflow::it {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+bool WaitFor(const std::function<bool()>& done, seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+double StateMetric(int port, const char* state) {
+  return Metric(port, std::string("leadflow_consumer_state{state=\"") + state + "\"}");
+}
+
+std::vector<json> Envelopes(const std::string& dlq) {
+  std::vector<json> out;
+  for (const auto& m : ConsumeAll(dlq, std::chrono::milliseconds(3000))) out.push_back(json::parse(m.value));
+  return out;
+}
+
+const std::string kValid =
+    R"({"event_id":"v1","type":"lead.created","org_id":"org1","occurred_at":"2024-01-02T00:00:00Z","lead_id":"l1","status_id":"s1"})";
+
+}  // namespace
+
+TEST_CASE("a broker killed during catch-up, down longer than the session timeout and then briefly, "
+          "is ridden out by itself and the reports equal an uninterrupted run's") {
+  PrivateBroker broker;
+  ScopedBrokers scoped(broker.brokers());
+  Service svc(3);
+  const std::string events = svc.dir() + "/events.ndjson";
+  std::vector<Message> messages = GenerateStream(
+      {"--seed", "9", "--orgs", "3", "--leads", "1500", "--days", "300", "--dup-share", "0.05", "--ooo-share", "0.1",
+       "--invalid-share", "0.002"},
+      events);
+  Produce(svc.topic(), messages);
+  ReferenceRun ref;
+  IngestReference(events, svc.dir() + "/reference", &ref);
+  // A slow catch-up (about 40 s for the stream), so that the outages fall inside it.
+  broker.ClientQuota("leadflow", 250'000);
+
+  svc.Start();
+  REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_events_applied_total") > 0; }, seconds(60)),
+                  svc.Log());
+  REQUIRE(Metric(svc.port(), "leadflow_ready") == 0);
+
+  // Longer than the consumer's session timeout (45 s): the group forgets
+  // the member, which comes back fenced (a fatal error in librdkafka).
+  broker.Kill9();
+  std::this_thread::sleep_for(seconds(50));
+  CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") > 0);  // not 0 while messages wait
+  broker.Start();
+  const double after_long = Metric(svc.port(), "leadflow_events_applied_total");
+  REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_events_applied_total") > after_long; },
+                          seconds(120)),
+                  svc.Log());
+
+  // A short outage (a restart of the broker, well inside the session timeout).
+  if (Metric(svc.port(), "leadflow_ready") == 0) {
+    broker.Kill9();
+    broker.Start();
+  } else {
+    MESSAGE("caught up before the short outage; it was not exercised during catch-up");
+  }
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(300)), svc.Log());
+  MESSAGE("consumer restarts: ", Metric(svc.port(), "leadflow_consumer_restarts_total"));
+  CHECK(Metric(svc.port(), "leadflow_consumer_up") == 1);
+  CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") == 0);
+  CheckSameAsReference(svc.port(), ref, {"org_acme", "org_globex", "org_initech"});
+  CHECK(Envelopes(svc.dlq()).size() == ref.dead_lettered);  // each letter once
+  svc.Stop();
+}
+
+TEST_CASE("a poison message of almost 1 MB is dead-lettered once, cut to fit, and the events after it are applied") {
+  Service svc(1);
+  const std::string poison = R"({"event_id":"p1","type":"lead.bogus","org_id":"org1","occurred_at":"2024-01-01T00:00:00Z","pad":")" +
+                             std::string(1'000'000, 'x') + "\"}";
+  Produce(svc.topic(), {{"org1", "this is not json", {}},
+                        {"org1", R"({"event_id":"b2","type":"lead.created","org_id":"org1"})", {}},
+                        {"org1", poison, {}},
+                        {"org1", kValid, {}}});
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 1);
+  CHECK(Metric(svc.port(), "leadflow_events_dead_lettered_total") == 3);
+  CHECK(Metric(svc.port(), "leadflow_dead_letter_failures_total") == 0);
+  std::vector<json> letters = Envelopes(svc.dlq());
+  REQUIRE(letters.size() == 3);
+  CHECK(letters[0]["original"] == "this is not json");
+  CHECK(letters[0]["offset"] == 0);
+  CHECK(letters[1]["offset"] == 1);
+  CHECK(!letters[1].contains("original_truncated"));
+  const json& cut = letters[2];
+  CHECK(cut["offset"] == 2);
+  CHECK(cut["reason"].get<std::string>().find("lead.bogus") != std::string::npos);
+  CHECK(cut["original_truncated"] == true);
+  CHECK(cut["original_bytes"] == poison.size());
+  const std::string kept = cut["original"].get<std::string>();
+  CHECK(kept.size() > 900'000);
+  CHECK(poison.compare(0, kept.size(), kept) == 0);  // a prefix of the original
+  CHECK(cut.dump().size() <= 1'000'000);
+  svc.Stop();
+}
+
+TEST_CASE("a dead-letter topic that refuses a letter as too large gets it without the copy of the original") {
+  ServiceOptions opts;
+  opts.create_dlq = false;
+  Service svc(1, opts);
+  CreateTopic(svc.dlq(), 1, {{"max.message.bytes", "20000"}});
+  const std::string poison = R"({"event_id":"p1","type":"lead.bogus","org_id":"org1","occurred_at":"2024-01-01T00:00:00Z","pad":")" +
+                             std::string(100'000, 'x') + "\"}";
+  Produce(svc.topic(), {{"org1", "not json", {}}, {"org1", poison, {}}, {"org1", kValid, {}}});
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 1);
+  std::vector<json> letters = Envelopes(svc.dlq());
+  REQUIRE(letters.size() == 2);
+  CHECK(letters[0]["original"] == "not json");
+  CHECK(letters[1]["original"].is_null());
+  CHECK(letters[1]["original_truncated"] == true);
+  CHECK(letters[1]["original_bytes"] == poison.size());
+  CHECK(svc.FullLog().find("sending it without the copy of the original") != std::string::npos);
+  svc.Stop();
+}
+
+TEST_CASE("a missing dead-letter topic stops ingest visibly, and ingest goes on by itself once the topic exists") {
+  ServiceOptions opts;
+  opts.create_dlq = false;
+  opts.extra_args = {"--kafka-prop", "message.timeout.ms=3000"};
+  Service svc(1, opts);
+  Produce(svc.topic(), {{"org1", "not json", {}}, {"org1", kValid, {}}});
+  svc.Start();
+  REQUIRE_MESSAGE(WaitFor([&] { return StateMetric(svc.port(), "dead_letter_blocked") == 1; }, seconds(90)),
+                  svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_consumer_up") == 0);
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 0);
+  CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") == 2);
+  CHECK(Metric(svc.port(), "leadflow_dead_letter_failures_total") >= 1);
+  HttpResult ready = HttpGet(svc.port(), "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("dead_letter_blocked") != std::string::npos);
+  CHECK(ready.body.find(svc.dlq()) != std::string::npos);
+  CHECK(svc.FullLog().find("dead-letter topic " + svc.dlq() + " did not take the letter") != std::string::npos);
+
+  CreateTopic(svc.dlq(), 1);
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(120)), svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 1);
+  CHECK(Metric(svc.port(), "leadflow_events_dead_lettered_total") == 1);
+  CHECK(Metric(svc.port(), "leadflow_consumer_up") == 1);
+  std::vector<json> letters = Envelopes(svc.dlq());
+  REQUIRE(letters.size() == 1);  // published once, however many retries
+  CHECK(letters[0]["original"] == "not json");
+  svc.Stop();
+}
+
+// The data directory on a small tmpfs of its own (the test runs as root on
+// a machine that allows mounts; elsewhere it says so and skips).
+TEST_CASE("a full disk pauses ingest visibly, a restart on it is refused cleanly, and ingest resumes exactly") {
+  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "16"}});
+  const std::string mnt = svc.dir() + "/small";
+  std::filesystem::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=160m") != 0) {
+    MESSAGE("skipped: cannot mount a tmpfs here (", std::strerror(errno), "); run as root to test a full disk");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  svc.set_data_dir(mnt + "/data");
+
+  const std::string events = svc.dir() + "/events.ndjson";
+  std::vector<Message> messages = GenerateStream(
+      {"--seed", "5", "--orgs", "3", "--leads", "600", "--days", "200", "--dup-share", "0.05", "--ooo-share", "0.1"},
+      events);
+  ReferenceRun ref;
+  IngestReference(events, svc.dir() + "/reference", &ref);
+  const size_t third = messages.size() / 3;
+  auto part = [&](size_t i) {
+    return std::vector<Message>(messages.begin() + static_cast<std::ptrdiff_t>(i * third),
+                                i == 2 ? messages.end() : messages.begin() + static_cast<std::ptrdiff_t>((i + 1) * third));
+  };
+  const std::string filler = mnt + "/filler";
+  // Fills the file system but for `leave` bytes.
+  auto fill = [&](uint64_t leave) {
+    struct statvfs st{};
+    REQUIRE(statvfs(mnt.c_str(), &st) == 0);
+    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    REQUIRE(free > leave);
+    int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(posix_fallocate(fd, 0, static_cast<off_t>(free - leave)) == 0);
+    close(fd);
+  };
+
+  Produce(svc.topic(), part(0));
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
+  const double applied_first = Metric(svc.port(), "leadflow_events_applied_total");
+
+  // The disk fills while leadflow runs: ingest pauses, visibly.
+  fill(4u << 20);
+  REQUIRE_MESSAGE(WaitFor([&] { return StateMetric(svc.port(), "disk_full") == 1; }, seconds(30)), svc.Log());
+  Produce(svc.topic(), part(1));
+  CHECK(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") ==
+                             static_cast<double>(part(1).size()); },
+                seconds(10)));
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == applied_first);
+  CHECK(Metric(svc.port(), "leadflow_consumer_up") == 0);
+  CHECK(HttpGet(svc.port(), "/readyz").body.find("disk nearly full") != std::string::npos);
+
+  // Space returns: ingest goes on by itself.
+  std::filesystem::remove(filler);
+  REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0 &&
+                                       StateMetric(svc.port(), "running") == 1; },
+                          seconds(60)),
+                  svc.Log());
+
+  // Full again, and the process dies: a restart on the full disk is refused
+  // with the reason (exit status 2), not an abort inside RocksDB.
+  fill(4u << 20);
+  REQUIRE(WaitFor([&] { return StateMetric(svc.port(), "disk_full") == 1; }, seconds(30)));
+  Produce(svc.topic(), part(2));
+  svc.Kill9();
+  {
+    Process again({LeadflowBin(), "serve", "--brokers", Brokers(), "--topic", svc.topic(), "--data-dir", svc.data_dir(),
+                   "--credentials", svc.dir() + "/credentials.json", "--listen", "127.0.0.1:0", "--min-free-disk-mb",
+                   "16"},
+                  svc.dir() + "/refused.log");
+    const int status = again.Wait();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+  }
+  const std::vector<std::string> refused = ReadLines(svc.dir() + "/refused.log");
+  REQUIRE(!refused.empty());
+  CHECK(refused.back().find("no space left on device") != std::string::npos);
+
+  std::filesystem::remove(filler);
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
+  REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0; }, seconds(60)),
+                  svc.Log());
+  CheckSameAsReference(svc.port(), ref, {"org_acme", "org_globex", "org_initech"});
+  svc.Stop();
+}
+
+}  // namespace leadflow::it
