@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -204,6 +205,9 @@ int Serve(const app::Flags& flags) {
   kopts.dlq_max_message_bytes = static_cast<size_t>(dlq_max_bytes);
   kopts.data_dir = data_dir;
   kopts.min_free_disk_bytes = static_cast<uint64_t>(min_free_mb) << 20;
+  if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
+    kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
+  }
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
   if (!s.ok()) return Fail(s.ToString());

@@ -248,6 +248,12 @@ Status DecodeEvent(std::string_view value, std::optional<std::string_view> key, 
   if (!occurred->is_string()) return fail("occurred_at must be a string");
   auto at = views::ParseRfc3339Ms(occurred->get_ref<const std::string&>());
   if (!at) return fail("occurred_at is not an RFC 3339 timestamp");
+  // An offset can move a valid local time out of the years every other part
+  // of leadflow reads and writes (0001-9999), where formatting it would give
+  // a time that no longer parses.
+  static const int64_t kFirstMs = *views::ParseRfc3339Ms("0001-01-01T00:00:00Z");
+  static const int64_t kLastMs = *views::ParseRfc3339Ms("9999-12-31T23:59:59.999Z");
+  if (*at < kFirstMs || *at > kLastMs) return fail("occurred_at is outside the years 0001-9999 in UTC");
   e.occurred_at_ms = *at;
 
   switch (e.type) {

@@ -63,6 +63,7 @@ inline constexpr size_t kMaxJsonDepth = 32;
 //   "JSON nesting deeper than 32 levels"
 //   "not a JSON object"
 //   "missing field lead_id", "occurred_at is not an RFC 3339 timestamp", ...
+//   "occurred_at is outside the years 0001-9999 in UTC"   (after its offset)
 //   "fields has 100000 keys; at most 1000 are allowed"
 //   "fields has an empty key"
 //   "fields has a key of 300 bytes; at most 256 are allowed"

@@ -1,5 +1,6 @@
 #include "ingest/kafka_ingest.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
@@ -168,6 +169,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   std::set<std::tuple<std::string, int32_t, int64_t>> delivered;
   std::vector<LetterSlot> slots;
   Clock::time_point last_consume_warning{};
+  int sessions = 0;
 
   // --- Shared with readers (Health()).
   mutable std::mutex mu;
@@ -489,6 +491,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 };
 
 SessionEnd KafkaIngest::Impl::RunSession() {
+  ++sessions;
   pipeline = std::make_unique<Pipeline>(store, stats);  // fresh caches: nothing of a failed batch survives
   positions.clear();
   targets.clear();
@@ -590,6 +593,10 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       }
       ForgetDelivered();
       NoteProgress();
+      if (sessions == 1 && options.fault_fatal_after_batches > 0 && --options.fault_fatal_after_batches == 0) {
+        LogWarn("fault injection: a fatal consumer error (LEADFLOW_FAULT_FATAL_AFTER_BATCHES)");
+        rd_kafka_test_fatal_error(consumer->c_ptr(), RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, "injected by a test");
+      }
     }
     if (n == 0 || MsSince(last_readiness_check) > 500) {
       UpdateReadiness();

@@ -97,6 +97,11 @@ struct KafkaIngestOptions {
   // Ingest pauses while the data directory's file system has less free
   // space than this. Default: 64 MiB.
   uint64_t min_free_disk_bytes = 64u << 20;
+  // Fault injection for tests only: after this many committed batches, the
+  // first session's consumer gets a librdkafka fatal error (as after a
+  // fencing), so the recovery path runs on demand. main() reads it from
+  // LEADFLOW_FAULT_FATAL_AFTER_BATCHES. Default: 0 (never).
+  int fault_fatal_after_batches = 0;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
