@@ -248,6 +248,12 @@ TEST_CASE("an invalid event is rejected as InvalidArgument with a reason naming 
       {"occurred_at an invalid date", Ev("lead.deleted", {{"lead_id", "l1"}, {"occurred_at", "2023-02-29T10:00:00Z"}}),
        "occurred_at"},
       {"occurred_at in words", Ev("lead.deleted", {{"lead_id", "l1"}, {"occurred_at", "yesterday"}}), "occurred_at"},
+      {"occurred_at before year 1 in UTC",
+       Ev("lead.deleted", {{"lead_id", "l1"}, {"occurred_at", "0001-01-01T00:59:59.999+01:00"}}),
+       "occurred_at is outside the years 0001-9999 in UTC"},
+      {"occurred_at after year 9999 in UTC",
+       Ev("lead.deleted", {{"lead_id", "l1"}, {"occurred_at", "9999-12-31T23:00:00-01:00"}}),
+       "occurred_at is outside the years 0001-9999 in UTC"},
       {"status.upserted without status_id", Ev("status.upserted", {{"label", "L"}}), "status_id"},
       {"status.upserted without label", Ev("status.upserted", {{"status_id", "s"}}), "label"},
       {"label a number", Ev("status.upserted", {{"status_id", "s"}, {"label", 5}}), "label"},
@@ -347,6 +353,8 @@ TEST_CASE("occurred_at offsets are applied and fractions finer than a millisecon
       {"2024-05-01t00:30:00-05:30", "2024-05-01T06:00:00.000Z"},
       {"2024-01-01T01:00:00.001+02:00", "2023-12-31T23:00:00.001Z"},
       {"1969-12-31T23:59:59.9999Z", "1969-12-31T23:59:59.999Z"},
+      {"0001-01-01T01:00:00+01:00", "0001-01-01T00:00:00.000Z"},
+      {"9999-12-31T22:59:59.999-01:00", "9999-12-31T23:59:59.999Z"},
   };
   for (const auto& [in, out] : cases) {
     CAPTURE(in);
