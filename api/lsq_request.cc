@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -19,6 +20,23 @@ using views::NotContactedQuery;
 constexpr int64_t kMaxPageSize = 10000;
 // Keeps (PageIndex - 1) * PageSize far from overflow.
 constexpr int64_t kMaxPageIndex = 1'000'000'000;
+// A real body nests 6 levels (ReportFilter.UserFilter.GroupConditions[]
+// .Condition[]{}); copying or quoting a value recurses once per level.
+constexpr size_t kMaxBodyDepth = 64;
+
+// True when doc nests objects and arrays at most max levels (doc is level
+// 1). Iterative: the check itself cannot exhaust the stack.
+bool NestedAtMost(const json& doc, size_t max) {
+  std::vector<std::pair<const json*, size_t>> todo = {{&doc, 1}};
+  while (!todo.empty()) {
+    const auto [node, depth] = todo.back();
+    todo.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > max) return false;
+    for (const json& child : *node) todo.emplace_back(&child, depth + 1);
+  }
+  return true;
+}
 
 bool Fail(std::string* error, std::string message) {
   *error = std::move(message);
@@ -241,6 +259,9 @@ bool ParsePaging(const json& node, NotContactedQuery* out, std::string* error) {
 
 bool ParseNotContactedRequest(const json& body, views::NotContactedQuery* out, std::string* error) {
   if (!body.is_object()) return Fail(error, "The request body must be a JSON object");
+  if (!NestedAtMost(body, kMaxBodyDepth)) {
+    return Fail(error, "The request body is nested more than " + std::to_string(kMaxBodyDepth) + " levels deep");
+  }
   NotContactedQuery query;
   if (const json* filter = FindKey(body, "ReportFilter")) {
     if (!ParseReportFilter(*filter, &query, error)) return false;

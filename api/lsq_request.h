@@ -46,6 +46,11 @@
 // - Sorting may be an object or an array of at most one object; Direction
 //   defaults to "0" (ascending). A ColumnName is required.
 // - Every column name is validated whatever the Output Type.
+// - A body nested deeper than 64 levels (objects and arrays; the body is
+//   level 1) is refused before anything else is read: parts of it are copied
+//   and quoted in messages, which recurses once per level, so a deep body
+//   could otherwise exhaust a server thread's stack. The check is iterative
+//   and linear in the body.
 //
 // Thread safety: pure function.
 #ifndef LEADFLOW_API_LSQ_REQUEST_H_

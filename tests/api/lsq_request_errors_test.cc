@@ -227,4 +227,19 @@ TEST_CASE("client input echoed in a message is cut to 64 bytes") {
   CHECK(error == "Invalid column name '" + std::string(64, 'x') + "...' in IncludeCSV");
 }
 
+TEST_CASE("a body nested more than 64 levels is a 400 and cannot exhaust the stack") {
+  // Found by tests/fuzz/lsq_request_fuzz.cc: a deep value where a column
+  // name or an operand belongs was quoted (a recursive dump) or copied (a
+  // recursive copy), one stack frame per level.
+  auto nested = [](size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  const std::string deep_error = "The request body is nested more than 64 levels deep";
+  CheckErrors({
+      {R"({"Sorting":{"ColumnName":)" + nested(62) + "}}",
+       "Invalid column name '" + nested(62).substr(0, 64) + "...' in Sorting"},
+      {R"({"Sorting":{"ColumnName":)" + nested(63) + "}}", deep_error},
+      {R"({"Sorting":{"ColumnName":)" + nested(500000) + "}}", deep_error},
+      {Lead(R"({"LookUpName":"J","SqlOperator":"in","LookUpValues":[)" + nested(500000) + "]}"), deep_error},
+  });
+}
+
 }  // namespace leadflow::api
