@@ -6,6 +6,7 @@
 // no event is lost or counted twice, and no dead letter is published twice.
 #include <doctest/doctest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -49,6 +50,48 @@ std::vector<json> Envelopes(const std::string& dlq) {
 
 const std::string kValid =
     R"({"event_id":"v1","type":"lead.created","org_id":"org1","occurred_at":"2024-01-02T00:00:00Z","lead_id":"l1","status_id":"s1"})";
+
+// A small tmpfs of a test's own, for full-disk tests (mounting needs root;
+// elsewhere ok() is false and the test says so and skips).
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& path, const char* size) : path_(path) {
+    std::filesystem::create_directories(path_);
+    const std::string options = std::string("size=") + size;
+    mounted_ = mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  // Fills the file system but for `leave` bytes (a filler file).
+  void Fill(uint64_t leave) {
+    struct statvfs st{};
+    REQUIRE(statvfs(path_.c_str(), &st) == 0);
+    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    REQUIRE(free > leave);
+    int fd = open((path_ + "/filler").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    REQUIRE(fd >= 0);
+    struct stat fst{};
+    REQUIRE(fstat(fd, &fst) == 0);
+    REQUIRE(posix_fallocate(fd, fst.st_size, static_cast<off_t>(free - leave)) == 0);
+    close(fd);
+  }
+  void Free() { std::filesystem::remove(path_ + "/filler"); }
+
+ private:
+  std::string path_, error_;
+  bool mounted_ = false;
+};
+
+// Splits messages into n consecutive parts.
+std::vector<std::vector<Message>> Split(const std::vector<Message>& messages, size_t n) {
+  std::vector<std::vector<Message>> parts(n);
+  for (size_t i = 0; i < messages.size(); ++i) parts[i * n / messages.size()].push_back(messages[i]);
+  return parts;
+}
 
 }  // namespace
 
@@ -191,64 +234,40 @@ TEST_CASE("a missing dead-letter topic stops ingest visibly, and ingest goes on 
   svc.Stop();
 }
 
-// The data directory on a small tmpfs of its own (the test runs as root on
-// a machine that allows mounts; elsewhere it says so and skips).
 TEST_CASE("a full disk pauses ingest visibly, a restart on it is refused cleanly, and ingest resumes exactly") {
   Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "16"}});
-  const std::string mnt = svc.dir() + "/small";
-  std::filesystem::create_directories(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=160m") != 0) {
-    MESSAGE("skipped: cannot mount a tmpfs here (", std::strerror(errno), "); run as root to test a full disk");
+  SmallDisk disk(svc.dir() + "/small", "160m");
+  if (!disk.ok()) {
+    MESSAGE("skipped: cannot mount a tmpfs here (", disk.error(), "); run as root to test a full disk");
     return;
   }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt};
-  svc.set_data_dir(mnt + "/data");
-
+  svc.set_data_dir(svc.dir() + "/small/data");
   const std::string events = svc.dir() + "/events.ndjson";
   std::vector<Message> messages = GenerateStream(
       {"--seed", "5", "--orgs", "3", "--leads", "600", "--days", "200", "--dup-share", "0.05", "--ooo-share", "0.1"},
       events);
   ReferenceRun ref;
   IngestReference(events, svc.dir() + "/reference", &ref);
-  const size_t third = messages.size() / 3;
-  auto part = [&](size_t i) {
-    return std::vector<Message>(messages.begin() + static_cast<std::ptrdiff_t>(i * third),
-                                i == 2 ? messages.end() : messages.begin() + static_cast<std::ptrdiff_t>((i + 1) * third));
-  };
-  const std::string filler = mnt + "/filler";
-  // Fills the file system but for `leave` bytes.
-  auto fill = [&](uint64_t leave) {
-    struct statvfs st{};
-    REQUIRE(statvfs(mnt.c_str(), &st) == 0);
-    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-    REQUIRE(free > leave);
-    int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(posix_fallocate(fd, 0, static_cast<off_t>(free - leave)) == 0);
-    close(fd);
-  };
+  const std::vector<std::vector<Message>> parts = Split(messages, 3);
 
-  Produce(svc.topic(), part(0));
+  Produce(svc.topic(), parts[0]);
   svc.Start();
   REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
   const double applied_first = Metric(svc.port(), "leadflow_events_applied_total");
 
   // The disk fills while leadflow runs: ingest pauses, visibly.
-  fill(4u << 20);
+  disk.Fill(4u << 20);
   REQUIRE_MESSAGE(WaitFor([&] { return StateMetric(svc.port(), "disk_full") == 1; }, seconds(30)), svc.Log());
-  Produce(svc.topic(), part(1));
+  Produce(svc.topic(), parts[1]);
   CHECK(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") ==
-                             static_cast<double>(part(1).size()); },
+                             static_cast<double>(parts[1].size()); },
                 seconds(10)));
   CHECK(Metric(svc.port(), "leadflow_events_applied_total") == applied_first);
   CHECK(Metric(svc.port(), "leadflow_consumer_up") == 0);
   CHECK(HttpGet(svc.port(), "/readyz").body.find("disk nearly full") != std::string::npos);
 
   // Space returns: ingest goes on by itself.
-  std::filesystem::remove(filler);
+  disk.Free();
   REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0 &&
                                        StateMetric(svc.port(), "running") == 1; },
                           seconds(60)),
@@ -256,9 +275,9 @@ TEST_CASE("a full disk pauses ingest visibly, a restart on it is refused cleanly
 
   // Full again, and the process dies: a restart on the full disk is refused
   // with the reason (exit status 2), not an abort inside RocksDB.
-  fill(4u << 20);
+  disk.Fill(4u << 20);
   REQUIRE(WaitFor([&] { return StateMetric(svc.port(), "disk_full") == 1; }, seconds(30)));
-  Produce(svc.topic(), part(2));
+  Produce(svc.topic(), parts[2]);
   svc.Kill9();
   {
     Process again({LeadflowBin(), "serve", "--brokers", Brokers(), "--topic", svc.topic(), "--data-dir", svc.data_dir(),
@@ -273,11 +292,48 @@ TEST_CASE("a full disk pauses ingest visibly, a restart on it is refused cleanly
   REQUIRE(!refused.empty());
   CHECK(refused.back().find("no space left on device") != std::string::npos);
 
-  std::filesystem::remove(filler);
+  disk.Free();
   svc.Start();
   REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
   REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0; }, seconds(60)),
                   svc.Log());
+  CheckSameAsReference(svc.port(), ref, {"org_acme", "org_globex", "org_initech"});
+  svc.Stop();
+}
+
+TEST_CASE("a state write that fails on a full disk is retried once space returns, and nothing is lost or doubled") {
+  // No pause threshold to speak of: the disk fills under RocksDB's feet.
+  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "1"}});
+  SmallDisk disk(svc.dir() + "/small", "100m");
+  if (!disk.ok()) {
+    MESSAGE("skipped: cannot mount a tmpfs here (", disk.error(), "); run as root to test a full disk");
+    return;
+  }
+  svc.set_data_dir(svc.dir() + "/small/data");
+  const std::string events = svc.dir() + "/events.ndjson";
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "4", "--orgs", "3", "--leads", "3000", "--days", "60", "--dup-share", "0.02"}, events);
+  ReferenceRun ref;
+  IngestReference(events, svc.dir() + "/reference", &ref);
+  const std::vector<std::vector<Message>> parts = Split(messages, 10);
+  Produce(svc.topic(), parts[0]);
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(90)), svc.Log());
+
+  disk.Fill(1'200'000);  // above the pause threshold, below what the rest needs
+  for (size_t i = 1; i < parts.size(); ++i) Produce(svc.topic(), parts[i]);
+  REQUIRE_MESSAGE(WaitFor([&] { return svc.FullLog().find("No space left on device") != std::string::npos; },
+                          seconds(60)),
+                  svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_consumer_up") == 0);
+  CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") > 0);
+
+  disk.Free();
+  REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0 &&
+                                       StateMetric(svc.port(), "running") == 1; },
+                          seconds(60)),
+                  svc.Log());
+  CHECK(svc.FullLog().find("state store accepts writes again") != std::string::npos);
   CheckSameAsReference(svc.port(), ref, {"org_acme", "org_globex", "org_initech"});
   svc.Stop();
 }
