@@ -185,6 +185,34 @@ TEST_CASE("the report route label does not carry the org id") {
   CHECK(other.find("org1") == std::string::npos);
 }
 
+TEST_CASE("API answers say how fresh the state they come from is; health routes do not") {
+  Service s;
+  IngestView view;
+  view.ready = false;
+  view.lag_messages = 4321;
+  view.consumer = "restarting";
+  s.ctx.ingest = [&view] { return view; };
+  Request req{http::verb::get, "/api/v1/report/statuses/lead/org1/", 11};
+  req.set(http::field::authorization, "Bearer key-org1");
+  std::string route;
+  Response res = HandleRequest(req, s.ctx, &route);
+  CHECK(res.result() == http::status::ok);
+  CHECK(res["Leadflow-Ready"] == "false");
+  CHECK(res["Leadflow-Lag-Messages"] == "4321");
+  CHECK(res["Leadflow-Consumer"] == "restarting");
+  Request unauthorized{http::verb::get, "/api/v1/lead/", 11};
+  CHECK(HandleRequest(unauthorized, s.ctx, &route)["Leadflow-Lag-Messages"] == "4321");
+  view.ready = true;
+  view.lag_messages = 0;
+  view.consumer = "running";
+  res = HandleRequest(req, s.ctx, &route);
+  CHECK(res["Leadflow-Ready"] == "true");
+  CHECK(res["Leadflow-Lag-Messages"] == "0");
+  for (const char* health : {"/healthz", "/readyz", "/metrics"}) {
+    CHECK(s.Get(health).count("Leadflow-Lag-Messages") == 0);
+  }
+}
+
 TEST_CASE("JsonResponse answers JSON and keeps the connection as the request asks") {
   Request req{http::verb::get, "/", 11};
   req.keep_alive(false);
