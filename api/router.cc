@@ -208,7 +208,8 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     // (a ready service whose consumer is restarting still answers 200: its
     // reports are correct as of the lag shown).
     std::string body = v.ready ? "ready\n"
-                               : "not ready: " + (v.consumer == "running" || v.consumer == "starting"
+                               : "not ready: " + ((v.consumer == "running" || v.consumer == "starting") &&
+                                                          v.reason.empty()
                                                       ? "catching up, " + std::to_string(v.lag_messages) +
                                                             " messages behind"
                                                       : "consumer " + v.consumer +

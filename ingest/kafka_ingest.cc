@@ -560,6 +560,8 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         if (code != RdKafka::ERR__PARTITION_EOF && MsSince(last_consume_warning) > 5000) {
           last_consume_warning = Clock::now();
           LogWarn("consume: " + msg->errstr());
+          // Not assigned yet (e.g. the topic does not exist): say why.
+          if (positions.empty()) SetState(ConsumerState::kStarting, msg->errstr());
         }
         if (n > 0) break;
         continue;
