@@ -26,6 +26,7 @@
 #include "api/http_metrics.h"
 #include "api/rate_limiter.h"
 #include "state/store.h"
+#include "views/utf8.h"
 
 namespace leadflow::api {
 
@@ -82,9 +83,8 @@ constexpr uint64_t kMaxPageLimit = 200;
 bool ParsePaging(const std::multimap<std::string, std::string>& params, Paging* out,
                  std::map<std::string, std::string>* field_errors);
 
-// True when s is well-formed UTF-8 (no overlong forms, surrogates or code
-// points past U+10FFFF): the JSON renderer throws on anything else.
-bool IsValidUtf8(std::string_view s);
+// The JSON renderer throws on text that is not UTF-8: check with this.
+using views::IsValidUtf8;
 
 }  // namespace leadflow::api
 

@@ -36,13 +36,6 @@ inline constexpr size_t kMinEnvelopeBytes = 4096;
 // the fallback when the topic refuses even a cut envelope as too large.
 std::string DeadLetterEnvelope(const DeadLetter& d, size_t max_bytes, bool omit_original = false);
 
-// s cut to at most max bytes at a UTF-8 character boundary, with "..."
-// appended when cut (the result may then be max + 3 bytes long).
-std::string CutUtf8(std::string_view s, size_t max);
-
-// True when s is valid UTF-8 (no overlongs, no surrogates).
-bool IsUtf8(std::string_view s);
-
 std::string Base64(std::string_view in);
 
 }  // namespace leadflow::ingest

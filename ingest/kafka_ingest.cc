@@ -14,6 +14,7 @@
 #include "ingest/dead_letter.h"
 #include "state/disk.h"
 #include "state/log.h"
+#include "views/utf8.h"
 
 namespace leadflow::ingest {
 namespace {
@@ -313,7 +314,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       std::string value = DeadLetterEnvelope(d, options.dlq_max_message_bytes, slot.omit_original);
       const std::string key = d.key && d.key->size() <= kMaxKeyBytes ? *d.key : std::string();
       RdKafka::Headers* headers = RdKafka::Headers::create();
-      headers->add("leadflow-reason", CutUtf8(d.reason, kMaxReasonBytes));
+      headers->add("leadflow-reason", views::CutUtf8(d.reason, kMaxReasonBytes));
       headers->add("leadflow-source",
                    d.source.topic + "/" + std::to_string(d.source.partition) + "/" + std::to_string(d.offset));
       for (;;) {

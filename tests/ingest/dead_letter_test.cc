@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "views/utf8.h"
+
 namespace leadflow::ingest {
 namespace {
 
@@ -82,12 +84,12 @@ TEST_CASE("a huge reason and key are cut, so the envelope stays within the limit
 }
 
 TEST_CASE("CutUtf8 never splits a character") {
-  CHECK(CutUtf8("abc", 5) == "abc");
-  CHECK(CutUtf8("abcdef", 3) == "abc...");
-  CHECK(CutUtf8("a\xc3\xa9", 2) == "a...");
-  CHECK(IsUtf8("a\xc3\xa9"));
-  CHECK(!IsUtf8("a\xc3"));
-  CHECK(!IsUtf8("\xed\xa0\x80"));  // a surrogate
+  CHECK(views::CutUtf8("abc", 5) == "abc");
+  CHECK(views::CutUtf8("abcdef", 3) == "abc...");
+  CHECK(views::CutUtf8("a\xc3\xa9", 2) == "a...");
+  CHECK(views::IsValidUtf8("a\xc3\xa9"));
+  CHECK(!views::IsValidUtf8("a\xc3"));
+  CHECK(!views::IsValidUtf8("\xed\xa0\x80"));  // a surrogate
 }
 
 }  // namespace leadflow::ingest
