@@ -1,5 +1,7 @@
 #include "api/lsq_request.h"
 
+#include "api/json_depth.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -21,22 +23,8 @@ constexpr int64_t kMaxPageSize = 10000;
 // Keeps (PageIndex - 1) * PageSize far from overflow.
 constexpr int64_t kMaxPageIndex = 1'000'000'000;
 // A real body nests 6 levels (ReportFilter.UserFilter.GroupConditions[]
-// .Condition[]{}); copying or quoting a value recurses once per level.
-constexpr size_t kMaxBodyDepth = 64;
-
-// True when doc nests objects and arrays at most max levels (doc is level
-// 1). Iterative: the check itself cannot exhaust the stack.
-bool NestedAtMost(const json& doc, size_t max) {
-  std::vector<std::pair<const json*, size_t>> todo = {{&doc, 1}};
-  while (!todo.empty()) {
-    const auto [node, depth] = todo.back();
-    todo.pop_back();
-    if (!node->is_structured()) continue;
-    if (depth > max) return false;
-    for (const json& child : *node) todo.emplace_back(&child, depth + 1);
-  }
-  return true;
-}
+// .Condition[]{}); copying or quoting a value recurses once per level, so
+// deeper bodies are refused first (api/json_depth.h).
 
 bool Fail(std::string* error, std::string message) {
   *error = std::move(message);
@@ -259,7 +247,7 @@ bool ParsePaging(const json& node, NotContactedQuery* out, std::string* error) {
 
 bool ParseNotContactedRequest(const json& body, views::NotContactedQuery* out, std::string* error) {
   if (!body.is_object()) return Fail(error, "The request body must be a JSON object");
-  if (!NestedAtMost(body, kMaxBodyDepth)) {
+  if (!JsonNestedAtMost(body, kMaxBodyDepth)) {
     return Fail(error, "The request body is nested more than " + std::to_string(kMaxBodyDepth) + " levels deep");
   }
   NotContactedQuery query;

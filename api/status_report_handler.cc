@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_depth.h"
 #include "api/report_params.h"
 #include "state/log.h"
 #include "views/query_eval.h"
@@ -87,6 +88,10 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
       return JsonResponse(req, http::status::bad_request, R"({"error":"The request contains invalid JSON."})");
+    }
+    if (!JsonNestedAtMost(body, kMaxBodyDepth)) {
+      return JsonResponse(req, http::status::bad_request,
+                          R"({"errors":["The request body nests deeper than 64 levels."],"field-errors":{}})");
     }
     if (body.contains("_params") && body["_params"].is_object()) {
       for (auto it = body["_params"].begin(); it != body["_params"].end(); ++it) {

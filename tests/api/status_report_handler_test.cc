@@ -211,4 +211,21 @@ TEST_CASE("POST with x-http-method-override GET reads the parameters from _param
   CHECK(s.Send(http::verb::delete_, kReport + "org1/", kBasic1).result() == http::status::method_not_allowed);
 }
 
+TEST_CASE("a _params body nested past the limit is a 400 and cannot exhaust the stack") {
+  Service s;
+  Request req{http::verb::post, kReport + "org1/", 11};
+  req.set(http::field::authorization, kBasic1);
+  req.set("x-http-method-override", "GET");
+  // 400,000 levels in under 1 MiB: dumped recursively, it overflowed the stack.
+  req.body() = R"({"_params": {"query": )" + std::string(400000, '[') + std::string(400000, ']') + "}}";
+  std::string route;
+  Response res = HandleRequest(req, s.ctx, &route);
+  CHECK(res.result() == http::status::bad_request);
+  CHECK(res.body().find("nests deeper than 64 levels") != std::string::npos);
+  // At the limit the body is read (and the query, not a string, is refused as a query).
+  std::string ok_depth = R"({"_params": {"date_start": "2024-01-01", "x": )" + std::string(61, '[') + std::string(61, ']') + "}}";
+  req.body() = ok_depth;
+  CHECK(HandleRequest(req, s.ctx, &route).result() == http::status::ok);
+}
+
 }  // namespace leadflow::api
