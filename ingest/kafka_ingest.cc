@@ -11,10 +11,10 @@
 #include <tuple>
 #include <vector>
 
-#include "ingest/dead_letter.h"
+#include "ingest/dead_letter_publisher.h"
+#include "ingest/detail/kafka_client.h"
 #include "state/disk.h"
 #include "state/log.h"
-#include "views/utf8.h"
 
 namespace leadflow::ingest {
 namespace {
@@ -24,86 +24,6 @@ using Clock = std::chrono::steady_clock;
 int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
-
-// One dead letter in flight: its index in the batch and its delivery report.
-struct LetterSlot {
-  size_t index = 0;
-  uint64_t seq = 0;  // the message's opaque, matched by the delivery report
-  bool omit_original = false;
-  bool done = false;
-  bool delivered = false;
-  RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
-  std::string errstr;
-};
-
-// Records delivery reports into the current slots (by sequence number, so a
-// late report of an abandoned publish finds nothing and is dropped).
-class DeliveryReports : public RdKafka::DeliveryReportCb {
- public:
-  void dr_cb(RdKafka::Message& message) override {
-    const auto seq = reinterpret_cast<uintptr_t>(message.msg_opaque());
-    auto it = slot_of_.find(seq);
-    if (it == slot_of_.end()) return;
-    LetterSlot& slot = (*slots_)[it->second];
-    slot.done = true;
-    slot.err = message.err();
-    slot.errstr = message.errstr();
-  }
-  void Track(std::vector<LetterSlot>* slots) {
-    slots_ = slots;
-    slot_of_.clear();
-  }
-  uint64_t Expect(size_t slot_index) {
-    slot_of_[++next_seq_] = slot_index;
-    return next_seq_;
-  }
-  void Clear() {
-    slot_of_.clear();
-    slots_ = nullptr;
-  }
-
- private:
-  std::vector<LetterSlot>* slots_ = nullptr;
-  std::map<uintptr_t, size_t> slot_of_;
-  uint64_t next_seq_ = 0;
-};
-
-// Records client errors and forwards librdkafka's log lines; no I/O beyond
-// logging (the loop that owns the client acts on what is recorded).
-class ClientEvents : public RdKafka::EventCb {
- public:
-  explicit ClientEvents(std::string name) : name_(std::move(name)) {}
-  void event_cb(RdKafka::Event& e) override {
-    switch (e.type()) {
-      case RdKafka::Event::EVENT_ERROR:
-        if (e.fatal()) fatal = true;
-        if (e.err() == RdKafka::ERR__ALL_BROKERS_DOWN) all_brokers_down = true;
-        last_error = RdKafka::err2str(e.err()) + (e.str().empty() ? "" : ": " + e.str());
-        LogWarn("kafka " + name_ + ": " + last_error);
-        break;
-      case RdKafka::Event::EVENT_LOG:
-        if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
-          LogError("kafka " + name_ + ": " + e.fac() + ": " + e.str());
-        } else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-          LogWarn("kafka " + name_ + ": " + e.fac() + ": " + e.str());
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  void Clear() {
-    fatal = false;
-    all_brokers_down = false;
-    last_error.clear();
-  }
-  bool fatal = false;
-  bool all_brokers_down = false;
-  std::string last_error;
-
- private:
-  std::string name_;
-};
 
 // Why a session ended, and what to show until the next one.
 struct SessionEnd {
@@ -147,14 +67,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // --- Used by the ingest thread only (callbacks run inside its consume/poll calls).
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
-  std::unique_ptr<RdKafka::Producer> producer;
+  std::unique_ptr<DeadLetterPublisher> dead_letters;  // lives across sessions
   // A client that only asks the broker for metadata and partition ends, so
   // that the lag stays current between sessions (while ingest is blocked,
   // paused or restarting). Lives as long as the object.
   std::unique_ptr<RdKafka::Producer> watcher;
-  DeliveryReports delivery;
-  ClientEvents consumer_events{"consumer"};
-  ClientEvents producer_events{"dead-letter producer"};
+  detail::ClientEvents consumer_events{"consumer"};
   // Partitions currently assigned -> next offset to read.
   std::map<int32_t, int64_t> positions;
   // Readiness targets: partition -> high watermark when assigned; -1 while
@@ -165,19 +83,15 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   int topic_partitions = 0;  // from metadata, once known
   Clock::time_point partitions_checked{};
   Clock::time_point last_progress = Clock::now();
-  // Dead letters the broker acknowledged whose batch has not committed yet:
-  // a retry of the batch (in a later session) does not publish them again.
-  std::set<std::tuple<std::string, int32_t, int64_t>> delivered;
-  std::vector<LetterSlot> slots;
   Clock::time_point last_consume_warning{};
   int sessions = 0;
 
-  // --- Shared with readers (Health()).
+  // --- Shared with readers (Health()) and RequestStop().
+  std::atomic<bool> stop_requested{false};
   mutable std::mutex mu;
   ConsumerState state = ConsumerState::kStarting;  // guarded by mu
   std::string reason;                              // guarded by mu
   std::atomic<uint64_t> restarts{0};
-  std::atomic<uint64_t> dead_letter_failures{0};
   std::atomic<int64_t> progress_ms{0};  // steady clock ms of the last progress
 
   void SetState(ConsumerState s, const std::string& why) {
@@ -200,24 +114,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     progress_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(last_progress.time_since_epoch()).count());
   }
 
-  Status Configure(RdKafka::Conf* conf, const std::vector<std::pair<std::string, std::string>>& settings) {
-    std::string err;
-    for (const auto& [k, v] : settings) {
-      if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(k + ": " + err);
-    }
-    for (const auto& [k, v] : options.kafka_properties) {
-      if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(k + ": " + err);
-    }
-    return Status::Ok();
-  }
-
   Status NewConsumer(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
     settings.emplace_back("group.id", options.group);
     settings.emplace_back("client.id", "leadflow");
     if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
-    Status s = Configure(conf.get(), settings);
+    Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
     if (!s.ok()) return s;
     std::string err;
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
@@ -231,35 +134,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   Status NewWatcher(std::unique_ptr<RdKafka::Producer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    Status s = Configure(conf.get(), {{"bootstrap.servers", options.brokers}, {"client.id", "leadflow-watch"}});
+    Status s = detail::Configure(conf.get(), {{"bootstrap.servers", options.brokers}, {"client.id", "leadflow-watch"}},
+                                 options.kafka_properties);
     if (!s.ok()) return s;
     std::string err;
     out->reset(RdKafka::Producer::create(conf.get(), err));
     if (!*out) return Status::InvalidArgument("kafka client: " + err);
-    return Status::Ok();
-  }
-
-  Status NewProducer(std::unique_ptr<RdKafka::Producer>* out) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    // Room for the largest envelope plus its headers and batch framing.
-    const size_t max_bytes = std::max<size_t>(1000000, options.dlq_max_message_bytes + 65536);
-    Status s = Configure(conf.get(), {
-                                         {"bootstrap.servers", options.brokers},
-                                         {"acks", "all"},
-                                         {"enable.idempotence", "true"},
-                                         {"linger.ms", "5"},
-                                         {"client.id", "leadflow-dlq"},
-                                         {"message.max.bytes", std::to_string(max_bytes)},
-                                         {"message.timeout.ms", std::to_string(options.dlq_message_timeout_ms)},
-                                     });
-    if (!s.ok()) return s;
-    std::string err;
-    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery), err) != RdKafka::Conf::CONF_OK ||
-        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&producer_events), err) != RdKafka::Conf::CONF_OK) {
-      return Status::InvalidArgument(err);
-    }
-    out->reset(RdKafka::Producer::create(conf.get(), err));
-    if (!*out) return Status::InvalidArgument("kafka producer: " + err);
     return Status::Ok();
   }
 
@@ -301,110 +181,6 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
   }
 
-  // Produces the letters of slots[k] for k in which (with its stage's
-  // envelope) and waits for every delivery report; false when stopping.
-  bool ProduceAndWait(const std::vector<size_t>& which) {
-    const auto& letters = pipeline->dead_letters();
-    for (size_t k : which) {
-      LetterSlot& slot = slots[k];
-      const DeadLetter& d = letters[slot.index];
-      slot.done = false;
-      slot.err = RdKafka::ERR_NO_ERROR;
-      slot.seq = delivery.Expect(k);
-      std::string value = DeadLetterEnvelope(d, options.dlq_max_message_bytes, slot.omit_original);
-      const std::string key = d.key && d.key->size() <= kMaxKeyBytes ? *d.key : std::string();
-      RdKafka::Headers* headers = RdKafka::Headers::create();
-      headers->add("leadflow-reason", views::CutUtf8(d.reason, kMaxReasonBytes));
-      headers->add("leadflow-source",
-                   d.source.topic + "/" + std::to_string(d.source.partition) + "/" + std::to_string(d.offset));
-      for (;;) {
-        RdKafka::ErrorCode err = producer->produce(
-            options.dlq_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, value.data(),
-            value.size(), key.empty() ? nullptr : key.data(), key.size(), 0, headers,
-            reinterpret_cast<void*>(static_cast<uintptr_t>(slot.seq)));
-        if (err == RdKafka::ERR_NO_ERROR) break;
-        if (err == RdKafka::ERR__QUEUE_FULL && !owner->stop_.load()) {
-          producer->poll(100);
-          continue;
-        }
-        delete headers;
-        slot.done = true;
-        slot.err = err;
-        slot.errstr = RdKafka::err2str(err);
-        break;
-      }
-    }
-    // message.timeout.ms bounds the wait: every message gets a report.
-    for (;;) {
-      const bool pending = std::any_of(which.begin(), which.end(), [&](size_t k) { return !slots[k].done; });
-      if (!pending) return true;
-      if (owner->stop_.load()) return false;
-      producer->poll(100);
-    }
-  }
-
-  // Publishes the batch's dead letters that the broker has not acknowledged
-  // yet and waits for every delivery report. The broker refuses a whole
-  // produce batch as too large, so a refused letter is sent again on its
-  // own, and if refused alone, without its copy of the original.
-  // Unavailable when a letter was not delivered (the batch must not commit).
-  Status PublishDeadLetters() {
-    const auto& letters = pipeline->dead_letters();
-    slots.clear();
-    for (size_t i = 0; i < letters.size(); ++i) {
-      const DeadLetter& d = letters[i];
-      if (delivered.count({d.source.topic, d.source.partition, d.offset})) continue;
-      LetterSlot slot;
-      slot.index = i;
-      slots.push_back(slot);
-    }
-    if (slots.empty()) return Status::Ok();
-    delivery.Track(&slots);
-    std::vector<size_t> together(slots.size());
-    for (size_t k = 0; k < slots.size(); ++k) together[k] = k;
-    std::vector<std::vector<size_t>> rounds = {together};
-    std::string failure;
-    while (!rounds.empty() && failure.empty()) {
-      const std::vector<size_t> which = rounds.front();
-      rounds.erase(rounds.begin());
-      if (!ProduceAndWait(which)) {
-        delivery.Clear();
-        return Status::Unavailable("stopping");
-      }
-      for (size_t k : which) {
-        LetterSlot& slot = slots[k];
-        const DeadLetter& d = letters[slot.index];
-        if (slot.err == RdKafka::ERR_NO_ERROR) {
-          slot.delivered = true;
-          delivered.insert({d.source.topic, d.source.partition, d.offset});
-        } else if (slot.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE && which.size() > 1) {
-          rounds.push_back({k});  // alone
-        } else if (slot.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE && !slot.omit_original) {
-          LogWarn("dead-letter topic " + options.dlq_topic + " refused the letter for " + d.source.topic + "[" +
-                  std::to_string(d.source.partition) + "]@" + std::to_string(d.offset) + " (" +
-                  std::to_string(d.value.size()) + " original bytes) as too large (" + slot.errstr +
-                  "); sending it without the copy of the original (the topic's max.message.bytes is below "
-                  "--dlq-max-message-bytes)");
-          slot.omit_original = true;
-          rounds.push_back({k});
-        } else {
-          dead_letter_failures.fetch_add(1);
-          if (failure.empty()) {
-            failure = "dead-letter topic " + options.dlq_topic + " did not take the letter for " + d.source.topic +
-                      "[" + std::to_string(d.source.partition) + "]@" + std::to_string(d.offset) + ": " + slot.errstr;
-          }
-        }
-      }
-    }
-    delivery.Clear();
-    return failure.empty() ? Status::Ok() : Status::Unavailable(failure);
-  }
-
-  // Forgets the delivered letters of a batch that committed.
-  void ForgetDelivered() {
-    for (const DeadLetter& d : pipeline->dead_letters()) delivered.erase({d.source.topic, d.source.partition, d.offset});
-  }
-
   int TopicPartitions() {
     if (topic_partitions > 0 && MsSince(partitions_checked) < 30000) return topic_partitions;
     RdKafka::Metadata* md = nullptr;
@@ -444,7 +220,6 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       if (high < 0) return;
       lag += std::max<int64_t>(0, high - std::max(next, low));
     }
-    consumer_events.all_brokers_down = false;
     owner->lag_.store(lag);
   }
 
@@ -499,9 +274,8 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   assigned_once = false;
   topic_partitions = 0;
   consumer_events.Clear();
-  producer_events.Clear();
   Status s = NewConsumer(&consumer);
-  if (s.ok()) s = NewProducer(&producer);
+  if (s.ok()) s = dead_letters->Open();
   if (!s.ok()) {
     CloseClients();
     return {ConsumerState::kRestarting, s};
@@ -525,11 +299,7 @@ void KafkaIngest::Impl::CloseClients() {
     consumer->close();
     consumer.reset();
   }
-  if (producer) {
-    producer->flush(1000);
-    producer.reset();
-  }
-  delivery.Clear();
+  dead_letters->Close();
   positions.clear();
   targets.clear();
 }
@@ -538,7 +308,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
   auto last_lag_update = Clock::now() - std::chrono::seconds(10);
   auto last_disk_check = Clock::now() - std::chrono::seconds(10);
   auto last_readiness_check = Clock::now() - std::chrono::seconds(10);
-  while (!owner->stop_.load()) {
+  while (!stop_requested.load()) {
     if (MsSince(last_disk_check) >= 1000) {
       last_disk_check = Clock::now();
       Status disk = CheckDisk();
@@ -546,7 +316,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     }
     const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
     size_t n = 0;
-    while (n < options.batch_max_messages && !owner->stop_.load()) {
+    while (n < options.batch_max_messages && !stop_requested.load()) {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
       std::unique_ptr<RdKafka::Message> msg(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
@@ -585,16 +355,16 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       last_lag_update = Clock::now();
     }
     if (pipeline->pending() > 0) {
-      Status s = PublishDeadLetters();
+      Status s = dead_letters->Publish(pipeline->dead_letters());
       if (!s.ok()) {
-        if (owner->stop_.load()) break;
+        if (stop_requested.load()) break;
         return {ConsumerState::kDeadLetterBlocked, s};
       }
       s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
       if (!s.ok()) {
         return {s.code() == Status::Code::kCorruption ? ConsumerState::kStopped : ConsumerState::kStoreError, s};
       }
-      ForgetDelivered();
+      dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();
       if (sessions == 1 && options.fault_fatal_after_batches > 0 && --options.fault_fatal_after_batches == 0) {
         LogWarn("fault injection: a fatal consumer error (LEADFLOW_FAULT_FATAL_AFTER_BATCHES)");
@@ -610,7 +380,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
               Status::Unavailable("stalled: " + std::to_string(owner->lag_.load()) + " messages waiting and none consumed for " +
                                   std::to_string(MsSince(last_progress) / 1000) + " s")};
     }
-    producer->poll(0);
+    dead_letters->Poll();
   }
   return {ConsumerState::kStopped, Status::Ok()};
 }
@@ -631,15 +401,21 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   if (!s.ok()) return s;
   consumer->close();
   consumer.reset();
-  std::unique_ptr<RdKafka::Producer> producer;
-  s = impl->NewProducer(&producer);
+  DeadLetterPublisherOptions dopts;
+  dopts.brokers = options.brokers;
+  dopts.topic = options.dlq_topic;
+  dopts.max_message_bytes = options.dlq_max_message_bytes;
+  dopts.message_timeout_ms = options.dlq_message_timeout_ms;
+  dopts.kafka_properties = options.kafka_properties;
+  s = DeadLetterPublisher::Create(dopts, &impl->stop_requested, &impl->dead_letters);
   if (!s.ok()) return s;
-  producer.reset();
   s = impl->NewWatcher(&impl->watcher);
   if (!s.ok()) return s;
   out->reset(new KafkaIngest(std::move(impl)));
   return Status::Ok();
 }
+
+void KafkaIngest::RequestStop() { impl_->stop_requested.store(true); }
 
 IngestHealth KafkaIngest::Health() const {
   IngestHealth h;
@@ -651,7 +427,7 @@ IngestHealth KafkaIngest::Health() const {
   h.ready = ready_.load();
   h.lag_messages = lag_.load();
   h.restarts = impl_->restarts.load();
-  h.dead_letter_failures = impl_->dead_letter_failures.load();
+  h.dead_letter_failures = impl_->dead_letters->failures();
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
   h.seconds_since_progress = static_cast<double>(now_ms - impl_->progress_ms.load()) / 1000.0;
@@ -661,10 +437,10 @@ IngestHealth KafkaIngest::Health() const {
 Status KafkaIngest::Run() {
   Impl& m = *impl_;
   int backoff_ms = m.options.restart_backoff_initial_ms;
-  while (!stop_.load()) {
+  while (!m.stop_requested.load()) {
     const uint64_t batches_before = m.stats->batches.load();
     SessionEnd end = m.RunSession();
-    if (stop_.load()) break;
+    if (m.stop_requested.load()) break;
     if (end.state == ConsumerState::kStopped) {
       if (end.status.ok()) break;
       m.SetState(ConsumerState::kStopped, end.status.ToString());
@@ -680,7 +456,7 @@ Status KafkaIngest::Run() {
     auto retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
     bool store_failed = end.state == ConsumerState::kStoreError;
     auto last_lag_update = Clock::now();
-    while (!stop_.load()) {
+    while (!m.stop_requested.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (MsSince(last_lag_update) >= 1000) {
         m.UpdateLag();
@@ -705,7 +481,7 @@ Status KafkaIngest::Run() {
       break;
     }
     backoff_ms = std::min(backoff_ms * 2, m.options.restart_backoff_max_ms);
-    if (!stop_.load()) m.SetState(ConsumerState::kRestarting, "restarting the consumer");
+    if (!m.stop_requested.load()) m.SetState(ConsumerState::kRestarting, "restarting the consumer");
   }
   m.SetState(ConsumerState::kStopped, "");
   return Status::Ok();

@@ -147,7 +147,7 @@ class KafkaIngest {
   // then closes the consumer. Returns non-OK only on an error no retry can
   // cure (state corruption).
   Status Run();
-  void RequestStop() { stop_.store(true); }
+  void RequestStop();
 
   // True once this consumer is assigned every partition of the topic and has
   // consumed each up to its end as it stood when assigned (and stays true).
@@ -165,7 +165,6 @@ class KafkaIngest {
   struct Impl;
   explicit KafkaIngest(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> lag_{0};
 };
