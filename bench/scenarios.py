@@ -12,8 +12,11 @@ end_date (UTC, 'YYYY-MM-DD'):
                            the leadflow HTTP request without credentials: path
                            includes the query string, body is a str or None;
                            add auth_headers(kind, credential) to headers
-    pg(conn)               runs the report's SQL on a psycopg2 connection to
-                           the baseline (bench/pg/pgbase.py) -> normalized result
+    pg(conn)               runs the report's fair SQL (bench/pg/fair.py: over the
+                           tables a competent user derives at load) on a psycopg2
+                           connection to the baseline (bench/pg/pgbase.py)
+                           -> normalized result
+    pg_naive(conn)         the same from the naive SQL over the plain schema
     normalize_leadflow(j)  leadflow's JSON response (parsed) -> normalized result
 
 Normalized results of both sides compare with ==:
@@ -28,6 +31,7 @@ Standard library only (the pg functions use the connection they are given).
 
 import dataclasses
 import datetime
+import importlib.util
 import json
 import os
 import urllib.parse
@@ -58,6 +62,7 @@ class Scenario:
     body: Optional[str]
     pg: Callable[[Any], Any]
     normalize_leadflow: Callable[[Any], Any]
+    pg_naive: Optional[Callable[[Any], Any]] = None
 
 
 def auth_headers(kind, credential):
@@ -78,6 +83,20 @@ def _sql(name):
         with open(os.path.join(SQL_DIR, name)) as f:
             _sql_cache[name] = f.read()
     return _sql_cache[name]
+
+
+_fair_module = None
+
+
+def _fair():
+    """bench/pg/fair.py (loaded by path: bench/pg is not a package)."""
+    global _fair_module
+    if _fair_module is None:
+        spec = importlib.util.spec_from_file_location(
+            "leadflow_pg_fair", os.path.join(os.path.dirname(SQL_DIR), "fair.py"))
+        _fair_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_fair_module)
+    return _fair_module
 
 
 def _instant(day):
@@ -127,10 +146,11 @@ def _change_percent(started, change):
     return -rounded if change < 0 else rounded
 
 
-def status_report_pg(conn, org, t0=None, t1=None, query_term=None):
+def status_report_pg(conn, org, t0=None, t1=None, query_term=None, naive=False):
     """The Close lead status change report from the baseline, normalized.
     t0/t1: RFC 3339 instants of the half-open period [t0, t1); both None for
-    the overall report. query_term: optional (field, value) Close field term."""
+    the overall report. query_term: optional (field, value) Close field term.
+    naive: the naive SQL over the plain schema instead of the fair SQL."""
     universe, params = _universe(query_term)
     params.update(org=org, t0=t0, t1=t1)
     cur = conn.cursor()
@@ -144,11 +164,16 @@ def status_report_pg(conn, org, t0=None, t1=None, query_term=None):
         return counts.setdefault(sid, dict.fromkeys(("started", "ended", "entered", "left", "gained", "lost"), 0))
 
     summary = None
-    if overall:
+    if not naive:
+        fair_counts, transitions, summary = _fair().status_counts(cur, org, t0, t1, universe, params)
+        for sid, c in fair_counts.items():
+            r = row(sid)
+            for k, n in c.items():
+                r[k] += n
+    elif overall:
         cur.execute(_sql("status_current.sql").replace("/*UNIVERSE*/", universe), params)
         for sid, n in cur.fetchall():
             row(sid)["ended"] = n
-        window = ""
     else:
         cur.execute(_sql("status_period.sql").replace("/*UNIVERSE*/", universe), params)
         summary = []
@@ -161,16 +186,18 @@ def status_report_pg(conn, org, t0=None, t1=None, query_term=None):
                     row(s0)["lost"] += n
                 row(s1)["gained"] += n
                 summary.append((s0, s1, n))
-        window = "AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
-    cur.execute(_sql("status_window.sql").replace("/*WINDOW*/", window).replace("/*UNIVERSE*/", universe), params)
-    transitions = []
-    for kind, a, b, n in cur.fetchall():
-        if kind == "pair":
-            transitions.append((a, b, n))
-        elif kind == "entered":
-            row(b)["entered"] = n
-        else:
-            row(a)["left"] = n
+    if naive:
+        window = "AND occurred_at >= %(t0)s AND occurred_at < %(t1)s" if not overall else ""
+        cur.execute(_sql("status_window.sql").replace("/*WINDOW*/", window).replace("/*UNIVERSE*/", universe),
+                    params)
+        transitions = []
+        for kind, a, b, n in cur.fetchall():
+            if kind == "pair":
+                transitions.append((a, b, n))
+            elif kind == "entered":
+                row(b)["entered"] = n
+            else:
+                row(a)["left"] = n
     cur.close()
 
     rows_live, rows_deleted = [], []
@@ -227,14 +254,17 @@ def _nc_filters(source, role_values, codes):
 
 
 def nc_pg(conn, org, window_from, window_to, aggregate, page_index=1, page_size=NC_PAGE_SIZE,
-          source=NC_SOURCE, role=NC_ROLE, codes=()):
+          source=NC_SOURCE, role=NC_ROLE, codes=(), naive=False):
     """Leads Not Contacted from the baseline, normalized. The activity window
-    is [window_from, window_to) (RFC 3339 instants)."""
+    is [window_from, window_to) (RFC 3339 instants). naive: the naive SQL."""
     leads, users, code_sql, params = _nc_filters(source, [v.strip() for v in role.split(",")], codes)
     params.update(org=org, **{"from": window_from, "to": window_to},
                   limit=page_size, offset=(page_index - 1) * page_size)
-    sql = _sql("nc_aggregate.sql" if aggregate else "nc_list.sql")
-    sql = sql.replace("/*LEADS*/", leads).replace("/*USERS*/", users).replace("/*CODES*/", code_sql)
+    if naive:
+        sql = _sql("nc_aggregate.sql" if aggregate else "nc_list.sql")
+        sql = sql.replace("/*LEADS*/", leads).replace("/*USERS*/", users).replace("/*CODES*/", code_sql)
+    else:
+        sql = _fair().nc_sql(aggregate, leads, users, code_sql)
     cur = conn.cursor()
     cur.execute(sql, params)
     result = cur.fetchall()
@@ -279,7 +309,8 @@ def _status_scenario(name, org, end_date, days, query_term):
     return Scenario(
         name=name, kind="close", method="GET", path=path, headers={}, body=None,
         pg=lambda conn: status_report_pg(conn, org, t0, t1, query_term),
-        normalize_leadflow=normalize_status_report)
+        normalize_leadflow=normalize_status_report,
+        pg_naive=lambda conn: status_report_pg(conn, org, t0, t1, query_term, naive=True))
 
 
 def _nc_body(end_date, aggregate):
@@ -308,7 +339,8 @@ def _nc_scenario(name, org, end_date, aggregate):
         name=name, kind="lsq", method="POST", path="/Leads/NotContacted",
         headers={"Content-Type": "application/json"}, body=body,
         pg=lambda conn: nc_pg(conn, org, w0, w1, aggregate),
-        normalize_leadflow=normalize_nc_aggregate if aggregate else normalize_nc_list)
+        normalize_leadflow=normalize_nc_aggregate if aggregate else normalize_nc_list,
+        pg_naive=lambda conn: nc_pg(conn, org, w0, w1, aggregate, naive=True))
 
 
 def scenarios(org, end_date):
