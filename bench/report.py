@@ -8,8 +8,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# Issue 5's targets.
+# Issue 5's targets, and issue 10's against the strongest peer.
 TARGETS = {
+    "peer_ratio": 20.0,            # strongest peer's p50 / leadflow's server-side p50, at least, every report
+    "ingest_vs_peer_load": 1.0,    # leadflow ingest --file rate / the fastest peer's load rate, at least
     "ingest_ratio": 0.5,           # leadflow apply rate / raw consume rate, at least
     "status_365d_p99_ms": 10.0,    # server-side, at 1M leads
     "pg_ratio": 100.0,             # PostgreSQL time / leadflow time, at least, every report
@@ -29,6 +31,65 @@ def fmt(x, digits=2):
 
 def verdict(ok):
     return "met" if ok else "**missed**"
+
+
+def peer_columns(r):
+    """[(label, {scenario: {p50_ms, p99_ms, equal}})] of every peer that ran:
+    PostgreSQL (its fair SQL: p50_ms), then the embedded peers."""
+    cols = []
+    if r.get("pg"):
+        cols.append(("PostgreSQL", r["pg"]))
+    for name, v in _peers(r):
+        if "scenarios" in v:
+            cols.append((v.get("label", name), v["scenarios"]))
+    return cols
+
+
+def _peers(r):
+    """[(name, result)] of the embedded peers in bench/peers' order (DuckDB, chdb)."""
+    order = ["duckdb", "chdb"]
+    pe = r.get("peers", {})
+    names = sorted((k for k, v in pe.items() if isinstance(v, dict) and "load" in v),
+                   key=lambda k: (order.index(k) if k in order else len(order), k))
+    return [(k, pe[k]) for k in names]
+
+
+def strongest(cols, name):
+    """(label, p50_ms) of the fastest peer for one scenario, or (None, None)."""
+    best = [(v[name]["p50_ms"], label) for label, v in cols if name in v and v[name].get("p50_ms") is not None]
+    if not best:
+        return None, None
+    p50, label = min(best)
+    return label, p50
+
+
+def load_rows(r):
+    """(engine, how, wall s, events/s, CPU s, derive s, events/s with derive, bytes) per loader of the NDJSON."""
+    rows = []
+    lines = r.get("gen", {}).get("messages")
+    pe = r.get("peers", {})
+    f = pe.get("ingest_file")
+    if f:
+        rows.append(("leadflow", "`ingest --file` (fresh data dir; all state, nothing left to derive)", f["seconds"],
+                     f["events_per_s"], f.get("cpu_seconds"), None, f["events_per_s"], None))
+    ing = r.get("ingest", {})
+    if ing.get("events_per_s"):
+        rows.append(("leadflow", "`serve` through Kafka, empty state until caught up", ing.get("rebuild_seconds"),
+                     ing["events_per_s"], None, None, ing["events_per_s"], ing.get("disk_bytes")))
+    pl = r.get("pg_load")
+    if pl:
+        n = pl.get("lines") or lines or 0
+        rows.append(("PostgreSQL", "COPY, then derive.sql and indexes (bench/pg/README.md)", pl.get("copy_seconds"),
+                     n / max(1e-9, pl.get("copy_seconds") or 1e-9), None,
+                     (pl.get("derive_seconds") or 0) + (pl.get("index_seconds") or 0),
+                     n / max(1e-9, pl.get("seconds") or 1e-9), pl.get("bytes")))
+    for name, v in _peers(r):
+        ld = v["load"]
+        rows.append((f"{v.get('label', name)} {v.get('version', '')}".strip(),
+                     "parse, type, dedup; then derive (bench/peers/README.md)", ld["load_seconds"],
+                     ld["events_per_s"], ld.get("cpu_seconds"), ld["derive_seconds"],
+                     ld["events_per_s_with_derive"], ld.get("bytes")))
+    return rows
 
 
 def write(r, out: Path):
@@ -82,6 +143,28 @@ def write(r, out: Path):
         same = all(v.get("equal") for v in pg.values())
         rows.append(("Same numbers as PostgreSQL, every report", "all", "all equal" if same else "**MISMATCH**",
                      verdict(same)))
+    cols = peer_columns(r)
+    peer_ratios = {}
+    for k in q:
+        label, p50 = strongest(cols, k)
+        if label is not None and q[k].get("server_p50_ms"):
+            peer_ratios[k] = (p50 / max(1e-6, q[k]["server_p50_ms"]), label)
+    if peer_ratios:
+        worst = min(peer_ratios, key=lambda k: peer_ratios[k][0])
+        v, label = peer_ratios[worst]
+        rows.append(("Strongest peer / leadflow time, every report (worst; issue 10)", ">= 20x",
+                     f"{v:,.1f}x ({worst}, against {label})", verdict(v >= TARGETS["peer_ratio"])))
+        same = all(s.get("equal") for _, c in cols for s in c.values())
+        rows.append(("Same numbers from every peer, every report", "all", "all equal" if same else "**MISMATCH**",
+                     verdict(same)))
+    f = r.get("peers", {}).get("ingest_file")
+    peer_loads = [(v["load"]["events_per_s"], v.get("label", n)) for n, v in _peers(r)]
+    if f and peer_loads:
+        rate, label = max(peer_loads)
+        ratio = f["events_per_s"] / rate
+        rows.append(("leadflow `ingest --file` / fastest peer's load of the same file (issue 10)", ">= 1x",
+                     f"{ratio:.2f}x ({fmt(f['events_per_s'], 0)} vs {label} {fmt(rate, 0)} events/s)",
+                     verdict(ratio >= TARGETS["ingest_vs_peer_load"])))
     if fr:
         rows.append((f"Freshness p99 at {fmt(fr.get('background_rate'))} events/s", "< 100 ms",
                      f"{fr['p99_ms']:.1f} ms (p50 {fr['p50_ms']:.1f})", verdict(fr["p99_ms"] < TARGETS["freshness_p99_ms"])))
@@ -89,7 +172,7 @@ def write(r, out: Path):
         v = max(rs["ready_after_kill_s"])
         rows.append(("kill -9 to /readyz (worst of runs)", "< 2 s", f"{v:.2f} s", verdict(v < TARGETS["restart_s"])))
     if rows:
-        lines += ["## Targets (issue 5)", "", "| measure | target | measured | |", "|---|---|---|---|"]
+        lines += ["## Targets (issues 5 and 10)", "", "| measure | target | measured | |", "|---|---|---|---|"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
         lines.append("")
 
@@ -145,16 +228,16 @@ def write(r, out: Path):
         names = list(q)
         fig, ax = plt.subplots(figsize=(8, 4))
         xs = range(len(names))
-        width = 0.38
-        ax.bar([x - width / 2 for x in xs], [q[n]["server_p50_ms"] for n in names], width, label="leadflow p50")
-        if pg:
-            ax.bar([x + width / 2 for x in xs], [pg.get(n, {}).get("p50_ms", float("nan")) for n in names], width,
-                   label="PostgreSQL p50")
+        series = [("leadflow", {n: {"p50_ms": q[n]["server_p50_ms"]} for n in names})] + cols
+        width = 0.8 / len(series)
+        for i, (label, c) in enumerate(series):
+            ax.bar([x - 0.4 + width * (i + 0.5) for x in xs],
+                   [c.get(n, {}).get("p50_ms", float("nan")) for n in names], width, label=f"{label} p50")
         ax.set_yscale("log")
         ax.set_ylabel("ms (log scale)")
         ax.set_xticks(list(xs))
         ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
-        ax.set_title("Report latency, server-side")
+        ax.set_title("Report latency (leadflow server-side, peers in process)")
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "reports.png", dpi=110)
@@ -177,6 +260,35 @@ def write(r, out: Path):
         lines.append("![http](http.png)")
         lines.append("")
 
+    if q and cols:
+        lines += ["## Against the peers", "",
+                  "p50 per report: leadflow server-side (`Server-Timing`), each peer in process over its client "
+                  "(PostgreSQL: psycopg2, the fair SQL of bench/pg/README.md; DuckDB and chdb: embedded, "
+                  "bench/peers/README.md), every answer compared with leadflow's. Ratio = the strongest "
+                  "(fastest) peer's p50 / leadflow's.", "",
+                  "| report | leadflow | " + " | ".join(label for label, _ in cols)
+                  + " | strongest peer | ratio | same numbers |",
+                  "|---|---|" + "---|" * len(cols) + "---|---|---|"]
+        for name, v in q.items():
+            label, _ = strongest(cols, name)
+            cells = [f"{fmt(c.get(name, {}).get('p50_ms'), 2)} ms" for _, c in cols]
+            same = all(c.get(name, {}).get("equal") for _, c in cols)
+            ratio = peer_ratios.get(name, (None,))[0]
+            lines.append(f"| {name} | {v['server_p50_ms']:.2f} ms | " + " | ".join(cells)
+                         + f" | {label or 'n/a'} | {fmt(ratio, 1)}x | {'yes' if same else '**NO**'} |")
+        lines.append("")
+    lr = load_rows(r)
+    if lr:
+        lines += ["## Load of the same NDJSON", "",
+                  "events/s = lines of the file / wall seconds of the load step (leadflow: all of its work); "
+                  "CPU = user + system seconds of the loading process (the peers run in the bench's process). "
+                  "Derive = what each peer computes after loading for its reports (PostgreSQL: derive and indexes).",
+                  "", "| engine | how | load s | events/s | CPU s | derive s | events/s incl. derive | on disk |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for eng, how, wall, rate, cpu, derive, rate_all, size in lr:
+            lines.append(f"| {eng} | {how} | {fmt(wall, 2)} | {fmt(rate, 0)} | {fmt(cpu, 2)} | {fmt(derive, 2)} | "
+                         f"{fmt(rate_all, 0)} | {fmt(size / 1e6, 1) + ' MB' if size else 'n/a'} |")
+        lines.append("")
     if fr:
         lines += ["## Freshness", "",
                   f"{fr['probes']} probes (a lead.created each, then the overall report polled until it counts it) "
@@ -207,6 +319,8 @@ def write(r, out: Path):
     pl = r.get("pg_load")
     if pl:
         lines += ["## PostgreSQL load", "", "```", json.dumps(pl, indent=1), "```", ""]
+    for name, v in _peers(r):
+        lines += [f"## {v.get('label', name)} load", "", "```", json.dumps(v["load"], indent=1), "```", ""]
     ph = r.get("phase_seconds")
     if ph:
         lines += ["## Phase times (s)", "", ", ".join(f"{k} {v}" for k, v in ph.items()), ""]

@@ -14,6 +14,8 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
   restart    peak RSS, then kill -9 (caught up, full state) and time to /readyz
   freshness  send-to-visible latency with a background stream at a fixed rate
   pg         PostgreSQL 15: load, the same reports, equality check, ratios
+  peers      DuckDB and chdb (bench/peers/): load and derive the same NDJSON, the same
+             reports, equality check; leadflow's `ingest --file` of the same file
   report     results.md and PNG plots
 
 Every number is measured in this one run on this one machine; the report
@@ -57,7 +59,7 @@ SCALES = {
         days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
         pg_reps=3, restarts=3),
 }
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "report"]
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "peers", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
@@ -500,6 +502,65 @@ class Bench:
         finally:
             if not self.args.keep_running:
                 cluster.stop()
+
+    def ingest_file(self):
+        """leadflow's `ingest --file` of the NDJSON into a fresh data dir: the
+        same input the peers load, timed the same way (wall, CPU)."""
+        import resource
+        data_dir = self.work / "ingest-file-data"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.monotonic()
+        p = subprocess.run([self.bin("app/leadflow"), "ingest", "--file", str(self.ndjson), "--data-dir", str(data_dir)],
+                           check=True, stdout=subprocess.PIPE, text=True)
+        wall = time.monotonic() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        counts = dict(re.findall(r"([a-z_]+) (\d+)", p.stdout))
+        lines = int(counts.get("lines", 0))
+        shutil.rmtree(data_dir, ignore_errors=True)
+        return dict(seconds=round(wall, 3), events_per_s=lines / max(1e-9, wall), lines=lines,
+                    cpu_seconds=round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3),
+                    summary=p.stdout.strip())
+
+    def phase_peers(self):
+        from peers import ENGINES, common
+        self.ensure_server()
+        log("leadflow ingest --file of the same NDJSON")
+        out = {"ingest_file": self.ingest_file()}
+        log(f"leadflow ingest --file: {out['ingest_file']['events_per_s']:,.0f} events/s")
+        leadflow = {}
+        for sc in self.scenario_list():
+            status, data, _ = self.http(*self.call(sc))
+            if status != 200:
+                raise SystemExit(f"{sc.name}: HTTP {status}: {data[:300]!r}")
+            leadflow[sc.name] = sc.normalize_leadflow(json.loads(data))
+        bad = []
+        for name, make in ENGINES.items():
+            directory = self.work / "peers" / name
+            shutil.rmtree(directory, ignore_errors=True)
+            peer = make(str(directory))
+            try:
+                log(f"loading {peer.label}")
+                load = peer.load(str(self.ndjson), log=log)
+                times, answers = common.time_scenarios(peer, self.scenario_list(), BIG_ORG, self.cfg["pg_reps"])
+                res = dict(label=peer.label, version=peer.version(), load=load, scenarios=times)
+            finally:
+                peer.close()
+            log(f"{peer.label}: load {load['load_seconds']:.2f} s ({load['events_per_s']:,.0f} events/s), "
+                f"derive {load['derive_seconds']:.2f} s")
+            for sc_name, v in times.items():
+                v["equal"] = answers[sc_name] == leadflow[sc_name]
+                if not v["equal"]:
+                    bad.append(f"{name}:{sc_name}")
+                    (self.out / "responses").mkdir(exist_ok=True)
+                    (self.out / "responses" / f"mismatch_{name}_{sc_name}.json").write_text(
+                        json.dumps(dict(leadflow=repr(leadflow[sc_name]), peer=repr(answers[sc_name])), indent=1))
+                log(f"{peer.label} {sc_name}: p50 {v['p50_ms']:.2f} ms, same numbers: {v['equal']}")
+            out[name] = res
+        self.results["peers"] = out
+        if bad:
+            self.save()
+            raise SystemExit(f"leadflow and a peer disagree on {bad}; see {self.out}/responses/mismatch_*.json")
 
     def phase_report(self):
         import report

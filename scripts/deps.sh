@@ -15,10 +15,11 @@ PKGS=(
   kcat curl maven python3
 )
 # The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's
-# Python with matplotlib and psycopg2.
+# Python with matplotlib and psycopg2, and venv for the peers' virtual
+# environment (bench/peers/requirements.txt).
 if [[ "${1:-}" == --bench ]]; then
   shift
-  PKGS+=(postgresql-15 wrk python3-matplotlib python3-psycopg2)
+  PKGS+=(postgresql-15 wrk python3-matplotlib python3-psycopg2 python3-venv)
 fi
 # A JRE for the local Kafka broker (scripts/kafka.sh) and for Maven; any java
 # already on PATH will do.
