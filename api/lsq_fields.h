@@ -17,6 +17,8 @@ namespace leadflow::api {
 
 // True when a and b are equal ignoring ASCII case.
 bool EqualsNoCase(std::string_view a, std::string_view b);
+// True when s starts with prefix, ignoring ASCII case.
+bool HasPrefixNoCase(std::string_view s, std::string_view prefix);
 // s with ASCII letters lowered.
 std::string LowerAscii(std::string_view s);
 // s without leading and trailing spaces and tabs.

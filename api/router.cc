@@ -41,11 +41,6 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   return true;
 }
 
-// True when path starts with prefix, ASCII case-insensitively.
-bool HasPrefixNoCase(std::string_view path, std::string_view prefix) {
-  return path.size() >= prefix.size() && EqualsNoCase(path.substr(0, prefix.size()), prefix);
-}
-
 // A decimal integer in [0, max], no sign, no blanks.
 std::optional<uint64_t> ParseCount(const std::string& text, uint64_t max) {
   uint64_t v = 0;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_depth.h"
+#include "api/lsq_fields.h"
 #include "api/report_params.h"
 #include "state/log.h"
 #include "views/query_eval.h"
@@ -20,15 +21,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string_view Sv(boost::beast::string_view v) { return std::string_view(v.data(), v.size()); }
 
@@ -82,7 +74,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
   if (req.method() == http::verb::post) {
     // Close's override for long parameters: POST + x-http-method-override: GET + {"_params": {...}}.
     auto override_header = req.find("x-http-method-override");
-    if (override_header == req.end() || !StartsWithNoCase(Sv(override_header->value()), "GET")) {
+    if (override_header == req.end() || !HasPrefixNoCase(Sv(override_header->value()), "GET")) {
       return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
     }
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);

@@ -8,6 +8,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/lsq_fields.h"
 #include "api/lsq_render.h"
 #include "state/log.h"
 
@@ -29,16 +30,6 @@ constexpr auto kLingerTime = std::chrono::seconds(30);
 constexpr std::size_t kDrainChunk = 64 * 1024;
 
 constexpr std::string_view kLsqPrefix = "/Leads/";
-
-bool HasPrefixNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // True when target is a LeadSquared-compatible route, as the router decides
 // it: by the decoded path, or by the raw target when it does not decode (it
