@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Equality check: the PostgreSQL baseline and leadflow answer every benchmark
-scenario with the same numbers.
+"""Equality check: the PostgreSQL baseline (its fair SQL and its naive SQL)
+and leadflow answer every benchmark scenario with the same numbers.
 
 First a hand-written stream with every edge rule of contract section 1
 (bench/pg/edge_cases.py), then for each seed: generate a small NDJSON stream (duplicates, out-of-order
@@ -192,7 +192,8 @@ def instant_scenario(name, org, t0, t1, term):
     path = f"/api/v1/report/statuses/lead/{org}/?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
     return sc.Scenario(name=name, kind="close", method="GET", path=path, headers={}, body=None,
                        pg=lambda conn: sc.status_report_pg(conn, org, t0, t1, term),
-                       normalize_leadflow=sc.normalize_status_report)
+                       normalize_leadflow=sc.normalize_status_report,
+                       pg_naive=lambda conn: sc.status_report_pg(conn, org, t0, t1, term, naive=True))
 
 
 def compare(label, ndjson, end_dates, periods, cluster, brokers, work):
@@ -219,14 +220,16 @@ def compare(label, ndjson, end_dates, periods, cluster, brokers, work):
                 s = instant_scenario(f"status[{t0},{t1}){'+query' if term else ''}", org, t0, t1, term)
                 cases.append((s.name, s))
             for name, s in cases:
-                want = s.pg(conn)
                 got = s.normalize_leadflow(http(lf.base, s, lf.credential(org)))
-                compared += 1
-                if want != got:
-                    failures.append((label, org, name))
-                    print(f"MISMATCH {label} org {org} {name}")
-                    for line in diff(want, got):
-                        print(line)
+                # The fair SQL (Scenario.pg), then the naive SQL.
+                for sql_set, fn in (("", s.pg), (" (naive SQL)", s.pg_naive)):
+                    want = fn(conn)
+                    compared += 1
+                    if want != got:
+                        failures.append((label, org, name + sql_set))
+                        print(f"MISMATCH {label} org {org} {name}{sql_set}")
+                        for line in diff(want, got):
+                            print(line)
     finally:
         conn.close()
         lf.close()
