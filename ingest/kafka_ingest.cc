@@ -81,6 +81,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   std::map<int32_t, int64_t> targets;
   bool assigned_once = false;
   int topic_partitions = 0;  // from metadata, once known
+  // The last known end (high watermark) and start of each partition, kept
+  // across sessions for the lag.
+  std::map<int32_t, int64_t> partition_end, partition_start;
   Clock::time_point partitions_checked{};
   Clock::time_point last_progress = Clock::now();
   Clock::time_point last_consume_warning{};
@@ -200,25 +203,32 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   // Lag over every partition of the topic: from each partition's stored
   // (applied and committed) position to its end, so that messages consumed
-  // but not committed (a blocked batch) still count. Keeps the last value
-  // when a partition's end cannot be learned.
-  void UpdateLag() {
+  // but not committed (a blocked batch) still count. A partition's end is
+  // the freshest of: the consumer's cached high watermark (assigned
+  // partitions), a query by the watcher, the last end seen, and the next
+  // offset the consumer will read (it has seen that much). A failed query
+  // (a slow or absent broker) falls back on the others; never an abort.
+  void UpdateLag(int query_timeout_ms) {
     const int n = TopicPartitions();
     if (n <= 0) return;
     int64_t lag = 0;
     for (int32_t p = 0; p < n; ++p) {
-      int64_t low = 0, high = -1;
-      int64_t next = -1;
-      if (consumer && positions.count(p) &&
+      int64_t low = -1, high = -1;
+      auto pos = positions.find(p);
+      if (consumer && pos != positions.end() &&
           consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
         high = -1;
       }
-      if (auto stored = pipeline->StoredPosition({options.topic, p})) next = *stored;
-      if (high < 0 && watcher->query_watermark_offsets(options.topic, p, &low, &high, 1000) != RdKafka::ERR_NO_ERROR) {
-        return;
+      if (high < 0 &&
+          watcher->query_watermark_offsets(options.topic, p, &low, &high, query_timeout_ms) != RdKafka::ERR_NO_ERROR) {
+        high = -1;
       }
-      if (high < 0) return;
-      lag += std::max<int64_t>(0, high - std::max(next, low));
+      int64_t& end = partition_end[p];
+      end = std::max({end, high, pos != positions.end() ? pos->second : int64_t{0}});
+      if (low >= 0) partition_start[p] = low;
+      int64_t next = partition_start.count(p) ? partition_start[p] : 0;
+      if (auto stored = pipeline->StoredPosition({options.topic, p})) next = std::max(next, *stored);
+      lag += std::max<int64_t>(0, end - next);
     }
     owner->lag_.store(lag);
   }
@@ -351,7 +361,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       if (Clock::now() >= deadline) break;
     }
     if (n == 0 || MsSince(last_lag_update) > 500) {
-      UpdateLag();
+      UpdateLag(1000);
       last_lag_update = Clock::now();
     }
     if (pipeline->pending() > 0) {
@@ -366,6 +376,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       }
       dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();
+      UpdateLag(0);  // at once: a report that shows the batch never comes with the lag from before it
       if (sessions == 1 && options.fault_fatal_after_batches > 0 && --options.fault_fatal_after_batches == 0) {
         LogWarn("fault injection: a fatal consumer error (LEADFLOW_FAULT_FATAL_AFTER_BATCHES)");
         rd_kafka_test_fatal_error(consumer->c_ptr(), RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, "injected by a test");
@@ -455,13 +466,13 @@ Status KafkaIngest::Run() {
     // Wait out the backoff, and for disk and store faults until they clear.
     auto retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
     bool store_failed = end.state == ConsumerState::kStoreError;
-    auto last_lag_update = Clock::now();
+    auto last_lag_update = Clock::now() - std::chrono::seconds(10);
     while (!m.stop_requested.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (MsSince(last_lag_update) >= 1000) {
-        m.UpdateLag();
+        m.UpdateLag(2000);
         last_lag_update = Clock::now();
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (Clock::now() < retry_at) continue;
       Status disk = m.CheckDisk();
       if (!disk.ok()) {

@@ -326,7 +326,7 @@ TEST_CASE("a state write that fails on a full disk is retried once space returns
                           seconds(60)),
                   svc.Log());
   CHECK(Metric(svc.port(), "leadflow_consumer_up") == 0);
-  CHECK(Metric(svc.port(), "leadflow_consumer_lag_messages") > 0);
+  CHECK(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") > 0; }, seconds(10)));
 
   disk.Free();
   REQUIRE_MESSAGE(WaitFor([&] { return Metric(svc.port(), "leadflow_consumer_lag_messages") == 0 &&
