@@ -264,7 +264,7 @@ def nc_pg(conn, org, window_from, window_to, aggregate, page_index=1, page_size=
         sql = _sql("nc_aggregate.sql" if aggregate else "nc_list.sql")
         sql = sql.replace("/*LEADS*/", leads).replace("/*USERS*/", users).replace("/*CODES*/", code_sql)
     else:
-        sql = _fair().nc_sql(aggregate, leads, users, code_sql)
+        sql = _fair().nc_sql(aggregate, leads, users, code_sql, params)
     cur = conn.cursor()
     cur.execute(sql, params)
     result = cur.fetchall()

@@ -12,7 +12,7 @@ library only: the functions use the cursor they are given.
         report has), pairs [(from, to, n)], summary [(from, to, n)] or None
         (overall report, t0 = t1 = None); universe: the /*UNIVERSE*/ SQL
         of scenarios._universe (params already hold its parameters)
-    nc_sql(aggregate, leads, users, codes_sql) -> SQL of Leads Not Contacted
+    nc_sql(aggregate, leads, users, codes_sql, params) -> SQL of Leads Not Contacted
 """
 
 import collections
@@ -142,7 +142,16 @@ _NC_TEST_CODES = ("NOT EXISTS (SELECT 1 FROM activities a WHERE a.org_id = %(org
                   " AND a.occurred_at >= %(from)s AND a.occurred_at < %(to)s /*CODES*/)")
 
 
-def nc_sql(aggregate, leads, users, codes_sql):
+# scenarios._nc_filters' lead filter (LeadFilters Source = value).
+_NC_SOURCE_FILTER = " AND l.fields->>'Source' = %(source)s"
+
+
+def nc_sql(aggregate, leads, users, codes_sql, params):
     test = _NC_TEST_CODES.replace("/*CODES*/", codes_sql) if codes_sql else _NC_TEST
+    if leads == _NC_SOURCE_FILTER and len(params["source"].encode()) <= 1000:
+        table, leads = "lead_field_list", " AND l.field = 'Source' AND l.value = %(source)s"
+    else:
+        table, leads = "leads", " AND NOT l.deleted" + leads
     sql = _sql("fair_nc_aggregate.sql" if aggregate else "fair_nc_list.sql")
-    return sql.replace("/*LEADS*/", leads).replace("/*USERS*/", users).replace("/*NC*/", test)
+    return (sql.replace("/*FROM*/", table).replace("/*LEADS*/", leads).replace("/*USERS*/", users)
+            .replace("/*NC*/", test))
