@@ -257,14 +257,21 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     LogInfo("caught up with the end of every assigned partition: ready");
   }
 
-  // Non-OK (disk full) when the data directory has less free space than allowed.
-  Status CheckDisk() const {
+  // Non-OK (disk full) when the data directory has less free space than
+  // allowed, plus room for a batch about to be written: Debian's RocksDB is
+  // built with assertions, and a write that fails for space can abort the
+  // process inside RocksDB, so ingest stops short of that. The state write
+  // of a batch (WAL and memtable, later an SST) is estimated at
+  // kBatchWriteFactor times the batch's message bytes.
+  static constexpr uint64_t kBatchWriteFactor = 4;
+  Status CheckDisk(uint64_t batch_message_bytes = 0) const {
     if (options.data_dir.empty()) return Status::Ok();
     const std::optional<uint64_t> free = state::FreeBytes(options.data_dir);
-    if (free && *free < options.min_free_disk_bytes) {
+    const uint64_t need = options.min_free_disk_bytes + kBatchWriteFactor * batch_message_bytes;
+    if (free && *free < need) {
       return Status::IoError("disk nearly full: " + state::HumanBytes(*free) + " free in " + options.data_dir +
                              ", ingest pauses below " + state::HumanBytes(options.min_free_disk_bytes) +
-                             " (--min-free-disk-mb)");
+                             " (--min-free-disk-mb) plus room for the next batch");
     }
     return Status::Ok();
   }
@@ -326,6 +333,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     }
     const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
     size_t n = 0;
+    uint64_t batch_bytes = 0;
     while (n < options.batch_max_messages && !stop_requested.load()) {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
@@ -358,6 +366,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       pos->second = msg->offset() + 1;
       NoteProgress();
       ++n;
+      batch_bytes += msg->len() + msg->key_len();
       if (Clock::now() >= deadline) break;
     }
     if (n == 0 || MsSince(last_lag_update) > 500) {
@@ -365,7 +374,9 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       last_lag_update = Clock::now();
     }
     if (pipeline->pending() > 0) {
-      Status s = dead_letters->Publish(pipeline->dead_letters());
+      Status s = CheckDisk(batch_bytes);
+      if (!s.ok()) return {ConsumerState::kDiskFull, s};  // the batch is consumed again later
+      s = dead_letters->Publish(pipeline->dead_letters());
       if (!s.ok()) {
         if (stop_requested.load()) break;
         return {ConsumerState::kDeadLetterBlocked, s};

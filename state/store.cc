@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -107,6 +108,12 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   // replayed memtables before opening.
   db_opts.max_total_wal_size = 128u << 20;
   db_opts.avoid_flush_during_recovery = true;
+  // With an SstFileManager, RocksDB checks the free space before a
+  // compaction and postpones one that would not fit, instead of failing in
+  // the middle of writing its output (a write error can end in an assertion
+  // of Debian's RocksDB build). Ingest stops itself before the WAL and
+  // flushes run out of room (kafka_ingest.h, --min-free-disk-mb).
+  db_opts.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
