@@ -63,6 +63,28 @@ def strongest(cols, name):
     return label, p50
 
 
+def freshness_cost_row(r, cols):
+    """The freshness-cost row of the table against the peers: leadflow's
+    median send-to-visible time for a batch of 1,000 events, each peer's
+    median time to take the batch in and answer the 365-day report, the
+    strongest peer and its ratio to leadflow (bench/freshness_cost.py)."""
+    fc = r.get("freshness_cost")
+    if not fc or not fc.get("leadflow"):
+        return None
+    by_label = {v.get("label"): v for k, v in fc.items() if isinstance(v, dict) and k != "leadflow"}
+    cells, best = [], None
+    for label, _ in cols:
+        v = fc.get("pg") if label == "PostgreSQL" else by_label.get(label)
+        cells.append(f"{v['median_s'] * 1000:,.0f} ms" if v else "n/a")
+        if v and (best is None or v["median_s"] < best[0]):
+            best = (v["median_s"], label)
+    lf = fc["leadflow"]["median_s"]
+    ratio = best[0] / max(1e-9, lf) if best else None
+    return (f"| freshness cost: {fmt(fc['batch_events'])} new events, then the 365-day report (median) | "
+            f"{lf * 1000:,.0f} ms | " + " | ".join(cells)
+            + f" | {best[1] if best else 'n/a'} | {fmt(ratio, 1)}x | {'yes' if fc.get('equal') else '**NO**'} |")
+
+
 def load_rows(r):
     """(engine, how, wall s, events/s, CPU s, derive s, events/s with derive, bytes) per loader of the NDJSON."""
     rows = []
@@ -276,6 +298,9 @@ def write(r, out: Path):
             ratio = peer_ratios.get(name, (None,))[0]
             lines.append(f"| {name} | {v['server_p50_ms']:.2f} ms | " + " | ".join(cells)
                          + f" | {label or 'n/a'} | {fmt(ratio, 1)}x | {'yes' if same else '**NO**'} |")
+        fc_row = freshness_cost_row(r, cols)
+        if fc_row:
+            lines.append(fc_row)
         lines.append("")
     lr = load_rows(r)
     if lr:
@@ -288,6 +313,29 @@ def write(r, out: Path):
         for eng, how, wall, rate, cpu, derive, rate_all, size in lr:
             lines.append(f"| {eng} | {how} | {fmt(wall, 2)} | {fmt(rate, 0)} | {fmt(cpu, 2)} | {fmt(derive, 2)} | "
                          f"{fmt(rate_all, 0)} | {fmt(size / 1e6, 1) + ' MB' if size else 'n/a'} |")
+        lines.append("")
+    fc = r.get("freshness_cost")
+    if fc and fc.get("leadflow"):
+        lf = fc["leadflow"]
+        lines += ["## Freshness cost", "",
+                  f"{fc['batches']} batches of {fmt(fc['batch_events'])} new events for the large org "
+                  "(bench/freshness_cost.py: generated as a continuation of the history, new and existing leads), "
+                  "the same for every engine; after each one, the 365-day status report "
+                  f"(`{fc['report']}`), every answer compared with leadflow's "
+                  f"({'all equal' if fc.get('equal') else '**NOT all equal**'}). A peer's time: take the batch in "
+                  "(append with dedup by event_id, re-derive what it touched) and answer the report, in process. "
+                  "leadflow's: from sending the batch to Kafka (kcat) to the first report call that reflects it. "
+                  "Ratio = the engine's median / leadflow's median.", "",
+                  "| engine | how | median | max | of which take-in (median) | report (median) | ratio |",
+                  "|---|---|---|---|---|---|---|",
+                  f"| leadflow | {lf['method']} | {lf['median_s'] * 1000:,.0f} ms | {lf['max_s'] * 1000:,.0f} ms | "
+                  f"{lf['median_apply_s'] * 1000:,.0f} ms | {fmt(lf['median_answer_ms'], 1)} ms | 1x |"]
+        for name in ("pg", "duckdb", "chdb"):
+            v = fc.get(name)
+            if v:
+                lines.append(f"| {v['label']} | {v['method']} | {v['median_s'] * 1000:,.0f} ms | "
+                             f"{v['max_s'] * 1000:,.0f} ms | {v['median_apply_s'] * 1000:,.0f} ms | "
+                             f"{fmt(v['median_answer_ms'], 1)} ms | {fmt(v['ratio_to_leadflow'], 1)}x |")
         lines.append("")
     if fr:
         lines += ["## Freshness", "",

@@ -16,6 +16,8 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
   pg         PostgreSQL 15: load, the same reports, equality check, ratios
   peers      DuckDB and chdb (bench/peers/): load and derive the same NDJSON, the same
              reports, equality check; leadflow's `ingest --file` of the same file
+  freshness_cost  batches of 1,000 new events: each peer's append + re-derive + 365-day
+             report, against leadflow's send-to-visible time (bench/freshness_cost.py)
   report     results.md and PNG plots
 
 Every number is measured in this one run on this one machine; the report
@@ -59,7 +61,7 @@ SCALES = {
         days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
         pg_reps=3, restarts=3),
 }
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "peers", "report"]
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "peers", "freshness_cost", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
@@ -561,6 +563,153 @@ class Bench:
         if bad:
             self.save()
             raise SystemExit(f"leadflow and a peer disagree on {bad}; see {self.out}/responses/mismatch_*.json")
+
+    def phase_freshness_cost(self):
+        """Batches of 1,000 new events for the large org (bench/freshness_cost.py),
+        the same for every engine: each peer takes a batch in as its user would
+        (append with dedup, re-derive what it touched) and answers the 365-day
+        report again; leadflow gets the batch through Kafka, and its time is from
+        sending to the first report that reflects it. Needs the pg and peers
+        phases of the same run (their stores hold the history only)."""
+        import freshness_cost as fc
+        import scenarios
+        from peers import ENGINES
+        from pg import pgbase
+        import psycopg2
+        self.ensure_server()
+        n = self.cfg.get("fresh_batches", 5)
+        flags = self.cfg["gen"]
+        big_org_leads = int(flags[flags.index("--big-org-leads") + 1])
+        report_end = fc.report_end(self.end_date)
+        sc = scenarios._status_scenario("status_365d_fresh", BIG_ORG, report_end, 365, None)
+        batch_dir = self.work / "freshness-batches"
+        batch_dir.mkdir(exist_ok=True)
+        batches = []
+        for k in range(n):
+            path = batch_dir / f"batch_{k}.ndjson"
+            fc.make_batch(self.bin("tools/leadflow-gen"), k, self.end_date, big_org_leads, str(path))
+            batches.append(path)
+        log(f"freshness cost: {n} batches of {fc.BATCH_SIZE} events for {BIG_ORG}; "
+            f"the 365-day report ending {report_end}")
+        answers = {}  # batch -> engine -> normalized answer
+
+        def record(name, per_batch, method):
+            totals = [b["seconds"] for b in per_batch]
+            return dict(method=method, batches=per_batch, median_s=statistics.median(totals), max_s=max(totals),
+                        median_apply_s=statistics.median(b["apply_seconds"] for b in per_batch),
+                        median_answer_ms=statistics.median(b["answer_ms"] for b in per_batch))
+
+        def check_new(label, k, r):
+            if r["new_events"] != fc.BATCH_SIZE:
+                raise SystemExit(f"freshness_cost: {label} took {r['new_events']} new events of batch {k}; "
+                                 "run the pg and peers phases first, in the same run")
+
+        out = {"batch_events": fc.BATCH_SIZE, "batches": n, "report": sc.path}
+        # PostgreSQL (fair): append, then the full re-derive.
+        cluster = pgbase.Cluster(str(self.work / "pg"), PG_PORT)
+        cluster.start()
+        try:
+            conn = psycopg2.connect(cluster.dsn())
+            conn.autocommit = True
+            per = []
+            for k, path in enumerate(batches):
+                t = time.perf_counter()
+                r = fc.pg_apply_batch(conn, str(path))
+                t_ans = time.perf_counter()
+                answers.setdefault(k, {})["pg"] = sc.pg(conn)
+                done = time.perf_counter()
+                check_new("PostgreSQL", k, r)
+                per.append(dict(seconds=done - t, apply_seconds=r["seconds"], answer_ms=(done - t_ans) * 1000,
+                                steps=r["steps"]))
+                log(f"freshness cost: PostgreSQL batch {k}: {per[-1]['seconds'] * 1000:.0f} ms")
+            conn.close()
+            out["pg"] = dict(label="PostgreSQL (fair)", **record("pg", per, "full re-derive"))
+        finally:
+            if not self.args.keep_running:
+                cluster.stop()
+        # The embedded peers: append, then re-derive only the touched leads.
+        for name, make in ENGINES.items():
+            peer = make(str(self.work / "peers" / name))
+            try:
+                per = []
+                for k, path in enumerate(batches):
+                    t = time.perf_counter()
+                    r = peer.apply_batch(str(path))
+                    t_ans = time.perf_counter()
+                    answers[k][name] = peer.answer(sc, BIG_ORG)
+                    done = time.perf_counter()
+                    check_new(peer.label, k, r)
+                    per.append(dict(seconds=done - t, apply_seconds=r["seconds"], answer_ms=(done - t_ans) * 1000,
+                                    steps=r["steps"], touched_leads=r["touched_leads"]))
+                    log(f"freshness cost: {peer.label} batch {k}: {per[-1]['seconds'] * 1000:.0f} ms "
+                        f"({r['touched_leads']} leads)")
+                out[name] = dict(label=peer.label, **record(name, per, "incremental (touched leads)"))
+            finally:
+                peer.close()
+        # leadflow: kcat sends the batch; counters until every message is
+        # consumed, then the report until it equals the peers' answer.
+        method, path, headers, body = self.call(sc)
+        conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=60)
+
+        def report():
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            if r.status != 200:
+                raise SystemExit(f"freshness_cost: HTTP {r.status}: {data[:300]!r}")
+            return sc.normalize_leadflow(json.loads(data))
+
+        def consumed(m):
+            return sum(m.get(f"leadflow_events_{c}_total", 0) for c in ("applied", "duplicate", "dead_lettered"))
+
+        self.wait_caught_up()
+        per, bad = [], []
+        for k, bpath in enumerate(batches):
+            expected = answers[k]["pg"]
+            before = self.metrics()
+            t = time.perf_counter()
+            subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", TOPIC, "-X", "linger.ms=0", "-l", str(bpath)],
+                           check=True, stdout=subprocess.DEVNULL)
+            sent = time.perf_counter()
+            while True:
+                m = self.metrics()
+                if consumed(m) - consumed(before) >= fc.BATCH_SIZE:
+                    break
+                if time.perf_counter() - t > 120:
+                    raise SystemExit(f"freshness_cost: leadflow did not consume batch {k}")
+                time.sleep(0.002)
+            dups = m.get("leadflow_events_duplicate_total", 0) - before.get("leadflow_events_duplicate_total", 0)
+            polls = 0
+            while True:
+                t_ans = time.perf_counter()
+                got = report()
+                polls += 1
+                if got == expected or time.perf_counter() - t > 120:
+                    break
+            done = time.perf_counter()
+            if dups:
+                raise SystemExit(f"freshness_cost: leadflow already held {dups:.0f} events of batch {k}; "
+                                 "run the whole bench (from gen) first")
+            per.append(dict(seconds=done - t, apply_seconds=t_ans - t, answer_ms=(done - t_ans) * 1000,
+                            send_seconds=sent - t, report_calls=polls))
+            log(f"freshness cost: leadflow batch {k}: {per[-1]['seconds'] * 1000:.0f} ms send to visible "
+                f"({polls} report calls)")
+            for name, ans in answers[k].items():
+                if ans != got:
+                    bad.append(f"{name}:batch{k}")
+                    (self.out / "responses").mkdir(exist_ok=True)
+                    (self.out / "responses" / f"mismatch_freshness_{name}_{k}.json").write_text(
+                        json.dumps(dict(leadflow=repr(got), peer=repr(ans)), indent=1))
+        conn.close()
+        out["leadflow"] = dict(label="leadflow", **record("leadflow", per, "send to visible (Kafka)"))
+        for name in ("pg", *ENGINES):
+            out[name]["ratio_to_leadflow"] = out[name]["median_s"] / max(1e-9, out["leadflow"]["median_s"])
+        out["equal"] = not bad
+        self.results["freshness_cost"] = out
+        if bad:
+            self.save()
+            raise SystemExit(f"freshness_cost: leadflow and a peer disagree after {bad}; "
+                             f"see {self.out}/responses/mismatch_freshness_*.json")
 
     def phase_report(self):
         import report
