@@ -748,6 +748,16 @@ def main():
     if unknown:
         ap.error(f"unknown phases {unknown}")
     configure_ports(args.scale)
+    # A scale's broker, ports and PostgreSQL are fixed: two runs of the same
+    # scale at once would reset each other's broker. The second one waits
+    # for the first rather than spoil both.
+    import fcntl
+    lock = open(f"/tmp/leadflow-bench-{args.scale}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"another {args.scale}-scale benchmark is running; waiting for it to finish")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     b = Bench(args)
     if "gen" not in phases:
         b.kafka("start")  # the broker keeps its data between runs
