@@ -161,7 +161,7 @@ def write(r, out: Path):
     if ratios:
         worst = min(ratios, key=ratios.get)
         rows.append(("PostgreSQL / leadflow time, every report (worst)", ">= 100x",
-                     f"{ratios[worst]:,.0f}x ({worst})", verdict(ratios[worst] >= TARGETS["pg_ratio"])))
+                     f"{ratios[worst]:,.1f}x ({worst})", verdict(ratios[worst] >= TARGETS["pg_ratio"])))
         same = all(v.get("equal") for v in pg.values())
         rows.append(("Same numbers as PostgreSQL, every report", "all", "all equal" if same else "**MISMATCH**",
                      verdict(same)))
@@ -242,7 +242,7 @@ def write(r, out: Path):
                 f"| {name} | {v['server_p50_ms']:.2f} ms | {v['server_p99_ms']:.2f} ms | "
                 f"{fmt(w.get('1', {}).get('p99_ms'))} ms | {fmt(w.get('16', {}).get('p99_ms'))} ms | "
                 f"{fmt(w.get('64', {}).get('p99_ms'))} ms | {fmt(w.get('64', {}).get('rps'), 0)} | "
-                f"{fmt(p.get('p50_ms'), 1)} ms | {fmt(p.get('ratio_p50'), 0)}x | "
+                f"{fmt(p.get('p50_ms'), 1)} ms | {fmt(p.get('ratio_p50'), 1)}x | "
                 f"{'yes' if p.get('equal') else ('n/a' if not p else '**NO**')} |")
         lines.append("")
         lines.append("![reports](reports.png)")
