@@ -101,6 +101,19 @@ bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t f
   return v >= 1 && v <= max;
 }
 
+// --min-free-disk-mb in bytes (default 64 MB), or false for a bad value.
+bool MinFreeDiskBytes(const app::Flags& flags, uint64_t* bytes) {
+  int64_t mb = 0;
+  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &mb, 10'000'000)) return false;
+  *bytes = static_cast<uint64_t>(mb) << 20;
+  return true;
+}
+
+int BadMinFreeDisk(const app::Flags& flags) {
+  return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
+              flags.Get("min-free-disk-mb") + "'");
+}
+
 // Opens the state in dir and checks its layout (views::CheckStateFormat);
 // on failure returns false with the message for Fail.
 bool OpenState(const std::string& dir, uint64_t min_free_bytes, std::unique_ptr<state::Store>* store,
@@ -173,11 +186,9 @@ int Serve(const app::Flags& flags) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  int64_t min_free_mb = 0, dlq_max_bytes = 0;
-  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &min_free_mb, 10'000'000)) {
-    return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
-                flags.Get("min-free-disk-mb") + "'");
-  }
+  uint64_t min_free_bytes = 0;
+  if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
+  int64_t dlq_max_bytes = 0;
   if (!PositiveIntFlag(flags, "dlq-max-message-bytes", 1000000, &dlq_max_bytes, 100'000'000) ||
       dlq_max_bytes < 4096) {
     return Fail("--dlq-max-message-bytes must be a number from 4096 to 100000000, got '" +
@@ -192,7 +203,7 @@ int Serve(const app::Flags& flags) {
 
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, static_cast<uint64_t>(min_free_mb) << 20, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, min_free_bytes, &store, &error)) return Fail(error);
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -204,7 +215,7 @@ int Serve(const app::Flags& flags) {
   kopts.kafka_properties = kafka_props;
   kopts.dlq_max_message_bytes = static_cast<size_t>(dlq_max_bytes);
   kopts.data_dir = data_dir;
-  kopts.min_free_disk_bytes = static_cast<uint64_t>(min_free_mb) << 20;
+  kopts.min_free_disk_bytes = min_free_bytes;
   if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
     kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
@@ -301,14 +312,11 @@ int IngestFile(const app::Flags& flags) {
     if (!dlq_file) return Fail("cannot write " + *path);
     dlq = &dlq_file;
   }
-  int64_t min_free_mb = 0;
-  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &min_free_mb, 10'000'000)) {
-    return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
-                flags.Get("min-free-disk-mb") + "'");
-  }
+  uint64_t min_free_bytes = 0;
+  if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, static_cast<uint64_t>(min_free_mb) << 20, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, min_free_bytes, &store, &error)) return Fail(error);
   ingest::FileIngestResult result;
   Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result);
   if (!s.ok()) return Fail(s.ToString());

@@ -31,8 +31,8 @@
 // Broker outages of any length are ridden out by librdkafka's reconnects
 // within a session, or by new sessions.
 //
-// Thread safety: Run() is called by one thread (the ingest thread); Health(),
-// Ready(), LagMessages() and the Stats may be read from any thread;
+// Thread safety: Run() is called by one thread (the ingest thread); Health()
+// and the Stats may be read from any thread;
 // RequestStop() may be called from any thread.
 #ifndef LEADFLOW_INGEST_KAFKA_INGEST_H_
 #define LEADFLOW_INGEST_KAFKA_INGEST_H_
@@ -123,10 +123,17 @@ enum class ConsumerState {
 const char* ConsumerStateName(ConsumerState s);
 
 struct IngestHealth {
+  // True once the consumer has been assigned every partition of the topic
+  // and has consumed each up to its end as it stood when assigned (and stays
+  // true). One leadflow instance owns a whole topic: its state must hold
+  // every org it serves, so replicas use consumer groups of their own.
   bool ready = false;
   ConsumerState state = ConsumerState::kStarting;
   // Why the consumer is not running (the last error), else empty.
   std::string reason;
+  // Sum over the topic's partitions of (end - next offset to apply), from
+  // the stored positions; the last known end while the broker cannot be
+  // asked. Never 0 while known messages wait.
   int64_t lag_messages = 0;
   uint64_t restarts = 0;             // sessions that ended in a failure
   uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
@@ -149,16 +156,7 @@ class KafkaIngest {
   Status Run();
   void RequestStop();
 
-  // True once this consumer is assigned every partition of the topic and has
-  // consumed each up to its end as it stood when assigned (and stays true).
-  // One leadflow instance owns a whole topic: its state must hold every org
-  // it serves, so replicas use consumer groups of their own.
-  bool Ready() const { return ready_.load(); }
-  // Sum over the topic's partitions of (high watermark - next offset to
-  // apply), from the consumer's positions where assigned and the stored
-  // positions elsewhere; the last known value while the broker cannot be
-  // asked. Never 0 while known messages wait.
-  int64_t LagMessages() const { return lag_.load(); }
+  // What ingest is doing now (see IngestHealth).
   IngestHealth Health() const;
 
  private:

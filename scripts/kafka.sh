@@ -311,15 +311,17 @@ cmd_start() {
   log "ready on $BOOTSTRAP in $((SECONDS - t0)) s"
 }
 
-cmd_stop() {
+# Sends the broker SIGNAL and waits for it to exit (up to 30 s, then
+# SIGKILL); returns 1 when no broker runs.
+signal_broker() {
   local pid
   if ! pid=$(broker_pid); then
     rm -f "$PID_FILE"
     log "not running"
-    return 0
+    return 1
   fi
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
+  log "sending SIG$1 to pid $pid"
+  kill -"$1" "$pid" 2>/dev/null || true
   local i
   for ((i = 0; i < 60; i++)); do
     kill -0 "$pid" 2>/dev/null || break
@@ -331,25 +333,11 @@ cmd_stop() {
     sleep 0.5
   fi
   rm -f "$PID_FILE"
-  log "stopped"
 }
 
-cmd_kill() {
-  local pid
-  if ! pid=$(broker_pid); then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  kill -KILL "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 40; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  rm -f "$PID_FILE"
-  log "killed pid $pid"
-}
+cmd_stop() { if signal_broker TERM; then log "stopped"; fi; }
+
+cmd_kill() { if signal_broker KILL; then log "killed"; fi; }
 
 cmd_status() {
   local pid
