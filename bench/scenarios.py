@@ -200,6 +200,14 @@ def status_report_pg(conn, org, t0=None, t1=None, query_term=None, naive=False):
                 row(a)["left"] = n
     cur.close()
 
+    return assemble_status_report(statuses, counts, transitions, summary, overall)
+
+
+def assemble_status_report(statuses, counts, transitions, summary, overall):
+    """The normalized report from per-status counts (started, ended, entered,
+    left, gained, lost) and the transition and summary pairs, as every engine
+    computes them: rows of live statuses in status order, then deleted ones
+    with a non-zero count (contract section 2)."""
     rows_live, rows_deleted = [], []
     for sid, label, deleted in statuses:
         c = counts[sid]

@@ -52,16 +52,8 @@ class ChdbPeer(common.Peer):
         data = self.session.query(sql, "JSONCompact").bytes()
         return [tuple(r) for r in json.loads(data)["data"]] if data else []
 
-    def literal(self, value):
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, (list, tuple)):
-            return "(" + ", ".join(self.literal(v) for v in value) + ")" if value else "(NULL)"
-        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    def quote(self, text):
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
     def size_bytes(self):
         return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(self.path) for f in fs)

@@ -43,23 +43,6 @@ import scenarios as sc  # noqa: E402
 from peers import ENGINES  # noqa: E402
 
 
-
-def edge_periods(instants, n=60):
-    """n periods with bounds on the event instants and 1 ms either side."""
-    ms = sorted({round(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
-                 for t in instants})
-    rng = random.Random(42)
-    fmt = lambda x: datetime.datetime.fromtimestamp(x / 1000, datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    periods = set()
-    while len(periods) < n:
-        a = rng.choice(ms) + rng.choice((-1, 0, 1))
-        b = rng.choice(ms) + rng.choice((-1, 0, 1, 86400000))
-        if a < b:
-            periods.add((fmt(a), fmt(b)))
-    return sorted(periods)
-
-
 def compare(label, ndjson, end_dates, periods, engines, brokers, work):
     """Loads ndjson into every peer and leadflow and compares every case.
     Returns (comparisons, failures)."""
@@ -133,7 +116,7 @@ def main(argv=None):
         if not a.no_edge:
             ndjson = os.path.join(work, "edge.ndjson")
             _, end_dates, instants = edge_cases.write(ndjson)
-            n, f = compare("edge", ndjson, end_dates, edge_periods(instants), engines, brokers, work)
+            n, f = compare("edge", ndjson, end_dates, pgcheck.edge_periods(instants), engines, brokers, work)
             total, failures = total + n, failures + f
         start_day = datetime.date.fromisoformat(a.start[:10])
         end_dates = [(start_day + datetime.timedelta(days=a.days)).isoformat(),

@@ -132,6 +132,18 @@ class Peer:
 
     def literal(self, value):
         """value (None, bool, int, str, or a list of str) as an SQL literal."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, (list, tuple)):
+            return "(" + ", ".join(self.literal(v) for v in value) + ")" if value else "(NULL)"
+        return self.quote(str(value))
+
+    def quote(self, text):
+        """A string literal of the engine's dialect."""
         raise NotImplementedError
 
     def close(self):
@@ -310,23 +322,7 @@ class Peer:
                 row(s1)["gained"] += n
                 summary.append((s0, s1, n))
 
-        live, deleted = [], []
-        for sid, label, is_deleted in statuses:
-            c = counts[sid]
-            if overall:
-                fields = {"ended": c["ended"], "entered": c["entered"], "left": c["left"]}
-            else:
-                change = c["ended"] - c["started"]
-                fields = {"started": c["started"], "ended": c["ended"], "change": change,
-                          "change_percent": scenarios._change_percent(c["started"], change),
-                          "gained": c["gained"], "lost": c["lost"], "entered": c["entered"], "left": c["left"]}
-            entry = (sid, label, bool(is_deleted), fields)
-            if not is_deleted:
-                live.append(entry)
-            elif any(c.values()):
-                deleted.append(entry)
-        return {"overview": live + deleted, "transitions": scenarios._sorted_pairs(transitions),
-                "summary": None if summary is None else scenarios._sorted_pairs(summary)}
+        return scenarios.assemble_status_report(statuses, counts, transitions, summary, overall)
 
     def not_contacted(self, org, lead_field, lead_value, roles, codes, window, aggregate, page, page_size):
         """Leads Not Contacted (List of ProspectID, OwnerId, CreatedOn, or

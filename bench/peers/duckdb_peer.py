@@ -35,16 +35,8 @@ class DuckDBPeer(common.Peer):
     def rows(self, sql):
         return self.conn.execute(sql).fetchall()
 
-    def literal(self, value):
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, (list, tuple)):
-            return "(" + ", ".join(self.literal(v) for v in value) + ")" if value else "(NULL)"
-        return "'" + str(value).replace("'", "''") + "'"
+    def quote(self, text):
+        return "'" + text.replace("'", "''") + "'"
 
     def size_bytes(self):
         return sum(os.path.getsize(p) for p in (self.path, self.path + ".wal") if os.path.exists(p))

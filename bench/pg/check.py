@@ -255,18 +255,24 @@ def check_edge_cases(cluster, brokers, work, n_periods=60):
     on event instants and one millisecond either side of them."""
     ndjson = os.path.join(work, "edge.ndjson")
     _, end_dates, instants = edge_cases.write(ndjson)
+    return compare("edge", ndjson, end_dates, edge_periods(instants, n_periods), cluster, brokers, work)
+
+
+def edge_periods(instants, n=60):
+    """n periods (RFC 3339 pairs) with bounds on the event instants and one
+    millisecond either side of them, sorted; the same for every run."""
     ms = sorted({round(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
                  for t in instants})
     rng = random.Random(42)
     fmt = lambda x: datetime.datetime.fromtimestamp(x / 1000, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     periods = set()
-    while len(periods) < n_periods:
+    while len(periods) < n:
         a = rng.choice(ms) + rng.choice((-1, 0, 1))
         b = rng.choice(ms) + rng.choice((-1, 0, 1, 86400000))
         if a < b:
             periods.add((fmt(a), fmt(b)))
-    return compare("edge", ndjson, end_dates, sorted(periods), cluster, brokers, work)
+    return sorted(periods)
 
 
 def main(argv=None):
