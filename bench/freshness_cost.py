@@ -26,6 +26,7 @@ is the history's end date.
 
 import datetime
 import io
+import os
 import json
 import re
 import subprocess
@@ -72,88 +73,94 @@ def make_batch(gen_bin, k, end_date, big_org_leads, path, size=BATCH_SIZE):
     return len(out)
 
 
-# ---- PostgreSQL (fair): append, then derive every reporting table again ----
+# ---- PostgreSQL (fair): append, then re-derive the touched leads ----
 
-PG_KEEP = {"events"}  # what a re-derive keeps: the deduplicated events (primary key (org_id, event_id))
-PG_RENAMES = {"raw_events": "b_raw", "events": "b_events"}
+PG_BATCH_RENAMES = {"raw_events": "b_raw", "events": "b_events"}
+# derive.sql's lead steps and fair.sql's per-lead statements, run on the
+# touched leads' events only (bench/pg/sql/apply.sql).
+PG_DERIVE_RENAMES = {"events": "tev", "lead_created": "d_lead_created", "lead_changes": "d_lead_changes",
+                     "lead_updates": "d_lead_updates", "activities": "d_activities",
+                     "transitions": "d_transitions", "leads": "d_leads"}
+PG_FAIR_RENAMES = {"transitions": "d_transitions", "transitions_fair": "d_transitions_fair", "leads": "d_leads",
+                   "status_current_counts": "d_status_current_counts",
+                   "transition_counts": "d_transition_counts", "lead_text_fields": "d_lead_text_fields",
+                   "lead_field_list": "d_lead_field_list"}
+PG_LEAD_STEPS = ("lead_created", "lead_changes", "lead_updates", "activities", "transitions", "leads")
 
 
 def _renamed(sql, names):
     return re.sub(r"\b(" + "|".join(names) + r")\b", lambda m: names[m.group(1)], sql)
 
 
+def _temp(sql):
+    return sql.replace("CREATE TABLE ", "CREATE TEMP TABLE ")
+
+
 def pg_apply_batch(conn, ndjson, log=None):
     """Takes a batch into the fair PostgreSQL of bench/pg (loaded by
-    pgbase.load): the batch's lines are COPYed (numbered after every stored
-    line) into a table of their own, typed by derive.sql's `events` step
-    (tables renamed), and appended with INSERT .. ON CONFLICT (org_id,
-    event_id) DO NOTHING (the dedup, on the events' primary key); then every
-    reporting table is derived again from events, as at load: derive.sql
-    after its events steps, indexes.sql but the events' primary key,
-    fair.sql, VACUUM (ANALYZE). A full re-derive: the fair tables (a status
-    group per lead's current status, previous-occurrence columns, summary
-    counts) are not maintained incrementally here (bench/peers/README.md,
-    "Freshness cost"). Returns seconds, steps {name: seconds}, new_events."""
+    pgbase.load) as a user who keeps its tables current would: the batch's
+    lines are COPYed (numbered after every stored line) into a table of
+    their own and typed by derive.sql's `events` step (tables renamed); the
+    new ones are appended (INSERT .. ON CONFLICT (org_id, event_id) DO
+    NOTHING: the dedup); then only the leads the batch names are derived
+    again, by derive.sql's lead steps and fair.sql's per-lead statements on
+    those leads' events, and their rows replace the stored ones, the
+    summary tables adjusted by the difference (sql/apply.sql). Statuses and
+    users are derived again in full only when the batch changes them. No
+    VACUUM or ANALYZE per batch (autovacuum's business). Returns seconds,
+    steps {name: seconds}, new_events, touched_leads."""
     from pg import pgbase
     log = log or (lambda msg: None)
     steps = {}
     cur = conn.cursor()
     t_all = time.perf_counter()
+    apply = dict(pgbase.read_steps("apply.sql"))
+    derive = dict(pgbase.read_steps("derive.sql"))
+    fair = dict(pgbase.read_steps("fair.sql"))
 
-    def step(name, fn):
+    def run(name, statements, renames=None):
         t = time.perf_counter()
-        out = fn()
+        for sql in statements:
+            t1 = time.perf_counter()
+            cur.execute(_temp(_renamed(sql, renames)) if renames else sql)
+            if os.environ.get("FC_DEBUG"):  # per-statement times, for tuning
+                print(f"{(time.perf_counter() - t1) * 1000:8.1f} ms  {sql.strip().splitlines()[0][:90]}")
         steps[name] = steps.get(name, 0) + round(time.perf_counter() - t, 4)
-        return out
 
-    def run_file(filename, skip=()):
-        for name, statements in pgbase.read_steps(filename):
-            if name in skip:
-                continue
-            for sql in statements:
-                cur.execute(sql)
-
-    def append():
-        cur.execute("DROP TABLE IF EXISTS b_raw, b_events")
+    def parse():
         cur.execute("CREATE TEMP TABLE b_raw (line bigint, doc jsonb)")
-        cur.execute("SELECT coalesce(max(line), 0) FROM events")
+        cur.execute("SELECT max_line FROM event_lines")
         first = cur.fetchone()[0] + 1
         with open(ndjson, "rb") as f:
             data = b"".join(b"%d\x02%s\n" % (first + i, line.rstrip(b"\r\n")) for i, line in enumerate(f))
         cur.copy_expert(f"COPY b_raw (line, doc) FROM STDIN {pgbase.COPY_OPTIONS}", io.BytesIO(data))
-        for name, statements in pgbase.read_steps("derive.sql"):
-            if name == "events":
-                for sql in statements:
-                    cur.execute(_renamed(sql, PG_RENAMES).replace("CREATE TABLE b_events", "CREATE TEMP TABLE b_events"))
-        cur.execute("INSERT INTO events SELECT * FROM b_events ORDER BY line ON CONFLICT (org_id, event_id) DO NOTHING")
-        n = cur.rowcount
-        cur.execute("DROP TABLE b_raw, b_events")
-        return n
 
-    def drop_derived():
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        names = [t for (t,) in cur.fetchall() if t not in PG_KEEP]
-        if names:
-            cur.execute("DROP TABLE " + ", ".join(f'"{t}"' for t in names) + " CASCADE")
-
-    def vacuum():
-        cur.execute("VACUUM (ANALYZE)")
-        cur.execute("""SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relallvisible < c.relpages""")
-        for (table,) in cur.fetchall():
-            cur.execute(f'VACUUM "{table}"')
-
-    cur.execute("SET work_mem = '1GB'")
-    cur.execute("SET maintenance_work_mem = '2GB'")
-    new_events = step("append", append)
-    step("derive", drop_derived)
-    step("derive", lambda: run_file("derive.sql", skip={"events", "dedup", "drop_raw"}))
-    step("indexes", lambda: run_file("indexes.sql", skip={"pk_events"}))
-    step("fair", lambda: run_file("fair.sql"))
-    step("vacuum_analyze", vacuum)
-    cur.execute("RESET work_mem")
-    cur.execute("RESET maintenance_work_mem")
+    cur.execute("BEGIN")  # readers never see half a batch
+    t = time.perf_counter()
+    parse()
+    steps["parse"] = round(time.perf_counter() - t, 4)
+    run("parse", derive["events"], PG_BATCH_RENAMES)
+    run("append", apply["append"])
+    cur.execute("SELECT (SELECT count(*) FROM b_new), (SELECT count(*) FROM b_touched)")
+    new_events, touched = cur.fetchone()
+    cur.execute(apply["catalog_changed"][0])
+    if cur.fetchone()[0]:
+        # Statuses or users changed: derive those two small tables again.
+        run("statuses_users", ["DROP TABLE statuses, users"] + derive["statuses"] + derive["users"]
+            + dict(pgbase.read_steps("indexes.sql"))["pk_small"])
+    run("derive_leads", derive["lead_created"], PG_DERIVE_RENAMES)
+    run("derive_leads", apply["remap"])
+    for name in PG_LEAD_STEPS[1:]:
+        run("derive_leads", derive[name], PG_DERIVE_RENAMES)
+    run("derive_fair", apply["groups"])
+    # fair_transitions' second statement (its first makes status_groups,
+    # which the groups step extends instead).
+    run("derive_fair", fair["fair_transitions"][1:] + fair["fair_lead_fields"] + fair["fair_summaries"],
+        PG_FAIR_RENAMES)
+    run("merge", apply["merge"])
+    run("cleanup", apply["cleanup"])
+    run("commit", ["COMMIT"])
     cur.close()
     seconds = time.perf_counter() - t_all
-    log(f"  PostgreSQL batch: {new_events} new events, {seconds * 1000:.0f} ms")
-    return {"seconds": seconds, "steps": steps, "new_events": new_events}
+    log(f"  PostgreSQL batch: {new_events} new events, {touched} leads, {seconds * 1000:.0f} ms")
+    return {"seconds": seconds, "steps": steps, "new_events": new_events, "touched_leads": touched}

@@ -109,3 +109,17 @@ CREATE INDEX transition_counts_org ON transition_counts (org_id);
 -- and the last-activity test read.
 CREATE INDEX lead_field_list_value ON lead_field_list (org_id, field, value, created_at, lead_id)
   INCLUDE (owner_id, last_activity_at, lead_pk);
+
+-- step: fair_incremental
+-- A user who keeps the tables above current takes in new events by
+-- re-deriving only the leads they name (sql/apply.sql, the freshness cost):
+-- that needs each lead's stored events, and each lead's rows of the
+-- tables above, without a scan of all of them (transitions and activities
+-- have (org_id, lead_pk, ...) indexes already).
+CREATE INDEX events_org_lead ON events (org_id, lead_id) WHERE lead_id IS NOT NULL;
+CREATE INDEX transitions_fair_lead ON transitions_fair (lead_pk);
+CREATE INDEX lead_text_fields_lead ON lead_text_fields (lead_pk);
+CREATE INDEX lead_field_list_lead ON lead_field_list (lead_pk);
+-- The last arrival line, as a sequence would keep it (events has no index
+-- on line, and max(line) would read every event).
+CREATE TABLE event_lines AS SELECT coalesce(max(line), 0) AS max_line FROM events;
