@@ -13,10 +13,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <thread>
 
@@ -40,7 +43,7 @@ const char* kUsage =
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
     "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
-    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]\n"
+    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
     "                  [--min-free-disk-mb N]\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
@@ -83,6 +86,25 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
   }
 }
 
+// State writes per family (operations and bytes since the process opened
+// the store): what ingest costs the store, e.g. keys written per event.
+void AppendStateWrites(std::string* out, const state::WriteCounters& c) {
+  AppendCounter(out, "leadflow_state_write_batches_total", "Atomic state writes (one per committed batch).",
+                "counter", c.batches);
+  *out += "# HELP leadflow_state_write_ops_total State keys put or deleted, per column family.\n"
+          "# TYPE leadflow_state_write_ops_total counter\n";
+  for (size_t i = 0; i < static_cast<size_t>(state::Cf::kCount); ++i) {
+    *out += std::string("leadflow_state_write_ops_total{family=\"") + state::CfName(static_cast<state::Cf>(i)) +
+            "\"} " + std::to_string(c.ops[i]) + "\n";
+  }
+  *out += "# HELP leadflow_state_write_bytes_total Key and value bytes written to the state, per column family.\n"
+          "# TYPE leadflow_state_write_bytes_total counter\n";
+  for (size_t i = 0; i < static_cast<size_t>(state::Cf::kCount); ++i) {
+    *out += std::string("leadflow_state_write_bytes_total{family=\"") + state::CfName(static_cast<state::Cf>(i)) +
+            "\"} " + std::to_string(c.bytes[i]) + "\n";
+  }
+}
+
 // A flag's value as a positive integer (at most max), or the fallback when unset.
 bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out,
                      int64_t max = 1'000'000) {
@@ -107,6 +129,19 @@ bool MinFreeDiskBytes(const app::Flags& flags, uint64_t* bytes) {
   if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &mb, 10'000'000)) return false;
   *bytes = static_cast<uint64_t>(mb) << 20;
   return true;
+}
+
+// --apply-workers (default 1: on the 2-core machine a second worker gave
+// no gain yet, docs/design.md), or false for a bad value.
+bool ApplyWorkers(const app::Flags& flags, size_t* workers) {
+  int64_t n = 0;
+  if (!PositiveIntFlag(flags, "apply-workers", 1, &n, 64)) return false;
+  *workers = static_cast<size_t>(n);
+  return true;
+}
+
+int BadApplyWorkers(const app::Flags& flags) {
+  return Fail("--apply-workers must be a number from 1 to 64, got '" + flags.Get("apply-workers") + "'");
 }
 
 int BadMinFreeDisk(const app::Flags& flags) {
@@ -216,6 +251,7 @@ int Serve(const app::Flags& flags) {
   kopts.dlq_max_message_bytes = static_cast<size_t>(dlq_max_bytes);
   kopts.data_dir = data_dir;
   kopts.min_free_disk_bytes = min_free_bytes;
+  if (!ApplyWorkers(flags, &kopts.apply_workers)) return BadApplyWorkers(flags);
   if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
     kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
@@ -252,6 +288,7 @@ int Serve(const app::Flags& flags) {
     AppendIngestHealth(out, kafka->Health(), data_dir);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
+    AppendStateWrites(out, store->write_counters());
   };
 
   api::ServerOptions sopts;
@@ -317,11 +354,49 @@ int IngestFile(const app::Flags& flags) {
   std::unique_ptr<state::Store> store;
   std::string error;
   if (!OpenState(data_dir, min_free_bytes, &store, &error)) return Fail(error);
+  // On a terminal, a progress line after each batch (at most twice a
+  // second): lines done and the rate; the summary line stays on stdout.
+  const auto started = std::chrono::steady_clock::now();
+  auto last_shown = started;
+  bool shown = false;
+  ingest::FileIngestProgress progress;
+  if (isatty(STDERR_FILENO)) {
+    progress = [&](const ingest::FileIngestResult& r) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_shown < std::chrono::milliseconds(500)) return;
+      last_shown = now;
+      shown = true;
+      const double secs = std::chrono::duration<double>(now - started).count();
+      std::fprintf(stderr, "\r%llu lines, %.0f lines/s, %llu applied, %llu duplicates, %llu dead-lettered   ",
+                   static_cast<unsigned long long>(r.lines), secs > 0 ? r.lines / secs : 0.0,
+                   static_cast<unsigned long long>(r.applied), static_cast<unsigned long long>(r.duplicates),
+                   static_cast<unsigned long long>(r.dead_lettered));
+    };
+  }
+  size_t workers = 1;
+  if (!ApplyWorkers(flags, &workers)) return BadApplyWorkers(flags);
   ingest::FileIngestResult result;
-  Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result);
-  if (!s.ok()) return Fail(s.ToString());
+  Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result, progress, workers);
+  if (shown) std::fprintf(stderr, "\n");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // This run's counts (the store's all-time totals are in serve's /metrics).
   std::cout << "lines " << result.lines << " applied " << result.applied << " duplicates " << result.duplicates
-            << " dead_lettered " << result.dead_lettered << "\n";
+            << " dead_lettered " << result.dead_lettered << " seconds " << std::fixed << std::setprecision(1) << secs
+            << "\n";
+  // What the run wrote to the state, per event taken in (lines but dead
+  // letters), and per family.
+  const state::WriteCounters w = store->write_counters();
+  const double events = static_cast<double>(std::max<uint64_t>(1, result.applied + result.duplicates));
+  std::cout << "state writes: " << std::setprecision(2) << w.TotalOps() / events << " keys and "
+            << std::setprecision(0) << w.TotalBytes() / events << " bytes per event (" << w.TotalOps() << " keys, "
+            << w.TotalBytes() << " bytes, " << w.batches << " batches)\n";
+  for (size_t i = 0; i < static_cast<size_t>(state::Cf::kCount); ++i) {
+    if (!w.ops[i]) continue;
+    std::cout << "  " << std::left << std::setw(13) << state::CfName(static_cast<state::Cf>(i)) << std::right
+              << std::setprecision(3) << std::setw(8) << w.ops[i] / events << " keys/event "
+              << std::setprecision(0) << std::setw(8) << w.bytes[i] / events << " bytes/event\n";
+  }
+  if (!s.ok()) return Fail(s.ToString() + " (the counts above were committed)");
   return 0;
 }
 
@@ -341,13 +416,14 @@ int main(int argc, char** argv) {
     Status s = app::Flags::Parse(
         args,
         {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
-         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb"},
+         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers"},
         &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return Serve(flags);
   }
   if (command == "ingest") {
-    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb"}, &flags);
+    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb", "apply-workers"},
+                                 &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return IngestFile(flags);
   }

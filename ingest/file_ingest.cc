@@ -5,10 +5,17 @@
 namespace leadflow::ingest {
 
 Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
-                    FileIngestResult* result) {
-  Stats stats;
-  Pipeline pipeline(store, &stats);
+                    FileIngestResult* result, const FileIngestProgress& progress, size_t apply_workers) {
   *result = FileIngestResult();
+  Stats stats;
+  std::unique_ptr<Pipeline> owned;
+  Status s = Pipeline::Create(store, &stats, &owned, apply_workers);
+  if (!s.ok()) return s;
+  Pipeline& pipeline = *owned;
+  // The stats start at the store's totals; this run's counts are the growth.
+  const uint64_t applied0 = stats.events_applied, duplicates0 = stats.events_duplicate,
+                 dead0 = stats.events_dead_lettered;
+  uint64_t lines_committed = 0;
   const SourcePosition source{"file", 0};
   std::string line;
   auto flush = [&]() -> Status {
@@ -24,7 +31,19 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
         }
       }
     }
-    return pipeline.Commit();
+    const uint64_t lines = result->lines;
+    Status c = pipeline.Commit();
+    if (!c.ok()) return c;
+    lines_committed = lines;
+    result->applied = stats.events_applied - applied0;
+    result->duplicates = stats.events_duplicate - duplicates0;
+    result->dead_lettered = stats.events_dead_lettered - dead0;
+    if (progress) {
+      FileIngestResult so_far = *result;
+      so_far.lines = lines_committed;
+      progress(so_far);
+    }
+    return Status::Ok();
   };
   int64_t line_no = -1;
   while (std::getline(in, line)) {
@@ -32,16 +51,15 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++result->lines;
     // Line numbers are not consumer positions; dead letters still carry them.
-    Status s = pipeline.Add(line, std::nullopt, source, line_no, /*track_position=*/false);
-    if (!s.ok()) return s;
-    if (pipeline.pending() >= batch_lines) {
-      if (!(s = flush()).ok()) return s;
+    s = pipeline.Add(line, std::nullopt, source, line_no, /*track_position=*/false);
+    if (s.ok() && pipeline.pending() >= batch_lines) s = flush();
+    if (!s.ok()) {
+      result->lines = lines_committed;
+      return s;
     }
   }
-  Status s = flush();
-  result->applied = stats.events_applied;
-  result->duplicates = stats.events_duplicate;
-  result->dead_lettered = stats.events_dead_lettered;
+  if (pipeline.pending() > 0) s = flush();
+  if (!s.ok()) result->lines = lines_committed;
   return s;
 }
 

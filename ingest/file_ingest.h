@@ -8,6 +8,7 @@
 #define LEADFLOW_INGEST_FILE_INGEST_H_
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -18,18 +19,26 @@
 
 namespace leadflow::ingest {
 
+// What one call took in: counts of this run only (the store's all-time
+// totals are in its metrics).
 struct FileIngestResult {
-  uint64_t lines = 0;
-  uint64_t applied = 0;
-  uint64_t duplicates = 0;
-  uint64_t dead_lettered = 0;
+  uint64_t lines = 0;          // non-blank lines read
+  uint64_t applied = 0;        // lines committed as new events
+  uint64_t duplicates = 0;     // lines committed as duplicates
+  uint64_t dead_lettered = 0;  // invalid lines
 };
+
+// Called after every committed batch with the counts so far.
+using FileIngestProgress = std::function<void(const FileIngestResult&)>;
 
 // Reads NDJSON from in (blank lines are skipped) and applies it in batches of
 // batch_lines. Invalid lines are written to dead_letters (one JSON envelope
-// per line: reason, line number, original) when it is non-null.
+// per line: reason, line number, original) when it is non-null. *result
+// holds what was committed, also when an error stops the run.
+// apply_workers: see Pipeline::Create.
 Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
-                    FileIngestResult* result);
+                    FileIngestResult* result, const FileIngestProgress& progress = nullptr,
+                    size_t apply_workers = 1);
 
 }  // namespace leadflow::ingest
 

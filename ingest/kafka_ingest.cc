@@ -80,6 +80,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // make an unconsumed partition look caught up).
   std::map<int32_t, int64_t> targets;
   bool assigned_once = false;
+  // A fault met inside a callback (a stored position that cannot be read):
+  // the consume loop ends the session with it.
+  std::optional<Status> session_fault;
   int topic_partitions = 0;  // from metadata, once known
   // The last known end (high watermark) and start of each partition, kept
   // across sessions for the lag.
@@ -149,9 +152,20 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      for (auto* tp : partitions) {
-        SourcePosition src{tp->topic(), tp->partition()};
-        auto stored = pipeline->StoredPosition(src);
+      // Stored positions first: one that cannot be read ends the session
+      // (never "start from the beginning", which would count every event
+      // again); nothing is assigned then.
+      std::vector<std::optional<int64_t>> stored_positions(partitions.size());
+      for (size_t i = 0; i < partitions.size(); ++i) {
+        Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
+        if (!s.ok()) {
+          session_fault = s;
+          return;
+        }
+      }
+      for (size_t i = 0; i < partitions.size(); ++i) {
+        RdKafka::TopicPartition* tp = partitions[i];
+        const std::optional<int64_t>& stored = stored_positions[i];
         tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
         int64_t low = 0, high = -1;
         RdKafka::ErrorCode qerr = c->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 5000);
@@ -227,7 +241,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       end = std::max({end, high, pos != positions.end() ? pos->second : int64_t{0}});
       if (low >= 0) partition_start[p] = low;
       int64_t next = partition_start.count(p) ? partition_start[p] : 0;
-      if (auto stored = pipeline->StoredPosition({options.topic, p})) next = std::max(next, *stored);
+      // An unreadable position (the session ends on it) counts from the
+      // partition's start: the lag is overstated, never understated.
+      std::optional<int64_t> stored;
+      if (pipeline->StoredPosition({options.topic, p}, &stored).ok() && stored) next = std::max(next, *stored);
       lag += std::max<int64_t>(0, end - next);
     }
     owner->lag_.store(lag);
@@ -276,6 +293,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  // What a store fault makes of ingest: corrupt state is a stop (a human
+  // must look), anything else a store error retried once writes work.
+  static ConsumerState FaultState(const Status& s) {
+    return s.code() == Status::Code::kCorruption ? ConsumerState::kStopped : ConsumerState::kStoreError;
+  }
+
   // One consumer session: new clients, join, consume and commit batches
   // until stopped or a fault (see the header).
   SessionEnd RunSession();
@@ -285,7 +308,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
 SessionEnd KafkaIngest::Impl::RunSession() {
   ++sessions;
-  pipeline = std::make_unique<Pipeline>(store, stats);  // fresh caches: nothing of a failed batch survives
+  session_fault.reset();
+  // A fresh pipeline: nothing of a failed batch survives in its caches.
+  Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers);
+  if (!created.ok()) return {FaultState(created), created};
   positions.clear();
   targets.clear();
   assigned_once = false;
@@ -338,6 +364,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
       std::unique_ptr<RdKafka::Message> msg(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
+      if (session_fault) return {FaultState(*session_fault), *session_fault};
       const RdKafka::ErrorCode code = msg->err();
       if (code == RdKafka::ERR__TIMED_OUT) break;
       if (code == RdKafka::ERR__FATAL || consumer_events.fatal) {
@@ -362,7 +389,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       if (msg->key_pointer()) key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
       Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
                                SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
-      if (!s.ok()) return {ConsumerState::kStoreError, s};
+      if (!s.ok()) return {FaultState(s), s};
       pos->second = msg->offset() + 1;
       NoteProgress();
       ++n;
@@ -382,9 +409,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         return {ConsumerState::kDeadLetterBlocked, s};
       }
       s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
-      if (!s.ok()) {
-        return {s.code() == Status::Code::kCorruption ? ConsumerState::kStopped : ConsumerState::kStoreError, s};
-      }
+      if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();
       UpdateLag(0);  // at once: a report that shows the batch never comes with the lag from before it
@@ -416,7 +441,8 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   impl->options = options;
   impl->store = store;
   impl->stats = stats;
-  impl->pipeline = std::make_unique<Pipeline>(store, stats);
+  Status created = Pipeline::Create(store, stats, &impl->pipeline, options.apply_workers);  // the totals, readable now
+  if (!created.ok()) return created;
   // Build each client once to check the configuration now, not in Run().
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   Status s = impl->NewConsumer(&consumer);

@@ -97,6 +97,8 @@ struct KafkaIngestOptions {
   // Ingest pauses while the data directory's file system has less free
   // space than this. Default: 64 MiB.
   uint64_t min_free_disk_bytes = 64u << 20;
+  // Threads that diff a batch's leads at commit (views::Applier). Default: 1.
+  size_t apply_workers = 1;
   // Fault injection for tests only: after this many committed batches, the
   // first session's consumer gets a librdkafka fatal error (as after a
   // fencing), so the recovery path runs on demand. main() reads it from

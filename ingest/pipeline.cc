@@ -12,10 +12,20 @@ const char* const kDuplicate = "duplicate";
 const char* const kDeadLettered = "dead_lettered";
 const char* const kAnomalies = "anomalies";
 
-uint64_t LoadTotal(state::Store* store, const char* name) {
+Status LoadTotal(state::Store* store, const char* name, std::atomic<uint64_t>* out) {
   std::string v;
-  if (!store->Get(state::Cf::kMeta, views::keys::MetaTotal(name), &v).ok() || v.size() != 8) return 0;
-  return static_cast<uint64_t>(views::keys::ReadI64(v, 0));
+  Status s = store->Get(state::Cf::kMeta, views::keys::MetaTotal(name), &v);
+  if (s.IsNotFound()) {
+    *out = 0;
+    return Status::Ok();
+  }
+  if (!s.ok()) return s.WithContext("reading the stored total " + std::string(name));
+  if (v.size() != 8) {
+    return Status::Corruption("the stored total " + std::string(name) + " is malformed (" +
+                              std::to_string(v.size()) + " bytes, want 8)");
+  }
+  *out = static_cast<uint64_t>(views::keys::ReadI64(v, 0));
+  return Status::Ok();
 }
 
 std::pair<std::string, std::string> Total(const char* name, uint64_t value) {
@@ -26,11 +36,20 @@ std::pair<std::string, std::string> Total(const char* name, uint64_t value) {
 
 }  // namespace
 
-Pipeline::Pipeline(state::Store* store, Stats* stats) : store_(store), stats_(stats), applier_(store) {
-  stats_->events_applied = LoadTotal(store, kApplied);
-  stats_->events_duplicate = LoadTotal(store, kDuplicate);
-  stats_->events_dead_lettered = LoadTotal(store, kDeadLettered);
-  stats_->anomalies = LoadTotal(store, kAnomalies);
+Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers)
+    : store_(store),
+      stats_(stats),
+      applier_(store, views::Applier::kDefaultLeadCacheCapacity, views::ChunkCache::kDefaultBudgetBytes,
+               apply_workers) {}
+
+Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers) {
+  out->reset();
+  Status s = LoadTotal(store, kApplied, &stats->events_applied);
+  if (s.ok()) s = LoadTotal(store, kDuplicate, &stats->events_duplicate);
+  if (s.ok()) s = LoadTotal(store, kDeadLettered, &stats->events_dead_lettered);
+  if (s.ok()) s = LoadTotal(store, kAnomalies, &stats->anomalies);
+  if (s.ok()) out->reset(new Pipeline(store, stats, apply_workers));
+  return s;
 }
 
 Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
@@ -92,13 +111,19 @@ void Pipeline::Reset() {
   pending_duplicates_ = 0;
 }
 
-std::optional<int64_t> Pipeline::StoredPosition(const SourcePosition& source) const {
+Status Pipeline::StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const {
+  out->reset();
+  const std::string where = source.topic + "[" + std::to_string(source.partition) + "]";
   std::string v;
-  if (!store_->Get(state::Cf::kMeta, views::keys::ConsumerOffset(source.topic, source.partition), &v).ok() ||
-      v.size() != 8) {
-    return std::nullopt;
+  Status s = store_->Get(state::Cf::kMeta, views::keys::ConsumerOffset(source.topic, source.partition), &v);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return s.WithContext("reading the stored position of " + where);
+  if (v.size() != 8) {
+    return Status::Corruption("the stored position of " + where + " is malformed (" + std::to_string(v.size()) +
+                              " bytes, want 8)");
   }
-  return views::keys::ReadI64(v, 0);
+  *out = views::keys::ReadI64(v, 0);
+  return Status::Ok();
 }
 
 }  // namespace leadflow::ingest

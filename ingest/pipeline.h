@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,8 +54,11 @@ struct DeadLetter {
 class Pipeline {
  public:
   // store and stats must outlive the Pipeline. Loads the persisted totals
-  // into stats.
-  Pipeline(state::Store* store, Stats* stats);
+  // into stats; a total that cannot be read is an error (Corruption for a
+  // malformed value), never taken as 0: the next commit would persist it.
+  // apply_workers: threads that diff a batch's leads at commit
+  // (views::Applier); the state is the same for any number.
+  static Status Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers = 1);
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -77,10 +81,15 @@ class Pipeline {
   // Discards the pending batch.
   void Reset();
 
-  // The stored next offset of a source, or nullopt. Reads the store.
-  std::optional<int64_t> StoredPosition(const SourcePosition& source) const;
+  // The stored next offset of a source into *out, nullopt when none is
+  // stored. Reads the store; a read error or a malformed value (Corruption)
+  // is returned as such, never taken as "none" (the caller would read the
+  // partition from its start and count its events again).
+  Status StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const;
 
  private:
+  Pipeline(state::Store* store, Stats* stats, size_t apply_workers);
+
   state::Store* store_;
   Stats* stats_;
   views::Applier applier_;

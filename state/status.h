@@ -14,7 +14,9 @@
 
 namespace leadflow {
 
-class Status {
+// [[nodiscard]]: a Status dropped on the floor is a failure nobody handles;
+// the compiler says so (warnings are errors in CI).
+class [[nodiscard]] Status {
  public:
   enum class Code { kOk, kNotFound, kInvalidArgument, kIoError, kCorruption, kUnavailable };
 
@@ -33,6 +35,12 @@ class Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+
+  // The same code with "context: " before the message (OK stays OK).
+  Status WithContext(std::string_view context) const {
+    if (ok()) return *this;
+    return Status(code_, std::string(context) + ": " + message_);
+  }
 
   // "OK" or "<code name>: <message>", for logs and test failures.
   std::string ToString() const;

@@ -1,6 +1,7 @@
 #include "state/store.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -78,9 +79,30 @@ void WriteBatch::Clear() {
   rep_->bytes = 0;
 }
 
+const char* CfName(Cf cf) {
+  const size_t i = static_cast<size_t>(cf);
+  return i < static_cast<size_t>(Cf::kCount) ? kCfNames[i] : "unknown";
+}
+
+uint64_t WriteCounters::TotalOps() const {
+  uint64_t n = 0;
+  for (uint64_t v : ops) n += v;
+  return n;
+}
+
+uint64_t WriteCounters::TotalBytes() const {
+  uint64_t n = 0;
+  for (uint64_t v : bytes) n += v;
+  return n;
+}
+
 struct Store::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  // Write counters (relaxed atomics: statistics, read while written).
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> ops[static_cast<size_t>(Cf::kCount)] = {};
+  std::atomic<uint64_t> bytes[static_cast<size_t>(Cf::kCount)] = {};
   ~Rep() {
     if (db) {
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -128,6 +150,13 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const char* name : kCfNames) descs.emplace_back(name, cf_opts);
+  // Duplicate detection asks for every event's marker, and nearly all are
+  // absent: a Bloom filter over the memtable's whole keys answers those
+  // without a search of the memtable's skip list (the tables' own filters
+  // answer for the flushed ones).
+  auto& events = descs[static_cast<size_t>(Cf::kEvents)].options;
+  events.memtable_prefix_bloom_size_ratio = 0.05;
+  events.memtable_whole_key_filtering = true;
 
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
@@ -171,7 +200,31 @@ Status Store::Write(WriteBatch* batch) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  return FromRocks(rep_->db->Write(wo, &wb));
+  Status s = FromRocks(rep_->db->Write(wo, &wb));
+  if (s.ok()) {
+    uint64_t ops_by_cf[static_cast<size_t>(Cf::kCount)] = {};
+    uint64_t bytes_by_cf[static_cast<size_t>(Cf::kCount)] = {};
+    for (const auto& op : ops) {
+      ++ops_by_cf[static_cast<size_t>(op.cf)];
+      bytes_by_cf[static_cast<size_t>(op.cf)] += op.key.size() + op.value.size();
+    }
+    for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+      if (ops_by_cf[i]) rep_->ops[i].fetch_add(ops_by_cf[i], std::memory_order_relaxed);
+      if (bytes_by_cf[i]) rep_->bytes[i].fetch_add(bytes_by_cf[i], std::memory_order_relaxed);
+    }
+    rep_->batches.fetch_add(1, std::memory_order_relaxed);
+  }
+  return s;
+}
+
+WriteCounters Store::write_counters() const {
+  WriteCounters c;
+  c.batches = rep_->batches.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+    c.ops[i] = rep_->ops[i].load(std::memory_order_relaxed);
+    c.bytes[i] = rep_->bytes[i].load(std::memory_order_relaxed);
+  }
+  return c;
 }
 
 Status Store::Get(Cf cf, std::string_view key, std::string* value) const {

@@ -31,7 +31,7 @@ enum class Cf : int {
   kBitmaps,      // org, kind, subject, level, unit -> roaring bitmap of lead numbers
   kLog,          // org, day, time, lead number, index -> effective transition
   kPairs,        // org, from, to -> "" (every transition pair ever seen)
-  kActivities,   // org, lead_id, time, activity_id -> activity
+  kActivities,   // no longer written (nothing read it); kept so older data dirs open
   kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)
   kAttrIndex,    // org, column, instant, lead number -> "" (exact date index)
   kActivityLog,  // org, day, time, lead number, code -> "" (window edges)
@@ -40,6 +40,20 @@ enum class Cf : int {
 };
 
 class Store;
+
+// The name of a family ("events", "bitmaps", ...), as in metrics.
+const char* CfName(Cf cf);
+
+// What Store::Write has written since the store was opened, per family:
+// operations (puts and deletes) and their key + value bytes. Read from any
+// thread.
+struct WriteCounters {
+  uint64_t batches = 0;
+  uint64_t ops[static_cast<size_t>(Cf::kCount)] = {};
+  uint64_t bytes[static_cast<size_t>(Cf::kCount)] = {};
+  uint64_t TotalOps() const;
+  uint64_t TotalBytes() const;
+};
 
 // A set of changes applied atomically by Store::Write.
 class WriteBatch {
@@ -59,6 +73,7 @@ class WriteBatch {
 
  private:
   friend class Store;
+
   struct Rep;
   std::unique_ptr<Rep> rep_;
 };
@@ -99,6 +114,9 @@ class Store : public Reader {
   // A consistent read-only view of the state as of now. It stays valid after
   // later writes; the Store must outlive it.
   std::unique_ptr<Reader> NewSnapshot() const;
+
+  // Totals of every successful Write since Open.
+  WriteCounters write_counters() const;
 
   // A RocksDB property of the default family, e.g. "rocksdb.estimate-live-data-size".
   uint64_t IntProperty(const std::string& name) const;

@@ -6,6 +6,7 @@
 #include <roaring/roaring.hh>
 
 #include "views/keys.h"
+#include "views/lead_diff.h"
 #include "views/time.h"
 
 namespace leadflow::views {
@@ -55,8 +56,8 @@ Status CheckStateFormat(state::Store* store) {
   return store->Write(&batch);
 }
 
-Applier::Applier(state::Store* store, size_t lead_cache_capacity)
-    : store_(store), lead_cache_capacity_(lead_cache_capacity) {}
+Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t chunk_cache_bytes, size_t workers)
+    : store_(store), lead_cache_capacity_(lead_cache_capacity), chunks_(chunk_cache_bytes), pool_(workers) {}
 
 void Applier::CacheCommittedLeads() {
   if (lead_cache_capacity_ == 0) return;
@@ -82,7 +83,6 @@ void Applier::Reset() {
   statuses_.clear();
   users_.clear();
   lead_counters_.clear();
-  activities_.clear();
   activity_log_.clear();
   activity_adds_.clear();
   pending_events_ = 0;
@@ -291,18 +291,16 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
         lead.last_activity_ms = e.occurred_at_ms;
         lead.last_activity_name = e.activity_name;
       }
-      nlohmann::json v = {{"event", e.activity_event},
-                          {"name", e.activity_name ? nlohmann::json(*e.activity_name) : nlohmann::json()},
-                          {"user", e.user_id.empty() ? nlohmann::json() : nlohmann::json(e.user_id)},
-                          {"num", lead.num}};
-      activities_.emplace_back(keys::Activity(e.org_id, e.lead_id, e.occurred_at_ms, e.activity_id), v.dump());
       const int64_t day = DayOf(e.occurred_at_ms);
       activity_log_.push_back(keys::ActivityLog(e.org_id, day, e.occurred_at_ms, lead.num, e.activity_event));
+      // The lead joins its code's and "any" bitmaps of the day, month, year
+      // and all time: numbers gathered per unit, keys built once per batch.
+      auto& units = activity_adds_[e.org_id];
       for (int64_t code : {e.activity_event, keys::kAnyActivity}) {
-        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kAll, 0), lead.num);
-        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kYear, YearOfDay(day)), lead.num);
-        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kMonth, MonthOfDay(day)), lead.num);
-        activity_adds_.emplace_back(keys::ActivityBitmap(e.org_id, code, keys::Level::kDay, day), lead.num);
+        units[{code, keys::Level::kAll, 0}].push_back(lead.num);
+        units[{code, keys::Level::kYear, YearOfDay(day)}].push_back(lead.num);
+        units[{code, keys::Level::kMonth, MonthOfDay(day)}].push_back(lead.num);
+        units[{code, keys::Level::kDay, day}].push_back(lead.num);
       }
       break;
     }
@@ -318,57 +316,54 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // bitmap key -> (lead number, add?) operations
   std::map<std::string, std::vector<std::pair<uint32_t, bool>>> bitmap_ops;
 
-  for (auto& [key, slot] : leads_) {
+  // Every touched lead's diff, in parallel (lead_diff.h); then merged in
+  // one order. The state does not depend on the order or the workers.
+  std::vector<std::pair<const std::string*, LeadSlot*>> touched;
+  touched.reserve(leads_.size());
+  for (auto& [key, slot] : leads_) touched.emplace_back(&key, &slot);
+  std::vector<LeadDiff> diffs(touched.size());
+  pool_.ParallelFor(touched.size(), [&](size_t part, size_t parts) {
+    for (size_t i = part; i < touched.size(); i += parts) {
+      const std::string& key = *touched[i].first;
+      const LeadSlot& slot = *touched[i].second;
+      LeadBefore before{&slot.before, slot.status_dirty, &slot.attributes_before, &slot.row_before};
+      diffs[i] = DiffLead(std::string_view(key.data(), key.find('\0')), slot.lead_id, slot.record, before);
+    }
+  });
+  for (size_t i = 0; i < touched.size(); ++i) {
+    const std::string& key = *touched[i].first;
+    LeadSlot& slot = *touched[i].second;
+    LeadDiff& d = diffs[i];
     std::string_view org(key.data(), key.find('\0'));
-    const LeadFacts after = slot.status_dirty ? DeriveFacts(org, slot.record) : LeadFacts();
-    const LeadFacts& before = slot.before;  // both empty when !status_dirty
-    for (const auto& k : before.bitmap_keys) {
-      if (!after.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, false);
-    }
-    for (const auto& k : after.bitmap_keys) {
-      if (!before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
-    }
-    for (const auto& [k, v] : before.log) {
-      if (!after.log.count(k)) batch.Delete(Cf::kLog, k);
-    }
-    for (const auto& [k, v] : after.log) {
-      auto it = before.log.find(k);
-      if (it == before.log.end() || it->second != v) batch.Put(Cf::kLog, k, v);
-    }
-    for (const auto& p : after.pairs) {
-      if (!before.pairs.count(p) && !known_pairs_.count(p) && new_pairs.insert(p).second) {
+    for (auto& [k, add] : d.bitmap_ops) bitmap_ops[std::move(k)].emplace_back(slot.record.num, add);
+    for (const auto& k : d.log_deletes) batch.Delete(Cf::kLog, k);
+    for (const auto& [k, v] : d.log_puts) batch.Put(Cf::kLog, k, v);
+    for (auto& p : d.pairs) {
+      if (!known_pairs_.count(p) && new_pairs.count(p) == 0) {
         batch.Put(Cf::kPairs, p, "");
+        new_pairs.insert(std::move(p));
       }
     }
-    batch.Put(Cf::kLeads, key, slot.record.Encode());
-
-    std::optional<LeadAttributes> attrs = DeriveAttributes(slot.lead_id, slot.record);
-    AttributeFacts attr_after = DeriveAttributeFacts(org, slot.record.num, attrs);
-    for (const auto& k : slot.attributes_before.bitmap_keys) {
-      if (!attr_after.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, false);
-    }
-    for (const auto& k : attr_after.bitmap_keys) {
-      if (!slot.attributes_before.bitmap_keys.count(k)) bitmap_ops[k].emplace_back(slot.record.num, true);
-    }
-    for (const auto& k : slot.attributes_before.index_keys) {
-      if (!attr_after.index_keys.count(k)) batch.Delete(Cf::kAttrIndex, k);
-    }
-    for (const auto& k : attr_after.index_keys) {
-      if (!slot.attributes_before.index_keys.count(k)) batch.Put(Cf::kAttrIndex, k, "");
-    }
-    std::string row = attrs ? attrs->Encode() : std::string();
-    if (row != slot.row_before) {
-      if (attrs) {
-        batch.Put(Cf::kLeadRows, keys::LeadId(org, slot.record.num), row);
+    batch.Put(Cf::kLeads, key, d.record);
+    for (const auto& k : d.index_deletes) batch.Delete(Cf::kAttrIndex, k);
+    for (const auto& k : d.index_puts) batch.Put(Cf::kAttrIndex, k, "");
+    if (d.row_changed) {
+      if (!d.row.empty()) {
+        batch.Put(Cf::kLeadRows, keys::LeadId(org, slot.record.num), d.row);
       } else {
         batch.Delete(Cf::kLeadRows, keys::LeadId(org, slot.record.num));
       }
     }
     // What the lead cache keeps once the write lands.
-    slot.attributes_before = std::move(attr_after);
-    slot.row_before = std::move(row);
+    slot.attributes_before = std::move(d.attributes);
+    slot.row_before = std::move(d.row);
   }
-  for (const auto& [key, num] : activity_adds_) bitmap_ops[key].emplace_back(num, true);
+  for (const auto& [org, units] : activity_adds_) {
+    for (const auto& [unit, nums] : units) {
+      auto& ops = bitmap_ops[keys::ActivityBitmap(org, unit.code, unit.level, unit.unit)];
+      for (uint32_t num : nums) ops.emplace_back(num, true);
+    }
+  }
   for (const auto& key : activity_log_) batch.Put(Cf::kActivityLog, key, "");
   // Lead numbers are assigned on first sight; the reverse map serves lead
   // search and the lists of a report's leads.
@@ -380,21 +375,23 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       batch.Put(Cf::kLeadIds, keys::LeadId(org, slot.record.num), id ? *id : std::string_view());
     }
   }
-  Status s = WriteBitmaps(bitmap_ops, &batch);
+  Status s = WriteBitmaps(bitmap_ops);
   if (!s.ok()) {
+    chunks_.DropDirty();
     Reset();
     return s;
   }
   for (const auto& [key, rec] : statuses_) batch.Put(Cf::kStatuses, key, rec.Encode());
   for (const auto& [key, rec] : users_) batch.Put(Cf::kUsers, key, rec.Encode());
-  for (const auto& [key, value] : activities_) batch.Put(Cf::kActivities, key, value);
   for (const auto& key : pending_event_keys_) batch.Put(Cf::kEvents, key, "");
   for (const auto& [org, next] : lead_counters_) batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(next));
   if (seq_loaded_) batch.Put(Cf::kMeta, keys::MetaSequence(), EncodeU64(seq_));
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
 
+  chunks_.WriteDirty(&batch, &pool_);
   s = store_->Write(&batch);
   if (s.ok()) {
+    chunks_.Committed();
     CacheCommittedLeads();
     known_pairs_.merge(new_pairs);
     counters_.applied += pending_counters_.applied;
@@ -406,46 +403,22 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     seq_ = seq;
     seq_loaded_ = loaded;
   } else {
+    chunks_.DropDirty();
     Reset();
   }
   return s;
 }
 
-Status Applier::WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
-                             state::WriteBatch* batch) {
-  // Regroup by stored chunk (keys::BitmapChunk), keeping each key's order.
+Status Applier::WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops) {
+  // Regroup by stored chunk (keys::BitmapChunk), keeping each key's order;
+  // the chunk cache applies them (the chunks are written with the batch).
   std::map<std::string, std::vector<std::pair<uint32_t, bool>>> chunks;
   for (const auto& [key, list] : ops) {
     for (const auto& op : list) chunks[keys::BitmapChunk(key, op.first >> keys::kChunkBits)].push_back(op);
   }
-  std::string bytes;
   for (const auto& [key, list] : chunks) {
-    Roaring bitmap;
-    Status s = store_->Get(Cf::kBitmaps, key, &bytes);
-    if (s.ok()) {
-      try {
-        bitmap = Roaring::readSafe(bytes.data(), bytes.size());
-      } catch (const std::exception& e) {
-        return Status::Corruption(std::string("bad bitmap: ") + e.what());
-      }
-    } else if (!s.IsNotFound()) {
-      return s;
-    }
-    for (const auto& [num, add] : list) {
-      if (add) {
-        bitmap.add(num);
-      } else {
-        bitmap.remove(num);
-      }
-    }
-    if (bitmap.isEmpty()) {
-      batch->Delete(Cf::kBitmaps, key);
-      continue;
-    }
-    bitmap.runOptimize();
-    bytes.resize(bitmap.getSizeInBytes(true));
-    bitmap.write(bytes.data(), true);
-    batch->Put(Cf::kBitmaps, key, bytes);
+    Status s = chunks_.Apply(*store_, key, list);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -24,7 +24,10 @@
 
 #include "state/status.h"
 #include "state/store.h"
+#include "views/chunk_cache.h"
+#include "views/detail/worker_pool.h"
 #include "views/event.h"
+#include "views/keys.h"
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
@@ -52,8 +55,13 @@ class Applier {
   static constexpr size_t kDefaultLeadCacheCapacity = 32768;
 
   // store must outlive the Applier, and nothing else may write lead records
-  // while it lives (the lead cache assumes it sees every change).
-  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity);
+  // or bitmaps while it lives (the lead and chunk caches assume they see
+  // every change). chunk_cache_bytes: the budget of decoded bitmap chunks
+  // kept between batches (views/chunk_cache.h).
+  // workers: threads that diff a batch's leads at commit (the caller's
+  // thread is one of them); the state is the same for any number.
+  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity,
+                   size_t chunk_cache_bytes = ChunkCache::kDefaultBudgetBytes, size_t workers = 1);
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
@@ -99,8 +107,9 @@ class Applier {
   Status ApplyLeadEvent(const Event& e, const EventTime& time);
   // Before the first status-affecting event of the batch on this lead.
   static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
-  Status WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops,
-                      state::WriteBatch* batch);
+  // Applies the batch's bitmap operations (logical key -> (lead number,
+  // add?)) to the chunk cache; its dirty chunks are written by Commit.
+  Status WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops);
 
   state::Store* store_;
   Counters counters_;
@@ -134,12 +143,29 @@ class Applier {
   size_t lead_cache_capacity_;
   std::unordered_map<std::string, CachedLead> lead_cache_;  // keys::Lead
   std::list<std::string> lead_lru_;                          // front = most recently used
+  ChunkCache chunks_;
+  detail::WorkerPool pool_;
   std::unordered_map<std::string, StatusRecord> statuses_;       // keys::Status
   std::unordered_map<std::string, UserRecord> users_;            // keys::User
   std::unordered_map<std::string, uint32_t> lead_counters_;      // org -> next lead number
-  std::vector<std::pair<std::string, std::string>> activities_;  // keys::Activity -> value
   std::vector<std::string> activity_log_;                        // keys::ActivityLog
-  std::vector<std::pair<std::string, uint32_t>> activity_adds_;  // activity bitmap key, lead number
+  // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead
+  // numbers the batch adds to them, per org.
+  struct ActivityUnit {
+    int64_t code;
+    keys::Level level;
+    int64_t unit;
+    friend bool operator==(const ActivityUnit&, const ActivityUnit&) = default;
+  };
+  struct ActivityUnitHash {
+    size_t operator()(const ActivityUnit& u) const {
+      uint64_t h = static_cast<uint64_t>(u.code) * 0x9E3779B97F4A7C15ull;
+      h ^= static_cast<uint64_t>(u.unit) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+      return static_cast<size_t>(h ^ static_cast<uint64_t>(u.level));
+    }
+  };
+  std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>
+      activity_adds_;
 };
 
 }  // namespace leadflow::views

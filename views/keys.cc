@@ -100,14 +100,6 @@ std::string Pair(std::string_view org, const std::optional<std::string>& from, s
   return OrgPrefix(org) + PairSubject(from, to);
 }
 
-std::string Activity(std::string_view org, std::string_view lead_id, int64_t at_ms,
-                     std::string_view activity_id) {
-  std::string k = OrgAndStr(org, lead_id);
-  AppendI64(&k, at_ms);
-  AppendStr(&k, activity_id);
-  return k;
-}
-
 std::string BitmapChunk(std::string_view logical, uint32_t chunk) {
   std::string k(logical);
   k.push_back(static_cast<char>((chunk >> 8) & 0xFF));

@@ -53,8 +53,6 @@ std::string Status(std::string_view org, std::string_view status_id);
 std::string User(std::string_view org, std::string_view user_id);
 // A transition pair; from is empty for a creation (null -> to).
 std::string Pair(std::string_view org, const std::optional<std::string>& from, std::string_view to);
-std::string Activity(std::string_view org, std::string_view lead_id, int64_t at_ms,
-                     std::string_view activity_id);
 
 // Bitmaps of lead numbers.
 enum class Kind : char {

@@ -237,18 +237,16 @@ void Process::Kill(int signal) {
 }
 
 int Process::Wait() {
-  int status = 0;
   if (pid_ > 0) {
-    waitpid(pid_, &status, 0);
+    waitpid(pid_, &status_, 0);
     pid_ = -1;
   }
-  return status;
+  return status_;
 }
 
 bool Process::Running() {
   if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
+  pid_t r = waitpid(pid_, &status_, WNOHANG);
   if (r == pid_) {
     pid_ = -1;
     return false;

@@ -80,12 +80,14 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
   void Kill(int signal);
-  // Waits for exit; returns the exit status as from waitpid.
+  // Waits for exit; returns the exit status as from waitpid (also when
+  // Running() saw the exit first).
   int Wait();
   bool Running();
 
  private:
   pid_t pid_ = -1;
+  int status_ = 0;
 };
 
 struct HttpResult {

@@ -21,7 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/service.h"
+#include "state/store.h"
+#include "tests/testing/check_ok.h"
 #include "tests/testing/harness.h"
+#include "views/keys.h"
 
 namespace leadflow::it {
 namespace {
@@ -335,6 +338,49 @@ TEST_CASE("a disk that fills during a burst of events pauses ingest before the f
                           seconds(60)),
                   svc.Log());
   CheckSameAsReference(svc.port(), ref, {"org_acme", "org_globex", "org_initech"});
+  svc.Stop();
+}
+
+TEST_CASE("a stored position that cannot be read stops the service with the reason; it never re-reads the "
+          "partition from its start") {
+  Service svc(1);
+  Produce(svc.topic(), {{"org1", kValid, {}}});
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(60)), svc.Log());
+  REQUIRE(Metric(svc.port(), "leadflow_events_applied_total") == 1);
+  svc.Stop();
+  auto corrupt_position = [&](const std::string& value) {
+    std::unique_ptr<state::Store> store;
+    REQUIRE_OK(state::Store::Open(svc.data_dir(), state::Store::Options(), &store));
+    state::WriteBatch batch;
+    batch.Put(state::Cf::kMeta, views::keys::ConsumerOffset(svc.topic(), 0), value);
+    REQUIRE_OK(store->Write(&batch));
+  };
+  corrupt_position("?");
+  svc.Start();
+  // Corrupt state is a stop for a human to look at, not a loop of retries.
+  REQUIRE_MESSAGE(WaitFor([&] { return !svc.Running(); }, seconds(60)), svc.Log());
+  const int status = svc.WaitExit();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(svc.FullLog().find("stored position of " + svc.topic() + "[0] is malformed") != std::string::npos);
+  // Read from the start, the one event would have been counted as a
+  // duplicate; the persisted totals say it was never consumed again.
+  {
+    std::unique_ptr<state::Store> store;
+    REQUIRE_OK(state::Store::Open(svc.data_dir(), state::Store::Options(), &store));
+    std::string v;
+    REQUIRE_OK(store->Get(state::Cf::kMeta, views::keys::MetaTotal("duplicate"), &v));
+    CHECK(views::keys::ReadI64(v, 0) == 0);
+  }
+  // Mended (here: the position of the one event applied), it goes on.
+  std::string next;
+  views::keys::AppendI64(&next, 1);
+  corrupt_position(next);
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), seconds(60)), svc.Log());
+  CHECK(Metric(svc.port(), "leadflow_events_applied_total") == 1);
+  CHECK(Metric(svc.port(), "leadflow_events_duplicate_total") == 0);
   svc.Stop();
 }
 

@@ -49,6 +49,13 @@ void Service::Kill9() {
   proc_.reset();
 }
 
+int Service::WaitExit() {
+  if (!proc_) return -1;
+  const int status = proc_->Wait();
+  proc_.reset();
+  return status;
+}
+
 void Service::Stop() {
   if (!proc_) return;
   proc_->Kill(SIGTERM);
@@ -77,7 +84,12 @@ void IngestReference(const std::string& events, const std::string& dir, Referenc
     Process ingest({LeadflowBin(), "ingest", "--file", events, "--data-dir", dir}, log);
     REQUIRE(WEXITSTATUS(ingest.Wait()) == 0);
   }
-  const std::string summary = ReadLines(log).back();
+  // The summary line (`lines N applied N duplicates N dead_lettered N ...`);
+  // the write statistics follow it.
+  std::string summary;
+  for (const std::string& line : ReadLines(log)) {
+    if (line.rfind("lines ", 0) == 0) summary = line;
+  }
   std::istringstream in(summary);
   std::string word;
   in >> word >> out->lines >> word >> out->applied >> word >> out->duplicates >> word >> out->dead_lettered;

@@ -26,6 +26,10 @@ class Service {
   void Start();
   void Kill9();
   void Stop();  // SIGTERM and wait
+  // Whether the process runs; WaitExit waits for it to end by itself and
+  // returns its status as from waitpid.
+  bool Running() { return proc_ && proc_->Running(); }
+  int WaitExit();
 
   const std::string& topic() const { return topic_; }
   const std::string& dlq() const { return dlq_; }

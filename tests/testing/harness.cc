@@ -66,17 +66,18 @@ TestDb::TestDb() { REQUIRE_OK(state::Store::Open(dir_.path(), state::Store::Opti
 
 size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size) {
   ingest::Stats stats;
-  ingest::Pipeline pipeline(store_.get(), &stats);
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  REQUIRE_OK(ingest::Pipeline::Create(store_.get(), &stats, &pipeline));
   size_t dead = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    REQUIRE_OK(pipeline.Add(events[i], std::nullopt, {"test", 0}, static_cast<int64_t>(i)));
-    if (pipeline.pending() >= batch_size) {
-      dead += pipeline.dead_letters().size();
-      REQUIRE_OK(pipeline.Commit());
+    REQUIRE_OK(pipeline->Add(events[i], std::nullopt, {"test", 0}, static_cast<int64_t>(i)));
+    if (pipeline->pending() >= batch_size) {
+      dead += pipeline->dead_letters().size();
+      REQUIRE_OK(pipeline->Commit());
     }
   }
-  dead += pipeline.dead_letters().size();
-  REQUIRE_OK(pipeline.Commit());
+  dead += pipeline->dead_letters().size();
+  REQUIRE_OK(pipeline->Commit());
   return dead;
 }
 

@@ -1,7 +1,8 @@
-// The applier's cross-batch lead cache and written-pairs set are invisible:
-// the same stream applied with the cache off, with a cache that evicts all
-// the time, and with the default cache leaves byte-identical state in every
-// column family, at several batch sizes. The stream (leadflow-gen's
+// The applier's cross-batch caches (leads, decoded bitmap chunks) and
+// written-pairs set are invisible: the same stream applied with the caches
+// off, with caches that evict all the time, and with the default caches
+// leaves byte-identical state in every column family, at several batch
+// sizes. The stream (leadflow-gen's
 // simulation) has duplicates, out-of-order events, second creations,
 // deletions and status changes before creation.
 #include "views/applier.h"
@@ -40,10 +41,19 @@ std::vector<std::string> Stream(uint64_t seed) {
   return out;
 }
 
+// The chunk cache budget that goes with a lead cache capacity in these
+// tests: none, a byte (every clean chunk evicted after each batch), or the
+// default.
+size_t ChunkBudget(size_t capacity) {
+  if (capacity == 0) return 0;
+  return capacity < views::Applier::kDefaultLeadCacheCapacity ? 1 : views::ChunkCache::kDefaultBudgetBytes;
+}
+
 // Applies the stream in batches of batch_size through an Applier with the
-// given lead cache capacity.
-void Apply(state::Store* store, const std::vector<std::string>& stream, size_t batch_size, size_t capacity) {
-  views::Applier applier(store, capacity);
+// given lead cache capacity (and ChunkBudget(capacity)).
+void Apply(state::Store* store, const std::vector<std::string>& stream, size_t batch_size, size_t capacity,
+           size_t workers = 1) {
+  views::Applier applier(store, capacity, ChunkBudget(capacity), workers);
   size_t pending = 0;
   for (const std::string& value : stream) {
     views::Event e;
@@ -69,7 +79,7 @@ std::map<std::string, std::string> Dump(state::Store* store) {
   return all;
 }
 
-TEST_CASE("the applier's lead cache leaves exactly the state an uncached applier leaves") {
+TEST_CASE("the applier's lead and chunk caches leave exactly the state an uncached applier leaves") {
   for (uint64_t seed : {3u, 11u}) {
     const std::vector<std::string> stream = Stream(seed);
     REQUIRE(stream.size() > 2000);
@@ -88,11 +98,30 @@ TEST_CASE("the applier's lead cache leaves exactly the state an uncached applier
   }
 }
 
+TEST_CASE("N apply workers leave byte-identical state to 1 worker") {
+  for (uint64_t seed : {3u, 7u}) {
+    const std::vector<std::string> stream = Stream(seed);
+    for (size_t batch : {1u, 64u, 1000u}) {
+      CAPTURE(seed);
+      CAPTURE(batch);
+      TestDb one, two, five;
+      Apply(one.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity, 1);
+      Apply(two.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity, 2);
+      Apply(five.store(), stream, batch, 3, 5);
+      const auto expected = Dump(one.store());
+      REQUIRE(expected.size() > 1000);
+      CHECK(Dump(two.store()) == expected);
+      CHECK(Dump(five.store()) == expected);
+      CHECK(five.ReportText(std::nullopt, "org_acme") == one.ReportText(std::nullopt, "org_acme"));
+    }
+  }
+}
+
 // Applies the stream in batches of 100, discarding every third batch with
 // Reset() and then applying the whole stream again (as a consumer does after
 // a failed write: it consumes the events again).
 void ApplyWithResets(state::Store* store, const std::vector<std::string>& stream, size_t capacity) {
-  views::Applier applier(store, capacity);
+  views::Applier applier(store, capacity, ChunkBudget(capacity));
   size_t pending = 0, batches = 0;
   for (const std::string& value : stream) {
     views::Event e;

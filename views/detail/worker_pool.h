@@ -1,0 +1,51 @@
+// WorkerPool: a fixed set of threads that run the parts of one loop in
+// parallel, with the calling thread taking a part too. For loops over a
+// batch's leads or chunks: every call waits until the whole loop is done.
+//
+// Thread safety: ParallelFor from one thread at a time (the applier's).
+#ifndef LEADFLOW_VIEWS_DETAIL_WORKER_POOL_H_
+#define LEADFLOW_VIEWS_DETAIL_WORKER_POOL_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace leadflow::views::detail {
+
+class WorkerPool {
+ public:
+  // workers: the parts a loop is split into (at least 1); workers - 1
+  // threads are started, the caller runs one part.
+  explicit WorkerPool(size_t workers);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  size_t workers() const { return threads_.size() + 1; }
+
+  // Calls fn(part, parts) once for every part in [0, parts), parts =
+  // min(workers(), n) (at least 1), in parallel; returns when all are done.
+  // A part handles the indexes i of [0, n) with i % parts == part, or any
+  // split fn chooses. fn must not throw.
+  void ParallelFor(size_t n, const std::function<void(size_t part, size_t parts)>& fn);
+
+ private:
+  void Run(size_t index);
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  const std::function<void(size_t, size_t)>* fn_ = nullptr;  // guarded by mu_
+  size_t parts_ = 0;                                          // guarded by mu_
+  uint64_t generation_ = 0;                                   // guarded by mu_
+  size_t running_ = 0;                                        // guarded by mu_
+  bool stop_ = false;                                         // guarded by mu_
+};
+
+}  // namespace leadflow::views::detail
+
+#endif  // LEADFLOW_VIEWS_DETAIL_WORKER_POOL_H_

@@ -1,0 +1,49 @@
+#include "views/lead_diff.h"
+
+namespace leadflow::views {
+
+LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before) {
+  LeadDiff d;
+  if (before.status_changed) {
+    const LeadFacts& was = *before.status;
+    const LeadFacts now = DeriveFacts(org, after);
+    for (const auto& k : was.bitmap_keys) {
+      if (!now.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
+    }
+    for (const auto& k : now.bitmap_keys) {
+      if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
+    }
+    for (const auto& [k, v] : was.log) {
+      if (!now.log.count(k)) d.log_deletes.push_back(k);
+    }
+    for (const auto& [k, v] : now.log) {
+      auto it = was.log.find(k);
+      if (it == was.log.end() || it->second != v) d.log_puts.emplace_back(k, v);
+    }
+    for (const auto& p : now.pairs) {
+      if (!was.pairs.count(p)) d.pairs.push_back(p);
+    }
+  }
+  d.record = after.Encode();
+
+  const std::optional<LeadAttributes> attrs = DeriveAttributes(lead_id, after);
+  d.attributes = DeriveAttributeFacts(org, after.num, attrs);
+  const AttributeFacts& was = *before.attributes;
+  for (const auto& k : was.bitmap_keys) {
+    if (!d.attributes.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
+  }
+  for (const auto& k : d.attributes.bitmap_keys) {
+    if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
+  }
+  for (const auto& k : was.index_keys) {
+    if (!d.attributes.index_keys.count(k)) d.index_deletes.push_back(k);
+  }
+  for (const auto& k : d.attributes.index_keys) {
+    if (!was.index_keys.count(k)) d.index_puts.push_back(k);
+  }
+  if (attrs) d.row = attrs->Encode();
+  d.row_changed = d.row != *before.row;
+  return d;
+}
+
+}  // namespace leadflow::views

@@ -1,0 +1,58 @@
+// LeadDiff: what one lead's changes in a batch do to the views, as a pure
+// function of the lead as stored before the batch and its record after it:
+// the bitmap memberships it gains and loses, the transition log entries and
+// date-index entries to put and delete, its row, its encoded record.
+//
+// Leads are independent of each other here, so the applier diffs the leads
+// of a batch in parallel (views/detail/worker_pool.h) and merges the diffs;
+// the state is the same for any number of workers, because every diff is
+// net (at most one operation per key and lead) and operations of different
+// leads commute.
+//
+// Thread safety: pure function.
+#ifndef LEADFLOW_VIEWS_LEAD_DIFF_H_
+#define LEADFLOW_VIEWS_LEAD_DIFF_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "views/lead_attributes.h"
+#include "views/lead_facts.h"
+#include "views/records.h"
+
+namespace leadflow::views {
+
+// The lead as the store has it before the batch.
+struct LeadBefore {
+  // Status facts (lead_facts.h); only read when status_changed.
+  const LeadFacts* status = nullptr;
+  // Whether the batch changed the inputs of the status facts (creation,
+  // status changes, deletion). When false, status facts are not derived.
+  bool status_changed = false;
+  const AttributeFacts* attributes = nullptr;
+  const std::string* row = nullptr;  // encoded LeadAttributes, "" when none
+};
+
+struct LeadDiff {
+  // Bitmaps (logical keys) the lead leaves (false) or joins (true).
+  std::vector<std::pair<std::string, bool>> bitmap_ops;
+  std::vector<std::pair<std::string, std::string>> log_puts;  // keys::Log -> value
+  std::vector<std::string> log_deletes;
+  std::vector<std::string> pairs;  // keys::Pair of transitions new to this lead
+  std::vector<std::string> index_puts, index_deletes;  // keys::DateEntry
+  std::string record;  // the encoded record after the batch
+  // The row after the batch ("" when the lead has none) and whether it
+  // differs from the row before.
+  std::string row;
+  bool row_changed = false;
+  // The attribute facts after the batch (what the lead cache keeps).
+  AttributeFacts attributes;
+};
+
+LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before);
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_LEAD_DIFF_H_
