@@ -112,8 +112,8 @@ class Reader {
   ondemand::document* const doc_;
   KeySet* const keys_;
   EventMembers* members_ = nullptr;  // the root's, while the root is an object
-  uint32_t seen_members_ = 0;   // bit i: member i met in the root object
-  uint32_t objects_ = 0;
+  uint32_t seen_members_ = 0;        // bit i: member i met in the root object
+  uint32_t objects_ = 0;             // objects opened so far, for their numbers
   std::array<Frame, kMaxJsonDepth>& open_;
   size_t depth_ = 0;
 };
