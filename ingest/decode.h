@@ -3,13 +3,14 @@
 //
 // Every message comes from outside and may be hostile, so decoding costs time
 // linear in the message's size and bounded memory, whatever the bytes: the
-// size is checked before parsing, the JSON is parsed in one pass that refuses
-// nesting past kMaxJsonDepth (nothing recurses on the input's shape) and
-// finds duplicate keys with one ordered lookup per key, and the limits on
-// `fields` bound what one event may add to a lead (the views derive a lead's
-// index keys in time linear in its fields).
+// size is checked before parsing, the JSON is parsed in one pass (simdjson On
+// Demand, detail/event_json.h) that refuses nesting past kMaxJsonDepth
+// (nothing recurses on the input's shape) and finds duplicate keys with one
+// lookup per key, and the limits on `fields` bound what one event may add to
+// a lead (the views derive a lead's index keys in time linear in its fields).
+// Unknown keys are ignored, but their values are validated like the rest.
 //
-// Thread safety: pure function.
+// Thread safety: pure function (each thread parses with its own buffers).
 #ifndef LEADFLOW_INGEST_DECODE_H_
 #define LEADFLOW_INGEST_DECODE_H_
 

@@ -476,6 +476,54 @@ TEST_CASE("a number beyond the range of a double is refused as out of range, nam
   CHECK(Reason(lead("18446744073709551615")) == "OK");
 }
 
+TEST_CASE("a number in fields keeps its value and its JSON type") {
+  auto field = [](const std::string& number) {
+    const std::string value = R"({"event_id":"e1","type":"lead.updated","org_id":"org1",)"
+                              R"("occurred_at":"2024-05-01T10:00:00Z","lead_id":"l1","fields":{"n":)" +
+                              number + "}}";
+    views::Event e;
+    const Status s = DecodeEvent(value, std::nullopt, &e);
+    return s.ok() ? e.fields["n"].dump() : s.message();
+  };
+  // Integers without a sign are unsigned, with one signed; past 64 bits and
+  // with a fraction or an exponent they are doubles.
+  CHECK(field("7") == "7");
+  CHECK(field("-7") == "-7");
+  CHECK(field("-0") == "0");
+  CHECK(field("-0.0") == "-0.0");
+  CHECK(field("18446744073709551615") == "18446744073709551615");
+  CHECK(field("18446744073709551616") == "1.8446744073709552e+19");
+  CHECK(field("-9223372036854775808") == "-9223372036854775808");
+  CHECK(field("-9223372036854775809") == "-9.223372036854776e+18");
+  CHECK(field("1E2") == "100.0");
+  CHECK(field("0.1") == "0.1");
+  // More digits than a double holds: rounded, not lost.
+  CHECK(field("3.14159265358979323846264338327950288") == "3.141592653589793");
+  CHECK(field("-922337203685477580.8") == "-9.223372036854776e+17");
+  CHECK(field(Repeat("9", 300)) == "1e+300");
+  CHECK(field("1e-400") == "0.0");
+  CHECK(field("4.9e-324") == "5e-324");
+}
+
+TEST_CASE("the values of unknown keys are validated like the rest") {
+  const std::string base = Ev("lead.deleted", {{"lead_id", "l1"}});
+  auto with_extra = [&](const std::string& extra) {
+    return base.substr(0, base.size() - 1) + R"(,"extra":)" + extra + "}";
+  };
+  // Byte numbers count from 1: byte at + k is the extra value's k-th byte, from 0.
+  const size_t at = with_extra("").size();
+  CHECK(Reason(with_extra(R"([1,{"a":[true,false,null,"s",-1.5e3]}])")) == "OK");
+  CHECK(Reason(with_extra("[1e400]")) == "number out of range: 1e400");
+  CHECK(Reason(with_extra("[01]")) == "not valid JSON at byte " + std::to_string(at + 2));
+  CHECK(Reason(with_extra("[1.]")) == "not valid JSON at byte " + std::to_string(at + 3));
+  CHECK(Reason(with_extra("[tru]")) == "not valid JSON at byte " + std::to_string(at + 4));
+  CHECK(Reason(with_extra("[nulls]")) == "not valid JSON at byte " + std::to_string(at + 5));
+  CHECK(Reason(with_extra(R"("a\qb")")) == "not valid JSON at byte " + std::to_string(at + 3));
+  CHECK(Reason(with_extra(R"({"s":"\ud800"})")) == "not valid JSON at byte " + std::to_string(at + 12));
+  CHECK(Reason(with_extra("[1 2]")) == "not valid JSON at byte " + std::to_string(at + 3));
+  CHECK(Reason(with_extra(R"({"k":1,"k":2})")) == R"(duplicate key "k")");
+}
+
 TEST_CASE("a message that is not JSON is refused with the byte where parsing failed") {
   const std::string ok = Ev("lead.deleted", {{"lead_id", "l1"}});
   const std::vector<std::pair<std::string, std::string>> cases = {
