@@ -192,25 +192,22 @@ Status Store::Write(WriteBatch* batch) {
     return ops[a].key < ops[b].key;
   });
   rocksdb::WriteBatch wb(batch->rep_->bytes + 16 * ops.size() + 64);
+  WriteCounters written;  // this batch's, added to the totals once it lands
   for (uint32_t i : order) {
     const auto& op = ops[i];
-    auto* h = rep_->handles[static_cast<size_t>(op.cf)];
-    rocksdb::Status s = op.is_delete ? wb.Delete(h, op.key) : wb.Put(h, op.key, op.value);
+    const size_t cf = static_cast<size_t>(op.cf);
+    rocksdb::Status s = op.is_delete ? wb.Delete(rep_->handles[cf], op.key) : wb.Put(rep_->handles[cf], op.key, op.value);
     if (!s.ok()) return FromRocks(s);
+    ++written.ops[cf];
+    written.bytes[cf] += op.key.size() + op.value.size();
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;
   Status s = FromRocks(rep_->db->Write(wo, &wb));
   if (s.ok()) {
-    uint64_t ops_by_cf[static_cast<size_t>(Cf::kCount)] = {};
-    uint64_t bytes_by_cf[static_cast<size_t>(Cf::kCount)] = {};
-    for (const auto& op : ops) {
-      ++ops_by_cf[static_cast<size_t>(op.cf)];
-      bytes_by_cf[static_cast<size_t>(op.cf)] += op.key.size() + op.value.size();
-    }
-    for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
-      if (ops_by_cf[i]) rep_->ops[i].fetch_add(ops_by_cf[i], std::memory_order_relaxed);
-      if (bytes_by_cf[i]) rep_->bytes[i].fetch_add(bytes_by_cf[i], std::memory_order_relaxed);
+    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+      if (written.ops[cf]) rep_->ops[cf].fetch_add(written.ops[cf], std::memory_order_relaxed);
+      if (written.bytes[cf]) rep_->bytes[cf].fetch_add(written.bytes[cf], std::memory_order_relaxed);
     }
     rep_->batches.fetch_add(1, std::memory_order_relaxed);
   }

@@ -375,7 +375,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       batch.Put(Cf::kLeadIds, keys::LeadId(org, slot.record.num), id ? *id : std::string_view());
     }
   }
-  Status s = WriteBitmaps(bitmap_ops);
+  Status s = ApplyBitmapOps(bitmap_ops);
   if (!s.ok()) {
     chunks_.DropDirty();
     Reset();
@@ -409,7 +409,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   return s;
 }
 
-Status Applier::WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops) {
+Status Applier::ApplyBitmapOps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops) {
   // Regroup by stored chunk (keys::BitmapChunk), keeping each key's order;
   // the chunk cache applies them (the chunks are written with the batch).
   std::map<std::string, std::vector<std::pair<uint32_t, bool>>> chunks;

@@ -109,7 +109,7 @@ class Applier {
   static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
   // Applies the batch's bitmap operations (logical key -> (lead number,
   // add?)) to the chunk cache; its dirty chunks are written by Commit.
-  Status WriteBitmaps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops);
+  Status ApplyBitmapOps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops);
 
   state::Store* store_;
   Counters counters_;
