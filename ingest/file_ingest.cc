@@ -19,6 +19,7 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
   const SourcePosition source{"file", 0};
   std::string line;
   auto flush = [&]() -> Status {
+    if (Status applied = pipeline.ApplyAdded(); !applied.ok()) return applied;
     if (dead_letters) {
       for (const auto& d : pipeline.dead_letters()) {
         nlohmann::json j = {{"reason", d.reason}, {"line", d.offset + 1}};

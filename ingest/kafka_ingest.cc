@@ -403,6 +403,8 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     if (pipeline->pending() > 0) {
       Status s = CheckDisk(batch_bytes);
       if (!s.ok()) return {ConsumerState::kDiskFull, s};  // the batch is consumed again later
+      s = pipeline->ApplyAdded();  // every dead letter of the batch is known after it
+      if (!s.ok()) return {FaultState(s), s};
       s = dead_letters->Publish(pipeline->dead_letters());
       if (!s.ok()) {
         if (stop_requested.load()) break;

@@ -56,29 +56,73 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
                      int64_t offset, bool track_position) {
   ++pending_;
   if (track_position) next_offsets_[source] = offset + 1;
-  views::Event event;
-  Status s = DecodeEvent(value, key, &event);
-  if (!s.ok()) {
-    dead_letters_.push_back(DeadLetter{s.message(), std::string(value),
-                                       key ? std::optional<std::string>(std::string(*key)) : std::nullopt, source,
-                                       offset});
-    return Status::Ok();
+  size_t src = 0;
+  while (src < sources_.size() && (sources_[src].partition != source.partition || sources_[src].topic != source.topic)) {
+    ++src;
   }
-  views::ApplyOutcome outcome;
-  s = applier_.Apply(event, &outcome);
+  if (src == sources_.size()) sources_.push_back(source);
+  Added a{arena_.size(), value.size(), 0, 0, key.has_value(), src, offset};
+  arena_.append(value);
+  if (key) {
+    a.key_begin = arena_.size();
+    a.key_size = key->size();
+    arena_.append(*key);
+  }
+  added_.push_back(a);
+  if (added_.size() >= kBlockMessages) return ApplyAdded();
+  return Status::Ok();
+}
+
+Status Pipeline::ApplyAdded() {
+  if (added_.empty()) return Status::Ok();
+  const size_t n = added_.size();
+  auto value_of = [this](const Added& a) { return std::string_view(arena_).substr(a.value_begin, a.value_size); };
+  auto key_of = [this](const Added& a) -> std::optional<std::string_view> {
+    if (!a.has_key) return std::nullopt;
+    return std::string_view(arena_).substr(a.key_begin, a.key_size);
+  };
+  // Decoding is pure: in parallel, then the valid events in order.
+  events_.resize(n);
+  std::vector<Status> decoded(n);
+  applier_.pool().ParallelFor(n, [&](size_t part, size_t parts) {
+    for (size_t i = part; i < n; i += parts) {
+      events_[i] = views::Event();
+      decoded[i] = DecodeEvent(value_of(added_[i]), key_of(added_[i]), &events_[i]);
+    }
+  });
+  size_t valid = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (decoded[i].ok()) {
+      if (valid != i) events_[valid] = std::move(events_[i]);
+      ++valid;
+      continue;
+    }
+    const Added& a = added_[i];
+    std::optional<std::string_view> key = key_of(a);
+    dead_letters_.push_back(DeadLetter{decoded[i].message(), std::string(value_of(a)),
+                                       key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
+                                       sources_[a.source], a.offset});
+  }
+  added_.clear();
+  arena_.clear();
+  std::vector<views::ApplyOutcome> outcomes;
+  Status s = applier_.ApplyBlock(std::span<const views::Event>(events_.data(), valid), &outcomes);
   if (!s.ok()) {
     Reset();
     return s;
   }
-  if (outcome == views::ApplyOutcome::kApplied) {
-    ++pending_applied_;
-  } else {
-    ++pending_duplicates_;
+  for (views::ApplyOutcome o : outcomes) {
+    if (o == views::ApplyOutcome::kApplied) {
+      ++pending_applied_;
+    } else {
+      ++pending_duplicates_;
+    }
   }
   return Status::Ok();
 }
 
 Status Pipeline::Commit() {
+  if (Status applied = ApplyAdded(); !applied.ok()) return applied;
   std::vector<std::pair<std::string, std::string>> meta;
   for (const auto& [src, next] : next_offsets_) {
     std::string v;
@@ -105,6 +149,8 @@ Status Pipeline::Commit() {
 void Pipeline::Reset() {
   applier_.Reset();
   dead_letters_.clear();
+  added_.clear();
+  arena_.clear();
   next_offsets_.clear();
   pending_ = 0;
   pending_applied_ = 0;

@@ -62,21 +62,33 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Decodes and applies one message at (source, offset). Invalid messages
-  // become dead letters. With track_position, Commit stores offset + 1 as the
-  // source's next position. Non-OK only when the store fails; the batch is
-  // then discarded.
+  // Adds one message at (source, offset) to the batch. Messages are copied
+  // and taken in blocks of kBlockMessages: a block is decoded in parallel on
+  // the applier's workers, then applied (views::Applier::ApplyBlock).
+  // Invalid messages become dead letters. With track_position, Commit stores
+  // offset + 1 as the source's next position. Non-OK only when the store
+  // fails; the batch is then discarded.
   Status Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
              int64_t offset, bool track_position = true);
+  static constexpr size_t kBlockMessages = 4096;
 
-  // Dead letters of the pending batch; the caller publishes them before Commit.
+  // Decodes and applies the messages added and not yet taken. After it,
+  // dead_letters() lists every dead letter of the batch. Non-OK only when
+  // the store fails; the batch is then discarded.
+  Status ApplyAdded();
+
+  // Dead letters of the pending batch, as of the last ApplyAdded (which
+  // Commit also calls first). A caller that publishes them calls ApplyAdded,
+  // publishes, then commits.
   const std::vector<DeadLetter>& dead_letters() const { return dead_letters_; }
 
   // Messages added since the last commit.
   size_t pending() const { return pending_; }
 
   // Atomically writes the pending state and, for every source seen, the next
-  // offset to read. Then starts an empty batch.
+  // offset to read. Then starts an empty batch. Applies the added messages
+  // first (ApplyAdded); any dead letters this finds are counted as
+  // dead-lettered, so a caller that publishes them must call ApplyAdded first.
   Status Commit();
   // Discards the pending batch.
   void Reset();
@@ -93,6 +105,18 @@ class Pipeline {
   state::Store* store_;
   Stats* stats_;
   views::Applier applier_;
+  // Added messages not yet decoded: their bytes in arena_.
+  struct Added {
+    size_t value_begin, value_size;
+    size_t key_begin, key_size;
+    bool has_key;
+    size_t source;  // index in sources_
+    int64_t offset;
+  };
+  std::string arena_;
+  std::vector<Added> added_;
+  std::vector<SourcePosition> sources_;
+  std::vector<views::Event> events_;  // a block's decode, reused
   std::vector<DeadLetter> dead_letters_;
   std::map<SourcePosition, int64_t> next_offsets_;
   size_t pending_ = 0;

@@ -179,27 +179,37 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   return Status::Ok();
 }
 
-Status Store::Write(WriteBatch* batch) {
+Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* const>(&batch, 1)); }
+
+Status Store::Write(std::span<WriteBatch* const> batches) {
   // Ops go into RocksDB sorted by (family, key): the memtable's skip list
   // reuses its last insert position, so sorted inserts cost a few key
   // comparisons instead of a search from the top. The sort is stable, so
   // several ops on one key keep their order (the last one wins).
-  const auto& ops = batch->rep_->ops;
-  std::vector<uint32_t> order(ops.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&ops](uint32_t a, uint32_t b) {
-    if (ops[a].cf != ops[b].cf) return ops[a].cf < ops[b].cf;
-    return ops[a].key < ops[b].key;
+  using Op = WriteBatch::Rep::Op;
+  std::vector<const Op*> order;
+  size_t bytes = 0, count = 0;
+  for (const WriteBatch* b : batches) {
+    count += b->rep_->ops.size();
+    bytes += b->rep_->bytes;
+  }
+  order.reserve(count);
+  for (const WriteBatch* b : batches) {
+    for (const Op& op : b->rep_->ops) order.push_back(&op);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const Op* a, const Op* b) {
+    if (a->cf != b->cf) return a->cf < b->cf;
+    return a->key < b->key;
   });
-  rocksdb::WriteBatch wb(batch->rep_->bytes + 16 * ops.size() + 64);
+  rocksdb::WriteBatch wb(bytes + 16 * count + 64);
   WriteCounters written;  // this batch's, added to the totals once it lands
-  for (uint32_t i : order) {
-    const auto& op = ops[i];
-    const size_t cf = static_cast<size_t>(op.cf);
-    rocksdb::Status s = op.is_delete ? wb.Delete(rep_->handles[cf], op.key) : wb.Put(rep_->handles[cf], op.key, op.value);
+  for (const Op* op : order) {
+    const size_t cf = static_cast<size_t>(op->cf);
+    rocksdb::Status s =
+        op->is_delete ? wb.Delete(rep_->handles[cf], op->key) : wb.Put(rep_->handles[cf], op->key, op->value);
     if (!s.ok()) return FromRocks(s);
     ++written.ops[cf];
-    written.bytes[cf] += op.key.size() + op.value.size();
+    written.bytes[cf] += op->key.size() + op->value.size();
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -106,6 +107,10 @@ class Store : public Reader {
   // Applies batch atomically (WAL on, no fsync: a killed process loses
   // nothing; a power loss may lose the last batches but never half of one).
   Status Write(WriteBatch* batch);
+  // Applies several batches as one atomic write (e.g. the parts of one
+  // commit filled by different threads). Ops on one key keep the order of
+  // the batches, then their order within a batch.
+  Status Write(std::span<WriteBatch* const> batches);
 
   Status Get(Cf cf, std::string_view key, std::string* value) const override;
   Status Scan(Cf cf, std::string_view begin, std::string_view end,

@@ -32,6 +32,10 @@ void InsertByTime(std::vector<T>* v, T item) {
 
 std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 
+bool IsLeadEvent(EventType t) {
+  return t != EventType::kStatusUpserted && t != EventType::kStatusDeleted && t != EventType::kUserUpserted;
+}
+
 }  // namespace
 
 Status CheckStateFormat(state::Store* store) {
@@ -57,86 +61,121 @@ Status CheckStateFormat(state::Store* store) {
 }
 
 Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t chunk_cache_bytes, size_t workers)
-    : store_(store), lead_cache_capacity_(lead_cache_capacity), chunks_(chunk_cache_bytes), pool_(workers) {}
+    : store_(store), pool_(workers) {
+  const size_t n = pool_.workers();
+  for (size_t i = 0; i < n; ++i) {
+    // Split evenly, but a non-zero capacity stays non-zero.
+    const size_t leads = lead_cache_capacity == 0 ? 0 : std::max<size_t>(1, lead_cache_capacity / n);
+    const size_t bytes = chunk_cache_bytes == 0 ? 0 : std::max<size_t>(1, chunk_cache_bytes / n);
+    parts_.push_back(std::make_unique<Part>(leads, bytes));
+    parts_.back()->outbox.resize(n);
+  }
+}
 
-void Applier::CacheCommittedLeads() {
-  if (lead_cache_capacity_ == 0) return;
-  for (auto& [key, slot] : leads_) {
-    lead_lru_.push_front(key);
-    CachedLead c{std::move(slot.lead_id), std::move(slot.record), std::move(slot.attributes_before),
-                 std::move(slot.row_before), lead_lru_.begin()};
-    auto [it, inserted] = lead_cache_.try_emplace(key, std::move(c));
+size_t Applier::PartOf(std::string_view key) const {
+  if (parts_.size() == 1) return 0;
+  return std::hash<std::string_view>{}(key) % parts_.size();
+}
+
+Status Applier::ForEachPart(const std::function<Status(size_t)>& fn) {
+  pool_.ParallelFor(parts_.size(), [&](size_t part, size_t parts) {
+    for (size_t p = part; p < parts_.size(); p += parts) {
+      Status s = fn(p);
+      if (!s.ok() && parts_[p]->error.ok()) parts_[p]->error = std::move(s);
+    }
+  });
+  Status first = Status::Ok();
+  for (auto& part : parts_) {
+    if (!part->error.ok() && first.ok()) first = part->error;
+    part->error = Status::Ok();
+  }
+  return first;
+}
+
+void Applier::Part::ResetBatch() {
+  slots.clear();
+  slots_loaded = 0;
+  work.clear();
+  anomalies = 0;
+  activity_log.clear();
+  activity_adds.clear();
+  for (auto& box : outbox) box.clear();
+  new_pairs.clear();
+  batch.Clear();
+}
+
+void Applier::CacheCommittedLeads(Part* part) {
+  if (part->lead_cache_capacity == 0) return;
+  for (auto& [key, slot] : part->slots) {
+    part->lead_lru.push_front(*key);
+    CachedLead c{std::move(slot->lead_id), std::move(slot->record), std::move(slot->attributes_before),
+                 std::move(slot->row_before), part->lead_lru.begin()};
+    auto [it, inserted] = part->lead_cache.try_emplace(*key, std::move(c));
     if (!inserted) {  // cannot happen (LoadLead takes the entry out), but stay consistent
-      lead_lru_.erase(it->second.lru_pos);
+      part->lead_lru.erase(it->second.lru_pos);
       it->second = std::move(c);
     }
   }
-  while (lead_cache_.size() > lead_cache_capacity_) {
-    lead_cache_.erase(lead_lru_.back());
-    lead_lru_.pop_back();
+  while (part->lead_cache.size() > part->lead_cache_capacity) {
+    part->lead_cache.erase(part->lead_lru.back());
+    part->lead_lru.pop_back();
   }
 }
 
 void Applier::Reset() {
   pending_event_keys_.clear();
   leads_.clear();
+  new_slots_.clear();
+  for (auto& part : parts_) part->ResetBatch();
   statuses_.clear();
   users_.clear();
   lead_counters_.clear();
-  activity_log_.clear();
-  activity_adds_.clear();
   pending_events_ = 0;
   pending_counters_ = Counters();
   seq_loaded_ = false;
 }
 
-Status Applier::LoadLead(const std::string& org, const std::string& lead_id, LeadSlot** slot) {
-  std::string key = keys::Lead(org, lead_id);
-  auto it = leads_.find(key);
-  if (it != leads_.end()) {
-    *slot = &it->second;
+uint64_t Applier::PendingAnomalies() const {
+  uint64_t n = pending_counters_.anomalies;
+  for (const auto& part : parts_) n += part->anomalies;
+  return n;
+}
+
+Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
+  if (auto c = part->lead_cache.find(key); c != part->lead_cache.end()) {
+    slot->lead_id = std::move(c->second.lead_id);
+    slot->record = std::move(c->second.record);
+    slot->attributes_before = std::move(c->second.attributes);
+    slot->row_before = std::move(c->second.row);
+    part->lead_lru.erase(c->second.lru_pos);
+    part->lead_cache.erase(c);
     return Status::Ok();
   }
-  LeadSlot fresh;
-  if (auto c = lead_cache_.find(key); c != lead_cache_.end()) {
-    fresh.lead_id = std::move(c->second.lead_id);
-    fresh.record = std::move(c->second.record);
-    fresh.attributes_before = std::move(c->second.attributes);
-    fresh.row_before = std::move(c->second.row);
-    lead_lru_.erase(c->second.lru_pos);
-    lead_cache_.erase(c);
-    *slot = &leads_.emplace(std::move(key), std::move(fresh)).first->second;
-    return Status::Ok();
-  }
-  fresh.lead_id = lead_id;
   std::string bytes;
   Status s = store_->Get(Cf::kLeads, key, &bytes);
-  if (s.ok()) {
-    s = LeadRecord::Decode(bytes, &fresh.record);
-    if (!s.ok()) return s;
-    std::optional<LeadAttributes> attrs = DeriveAttributes(lead_id, fresh.record);
-    fresh.attributes_before = DeriveAttributeFacts(org, fresh.record.num, attrs);
-    if (attrs) fresh.row_before = attrs->Encode();
-  } else if (s.IsNotFound()) {
-    s = NextLeadNum(org, &fresh.record.num);
-    if (!s.ok()) return s;
-    fresh.is_new = true;
-  } else {
-    return s;
+  if (s.IsNotFound()) {
+    slot->is_new = true;  // numbered by the serial step that follows
+    return Status::Ok();
   }
-  *slot = &leads_.emplace(std::move(key), std::move(fresh)).first->second;
+  if (!s.ok()) return s;
+  s = LeadRecord::Decode(bytes, &slot->record);
+  if (!s.ok()) return s;
+  const std::string_view org = slot->org;
+  std::optional<LeadAttributes> attrs = DeriveAttributes(slot->lead_id, slot->record);
+  slot->attributes_before = DeriveAttributeFacts(org, slot->record.num, attrs);
+  if (attrs) slot->row_before = attrs->Encode();
   return Status::Ok();
 }
 
-Status Applier::NextLeadNum(const std::string& org, uint32_t* num) {
-  auto it = lead_counters_.find(org);
+Status Applier::NextLeadNum(std::string_view org, uint32_t* num) {
+  auto it = lead_counters_.find(std::string(org));
   if (it == lead_counters_.end()) {
     std::string bytes;
     Status s = store_->Get(Cf::kMeta, keys::MetaLeadCounter(org), &bytes);
     if (!s.ok() && !s.IsNotFound()) return s;
-    it = lead_counters_.emplace(org, static_cast<uint32_t>(s.ok() ? DecodeU64(bytes) : 0)).first;
+    it = lead_counters_.emplace(std::string(org), static_cast<uint32_t>(s.ok() ? DecodeU64(bytes) : 0)).first;
   }
-  if (it->second == UINT32_MAX) return Status::InvalidArgument("org " + org + " has too many leads");
+  if (it->second == UINT32_MAX) return Status::InvalidArgument("org " + std::string(org) + " has too many leads");
   *num = it->second++;
   return Status::Ok();
 }
@@ -169,6 +208,15 @@ Status Applier::NoteStatusSeen(const std::string& org, const std::string& status
 }
 
 Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
+  std::vector<ApplyOutcome> outcomes;
+  Status s = ApplyBlock(std::span<const Event>(&e, 1), &outcomes);
+  if (s.ok()) *outcome = outcomes[0];
+  return s;
+}
+
+Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutcome>* outcomes) {
+  const size_t n = events.size();
+  outcomes->assign(n, ApplyOutcome::kApplied);
   if (!seq_loaded_) {
     std::string bytes;
     Status s = store_->Get(Cf::kMeta, keys::MetaSequence(), &bytes);
@@ -176,22 +224,94 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
     seq_ = s.ok() ? DecodeU64(bytes) : 0;
     seq_loaded_ = true;
   }
-  std::string event_key = keys::Event(e.org_id, e.event_id);
-  if (pending_event_keys_.count(event_key)) {
-    *outcome = ApplyOutcome::kDuplicate;
-    ++pending_counters_.duplicates;
-    return Status::Ok();
+  // 1. In parallel: the keys, and whether the store has each event's
+  //    duplicate marker (nothing writes the store during a batch).
+  std::vector<std::string> event_keys(n), lead_keys(n);
+  std::vector<char> stored(n, 0);
+  std::vector<Status> errors(pool_.workers());
+  pool_.ParallelFor(n, [&](size_t part, size_t parts) {
+    std::string ignored;
+    for (size_t i = part; i < n; i += parts) {
+      const Event& e = events[i];
+      event_keys[i] = keys::Event(e.org_id, e.event_id);
+      if (IsLeadEvent(e.type)) lead_keys[i] = keys::Lead(e.org_id, e.lead_id);
+      if (pending_event_keys_.count(event_keys[i])) continue;  // read only here
+      Status s = store_->Get(Cf::kEvents, event_keys[i], &ignored);
+      if (s.ok()) {
+        stored[i] = 1;
+      } else if (!s.IsNotFound() && errors[part].ok()) {
+        errors[part] = std::move(s);
+      }
+    }
+  });
+  for (Status& s : errors) {
+    if (!s.ok()) return s;
   }
-  std::string ignored;
-  Status s = store_->Get(Cf::kEvents, event_key, &ignored);
-  if (s.ok()) {
-    *outcome = ApplyOutcome::kDuplicate;
-    ++pending_counters_.duplicates;
-    return Status::Ok();
+  // 2. Serially, in arrival order: dedup, sequence, org-level records, and
+  //    each lead event handed to the owner of its lead.
+  for (size_t i = 0; i < n; ++i) {
+    const Event& e = events[i];
+    if (stored[i] || pending_event_keys_.count(event_keys[i])) {
+      (*outcomes)[i] = ApplyOutcome::kDuplicate;
+      ++pending_counters_.duplicates;
+      continue;
+    }
+    const EventTime time{e.occurred_at_ms, ++seq_};
+    if (!IsLeadEvent(e.type)) {
+      Status s = ApplyOrgEvent(e, time);
+      if (!s.ok()) return s;
+    } else {
+      if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged) {
+        Status s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms);
+        if (!s.ok()) return s;
+      }
+      auto [it, inserted] = leads_.try_emplace(std::move(lead_keys[i]));
+      LeadSlot* slot = &it->second;
+      Part* part = parts_[PartOf(it->first)].get();
+      if (inserted) {
+        slot->lead_id = e.lead_id;
+        slot->org = std::string_view(it->first.data(), e.org_id.size());
+        part->slots.emplace_back(&it->first, slot);
+        new_slots_.push_back(slot);
+      }
+      part->work.push_back({slot, &e, time});
+    }
+    pending_event_keys_.insert(std::move(event_keys[i]));
+    ++pending_events_;
+    ++pending_counters_.applied;
   }
-  if (!s.IsNotFound()) return s;
+  // 3. The owners read their leads first seen in this block.
+  Status s = ForEachPart([this](size_t p) {
+    Part* part = parts_[p].get();
+    for (; part->slots_loaded < part->slots.size(); ++part->slots_loaded) {
+      auto [key, slot] = part->slots[part->slots_loaded];
+      Status r = LoadLead(part, *key, slot);
+      if (!r.ok()) return r;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  // 4. New leads get their numbers in order of first sight.
+  for (LeadSlot* slot : new_slots_) {
+    if (!slot->is_new) continue;
+    s = NextLeadNum(slot->org, &slot->record.num);
+    if (!s.ok()) return s;
+  }
+  new_slots_.clear();
+  // 5. The owners apply their leads' events, each lead's in arrival order.
+  return ForEachPart([this](size_t p) {
+    Part* part = parts_[p].get();
+    for (const Part::Work& w : part->work) {
+      Status r = ApplyLeadEvent(part, w.slot, *w.event, w.time);
+      if (!r.ok()) return r;
+    }
+    part->work.clear();
+    return Status::Ok();
+  });
+}
 
-  const EventTime time{e.occurred_at_ms, ++seq_};
+Status Applier::ApplyOrgEvent(const Event& e, const EventTime& time) {
+  Status s;
   switch (e.type) {
     case EventType::kStatusUpserted: {
       StatusRecord* rec;
@@ -202,14 +322,14 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
         rec->label = e.label;
         rec->position = e.position;
       }
-      break;
+      return Status::Ok();
     }
     case EventType::kStatusDeleted: {
       StatusRecord* rec;
       if (!(s = LoadStatus(e.org_id, e.status_id, &rec)).ok()) return s;
       rec->first_seen_ms = std::min(rec->first_seen_ms, e.occurred_at_ms);
       if (!rec->deleted_at || time > *rec->deleted_at) rec->deleted_at = time;
-      break;
+      return Status::Ok();
     }
     case EventType::kUserUpserted: {
       std::string key = keys::User(e.org_id, e.user_id);
@@ -229,16 +349,11 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
         it->second.upserted = time;
         it->second.fields = e.fields;
       }
-      break;
+      return Status::Ok();
     }
     default:
-      if (!(s = ApplyLeadEvent(e, time)).ok()) return s;
+      return Status::InvalidArgument("not an org-level event");
   }
-  pending_event_keys_.insert(std::move(event_key));
-  ++pending_events_;
-  ++pending_counters_.applied;
-  *outcome = ApplyOutcome::kApplied;
-  return Status::Ok();
 }
 
 void Applier::MarkStatusDirty(std::string_view org, LeadSlot* slot) {
@@ -249,10 +364,7 @@ void Applier::MarkStatusDirty(std::string_view org, LeadSlot* slot) {
   slot->status_dirty = true;
 }
 
-Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
-  LeadSlot* slot;
-  Status s = LoadLead(e.org_id, e.lead_id, &slot);
-  if (!s.ok()) return s;
+Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time) {
   LeadRecord& lead = slot->record;
   if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
       e.type == EventType::kLeadDeleted) {
@@ -260,27 +372,25 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
   }
   switch (e.type) {
     case EventType::kLeadCreated: {
-      if (!(s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms)).ok()) return s;
       LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
       if (!lead.created) {
         lead.created = std::move(c);
         for (const StatusChange& ch : lead.changes) {
-          if (ch.time.at_ms < time.at_ms) ++pending_counters_.anomalies;
+          if (ch.time.at_ms < time.at_ms) ++part->anomalies;
         }
       } else {
         ++lead.extra_creations;
-        ++pending_counters_.anomalies;
+        ++part->anomalies;
         if (time < lead.created->time) lead.created = std::move(c);
       }
       break;
     }
     case EventType::kLeadStatusChanged:
-      if (!(s = NoteStatusSeen(e.org_id, e.status_id, e.occurred_at_ms)).ok()) return s;
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++pending_counters_.anomalies;
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies;
       InsertByTime(&lead.changes, StatusChange{time, e.status_id});
       break;
     case EventType::kLeadUpdated:
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++pending_counters_.anomalies;
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies;
       InsertByTime(&lead.updates, LeadUpdate{time, e.fields, OwnerOf(e)});
       break;
     case EventType::kLeadDeleted:
@@ -292,10 +402,10 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
         lead.last_activity_name = e.activity_name;
       }
       const int64_t day = DayOf(e.occurred_at_ms);
-      activity_log_.push_back(keys::ActivityLog(e.org_id, day, e.occurred_at_ms, lead.num, e.activity_event));
+      part->activity_log.push_back(keys::ActivityLog(e.org_id, day, e.occurred_at_ms, lead.num, e.activity_event));
       // The lead joins its code's and "any" bitmaps of the day, month, year
       // and all time: numbers gathered per unit, keys built once per batch.
-      auto& units = activity_adds_[e.org_id];
+      auto& units = part->activity_adds[e.org_id];
       for (int64_t code : {e.activity_event, keys::kAnyActivity}) {
         units[{code, keys::Level::kAll, 0}].push_back(lead.num);
         units[{code, keys::Level::kYear, YearOfDay(day)}].push_back(lead.num);
@@ -310,77 +420,98 @@ Status Applier::ApplyLeadEvent(const Event& e, const EventTime& time) {
   return Status::Ok();
 }
 
-Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
-  state::WriteBatch batch;
-  std::set<std::string> new_pairs;  // pairs written by this batch
-  // bitmap key -> (lead number, add?) operations
-  std::map<std::string, std::vector<std::pair<uint32_t, bool>>> bitmap_ops;
+namespace {
 
-  // Every touched lead's diff, in parallel (lead_diff.h); then merged in
-  // one order. The state does not depend on the order or the workers.
-  std::vector<std::pair<const std::string*, LeadSlot*>> touched;
-  touched.reserve(leads_.size());
-  for (auto& [key, slot] : leads_) touched.emplace_back(&key, &slot);
-  std::vector<LeadDiff> diffs(touched.size());
-  pool_.ParallelFor(touched.size(), [&](size_t part, size_t parts) {
-    for (size_t i = part; i < touched.size(); i += parts) {
-      const std::string& key = *touched[i].first;
-      const LeadSlot& slot = *touched[i].second;
-      LeadBefore before{&slot.before, slot.status_dirty, &slot.attributes_before, &slot.row_before};
-      diffs[i] = DiffLead(std::string_view(key.data(), key.find('\0')), slot.lead_id, slot.record, before);
-    }
-  });
-  for (size_t i = 0; i < touched.size(); ++i) {
-    const std::string& key = *touched[i].first;
-    LeadSlot& slot = *touched[i].second;
-    LeadDiff& d = diffs[i];
-    std::string_view org(key.data(), key.find('\0'));
-    for (auto& [k, add] : d.bitmap_ops) bitmap_ops[std::move(k)].emplace_back(slot.record.num, add);
+// Adds (num, add) to the operations of the chunk of logical key that holds
+// num, in the outbox of the chunk's owner. scratch avoids an allocation per
+// operation when the chunk already has operations.
+template <typename PartOfFn>
+void SendChunkOp(std::string_view logical, uint32_t num, bool add, std::string* scratch,
+                 std::vector<std::unordered_map<std::string, std::vector<std::pair<uint32_t, bool>>>>* outbox,
+                 const PartOfFn& part_of) {
+  scratch->assign(logical);
+  const uint32_t chunk = num >> keys::kChunkBits;
+  scratch->push_back(static_cast<char>(chunk >> 8));
+  scratch->push_back(static_cast<char>(chunk & 0xFF));
+  auto& box = (*outbox)[part_of(*scratch)];
+  auto it = box.find(*scratch);
+  if (it == box.end()) it = box.emplace(*scratch, std::vector<std::pair<uint32_t, bool>>()).first;
+  it->second.emplace_back(num, add);
+}
+
+}  // namespace
+
+void Applier::DiffPart(Part* part) {
+  state::WriteBatch& batch = part->batch;
+  std::string scratch;
+  auto part_of = [this](std::string_view key) { return PartOf(key); };
+  for (auto& [key_ptr, slot] : part->slots) {
+    const std::string& key = *key_ptr;
+    const std::string_view org = slot->org;
+    LeadBefore before{&slot->before, slot->status_dirty, &slot->attributes_before, &slot->row_before};
+    LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
+    const uint32_t num = slot->record.num;
+    for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(k, num, add, &scratch, &part->outbox, part_of);
     for (const auto& k : d.log_deletes) batch.Delete(Cf::kLog, k);
     for (const auto& [k, v] : d.log_puts) batch.Put(Cf::kLog, k, v);
     for (auto& p : d.pairs) {
-      if (!known_pairs_.count(p) && new_pairs.count(p) == 0) {
-        batch.Put(Cf::kPairs, p, "");
-        new_pairs.insert(std::move(p));
-      }
+      if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
     }
     batch.Put(Cf::kLeads, key, d.record);
     for (const auto& k : d.index_deletes) batch.Delete(Cf::kAttrIndex, k);
     for (const auto& k : d.index_puts) batch.Put(Cf::kAttrIndex, k, "");
     if (d.row_changed) {
       if (!d.row.empty()) {
-        batch.Put(Cf::kLeadRows, keys::LeadId(org, slot.record.num), d.row);
+        batch.Put(Cf::kLeadRows, keys::LeadId(org, num), d.row);
       } else {
-        batch.Delete(Cf::kLeadRows, keys::LeadId(org, slot.record.num));
+        batch.Delete(Cf::kLeadRows, keys::LeadId(org, num));
       }
     }
+    // Lead numbers are assigned on first sight; the reverse map serves lead
+    // search and the lists of a report's leads.
+    if (slot->is_new) batch.Put(Cf::kLeadIds, keys::LeadId(org, num), slot->lead_id);
     // What the lead cache keeps once the write lands.
-    slot.attributes_before = std::move(d.attributes);
-    slot.row_before = std::move(d.row);
+    slot->attributes_before = std::move(d.attributes);
+    slot->row_before = std::move(d.row);
   }
-  for (const auto& [org, units] : activity_adds_) {
+  for (const auto& [org, units] : part->activity_adds) {
     for (const auto& [unit, nums] : units) {
-      auto& ops = bitmap_ops[keys::ActivityBitmap(org, unit.code, unit.level, unit.unit)];
-      for (uint32_t num : nums) ops.emplace_back(num, true);
+      const std::string logical = keys::ActivityBitmap(org, unit.code, unit.level, unit.unit);
+      for (uint32_t num : nums) SendChunkOp(logical, num, true, &scratch, &part->outbox, part_of);
     }
   }
-  for (const auto& key : activity_log_) batch.Put(Cf::kActivityLog, key, "");
-  // Lead numbers are assigned on first sight; the reverse map serves lead
-  // search and the lists of a report's leads.
-  for (const auto& [key, slot] : leads_) {
-    if (slot.is_new) {
-      std::string_view org(key.data(), key.find('\0'));
-      size_t pos = org.size() + 1;
-      auto id = keys::ReadStr(key, &pos);
-      batch.Put(Cf::kLeadIds, keys::LeadId(org, slot.record.num), id ? *id : std::string_view());
+  for (const auto& key : part->activity_log) batch.Put(Cf::kActivityLog, key, "");
+}
+
+Status Applier::ApplyChunkOps(size_t q) {
+  // Operations on one (chunk, lead) come from the lead's owner and are net,
+  // and those of different leads commute: the order of the senders does not
+  // change the chunk.
+  Part* owner = parts_[q].get();
+  for (auto& sender : parts_) {
+    for (const auto& [key, ops] : sender->outbox[q]) {
+      Status s = owner->chunks.Apply(*store_, key, ops);
+      if (!s.ok()) return s;
     }
   }
-  Status s = ApplyBitmapOps(bitmap_ops);
+  owner->chunks.WriteDirty(&owner->batch);
+  return Status::Ok();
+}
+
+Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
+  // Every owned lead's diff and this part's writes; then the chunk owners
+  // apply the operations sent to them.
+  Status s = ForEachPart([this](size_t p) {
+    DiffPart(parts_[p].get());
+    return Status::Ok();
+  });
+  if (s.ok()) s = ForEachPart([this](size_t q) { return ApplyChunkOps(q); });
   if (!s.ok()) {
-    chunks_.DropDirty();
+    for (auto& part : parts_) part->chunks.DropDirty();
     Reset();
     return s;
   }
+  state::WriteBatch batch;
   for (const auto& [key, rec] : statuses_) batch.Put(Cf::kStatuses, key, rec.Encode());
   for (const auto& [key, rec] : users_) batch.Put(Cf::kUsers, key, rec.Encode());
   for (const auto& key : pending_event_keys_) batch.Put(Cf::kEvents, key, "");
@@ -388,39 +519,34 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   if (seq_loaded_) batch.Put(Cf::kMeta, keys::MetaSequence(), EncodeU64(seq_));
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
 
-  chunks_.WriteDirty(&batch, &pool_);
-  s = store_->Write(&batch);
+  std::vector<state::WriteBatch*> all{&batch};
+  for (auto& part : parts_) all.push_back(&part->batch);
+  s = store_->Write(all);
   if (s.ok()) {
-    chunks_.Committed();
-    CacheCommittedLeads();
-    known_pairs_.merge(new_pairs);
+    (void)ForEachPart([this](size_t p) {
+      Part* part = parts_[p].get();
+      part->chunks.Committed();
+      CacheCommittedLeads(part);
+      return Status::Ok();
+    });
+    uint64_t anomalies = 0;
+    for (auto& part : parts_) {
+      anomalies += part->anomalies;
+      known_pairs_.merge(part->new_pairs);
+    }
     counters_.applied += pending_counters_.applied;
     counters_.duplicates += pending_counters_.duplicates;
-    counters_.anomalies += pending_counters_.anomalies;
+    counters_.anomalies += pending_counters_.anomalies + anomalies;
     uint64_t seq = seq_;
     bool loaded = seq_loaded_;
     Reset();
     seq_ = seq;
     seq_loaded_ = loaded;
   } else {
-    chunks_.DropDirty();
+    for (auto& part : parts_) part->chunks.DropDirty();
     Reset();
   }
   return s;
-}
-
-Status Applier::ApplyBitmapOps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops) {
-  // Regroup by stored chunk (keys::BitmapChunk), keeping each key's order;
-  // the chunk cache applies them (the chunks are written with the batch).
-  std::map<std::string, std::vector<std::pair<uint32_t, bool>>> chunks;
-  for (const auto& [key, list] : ops) {
-    for (const auto& op : list) chunks[keys::BitmapChunk(key, op.first >> keys::kChunkBits)].push_back(op);
-  }
-  for (const auto& [key, list] : chunks) {
-    Status s = chunks_.Apply(*store_, key, list);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
 }
 
 }  // namespace leadflow::views

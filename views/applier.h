@@ -12,10 +12,12 @@
 #define LEADFLOW_VIEWS_APPLIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -51,28 +53,46 @@ class Applier {
     uint64_t anomalies = 0;  // early status changes, second creations, late updates
   };
 
-  // Leads kept decoded between batches (see lead_cache_).
+  // Leads kept decoded between batches (see Part::lead_cache).
   static constexpr size_t kDefaultLeadCacheCapacity = 32768;
 
   // store must outlive the Applier, and nothing else may write lead records
   // or bitmaps while it lives (the lead and chunk caches assume they see
-  // every change). chunk_cache_bytes: the budget of decoded bitmap chunks
-  // kept between batches (views/chunk_cache.h).
-  // workers: threads that diff a batch's leads at commit (the caller's
-  // thread is one of them); the state is the same for any number.
+  // every change). lead_cache_capacity and chunk_cache_bytes (the budget of
+  // decoded bitmap chunks kept between batches, views/chunk_cache.h) are
+  // split evenly between the workers.
+  // workers: threads that apply a block's lead events and commit a batch
+  // (the caller's thread is one of them); the state is the same for any
+  // number.
   explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity,
                    size_t chunk_cache_bytes = ChunkCache::kDefaultBudgetBytes, size_t workers = 1);
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
-  // Adds e to the pending batch. *outcome says whether it was a duplicate
-  // (same org and event_id seen before; then nothing changes). Non-OK only on
-  // a store read failure; the batch must then be discarded with Reset().
+  // Adds events, in this order, to the pending batch; (*outcomes)[i] says
+  // whether events[i] was a duplicate (same org and event_id seen before;
+  // then nothing changes). The pending state is the same as after applying
+  // them one by one. Non-OK only on a store read failure; the batch must
+  // then be discarded with Reset().
+  //
+  // How (the write path's shape, docs/design.md "Issue 11"): the dedup
+  // lookups run in parallel; one serial pass sequences the block (dedup,
+  // arrival sequence, status and user records, lead events grouped by the
+  // worker that owns their lead); the owners read their new leads in
+  // parallel; new leads are numbered in order of first sight; the owners
+  // apply their leads' events in parallel.
+  Status ApplyBlock(std::span<const Event> events, std::vector<ApplyOutcome>* outcomes);
+  // One event: ApplyBlock of a block of one.
   Status Apply(const Event& e, ApplyOutcome* outcome);
 
   // Writes the pending batch and meta_puts (state::Cf::kMeta key/values, e.g.
   // consumer positions) atomically, then starts an empty batch. On failure
   // nothing was written and the batch is discarded.
+  //
+  // The owners of the leads diff them (views/lead_diff.h) and send each
+  // bitmap operation to the owner of its chunk; the chunk owners apply
+  // them (views/chunk_cache.h); every worker fills its own part of the
+  // write, and the parts are written as one atomic write.
   Status Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts);
 
   // Discards the pending batch.
@@ -80,13 +100,18 @@ class Applier {
 
   size_t PendingEvents() const { return pending_events_; }
   // Anomalies found in the pending batch.
-  uint64_t PendingAnomalies() const { return pending_counters_.anomalies; }
+  uint64_t PendingAnomalies() const;
   // Totals since construction, over committed batches.
   const Counters& counters() const { return counters_; }
+
+  // The workers, for callers that have parallel work of their own between
+  // calls (decoding a block).
+  detail::WorkerPool& pool() { return pool_; }
 
  private:
   struct LeadSlot {
     std::string lead_id;
+    std::string_view org;  // the start of the slot's key (keys::Lead), which never moves
     LeadRecord record;
     // Status facts as stored before this batch. They depend only on the
     // creation, the status changes and the deletion, so they are derived
@@ -97,29 +122,8 @@ class Applier {
     bool status_dirty = false;
     AttributeFacts attributes_before;
     std::string row_before;  // encoded LeadAttributes, "" when none
-    bool is_new = false;  // first seen in this batch
+    bool is_new = false;  // not in the store; numbered on first sight
   };
-
-  Status LoadLead(const std::string& org, const std::string& lead_id, LeadSlot** slot);
-  Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
-  Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
-  Status NextLeadNum(const std::string& org, uint32_t* num);
-  Status ApplyLeadEvent(const Event& e, const EventTime& time);
-  // Before the first status-affecting event of the batch on this lead.
-  static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
-  // Applies the batch's bitmap operations (logical key -> (lead number,
-  // add?)) to the chunk cache; its dirty chunks are written by Commit.
-  Status ApplyBitmapOps(const std::map<std::string, std::vector<std::pair<uint32_t, bool>>>& ops);
-
-  state::Store* store_;
-  Counters counters_;
-  Counters pending_counters_;
-  bool seq_loaded_ = false;
-  uint64_t seq_ = 0;  // arrival sequence, persisted in meta
-  size_t pending_events_ = 0;
-
-  std::unordered_set<std::string> pending_event_keys_;
-  std::unordered_map<std::string, LeadSlot> leads_;              // keys::Lead
 
   // A lead as the last committed batch left it: its record decoded and the
   // attribute facts and row derived from it, so that the next batch touching
@@ -135,20 +139,7 @@ class Applier {
     std::string row;
     std::list<std::string>::iterator lru_pos;
   };
-  void CacheCommittedLeads();
-  // Transition pairs (keys::Pair) this process has written: the set is tiny
-  // (statuses squared per org) and never shrinks, so a pair is written once
-  // instead of with every transition.
-  std::set<std::string> known_pairs_;
-  size_t lead_cache_capacity_;
-  std::unordered_map<std::string, CachedLead> lead_cache_;  // keys::Lead
-  std::list<std::string> lead_lru_;                          // front = most recently used
-  ChunkCache chunks_;
-  detail::WorkerPool pool_;
-  std::unordered_map<std::string, StatusRecord> statuses_;       // keys::Status
-  std::unordered_map<std::string, UserRecord> users_;            // keys::User
-  std::unordered_map<std::string, uint32_t> lead_counters_;      // org -> next lead number
-  std::vector<std::string> activity_log_;                        // keys::ActivityLog
+
   // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead
   // numbers the batch adds to them, per org.
   struct ActivityUnit {
@@ -164,8 +155,82 @@ class Applier {
       return static_cast<size_t>(h ^ static_cast<uint64_t>(u.level));
     }
   };
-  std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>
-      activity_adds_;
+  using ActivityAdds =
+      std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>;
+  // Stored chunk key (keys::BitmapChunk) -> (lead number, add?) operations.
+  using ChunkOps = std::unordered_map<std::string, std::vector<std::pair<uint32_t, bool>>>;
+
+  // What one worker owns: the leads whose key hashes to it (their slots in
+  // the batch, their cache) and the bitmap chunks whose key hashes to it.
+  // Only that worker touches a Part during a parallel step, so no two
+  // threads write one lead or one chunk.
+  struct Part {
+    Part(size_t lead_capacity, size_t chunk_bytes) : lead_cache_capacity(lead_capacity), chunks(chunk_bytes) {}
+    // The pending batch.
+    std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
+    size_t slots_loaded = 0;                                       // slots[0, slots_loaded) are read
+    struct Work {
+      LeadSlot* slot;
+      const Event* event;
+      EventTime time;
+    };
+    std::vector<Work> work;  // the block's events of owned leads, in arrival order
+    uint64_t anomalies = 0;
+    std::vector<std::string> activity_log;  // keys::ActivityLog
+    ActivityAdds activity_adds;
+    Status error;
+    // Commit scratch: operations for each chunk owner, and this part's
+    // share of the write.
+    std::vector<ChunkOps> outbox;
+    std::set<std::string> new_pairs;
+    state::WriteBatch batch;
+    // Across batches.
+    size_t lead_cache_capacity;
+    std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
+    std::list<std::string> lead_lru;                          // front = most recently used
+    ChunkCache chunks;
+
+    void ResetBatch();
+  };
+
+  size_t PartOf(std::string_view key) const;
+  // Reads slot's lead (cache or store) into the slot; is_new when absent.
+  Status LoadLead(Part* part, const std::string& key, LeadSlot* slot);
+  void CacheCommittedLeads(Part* part);
+  Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
+  Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
+  Status NextLeadNum(std::string_view org, uint32_t* num);
+  Status ApplyOrgEvent(const Event& e, const EventTime& time);
+  static Status ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time);
+  // Before the first status-affecting event of the batch on this lead.
+  static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
+  // Commit's parallel steps, for one part.
+  void DiffPart(Part* part);
+  Status ApplyChunkOps(size_t q);
+  // Runs fn(index of a part) for every part on the workers; the first
+  // error, if any.
+  Status ForEachPart(const std::function<Status(size_t)>& fn);
+
+  state::Store* store_;
+  detail::WorkerPool pool_;
+  std::vector<std::unique_ptr<Part>> parts_;
+  Counters counters_;
+  Counters pending_counters_;  // applied and duplicates (anomalies are per part)
+  bool seq_loaded_ = false;
+  uint64_t seq_ = 0;  // arrival sequence, persisted in meta
+  size_t pending_events_ = 0;
+
+  std::unordered_set<std::string> pending_event_keys_;
+  std::unordered_map<std::string, LeadSlot> leads_;  // keys::Lead; node-based: slots never move
+  std::vector<LeadSlot*> new_slots_;                 // the block's new slots, in order of first sight
+
+  // Transition pairs (keys::Pair) this process has written: the set is tiny
+  // (statuses squared per org) and never shrinks, so a pair is written once
+  // instead of with every transition.
+  std::set<std::string> known_pairs_;
+  std::unordered_map<std::string, StatusRecord> statuses_;   // keys::Status
+  std::unordered_map<std::string, UserRecord> users_;        // keys::User
+  std::unordered_map<std::string, uint32_t> lead_counters_;  // org -> next lead number
 };
 
 }  // namespace leadflow::views

@@ -72,10 +72,12 @@ size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size)
   for (size_t i = 0; i < events.size(); ++i) {
     REQUIRE_OK(pipeline->Add(events[i], std::nullopt, {"test", 0}, static_cast<int64_t>(i)));
     if (pipeline->pending() >= batch_size) {
+      REQUIRE_OK(pipeline->ApplyAdded());
       dead += pipeline->dead_letters().size();
       REQUIRE_OK(pipeline->Commit());
     }
   }
+  REQUIRE_OK(pipeline->ApplyAdded());
   dead += pipeline->dead_letters().size();
   REQUIRE_OK(pipeline->Commit());
   return dead;
