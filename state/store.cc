@@ -59,6 +59,9 @@ struct WriteBatch::Rep {
   };
   std::vector<Op> ops;
   size_t bytes = 0;
+  // ops' indexes in (family, key) order, stable; valid while sorted.
+  std::vector<uint32_t> order;
+  bool sorted = false;
 };
 
 WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
@@ -66,10 +69,12 @@ WriteBatch::~WriteBatch() = default;
 
 void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
   rep_->bytes += key.size() + value.size();
+  rep_->sorted = false;
   rep_->ops.push_back({cf, false, std::string(key), std::string(value)});
 }
 void WriteBatch::Delete(Cf cf, std::string_view key) {
   rep_->bytes += key.size();
+  rep_->sorted = false;
   rep_->ops.push_back({cf, true, std::string(key), {}});
 }
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
@@ -77,6 +82,19 @@ size_t WriteBatch::ByteSize() const { return rep_->bytes; }
 void WriteBatch::Clear() {
   rep_->ops.clear();
   rep_->bytes = 0;
+  rep_->order.clear();
+  rep_->sorted = false;
+}
+void WriteBatch::Sort() {
+  if (rep_->sorted) return;
+  const auto& ops = rep_->ops;
+  rep_->order.resize(ops.size());
+  for (uint32_t i = 0; i < ops.size(); ++i) rep_->order[i] = i;
+  std::stable_sort(rep_->order.begin(), rep_->order.end(), [&ops](uint32_t a, uint32_t b) {
+    if (ops[a].cf != ops[b].cf) return ops[a].cf < ops[b].cf;
+    return ops[a].key < ops[b].key;
+  });
+  rep_->sorted = true;
 }
 
 const char* CfName(Cf cf) {
@@ -184,23 +202,40 @@ Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* cons
 Status Store::Write(std::span<WriteBatch* const> batches) {
   // Ops go into RocksDB sorted by (family, key): the memtable's skip list
   // reuses its last insert position, so sorted inserts cost a few key
-  // comparisons instead of a search from the top. The sort is stable, so
-  // several ops on one key keep their order (the last one wins).
+  // comparisons instead of a search from the top. Each batch is sorted
+  // (stable; callers may have sorted theirs on other threads), then the
+  // batches are merged, the earlier batch first on equal keys, so several
+  // ops on one key keep their order (the last one wins).
   using Op = WriteBatch::Rep::Op;
-  std::vector<const Op*> order;
+  auto less = [](const Op& a, const Op& b) {
+    if (a.cf != b.cf) return a.cf < b.cf;
+    return a.key < b.key;
+  };
   size_t bytes = 0, count = 0;
-  for (const WriteBatch* b : batches) {
+  for (WriteBatch* b : batches) {
+    b->Sort();
     count += b->rep_->ops.size();
     bytes += b->rep_->bytes;
   }
+  std::vector<const Op*> order;
   order.reserve(count);
-  for (const WriteBatch* b : batches) {
-    for (const Op& op : b->rep_->ops) order.push_back(&op);
+  std::vector<size_t> next(batches.size(), 0);
+  for (;;) {
+    const Op* best = nullptr;
+    size_t from = 0;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const WriteBatch::Rep& rep = *batches[b]->rep_;
+      if (next[b] == rep.order.size()) continue;
+      const Op* op = &rep.ops[rep.order[next[b]]];
+      if (!best || less(*op, *best)) {
+        best = op;
+        from = b;
+      }
+    }
+    if (!best) break;
+    order.push_back(best);
+    ++next[from];
   }
-  std::stable_sort(order.begin(), order.end(), [](const Op* a, const Op* b) {
-    if (a->cf != b->cf) return a->cf < b->cf;
-    return a->key < b->key;
-  });
   rocksdb::WriteBatch wb(bytes + 16 * count + 64);
   WriteCounters written;  // this batch's, added to the totals once it lands
   for (const Op* op : order) {

@@ -71,6 +71,10 @@ class WriteBatch {
   // Approximate size in bytes.
   size_t ByteSize() const;
   void Clear();
+  // Orders the ops as Store::Write inserts them (by family and key). Write
+  // sorts every batch it is given; a batch sorted beforehand (e.g. on
+  // another thread) is not sorted again. A later Put or Delete undoes it.
+  void Sort();
 
  private:
   friend class Store;

@@ -167,7 +167,11 @@ class Applier {
   struct Part {
     Part(size_t lead_capacity, size_t chunk_bytes) : lead_cache_capacity(lead_capacity), chunks(chunk_bytes) {}
     // The pending batch.
+    std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
+    // Duplicate markers (keys::Event) of the batch's events whose key
+    // hashes to this part.
+    std::unordered_set<std::string> event_keys;
     size_t slots_loaded = 0;                                       // slots[0, slots_loaded) are read
     struct Work {
       LeadSlot* slot;
@@ -220,8 +224,6 @@ class Applier {
   uint64_t seq_ = 0;  // arrival sequence, persisted in meta
   size_t pending_events_ = 0;
 
-  std::unordered_set<std::string> pending_event_keys_;
-  std::unordered_map<std::string, LeadSlot> leads_;  // keys::Lead; node-based: slots never move
   std::vector<LeadSlot*> new_slots_;                 // the block's new slots, in order of first sight
 
   // Transition pairs (keys::Pair) this process has written: the set is tiny
