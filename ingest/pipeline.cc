@@ -84,7 +84,8 @@ Status Pipeline::ApplyAdded() {
   // Decoding is pure: in parallel, then the valid events in order.
   events_.resize(n);
   std::vector<Status> decoded(n);
-  applier_.pool().ParallelFor(n, [&](size_t part, size_t parts) {
+  const size_t spread = n >= views::Applier::kMinParallelEvents ? n : 1;  // small: on this thread
+  applier_.pool().ParallelFor(spread, [&](size_t part, size_t parts) {
     for (size_t i = part; i < n; i += parts) {
       events_[i] = views::Event();
       decoded[i] = DecodeEvent(value_of(added_[i]), key_of(added_[i]), &events_[i]);

@@ -32,6 +32,56 @@ Status FromRocks(const rocksdb::Status& s) {
 
 rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
 
+// A RocksDB batch is a 12-byte header (sequence: fixed64, count: fixed32,
+// little-endian) and its records; batches are joined by appending the
+// records of the others to the first and adding up the counts. RocksDB does
+// not promise this layout in its headers, so Store::Open checks it on a
+// sample (CanJoinBatches) and Store::Write joins only when it holds.
+constexpr size_t kBatchHeader = 12;
+
+std::string JoinBatches(const std::vector<const rocksdb::WriteBatch*>& batches) {
+  size_t size = kBatchHeader;
+  uint32_t count = 0;
+  for (const auto* b : batches) {
+    size += b->GetDataSize() - kBatchHeader;
+    count += b->Count();
+  }
+  std::string rep;
+  rep.reserve(size);
+  rep.append(batches[0]->Data());
+  for (size_t i = 1; i < batches.size(); ++i) rep.append(batches[i]->Data(), kBatchHeader, std::string::npos);
+  for (int i = 0; i < 4; ++i) rep[8 + i] = static_cast<char>((count >> (8 * i)) & 0xFF);
+  return rep;
+}
+
+bool CanJoinBatches(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  struct Collect : rocksdb::WriteBatch::Handler {
+    std::vector<std::string> seen;
+    rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+      seen.push_back("P" + std::to_string(cf) + k.ToString() + "=" + v.ToString());
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+      seen.push_back("D" + std::to_string(cf) + k.ToString());
+      return rocksdb::Status::OK();
+    }
+  };
+  rocksdb::WriteBatch a, b;
+  if (!a.Put(handles[1], "k1", "v1").ok() || !a.Delete(handles[2], "k2").ok() ||
+      !b.Put(handles[handles.size() - 1], "k3", std::string(300, 'x')).ok() || !b.Put(handles[1], "k1", "v2").ok()) {
+    return false;
+  }
+  rocksdb::WriteBatch joined(JoinBatches({&a, &b}));
+  Collect c;
+  if (joined.Count() != 4 || !joined.Iterate(&c).ok()) return false;
+  const std::string last = std::to_string(handles[handles.size() - 1]->GetID());
+  const std::vector<std::string> want = {"P" + std::to_string(handles[1]->GetID()) + "k1=v1",
+                                         "D" + std::to_string(handles[2]->GetID()) + "k2",
+                                         "P" + last + "k3=" + std::string(300, 'x'),
+                                         "P" + std::to_string(handles[1]->GetID()) + "k1=v2"};
+  return c.seen == want;
+}
+
 Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snap,
                 std::string_view begin, std::string_view end,
                 const std::function<bool(std::string_view, std::string_view)>& fn) {
@@ -62,6 +112,14 @@ struct WriteBatch::Rep {
   // ops' indexes in (family, key) order, stable; valid while sorted.
   std::vector<uint32_t> order;
   bool sorted = false;
+  // The ops in that order as a RocksDB batch (Store::Prepare), with their
+  // counts; null until prepared, reset by any change.
+  std::unique_ptr<rocksdb::WriteBatch> prepared;
+  WriteCounters counts;
+  void Changed() {
+    sorted = false;
+    prepared.reset();
+  }
 };
 
 WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
@@ -69,12 +127,12 @@ WriteBatch::~WriteBatch() = default;
 
 void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
   rep_->bytes += key.size() + value.size();
-  rep_->sorted = false;
+  rep_->Changed();
   rep_->ops.push_back({cf, false, std::string(key), std::string(value)});
 }
 void WriteBatch::Delete(Cf cf, std::string_view key) {
   rep_->bytes += key.size();
-  rep_->sorted = false;
+  rep_->Changed();
   rep_->ops.push_back({cf, true, std::string(key), {}});
 }
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
@@ -83,7 +141,7 @@ void WriteBatch::Clear() {
   rep_->ops.clear();
   rep_->bytes = 0;
   rep_->order.clear();
-  rep_->sorted = false;
+  rep_->Changed();
 }
 void WriteBatch::Sort() {
   if (rep_->sorted) return;
@@ -121,6 +179,9 @@ struct Store::Rep {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> ops[static_cast<size_t>(Cf::kCount)] = {};
   std::atomic<uint64_t> bytes[static_cast<size_t>(Cf::kCount)] = {};
+  // Whether prepared batches can be joined by appending their records
+  // (checked once at Open, see JoinBatches).
+  bool can_join = false;
   ~Rep() {
     if (db) {
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -193,62 +254,77 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   }
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(raw);
+  rep->can_join = CanJoinBatches(rep->handles);
   out->reset(new Store(std::move(rep)));
   return Status::Ok();
+}
+
+bool Store::joins_prepared_batches() const { return rep_->can_join; }
+
+void Store::Prepare(WriteBatch* batch) const {
+  WriteBatch::Rep& r = *batch->rep_;
+  if (r.prepared) return;
+  batch->Sort();
+  auto wb = std::make_unique<rocksdb::WriteBatch>(r.bytes + 16 * r.ops.size() + 64);
+  r.counts = WriteCounters();
+  for (uint32_t i : r.order) {
+    const auto& op = r.ops[i];
+    const size_t cf = static_cast<size_t>(op.cf);
+    // Put and Delete fail only past RocksDB's size limits (4 GiB), which
+    // Write then reports: the batch stays unprepared.
+    rocksdb::Status s =
+        op.is_delete ? wb->Delete(rep_->handles[cf], op.key) : wb->Put(rep_->handles[cf], op.key, op.value);
+    if (!s.ok()) return;
+    ++r.counts.ops[cf];
+    r.counts.bytes[cf] += op.key.size() + op.value.size();
+  }
+  r.prepared = std::move(wb);
 }
 
 Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* const>(&batch, 1)); }
 
 Status Store::Write(std::span<WriteBatch* const> batches) {
-  // Ops go into RocksDB sorted by (family, key): the memtable's skip list
-  // reuses its last insert position, so sorted inserts cost a few key
-  // comparisons instead of a search from the top. Each batch is sorted
-  // (stable; callers may have sorted theirs on other threads), then the
-  // batches are merged, the earlier batch first on equal keys, so several
-  // ops on one key keep their order (the last one wins).
-  using Op = WriteBatch::Rep::Op;
-  auto less = [](const Op& a, const Op& b) {
-    if (a.cf != b.cf) return a.cf < b.cf;
-    return a.key < b.key;
-  };
-  size_t bytes = 0, count = 0;
+  // Each batch goes in as prepared (Prepare: its ops sorted by family and
+  // key, so the memtable's skip list reuses its last insert position
+  // instead of searching from the top; callers may prepare theirs on other
+  // threads), the batches one after another: ops on one key keep the order
+  // of the batches, then their order within a batch (the last one wins).
+  WriteCounters written;  // this write's, added to the totals once it lands
+  std::vector<const rocksdb::WriteBatch*> prepared;
   for (WriteBatch* b : batches) {
-    b->Sort();
-    count += b->rep_->ops.size();
-    bytes += b->rep_->bytes;
+    Prepare(b);
+    const WriteBatch::Rep& r = *b->rep_;
+    if (!r.prepared) return Status::InvalidArgument("a write batch is too large");
+    if (r.ops.empty()) continue;
+    prepared.push_back(r.prepared.get());
+    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+      written.ops[cf] += r.counts.ops[cf];
+      written.bytes[cf] += r.counts.bytes[cf];
+    }
   }
-  std::vector<const Op*> order;
-  order.reserve(count);
-  std::vector<size_t> next(batches.size(), 0);
-  for (;;) {
-    const Op* best = nullptr;
-    size_t from = 0;
-    for (size_t b = 0; b < batches.size(); ++b) {
-      const WriteBatch::Rep& rep = *batches[b]->rep_;
-      if (next[b] == rep.order.size()) continue;
-      const Op* op = &rep.ops[rep.order[next[b]]];
-      if (!best || less(*op, *best)) {
-        best = op;
-        from = b;
+  rocksdb::WriteBatch joined;
+  const rocksdb::WriteBatch* wb = &joined;
+  if (prepared.size() == 1) {
+    wb = prepared[0];
+  } else if (prepared.size() > 1 && rep_->can_join) {
+    joined = rocksdb::WriteBatch(JoinBatches(prepared));
+  } else if (prepared.size() > 1) {
+    // The slow way: the ops again, one by one, into one batch.
+    for (WriteBatch* b : batches) {
+      const WriteBatch::Rep& r = *b->rep_;
+      for (uint32_t i : r.order) {
+        const auto& op = r.ops[i];
+        const size_t cf = static_cast<size_t>(op.cf);
+        rocksdb::Status s = op.is_delete ? joined.Delete(rep_->handles[cf], op.key)
+                                         : joined.Put(rep_->handles[cf], op.key, op.value);
+        if (!s.ok()) return FromRocks(s);
       }
     }
-    if (!best) break;
-    order.push_back(best);
-    ++next[from];
-  }
-  rocksdb::WriteBatch wb(bytes + 16 * count + 64);
-  WriteCounters written;  // this batch's, added to the totals once it lands
-  for (const Op* op : order) {
-    const size_t cf = static_cast<size_t>(op->cf);
-    rocksdb::Status s =
-        op->is_delete ? wb.Delete(rep_->handles[cf], op->key) : wb.Put(rep_->handles[cf], op->key, op->value);
-    if (!s.ok()) return FromRocks(s);
-    ++written.ops[cf];
-    written.bytes[cf] += op->key.size() + op->value.size();
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  Status s = FromRocks(rep_->db->Write(wo, &wb));
+  // RocksDB's Write takes a non-const batch but does not change it.
+  Status s = FromRocks(rep_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(wb)));
   if (s.ok()) {
     for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
       if (written.ops[cf]) rep_->ops[cf].fetch_add(written.ops[cf], std::memory_order_relaxed);

@@ -116,6 +116,16 @@ class Store : public Reader {
   // the batches, then their order within a batch.
   Status Write(std::span<WriteBatch* const> batches);
 
+  // Puts batch into the form Write writes (its ops sorted by family and
+  // key, encoded for RocksDB), so that Write has only to join and write.
+  // Write prepares every batch not prepared yet; callers with several
+  // batches prepare them on their own threads first. Thread-safe for
+  // distinct batches; a later Put or Delete undoes it.
+  void Prepare(WriteBatch* batch) const;
+  // Whether Write joins prepared batches by appending their encoded records
+  // (checked at Open on a sample); if not, it encodes them again into one.
+  bool joins_prepared_batches() const;
+
   Status Get(Cf cf, std::string_view key, std::string* value) const override;
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override;

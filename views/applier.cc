@@ -77,8 +77,12 @@ size_t Applier::PartOf(std::string_view key) const {
   return std::hash<std::string_view>{}(key) % parts_.size();
 }
 
-Status Applier::ForEachPart(const std::function<Status(size_t)>& fn) {
-  pool_.ParallelFor(parts_.size(), [&](size_t part, size_t parts) {
+Status Applier::ForEachPart(size_t events, const std::function<Status(size_t)>& fn) {
+  // A small batch (live traffic) runs every part on this thread: waking the
+  // workers costs more than it saves, and on a busy machine a descheduled
+  // worker would hold the batch up. Parts own data, not threads, so the
+  // result is the same.
+  pool_.ParallelFor(events >= min_parallel_events_ ? parts_.size() : 1, [&](size_t part, size_t parts) {
     for (size_t p = part; p < parts_.size(); p += parts) {
       Status s = fn(p);
       if (!s.ok() && parts_[p]->error.ok()) parts_[p]->error = std::move(s);
@@ -127,7 +131,7 @@ void Applier::CacheCommittedLeads(Part* part) {
 void Applier::Reset() {
   new_slots_.clear();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
-  (void)ForEachPart([this](size_t p) {
+  (void)ForEachPart(pending_events_, [this](size_t p) {
     parts_[p]->ResetBatch();
     return Status::Ok();
   });
@@ -233,7 +237,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   std::vector<std::string> event_keys(n), lead_keys(n);
   std::vector<char> stored(n, 0);
   std::vector<Status> errors(pool_.workers());
-  pool_.ParallelFor(n, [&](size_t part, size_t parts) {
+  pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
     std::string ignored;
     for (size_t i = part; i < n; i += parts) {
       const Event& e = events[i];
@@ -286,7 +290,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     ++pending_counters_.applied;
   }
   // 3. The owners read their leads first seen in this block.
-  Status s = ForEachPart([this](size_t p) {
+  Status s = ForEachPart(n, [this](size_t p) {
     Part* part = parts_[p].get();
     for (; part->slots_loaded < part->slots.size(); ++part->slots_loaded) {
       auto [key, slot] = part->slots[part->slots_loaded];
@@ -304,7 +308,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   }
   new_slots_.clear();
   // 5. The owners apply their leads' events, each lead's in arrival order.
-  return ForEachPart([this](size_t p) {
+  return ForEachPart(n, [this](size_t p) {
     Part* part = parts_[p].get();
     for (const Part::Work& w : part->work) {
       Status r = ApplyLeadEvent(part, w.slot, *w.event, w.time);
@@ -501,18 +505,18 @@ Status Applier::ApplyChunkOps(size_t q) {
     }
   }
   owner->chunks.WriteDirty(&owner->batch);
-  owner->batch.Sort();  // here, in parallel, rather than in Store::Write
+  store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write
   return Status::Ok();
 }
 
 Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
   // Every owned lead's diff and this part's writes; then the chunk owners
   // apply the operations sent to them.
-  Status s = ForEachPart([this](size_t p) {
+  Status s = ForEachPart(pending_events_, [this](size_t p) {
     DiffPart(parts_[p].get());
     return Status::Ok();
   });
-  if (s.ok()) s = ForEachPart([this](size_t q) { return ApplyChunkOps(q); });
+  if (s.ok()) s = ForEachPart(pending_events_, [this](size_t q) { return ApplyChunkOps(q); });
   if (!s.ok()) {
     for (auto& part : parts_) part->chunks.DropDirty();
     Reset();
@@ -529,7 +533,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   for (auto& part : parts_) all.push_back(&part->batch);
   s = store_->Write(all);
   if (s.ok()) {
-    (void)ForEachPart([this](size_t p) {
+    (void)ForEachPart(pending_events_, [this](size_t p) {
       Part* part = parts_[p].get();
       part->chunks.Committed();
       CacheCommittedLeads(part);

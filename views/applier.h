@@ -53,6 +53,10 @@ class Applier {
     uint64_t anomalies = 0;  // early status changes, second creations, late updates
   };
 
+  // Blocks and batches of fewer events run on the calling thread (live
+  // traffic: waking the workers would cost more than it saves).
+  static constexpr size_t kMinParallelEvents = 1024;
+
   // Leads kept decoded between batches (see Part::lead_cache).
   static constexpr size_t kDefaultLeadCacheCapacity = 32768;
 
@@ -103,6 +107,10 @@ class Applier {
   uint64_t PendingAnomalies() const;
   // Totals since construction, over committed batches.
   const Counters& counters() const { return counters_; }
+
+  // Below how many events a block or batch runs on the calling thread
+  // (default kMinParallelEvents; 0: always on the workers, as tests do).
+  void set_min_parallel_events(size_t n) { min_parallel_events_ = n; }
 
   // The workers, for callers that have parallel work of their own between
   // calls (decoding a block).
@@ -211,12 +219,14 @@ class Applier {
   // Commit's parallel steps, for one part.
   void DiffPart(Part* part);
   Status ApplyChunkOps(size_t q);
-  // Runs fn(index of a part) for every part on the workers; the first
-  // error, if any.
-  Status ForEachPart(const std::function<Status(size_t)>& fn);
+  // Runs fn(index of a part) for every part, on the workers when the work
+  // covers at least min_parallel_events_ events, else on this thread; the
+  // first error, if any.
+  Status ForEachPart(size_t events, const std::function<Status(size_t)>& fn);
 
   state::Store* store_;
   detail::WorkerPool pool_;
+  size_t min_parallel_events_ = kMinParallelEvents;
   std::vector<std::unique_ptr<Part>> parts_;
   Counters counters_;
   Counters pending_counters_;  // applied and duplicates (anomalies are per part)

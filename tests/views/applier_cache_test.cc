@@ -55,6 +55,7 @@ size_t ChunkBudget(size_t capacity) {
 void Apply(state::Store* store, const std::vector<std::string>& stream, size_t batch_size, size_t capacity,
            size_t workers = 1, size_t block = 1) {
   views::Applier applier(store, capacity, ChunkBudget(capacity), workers);
+  applier.set_min_parallel_events(0);  // small blocks on the workers too
   std::vector<views::Event> events;
   size_t pending = 0;
   auto apply_block = [&] {

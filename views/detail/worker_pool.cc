@@ -5,7 +5,7 @@
 namespace leadflow::views::detail {
 
 WorkerPool::WorkerPool(size_t workers) {
-  for (size_t i = 1; i < std::max<size_t>(1, workers); ++i) threads_.emplace_back([this, i] { Run(i); });
+  for (size_t i = 1; i < std::max<size_t>(1, workers); ++i) threads_.emplace_back([this] { Run(); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -17,23 +17,28 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkerPool::Run(size_t index) {
+bool WorkerPool::RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation) {
+  // Parts are claimed under the lock, for the loop of this generation only:
+  // a thread that wakes after its loop is over finds nothing to claim.
+  if (generation_ != generation || fn_ == nullptr || next_part_ == parts_) return false;
+  const size_t part = next_part_++;
+  const auto* fn = fn_;
+  const size_t parts = parts_;
+  lock->unlock();
+  (*fn)(part, parts);
+  lock->lock();
+  if (++done_parts_ == parts_) done_cv_.notify_one();
+  return true;
+}
+
+void WorkerPool::Run() {
   uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    const std::function<void(size_t, size_t)>* fn;
-    size_t parts;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      fn = fn_;
-      parts = parts_;
-    }
-    if (index < parts) (*fn)(index, parts);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--running_ == 0) done_cv_.notify_one();
+    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (stop_) return;
+    seen = generation_;
+    while (RunOnePart(&lock, seen)) {
     }
   }
 }
@@ -44,17 +49,19 @@ void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>
     fn(0, 1);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    parts_ = parts;
-    running_ = threads_.size();
-    ++generation_;
-  }
-  work_cv_.notify_all();
-  fn(0, parts);
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return running_ == 0; });
+  fn_ = &fn;
+  parts_ = parts;
+  next_part_ = 0;
+  done_parts_ = 0;
+  const uint64_t generation = ++generation_;
+  work_cv_.notify_all();
+  // The caller claims parts too, so a worker that is slow to wake (another
+  // process has its core) leaves its part to the caller instead of holding
+  // the loop up; the loop waits only for parts already running.
+  while (RunOnePart(&lock, generation)) {
+  }
+  done_cv_.wait(lock, [&] { return done_parts_ == parts_; });
   fn_ = nullptr;
 }
 

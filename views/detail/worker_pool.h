@@ -29,20 +29,26 @@ class WorkerPool {
 
   // Calls fn(part, parts) once for every part in [0, parts), parts =
   // min(workers(), n) (at least 1), in parallel; returns when all are done.
+  // Parts go to whichever thread claims them first, the caller's included,
+  // so a loop never waits for a worker that has not woken up.
   // A part handles the indexes i of [0, n) with i % parts == part, or any
   // split fn chooses. fn must not throw.
   void ParallelFor(size_t n, const std::function<void(size_t part, size_t parts)>& fn);
 
  private:
-  void Run(size_t index);
+  void Run();
+  // Claims and runs one part of the loop of this generation; false when
+  // none is left (or the loop is another one). Called with mu_ held.
+  bool RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation);
 
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   const std::function<void(size_t, size_t)>* fn_ = nullptr;  // guarded by mu_
   size_t parts_ = 0;                                          // guarded by mu_
+  size_t next_part_ = 0;                                      // guarded by mu_: the next part to claim
+  size_t done_parts_ = 0;                                     // guarded by mu_
   uint64_t generation_ = 0;                                   // guarded by mu_
-  size_t running_ = 0;                                        // guarded by mu_
   bool stop_ = false;                                         // guarded by mu_
 };
 
