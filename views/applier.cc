@@ -168,10 +168,8 @@ Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
   if (!s.ok()) return s;
   s = LeadRecord::Decode(bytes, &slot->record);
   if (!s.ok()) return s;
-  const std::string_view org = slot->org;
-  std::optional<LeadAttributes> attrs = DeriveAttributes(slot->lead_id, slot->record);
-  slot->attributes_before = DeriveAttributeFacts(org, slot->record.num, attrs);
-  if (attrs) slot->row_before = attrs->Encode();
+  slot->attributes_before = DeriveAttributes(slot->lead_id, slot->record);
+  if (slot->attributes_before) slot->row_before = slot->attributes_before->Encode();
   return Status::Ok();
 }
 

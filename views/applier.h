@@ -128,8 +128,8 @@ class Applier {
     // leaves them, and every status bitmap and log entry, untouched.
     LeadFacts before;
     bool status_dirty = false;
-    AttributeFacts attributes_before;
-    std::string row_before;  // encoded LeadAttributes, "" when none
+    std::optional<LeadAttributes> attributes_before;  // nullopt: no row
+    std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight
   };
 
@@ -143,7 +143,7 @@ class Applier {
   struct CachedLead {
     std::string lead_id;
     LeadRecord record;
-    AttributeFacts attributes;
+    std::optional<LeadAttributes> attributes;
     std::string row;
     std::list<std::string>::iterator lru_pos;
   };

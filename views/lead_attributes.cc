@@ -151,10 +151,10 @@ Status LeadAttributes::Decode(std::string_view bytes, LeadAttributes* out) {
   }
 }
 
-AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a) {
+AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a,
+                                    unsigned parts) {
   AttributeFacts f;
   if (!a) return f;
-  f.bitmap_keys.insert(keys::UniverseBitmap(org));
   auto add_date = [&](const std::string& attr, int64_t ms) {
     f.bitmap_keys.insert(keys::DateDayBitmap(org, attr, DayOf(ms)));
     f.index_keys.insert(keys::DateEntry(org, attr, ms, lead_num));
@@ -172,27 +172,49 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
       if (auto ms = ParseLsqDate(s)) add_date(attr, *ms);
     }
   };
-  if (a->owner_id) add_value("ownerid", *a->owner_id);
-  for (const char* attr : {"createdon", "modifiedon"}) f.bitmap_keys.insert(keys::HasBitmap(org, attr));
-  add_date("createdon", a->created_ms);
-  add_date("modifiedon", a->modified_ms);
-  if (a->activity_max_ms) {
+  if (parts & kAttrBase) {
+    f.bitmap_keys.insert(keys::UniverseBitmap(org));
+    for (const char* attr : {"createdon", "modifiedon"}) f.bitmap_keys.insert(keys::HasBitmap(org, attr));
+  }
+  if ((parts & kAttrOwner) && a->owner_id) add_value("ownerid", *a->owner_id);
+  if (parts & kAttrCreated) add_date("createdon", a->created_ms);
+  if (parts & kAttrModified) add_date("modifiedon", a->modified_ms);
+  if ((parts & kAttrActivityDate) && a->activity_max_ms) {
     f.bitmap_keys.insert(keys::HasBitmap(org, "prospectactivitydate_max"));
     add_date("prospectactivitydate_max", *a->activity_max_ms);
   }
-  if (a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
-  // Keys are visited in bytewise order, so the first key seen for a column is
-  // the bytewise-first one, the column's field (the rule of FindField),
-  // without a scan per key: linear in the fields (times log for the sets).
-  std::set<std::string> seen;
-  for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
-    if (!it->is_null()) f.bitmap_keys.insert(keys::ExactKeyBitmap(org, it.key()));
-    std::string attr = NormalizeColumn(it.key());
-    if (FixedColumnOf(attr) != FixedColumn::kNone) continue;
-    const auto [column, first] = seen.insert(std::move(attr));
-    if (first && !it->is_null()) add_value(*column, *it);
+  if ((parts & kAttrActivityName) && a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
+  if (parts & kAttrFields) {
+    // Keys are visited in bytewise order, so the first key seen for a
+    // column is the bytewise-first one, the column's field (the rule of
+    // FindField), without a scan per key: linear in the fields (times log
+    // for the sets). Fixed columns win over fields of the same name, so
+    // no field adds to another part's keys.
+    std::set<std::string> seen;
+    for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
+      if (!it->is_null()) f.bitmap_keys.insert(keys::ExactKeyBitmap(org, it.key()));
+      std::string attr = NormalizeColumn(it.key());
+      if (FixedColumnOf(attr) != FixedColumn::kNone) continue;
+      const auto [column, first] = seen.insert(std::move(attr));
+      if (first && !it->is_null()) add_value(*column, *it);
+    }
   }
   return f;
+}
+
+unsigned ChangedAttributeParts(const std::optional<LeadAttributes>& before, const std::optional<LeadAttributes>& after) {
+  if (!before && !after) return 0;
+  if (!before || !after) return kAttrAll;
+  unsigned parts = 0;
+  if (before->owner_id != after->owner_id) parts |= kAttrOwner;
+  if (before->created_ms != after->created_ms) parts |= kAttrCreated;
+  if (before->modified_ms != after->modified_ms) parts |= kAttrModified;
+  if (before->activity_max_ms != after->activity_max_ms) parts |= kAttrActivityDate;
+  if (before->activity_max_name != after->activity_max_name) parts |= kAttrActivityName;
+  // JSON equality: numbers by value (1 == 1.0), which is how their facts
+  // see them too (TypedNumber of the double, -0 as 0).
+  if (before->fields != after->fields) parts |= kAttrFields;
+  return parts;
 }
 
 }  // namespace leadflow::views

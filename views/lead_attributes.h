@@ -65,7 +65,23 @@ struct AttributeFacts {
   std::set<std::string> bitmap_keys;
   std::set<std::string> index_keys;
 };
-AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a);
+// The facts come in parts, each from its own columns; no key comes from two
+// parts, so the facts of a change are the facts of the parts it changed.
+enum AttributePart : unsigned {
+  kAttrBase = 1,           // the universe, "has createdon/modifiedon"
+  kAttrOwner = 2,          // OwnerId
+  kAttrCreated = 4,        // CreatedOn's day and entry
+  kAttrModified = 8,       // ModifiedOn's day and entry
+  kAttrActivityDate = 16,  // ProspectActivityDate_Max
+  kAttrActivityName = 32,  // ProspectActivityName_Max
+  kAttrFields = 64,        // the fields: exact keys and their columns
+  kAttrAll = 127,
+};
+AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a,
+                                    unsigned parts = kAttrAll);
+// The parts whose facts can differ between before and after: all when one
+// of them is absent, none when both are.
+unsigned ChangedAttributeParts(const std::optional<LeadAttributes>& before, const std::optional<LeadAttributes>& after);
 
 }  // namespace leadflow::views
 

@@ -26,22 +26,28 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
   }
   d.record = after.Encode();
 
-  const std::optional<LeadAttributes> attrs = DeriveAttributes(lead_id, after);
-  d.attributes = DeriveAttributeFacts(org, after.num, attrs);
-  const AttributeFacts& was = *before.attributes;
-  for (const auto& k : was.bitmap_keys) {
-    if (!d.attributes.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
+  d.attributes = DeriveAttributes(lead_id, after);
+  // Only the parts of the attribute facts whose columns changed: most
+  // events move ModifiedOn and the activity columns and leave the fields.
+  const std::optional<LeadAttributes>& was_attrs = *before.attributes;
+  const unsigned parts = ChangedAttributeParts(was_attrs, d.attributes);
+  if (parts != 0) {
+    const AttributeFacts was = DeriveAttributeFacts(org, after.num, was_attrs, parts);
+    const AttributeFacts now = DeriveAttributeFacts(org, after.num, d.attributes, parts);
+    for (const auto& k : was.bitmap_keys) {
+      if (!now.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
+    }
+    for (const auto& k : now.bitmap_keys) {
+      if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
+    }
+    for (const auto& k : was.index_keys) {
+      if (!now.index_keys.count(k)) d.index_deletes.push_back(k);
+    }
+    for (const auto& k : now.index_keys) {
+      if (!was.index_keys.count(k)) d.index_puts.push_back(k);
+    }
   }
-  for (const auto& k : d.attributes.bitmap_keys) {
-    if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
-  }
-  for (const auto& k : was.index_keys) {
-    if (!d.attributes.index_keys.count(k)) d.index_deletes.push_back(k);
-  }
-  for (const auto& k : d.attributes.index_keys) {
-    if (!was.index_keys.count(k)) d.index_puts.push_back(k);
-  }
-  if (attrs) d.row = attrs->Encode();
+  if (d.attributes) d.row = d.attributes->Encode();
   d.row_changed = d.row != *before.row;
   return d;
 }

@@ -31,7 +31,7 @@ struct LeadBefore {
   // Whether the batch changed the inputs of the status facts (creation,
   // status changes, deletion). When false, status facts are not derived.
   bool status_changed = false;
-  const AttributeFacts* attributes = nullptr;
+  const std::optional<LeadAttributes>* attributes = nullptr;  // nullopt: no row
   const std::string* row = nullptr;  // encoded LeadAttributes, "" when none
 };
 
@@ -47,8 +47,8 @@ struct LeadDiff {
   // differs from the row before.
   std::string row;
   bool row_changed = false;
-  // The attribute facts after the batch (what the lead cache keeps).
-  AttributeFacts attributes;
+  // The attributes after the batch (what the lead cache keeps).
+  std::optional<LeadAttributes> attributes;
 };
 
 LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before);
