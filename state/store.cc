@@ -261,24 +261,31 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
 
 bool Store::joins_prepared_batches() const { return rep_->can_join; }
 
+Status Store::Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCounters* counts) const {
+  const WriteBatch::Rep& r = *batch.rep_;
+  for (uint32_t i : r.order) {
+    const auto& op = r.ops[i];
+    const size_t cf = static_cast<size_t>(op.cf);
+    rocksdb::Status s =
+        op.is_delete ? wb->Delete(rep_->handles[cf], op.key) : wb->Put(rep_->handles[cf], op.key, op.value);
+    if (!s.ok()) return FromRocks(s);
+    if (counts) {
+      ++counts->ops[cf];
+      counts->bytes[cf] += op.key.size() + op.value.size();
+    }
+  }
+  return Status::Ok();
+}
+
 void Store::Prepare(WriteBatch* batch) const {
   WriteBatch::Rep& r = *batch->rep_;
   if (r.prepared) return;
   batch->Sort();
   auto wb = std::make_unique<rocksdb::WriteBatch>(r.bytes + 16 * r.ops.size() + 64);
   r.counts = WriteCounters();
-  for (uint32_t i : r.order) {
-    const auto& op = r.ops[i];
-    const size_t cf = static_cast<size_t>(op.cf);
-    // Put and Delete fail only past RocksDB's size limits (4 GiB), which
-    // Write then reports: the batch stays unprepared.
-    rocksdb::Status s =
-        op.is_delete ? wb->Delete(rep_->handles[cf], op.key) : wb->Put(rep_->handles[cf], op.key, op.value);
-    if (!s.ok()) return;
-    ++r.counts.ops[cf];
-    r.counts.bytes[cf] += op.key.size() + op.value.size();
-  }
-  r.prepared = std::move(wb);
+  // Put and Delete fail only past RocksDB's size limits (4 GiB), which
+  // Write then reports: the batch stays unprepared.
+  if (Encode(*batch, wb.get(), &r.counts).ok()) r.prepared = std::move(wb);
 }
 
 Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* const>(&batch, 1)); }
@@ -311,14 +318,8 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   } else if (prepared.size() > 1) {
     // The slow way: the ops again, one by one, into one batch.
     for (WriteBatch* b : batches) {
-      const WriteBatch::Rep& r = *b->rep_;
-      for (uint32_t i : r.order) {
-        const auto& op = r.ops[i];
-        const size_t cf = static_cast<size_t>(op.cf);
-        rocksdb::Status s = op.is_delete ? joined.Delete(rep_->handles[cf], op.key)
-                                         : joined.Put(rep_->handles[cf], op.key, op.value);
-        if (!s.ok()) return FromRocks(s);
-      }
+      Status s = Encode(*b, &joined, nullptr);
+      if (!s.ok()) return s;
     }
   }
   rocksdb::WriteOptions wo;

@@ -19,6 +19,10 @@
 
 #include "state/status.h"
 
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
+
 namespace leadflow::state {
 
 // Column families. Key layouts are owned by views/keys.h.
@@ -71,13 +75,13 @@ class WriteBatch {
   // Approximate size in bytes.
   size_t ByteSize() const;
   void Clear();
-  // Orders the ops as Store::Write inserts them (by family and key). Write
-  // sorts every batch it is given; a batch sorted beforehand (e.g. on
-  // another thread) is not sorted again. A later Put or Delete undoes it.
-  void Sort();
 
  private:
   friend class Store;
+
+  // Orders the ops as Store::Write inserts them (by family and key, stable);
+  // a later Put or Delete undoes it.
+  void Sort();
 
   struct Rep;
   std::unique_ptr<Rep> rep_;
@@ -152,6 +156,9 @@ class Store : public Reader {
  private:
   struct Rep;
   explicit Store(std::unique_ptr<Rep> rep);
+  // Appends batch's ops, in Sort's order, to *wb, adding them to *counts
+  // when given.
+  Status Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCounters* counts) const;
   std::unique_ptr<Rep> rep_;
 };
 

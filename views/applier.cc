@@ -129,7 +129,6 @@ void Applier::CacheCommittedLeads(Part* part) {
 }
 
 void Applier::Reset() {
-  new_slots_.clear();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
   (void)ForEachPart(pending_events_, [this](size_t p) {
     parts_[p]->ResetBatch();
@@ -144,7 +143,7 @@ void Applier::Reset() {
 }
 
 uint64_t Applier::PendingAnomalies() const {
-  uint64_t n = pending_counters_.anomalies;
+  uint64_t n = 0;
   for (const auto& part : parts_) n += part->anomalies;
   return n;
 }
@@ -233,6 +232,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   // 1. In parallel: the keys, and whether the store has each event's
   //    duplicate marker (nothing writes the store during a batch).
   std::vector<std::string> event_keys(n), lead_keys(n);
+  std::vector<LeadSlot*> new_slots;  // the block's new slots, in order of first sight
   std::vector<char> stored(n, 0);
   std::vector<Status> errors(pool_.workers());
   pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
@@ -279,7 +279,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         slot->lead_id = e.lead_id;
         slot->org = std::string_view(it->first.data(), e.org_id.size());
         part->slots.emplace_back(&it->first, slot);
-        new_slots_.push_back(slot);
+        new_slots.push_back(slot);
       }
       part->work.push_back({slot, &e, time});
     }
@@ -299,12 +299,11 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   });
   if (!s.ok()) return s;
   // 4. New leads get their numbers in order of first sight.
-  for (LeadSlot* slot : new_slots_) {
+  for (LeadSlot* slot : new_slots) {
     if (!slot->is_new) continue;
     s = NextLeadNum(slot->org, &slot->record.num);
     if (!s.ok()) return s;
   }
-  new_slots_.clear();
   // 5. The owners apply their leads' events, each lead's in arrival order.
   return ForEachPart(n, [this](size_t p) {
     Part* part = parts_[p].get();
@@ -427,38 +426,24 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
   return Status::Ok();
 }
 
-namespace {
-
-// Adds (num, add) to the operations of the chunk of logical key that holds
-// num, in the outbox of the chunk's owner. scratch avoids an allocation per
-// operation when the chunk already has operations.
-template <typename PartOfFn>
-void SendChunkOp(std::string_view logical, uint32_t num, bool add, std::string* scratch,
-                 std::vector<std::unordered_map<std::string, std::vector<std::pair<uint32_t, bool>>>>* outbox,
-                 const PartOfFn& part_of) {
-  scratch->assign(logical);
-  const uint32_t chunk = num >> keys::kChunkBits;
-  scratch->push_back(static_cast<char>(chunk >> 8));
-  scratch->push_back(static_cast<char>(chunk & 0xFF));
-  auto& box = (*outbox)[part_of(*scratch)];
+void Applier::SendChunkOp(Part* part, std::string_view logical, uint32_t num, bool add, std::string* scratch) const {
+  keys::AssignBitmapChunk(scratch, logical, num >> keys::kChunkBits);
+  ChunkOps& box = part->outbox[PartOf(*scratch)];
   auto it = box.find(*scratch);
   if (it == box.end()) it = box.emplace(*scratch, std::vector<std::pair<uint32_t, bool>>()).first;
   it->second.emplace_back(num, add);
 }
 
-}  // namespace
-
 void Applier::DiffPart(Part* part) {
   state::WriteBatch& batch = part->batch;
   std::string scratch;
-  auto part_of = [this](std::string_view key) { return PartOf(key); };
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
     LeadBefore before{&slot->before, slot->status_dirty, &slot->attributes_before, &slot->row_before};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
-    for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(k, num, add, &scratch, &part->outbox, part_of);
+    for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(part, k, num, add, &scratch);
     for (const auto& k : d.log_deletes) batch.Delete(Cf::kLog, k);
     for (const auto& [k, v] : d.log_puts) batch.Put(Cf::kLog, k, v);
     for (auto& p : d.pairs) {
@@ -484,7 +469,7 @@ void Applier::DiffPart(Part* part) {
   for (const auto& [org, units] : part->activity_adds) {
     for (const auto& [unit, nums] : units) {
       const std::string logical = keys::ActivityBitmap(org, unit.code, unit.level, unit.unit);
-      for (uint32_t num : nums) SendChunkOp(logical, num, true, &scratch, &part->outbox, part_of);
+      for (uint32_t num : nums) SendChunkOp(part, logical, num, true, &scratch);
     }
   }
   for (const auto& key : part->activity_log) batch.Put(Cf::kActivityLog, key, "");
@@ -537,14 +522,10 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       CacheCommittedLeads(part);
       return Status::Ok();
     });
-    uint64_t anomalies = 0;
-    for (auto& part : parts_) {
-      anomalies += part->anomalies;
-      known_pairs_.merge(part->new_pairs);
-    }
     counters_.applied += pending_counters_.applied;
     counters_.duplicates += pending_counters_.duplicates;
-    counters_.anomalies += pending_counters_.anomalies + anomalies;
+    counters_.anomalies += PendingAnomalies();
+    for (auto& part : parts_) known_pairs_.merge(part->new_pairs);
     uint64_t seq = seq_;
     bool loaded = seq_loaded_;
     Reset();

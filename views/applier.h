@@ -218,6 +218,9 @@ class Applier {
   static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
   // Commit's parallel steps, for one part.
   void DiffPart(Part* part);
+  // Queues (num, add) for the chunk of logical that holds num, in part's
+  // outbox to the chunk's owner. scratch: a buffer for the chunk key.
+  void SendChunkOp(Part* part, std::string_view logical, uint32_t num, bool add, std::string* scratch) const;
   Status ApplyChunkOps(size_t q);
   // Runs fn(index of a part) for every part, on the workers when the work
   // covers at least min_parallel_events_ events, else on this thread; the
@@ -229,12 +232,11 @@ class Applier {
   size_t min_parallel_events_ = kMinParallelEvents;
   std::vector<std::unique_ptr<Part>> parts_;
   Counters counters_;
-  Counters pending_counters_;  // applied and duplicates (anomalies are per part)
+  Counters pending_counters_;  // applied and duplicates; anomalies are counted per part (Part::anomalies)
   bool seq_loaded_ = false;
   uint64_t seq_ = 0;  // arrival sequence, persisted in meta
   size_t pending_events_ = 0;
 
-  std::vector<LeadSlot*> new_slots_;                 // the block's new slots, in order of first sight
 
   // Transition pairs (keys::Pair) this process has written: the set is tiny
   // (statuses squared per org) and never shrinks, so a pair is written once

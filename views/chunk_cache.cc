@@ -56,32 +56,18 @@ Status ChunkCache::Apply(const state::Reader& reader, const std::string& key,
   return Status::Ok();
 }
 
-void ChunkCache::WriteDirty(state::WriteBatch* batch, detail::WorkerPool* pool) {
-  // Encoded in parallel (each part its own chunks), put in one order.
-  std::vector<Entry*> entries;
-  entries.reserve(dirty_.size());
-  for (const std::string& key : dirty_) entries.push_back(&chunks_.at(key));
-  std::vector<std::string> encoded(entries.size());
-  auto encode = [&](size_t part, size_t parts) {
-    for (size_t i = part; i < entries.size(); i += parts) {
-      Roaring& bitmap = entries[i]->bitmap;
-      if (bitmap.isEmpty()) continue;
-      bitmap.runOptimize();
-      encoded[i].resize(bitmap.getSizeInBytes(true));
-      bitmap.write(encoded[i].data(), true);
+void ChunkCache::WriteDirty(state::WriteBatch* batch) {
+  std::string encoded;
+  for (const std::string& key : dirty_) {
+    Roaring& bitmap = chunks_.at(key).bitmap;
+    if (bitmap.isEmpty()) {
+      batch->Delete(state::Cf::kBitmaps, key);
+      continue;
     }
-  };
-  if (pool) {
-    pool->ParallelFor(entries.size(), encode);
-  } else {
-    encode(0, 1);
-  }
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (encoded[i].empty()) {
-      batch->Delete(state::Cf::kBitmaps, dirty_[i]);
-    } else {
-      batch->Put(state::Cf::kBitmaps, dirty_[i], encoded[i]);
-    }
+    bitmap.runOptimize();
+    encoded.resize(bitmap.getSizeInBytes(true));
+    bitmap.write(encoded.data(), true);
+    batch->Put(state::Cf::kBitmaps, key, encoded);
   }
 }
 

@@ -29,7 +29,6 @@
 
 #include "state/status.h"
 #include "state/store.h"
-#include "views/detail/worker_pool.h"
 
 namespace leadflow::views {
 
@@ -48,9 +47,8 @@ class ChunkCache {
   // (Corruption); the cache is then unchanged.
   Status Apply(const state::Reader& reader, const std::string& key, const std::vector<std::pair<uint32_t, bool>>& ops);
 
-  // Puts every dirty chunk into batch (a Delete for an empty one); with a
-  // pool, the chunks are encoded in parallel.
-  void WriteDirty(state::WriteBatch* batch, detail::WorkerPool* pool = nullptr);
+  // Puts every dirty chunk into batch (a Delete for an empty one).
+  void WriteDirty(state::WriteBatch* batch);
 
   // The batch with the dirty chunks was written: they are clean now. Then
   // evicts clean chunks beyond the budget.

@@ -100,10 +100,15 @@ std::string Pair(std::string_view org, const std::optional<std::string>& from, s
   return OrgPrefix(org) + PairSubject(from, to);
 }
 
+void AssignBitmapChunk(std::string* out, std::string_view logical, uint32_t chunk) {
+  out->assign(logical);
+  out->push_back(static_cast<char>((chunk >> 8) & 0xFF));
+  out->push_back(static_cast<char>(chunk & 0xFF));
+}
+
 std::string BitmapChunk(std::string_view logical, uint32_t chunk) {
-  std::string k(logical);
-  k.push_back(static_cast<char>((chunk >> 8) & 0xFF));
-  k.push_back(static_cast<char>(chunk & 0xFF));
+  std::string k;
+  AssignBitmapChunk(&k, logical, chunk);
   return k;
 }
 

@@ -1,6 +1,6 @@
 // Store::Write of several batches: one atomic write whose result is that of
 // the batches written one after another (ops on one key: the later batch,
-// then the later op, wins), whether a batch was sorted beforehand or not.
+// then the later op, wins), whether a batch was prepared beforehand or not.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -21,7 +21,7 @@ std::string Value(Store* store, Cf cf, const std::string& key) {
 }
 
 TEST_CASE("several batches written together land as if written in order") {
-  for (int prepare : {0, 1, 2}) {  // none, sorted, prepared for RocksDB
+  for (bool prepare : {false, true}) {  // prepared for RocksDB beforehand, or by Write
     CAPTURE(prepare);
     testing::TestDb db;
     // This RocksDB's batches can be joined, so Write takes the fast path.
@@ -40,9 +40,8 @@ TEST_CASE("several batches written together land as if written in order") {
     b.Put(Cf::kLeads, "m", "b");
     c.Delete(Cf::kLeads, "z");  // a delete in a later batch wins over a put
     c.Put(Cf::kLeads, "a", "c");
-    for (WriteBatch* x : {&a, &b, &c}) {
-      if (prepare == 1) x->Sort();
-      if (prepare == 2) db.store()->Prepare(x);
+    if (prepare) {
+      for (WriteBatch* x : {&a, &b, &c}) db.store()->Prepare(x);
     }
     WriteBatch* all[] = {&a, &b, &c};
     const uint64_t before = db.store()->write_counters().batches;
@@ -57,11 +56,11 @@ TEST_CASE("several batches written together land as if written in order") {
   }
 }
 
-TEST_CASE("a put after Sort or Prepare is still written") {
+TEST_CASE("a put after Prepare is still written") {
   testing::TestDb db;
   WriteBatch a;
   a.Put(Cf::kLeads, "b", "1");
-  a.Sort();
+  db.store()->Prepare(&a);
   a.Put(Cf::kLeads, "c", "4");
   db.store()->Prepare(&a);
   a.Put(Cf::kLeads, "a", "2");
