@@ -15,7 +15,7 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
   // The stats start at the store's totals; this run's counts are the growth.
   const uint64_t applied0 = stats.events_applied, duplicates0 = stats.events_duplicate,
                  dead0 = stats.events_dead_lettered;
-  uint64_t lines_committed = 0;
+  uint64_t lines_committed = 0, lines_handed_off = 0;
   const SourcePosition source{"file", 0};
   std::string line;
   auto flush = [&]() -> Status {
@@ -35,13 +35,16 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
     const uint64_t lines = result->lines;
     Status c = pipeline.Commit();
     if (!c.ok()) return c;
-    lines_committed = lines;
+    // A large batch is still being written when Commit returns (it lands
+    // before the next Commit or Sync returns): the earlier ones have landed.
+    lines_committed = lines_handed_off;
+    lines_handed_off = lines;
     result->applied = stats.events_applied - applied0;
     result->duplicates = stats.events_duplicate - duplicates0;
     result->dead_lettered = stats.events_dead_lettered - dead0;
     if (progress) {
       FileIngestResult so_far = *result;
-      so_far.lines = lines_committed;
+      so_far.lines = lines_handed_off;
       progress(so_far);
     }
     return Status::Ok();
@@ -60,6 +63,8 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
     }
   }
   if (pipeline.pending() > 0) s = flush();
+  if (s.ok()) s = pipeline.Sync();
+  if (s.ok()) lines_committed = lines_handed_off;
   if (!s.ok()) result->lines = lines_committed;
   return s;
 }

@@ -156,6 +156,11 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       // (never "start from the beginning", which would count every event
       // again); nothing is assigned then.
       std::vector<std::optional<int64_t>> stored_positions(partitions.size());
+      Status landed = pipeline->Sync();  // a batch still being written lands first
+      if (!landed.ok()) {
+        session_fault = landed;
+        return;
+      }
       for (size_t i = 0; i < partitions.size(); ++i) {
         Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
         if (!s.ok()) {
@@ -187,7 +192,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     } else {
       // Positions live in the store, so the pending batch is simply
       // dropped: whoever owns a partition next resumes from its stored
-      // position. No I/O here; nothing is published or committed.
+      // position. A committed batch still being written lands first (Reset
+      // waits for it), so the positions the next owner reads are final.
+      // Nothing is published or committed here.
       pipeline->Reset();
       for (auto* tp : partitions) {
         positions.erase(tp->partition());
@@ -270,6 +277,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       auto it = positions.find(partition);
       if (it == positions.end() || it->second < target) return;
     }
+    // Ready means the reports have it all: the last batch must have landed
+    // (a failed write ends the session at the next commit).
+    if (!pipeline->Sync().ok()) return;
     owner->ready_.store(true);
     LogInfo("caught up with the end of every assigned partition: ready");
   }
@@ -411,6 +421,10 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         return {ConsumerState::kDeadLetterBlocked, s};
       }
       s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
+      // A full batch (catching up) is written while the next one is read
+      // and applied; any other (the queue ran dry: live traffic) lands now,
+      // so the lag below and readiness never run ahead of the reports.
+      if (s.ok() && n < options.batch_max_messages) s = pipeline->Sync();
       if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();

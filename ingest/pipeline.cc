@@ -135,7 +135,9 @@ Status Pipeline::Commit() {
   meta.push_back(Total(kDuplicate, stats_->events_duplicate + pending_duplicates_));
   meta.push_back(Total(kDeadLettered, stats_->events_dead_lettered + dead_letters_.size()));
   meta.push_back(Total(kAnomalies, stats_->anomalies + anomalies));
-  Status s = applier_.Commit(meta);
+  const auto mode = pending_ >= views::Applier::kMinParallelEvents ? views::Applier::CommitMode::kHandOff
+                                                                   : views::Applier::CommitMode::kWait;
+  Status s = applier_.Commit(meta, mode);  // the applier's batch is empty after it, either way
   if (s.ok()) {
     stats_->events_applied += pending_applied_;
     stats_->events_duplicate += pending_duplicates_;
@@ -143,12 +145,16 @@ Status Pipeline::Commit() {
     stats_->anomalies += anomalies;
     ++stats_->batches;
   }
-  Reset();
+  ClearPending();
   return s;
 }
 
 void Pipeline::Reset() {
   applier_.Reset();
+  ClearPending();
+}
+
+void Pipeline::ClearPending() {
   dead_letters_.clear();
   added_.clear();
   arena_.clear();

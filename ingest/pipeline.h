@@ -89,18 +89,31 @@ class Pipeline {
   // offset to read. Then starts an empty batch. Applies the added messages
   // first (ApplyAdded); any dead letters this finds are counted as
   // dead-lettered, so a caller that publishes them must call ApplyAdded first.
+  //
+  // A batch of views::Applier::kMinParallelEvents messages or more (catch-up)
+  // is handed to a writer thread (views::Applier::CommitMode::kHandOff): OK
+  // then means it lands, whole, before the next Commit, Sync or Reset
+  // returns, while the next batch is read and applied. A smaller batch (live
+  // traffic) has landed when Commit returns. The stats count a batch when it
+  // is handed off. A handed-off write that fails makes every later call fail:
+  // the owner builds a new Pipeline.
   Status Commit();
-  // Discards the pending batch.
+  // Waits until every committed batch has landed (its error, if one failed).
+  // Call it before reading the store for what the last Commit wrote.
+  Status Sync() { return applier_.Sync(); }
+  // Discards the pending batch (a committed batch in flight lands first).
   void Reset();
 
   // The stored next offset of a source into *out, nullopt when none is
-  // stored. Reads the store; a read error or a malformed value (Corruption)
+  // stored (as of the last landed batch: Sync first for the newest). Reads
+  // the store; a read error or a malformed value (Corruption)
   // is returned as such, never taken as "none" (the caller would read the
   // partition from its start and count its events again).
   Status StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const;
 
  private:
   Pipeline(state::Store* store, Stats* stats, size_t apply_workers);
+  void ClearPending();  // the pipeline's own pending state (not the applier's)
 
   state::Store* store_;
   Stats* stats_;

@@ -39,7 +39,7 @@ enum class Cf : int {
   kActivities,   // no longer written (nothing read it); kept so older data dirs open
   kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)
   kAttrIndex,    // org, column, instant, lead number -> "" (exact date index)
-  kActivityLog,  // org, day, time, lead number, code -> "" (window edges)
+  kActivityLog,  // org, day, batch -> the batch's activities of the day (window edges)
   kSmartViews,   // org, view id -> Smart View (views/smart_views.h)
   kCount         // not a family: the number of families
 };
@@ -75,6 +75,8 @@ class WriteBatch {
   // Approximate size in bytes.
   size_t ByteSize() const;
   void Clear();
+  // Exchanges the contents of two batches (cheap: no op is copied).
+  void Swap(WriteBatch& other) noexcept { rep_.swap(other.rep_); }
 
  private:
   friend class Store;

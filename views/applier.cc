@@ -111,7 +111,6 @@ void Applier::Part::ResetBatch() {
 }
 
 void Applier::CacheCommittedLeads(Part* part) {
-  if (part->lead_cache_capacity == 0) return;
   for (auto& [key, slot] : part->slots) {
     part->lead_lru.push_front(*key);
     CachedLead c{std::move(slot->lead_id), std::move(slot->record), std::move(slot->attributes_before),
@@ -122,13 +121,49 @@ void Applier::CacheCommittedLeads(Part* part) {
       it->second = std::move(c);
     }
   }
+}
+
+void Applier::EvictLeads(Part* part) {
   while (part->lead_cache.size() > part->lead_cache_capacity) {
     part->lead_cache.erase(part->lead_lru.back());
     part->lead_lru.pop_back();
   }
 }
 
+Applier::~Applier() { (void)Sync(); }
+
+Status Applier::Land(Status s) {
+  if (!s.ok()) {
+    // The caches hold the failed batch's state, which the store lacks.
+    if (poisoned_.ok()) poisoned_ = s;
+    return s;
+  }
+  counters_.applied += inflight_counters_.applied;
+  counters_.duplicates += inflight_counters_.duplicates;
+  counters_.anomalies += inflight_counters_.anomalies;
+  inflight_counters_ = Counters();
+  inflight_meta_.Clear();
+  (void)ForEachPart(inflight_events_, [this](size_t p) {
+    Part* part = parts_[p].get();
+    part->inflight_batch.Clear();
+    part->inflight_event_keys.clear();
+    part->chunks.Landed();
+    EvictLeads(part);
+    return Status::Ok();
+  });
+  inflight_events_ = 0;
+  return Status::Ok();
+}
+
+Status Applier::Sync() {
+  if (!inflight_.valid()) return poisoned_;
+  return Land(inflight_.get());
+}
+
 void Applier::Reset() {
+  // A write in flight lands first: the leads and chunks dropped below are
+  // read again from the store, which must have it.
+  (void)Sync();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
   (void)ForEachPart(pending_events_, [this](size_t p) {
     parts_[p]->ResetBatch();
@@ -137,6 +172,9 @@ void Applier::Reset() {
   statuses_.clear();
   users_.clear();
   lead_counters_.clear();
+  touched_statuses_.clear();
+  touched_users_.clear();
+  touched_counters_.clear();
   pending_events_ = 0;
   pending_counters_ = Counters();
   seq_loaded_ = false;
@@ -180,6 +218,7 @@ Status Applier::NextLeadNum(std::string_view org, uint32_t* num) {
     if (!s.ok() && !s.IsNotFound()) return s;
     it = lead_counters_.emplace(std::string(org), static_cast<uint32_t>(s.ok() ? DecodeU64(bytes) : 0)).first;
   }
+  touched_counters_.insert(it->first);
   if (it->second == UINT32_MAX) return Status::InvalidArgument("org " + std::string(org) + " has too many leads");
   *num = it->second++;
   return Status::Ok();
@@ -201,6 +240,7 @@ Status Applier::LoadStatus(const std::string& org, const std::string& status_id,
     }
     it = statuses_.emplace(std::move(key), std::move(fresh)).first;
   }
+  touched_statuses_.insert(it->first);
   *rec = &it->second;
   return Status::Ok();
 }
@@ -220,6 +260,7 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
 }
 
 Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutcome>* outcomes) {
+  if (!poisoned_.ok()) return poisoned_;
   const size_t n = events.size();
   outcomes->assign(n, ApplyOutcome::kApplied);
   if (!seq_loaded_) {
@@ -229,8 +270,9 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     seq_ = s.ok() ? DecodeU64(bytes) : 0;
     seq_loaded_ = true;
   }
-  // 1. In parallel: the keys, and whether the store has each event's
-  //    duplicate marker (nothing writes the store during a batch).
+  // 1. In parallel: the keys, and whether the store or the write in flight
+  //    has each event's duplicate marker (the write in flight may land
+  //    meanwhile: a marker is then in both, which is the same answer).
   std::vector<std::string> event_keys(n), lead_keys(n);
   std::vector<LeadSlot*> new_slots;  // the block's new slots, in order of first sight
   std::vector<char> stored(n, 0);
@@ -241,7 +283,12 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
       const Event& e = events[i];
       event_keys[i] = keys::Event(e.org_id, e.event_id);
       if (IsLeadEvent(e.type)) lead_keys[i] = keys::Lead(e.org_id, e.lead_id);
-      if (parts_[PartOf(event_keys[i])]->event_keys.count(event_keys[i])) continue;  // read only here
+      const Part& owner = *parts_[PartOf(event_keys[i])];
+      if (owner.event_keys.count(event_keys[i])) continue;  // read only here
+      if (owner.inflight_event_keys.count(event_keys[i])) {
+        stored[i] = 1;
+        continue;
+      }
       Status s = store_->Get(Cf::kEvents, event_keys[i], &ignored);
       if (s.ok()) {
         stored[i] = 1;
@@ -351,6 +398,7 @@ Status Applier::ApplyOrgEvent(const Event& e, const EventTime& time) {
         }
         it = users_.emplace(std::move(key), std::move(fresh)).first;
       }
+      touched_users_.insert(it->first);
       if (it->second.fields.is_null() || time > it->second.upserted) {
         it->second.upserted = time;
         it->second.fields = e.fields;
@@ -408,7 +456,8 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
         lead.last_activity_name = e.activity_name;
       }
       const int64_t day = DayOf(e.occurred_at_ms);
-      part->activity_log.push_back(keys::ActivityLog(e.org_id, day, e.occurred_at_ms, lead.num, e.activity_event));
+      part->activity_log[keys::ActivityDayPrefix(e.org_id, day)].push_back(
+          {e.occurred_at_ms, lead.num, e.activity_event});
       // The lead joins its code's and "any" bitmaps of the day, month, year
       // and all time: numbers gathered per unit, keys built once per batch.
       auto& units = part->activity_adds[e.org_id];
@@ -472,7 +521,6 @@ void Applier::DiffPart(Part* part) {
       for (uint32_t num : nums) SendChunkOp(part, logical, num, true, &scratch);
     }
   }
-  for (const auto& key : part->activity_log) batch.Put(Cf::kActivityLog, key, "");
   for (const auto& key : part->event_keys) batch.Put(Cf::kEvents, key, "");
 }
 
@@ -487,55 +535,104 @@ Status Applier::ApplyChunkOps(size_t q) {
       if (!s.ok()) return s;
     }
   }
+  // The activity log: one key per day of the batch, written by the day's
+  // owner, its entries sorted (so the value does not depend on which part
+  // sent which).
+  std::vector<std::pair<const std::string*, std::vector<keys::ActivityEntry>>> days;
+  std::unordered_map<std::string_view, size_t> day_index;
+  for (auto& sender : parts_) {
+    for (const auto& [prefix, entries] : sender->activity_log) {
+      if (PartOf(prefix) != q) continue;
+      auto [it, added] = day_index.try_emplace(prefix, days.size());
+      if (added) days.emplace_back(&prefix, std::vector<keys::ActivityEntry>());
+      auto& all = days[it->second].second;
+      all.insert(all.end(), entries.begin(), entries.end());
+    }
+  }
+  std::string key, value;
+  for (auto& [prefix, entries] : days) {
+    std::sort(entries.begin(), entries.end());
+    key = *prefix;
+    keys::AppendI64(&key, static_cast<int64_t>(seq_));  // keys::ActivityLogBatch
+    value.clear();
+    value.reserve(entries.size() * keys::kActivityEntryBytes);
+    for (const auto& e : entries) keys::AppendActivityEntry(&value, e);
+    owner->batch.Put(Cf::kActivityLog, key, value);
+  }
   owner->chunks.WriteDirty(&owner->batch);
   store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write
   return Status::Ok();
 }
 
-Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts) {
+void Applier::Discard() {
+  (void)Sync();
+  for (auto& part : parts_) part->chunks.DropDirty();
+  Reset();
+}
+
+Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts, CommitMode mode) {
+  if (!poisoned_.ok()) return poisoned_;
   // Every owned lead's diff and this part's writes; then the chunk owners
-  // apply the operations sent to them.
+  // apply the operations sent to them. A write in flight goes on meanwhile:
+  // its chunks and leads stay cached, so nothing here reads what it changes.
   Status s = ForEachPart(pending_events_, [this](size_t p) {
     DiffPart(parts_[p].get());
     return Status::Ok();
   });
   if (s.ok()) s = ForEachPart(pending_events_, [this](size_t q) { return ApplyChunkOps(q); });
   if (!s.ok()) {
-    for (auto& part : parts_) part->chunks.DropDirty();
-    Reset();
+    Discard();
     return s;
   }
-  state::WriteBatch batch;
-  for (const auto& [key, rec] : statuses_) batch.Put(Cf::kStatuses, key, rec.Encode());
-  for (const auto& [key, rec] : users_) batch.Put(Cf::kUsers, key, rec.Encode());
-  for (const auto& [org, next] : lead_counters_) batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(next));
+  // Writes land in order: the previous one first.
+  s = Sync();
+  if (!s.ok()) return s;
+
+  state::WriteBatch& batch = inflight_meta_;
+  for (const auto& key : touched_statuses_) batch.Put(Cf::kStatuses, key, statuses_.at(key).Encode());
+  for (const auto& key : touched_users_) batch.Put(Cf::kUsers, key, users_.at(key).Encode());
+  for (const auto& org : touched_counters_) {
+    batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(lead_counters_.at(org)));
+  }
   if (seq_loaded_) batch.Put(Cf::kMeta, keys::MetaSequence(), EncodeU64(seq_));
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
+  touched_statuses_.clear();
+  touched_users_.clear();
+  touched_counters_.clear();
 
-  std::vector<state::WriteBatch*> all{&batch};
-  for (auto& part : parts_) all.push_back(&part->batch);
-  s = store_->Write(all);
-  if (s.ok()) {
-    (void)ForEachPart(pending_events_, [this](size_t p) {
-      Part* part = parts_[p].get();
-      part->chunks.Committed();
-      CacheCommittedLeads(part);
-      return Status::Ok();
-    });
-    counters_.applied += pending_counters_.applied;
-    counters_.duplicates += pending_counters_.duplicates;
-    counters_.anomalies += PendingAnomalies();
-    for (auto& part : parts_) known_pairs_.merge(part->new_pairs);
-    uint64_t seq = seq_;
-    bool loaded = seq_loaded_;
-    Reset();
-    seq_ = seq;
-    seq_loaded_ = loaded;
-  } else {
-    for (auto& part : parts_) part->chunks.DropDirty();
-    Reset();
+  // Hand the batch over: its share of the write and its markers to the
+  // in-flight slots, its leads to the cache, its chunks clean but kept.
+  for (auto& part : parts_) known_pairs_.insert(part->new_pairs.begin(), part->new_pairs.end());
+  inflight_counters_ = Counters{pending_counters_.applied, pending_counters_.duplicates, PendingAnomalies()};
+  inflight_events_ = pending_events_;
+  (void)ForEachPart(pending_events_, [this](size_t p) {
+    Part* part = parts_[p].get();
+    part->batch.Swap(part->inflight_batch);
+    part->event_keys.swap(part->inflight_event_keys);
+    part->chunks.HandedOff();
+    CacheCommittedLeads(part);
+    part->ResetBatch();
+    return Status::Ok();
+  });
+  pending_events_ = 0;
+  pending_counters_ = Counters();
+
+  auto write = [this] {
+    if (before_write_) {
+      Status held = before_write_();
+      if (!held.ok()) return held;
+    }
+    std::vector<state::WriteBatch*> all{&inflight_meta_};
+    for (auto& part : parts_) all.push_back(&part->inflight_batch);
+    return store_->Write(all);
+  };
+  if (mode == CommitMode::kWait) {
+    // Small batches (live traffic) write on this thread: no thread to
+    // start, and the caller knows the batch is visible when this returns.
+    return Land(write());
   }
-  return s;
+  inflight_ = std::async(std::launch::async, write);
+  return Status::Ok();
 }
 
 }  // namespace leadflow::views

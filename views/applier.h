@@ -6,13 +6,15 @@
 // bitmap and log changes and the caller's consumer positions in one atomic
 // store write. A batch either lands whole or not at all.
 //
-// Thread safety: one thread at a time (the ingest thread). Readers use store
-// snapshots and never see a half-applied batch.
+// Thread safety: one thread at a time (the ingest thread); a handed-off write
+// runs on a thread of its own (Commit). Readers use store snapshots and never
+// see a half-applied batch.
 #ifndef LEADFLOW_VIEWS_APPLIER_H_
 #define LEADFLOW_VIEWS_APPLIER_H_
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
@@ -39,10 +41,11 @@ namespace leadflow::views {
 enum class ApplyOutcome { kApplied, kDuplicate };
 
 // The layout version of the state this code reads and writes (2: bitmaps in
-// chunks of 2^16 lead numbers). A new data directory is stamped with it; a
+// chunks of 2^16 lead numbers; 3: the activity log keyed by day and batch,
+// keys::ActivityLogBatch). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 2;
+inline constexpr int kStateFormat = 3;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {
@@ -89,23 +92,53 @@ class Applier {
   // One event: ApplyBlock of a block of one.
   Status Apply(const Event& e, ApplyOutcome* outcome);
 
+  // How Commit returns: once the batch's write has landed (kWait), or once
+  // it is handed to the writer thread (kHandOff), so that the next batch is
+  // applied while the store inserts this one.
+  enum class CommitMode { kWait, kHandOff };
+
   // Writes the pending batch and meta_puts (state::Cf::kMeta key/values, e.g.
   // consumer positions) atomically, then starts an empty batch. On failure
-  // nothing was written and the batch is discarded.
+  // nothing of this batch was written and the batch is discarded.
   //
   // The owners of the leads diff them (views/lead_diff.h) and send each
   // bitmap operation to the owner of its chunk; the chunk owners apply
   // them (views/chunk_cache.h); every worker fills its own part of the
   // write, and the parts are written as one atomic write.
-  Status Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts);
+  //
+  // With kHandOff, an OK means the write is on its way: it lands before the
+  // next Commit, Sync, Reset or the destructor returns, in order, each one
+  // whole (a kill -9 leaves the store at some batch's end, with that
+  // batch's positions). Until it lands the applier's memory is the
+  // authority: the in-flight batch's duplicate markers are checked beside
+  // the store's, its leads and chunks stay cached and are not evicted, and
+  // status, user and lead counter records are kept across batches. A write
+  // that fails poisons the applier: every later call returns its error, and
+  // the owner must build a new applier (the store holds every batch before
+  // the failed one; the caller consumes the rest again).
+  Status Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts,
+                CommitMode mode = CommitMode::kWait);
 
-  // Discards the pending batch.
+  // Waits for the write in flight, if any: OK when it landed (or none was
+  // in flight), else its error (then the applier is poisoned).
+  Status Sync();
+
+  // Discards the pending batch (a write in flight lands first).
   void Reset();
+
+  ~Applier();
+
+  // Tests: called before each write (on the writer thread for a handed-off
+  // one), to hold it in flight; a non-OK result fails the write instead (as
+  // a full disk would).
+  void set_before_write_for_tests(std::function<Status()> fn) { before_write_ = std::move(fn); }
+  // Whether a handed-off write has not landed yet (Sync not called).
+  bool WriteInFlight() const { return inflight_.valid(); }
 
   size_t PendingEvents() const { return pending_events_; }
   // Anomalies found in the pending batch.
   uint64_t PendingAnomalies() const;
-  // Totals since construction, over committed batches.
+  // Totals since construction, over landed batches.
   const Counters& counters() const { return counters_; }
 
   // Below how many events a block or batch runs on the calling thread
@@ -188,7 +221,9 @@ class Applier {
     };
     std::vector<Work> work;  // the block's events of owned leads, in arrival order
     uint64_t anomalies = 0;
-    std::vector<std::string> activity_log;  // keys::ActivityLog
+    // The activity log entries of owned leads, by day (keys::ActivityDayPrefix);
+    // the owner of a day's key writes the day's entries of every part.
+    std::unordered_map<std::string, std::vector<keys::ActivityEntry>> activity_log;
     ActivityAdds activity_adds;
     Status error;
     // Commit scratch: operations for each chunk owner, and this part's
@@ -196,6 +231,10 @@ class Applier {
     std::vector<ChunkOps> outbox;
     std::set<std::string> new_pairs;
     state::WriteBatch batch;
+    // The batch whose write is in flight: this part's share of it and its
+    // duplicate markers (checked by the next batch until it lands).
+    state::WriteBatch inflight_batch;
+    std::unordered_set<std::string> inflight_event_keys;
     // Across batches.
     size_t lead_cache_capacity;
     std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
@@ -208,7 +247,17 @@ class Applier {
   size_t PartOf(std::string_view key) const;
   // Reads slot's lead (cache or store) into the slot; is_new when absent.
   Status LoadLead(Part* part, const std::string& key, LeadSlot* slot);
+  // Moves the batch's leads into the part's cache (a handed-off batch's
+  // too: until its write lands they are read from here, never the store).
   void CacheCommittedLeads(Part* part);
+  // Evicts least recently used leads beyond the capacity (only once no
+  // write is in flight).
+  static void EvictLeads(Part* part);
+  // The in-flight write landed (s OK) or failed (poisons the applier).
+  Status Land(Status s);
+  // Commit's failure path: waits for the write in flight, forgets the
+  // pending batch's dirty chunks and the pending batch.
+  void Discard();
   Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
   Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
   Status NextLeadNum(std::string_view org, uint32_t* num);
@@ -245,6 +294,18 @@ class Applier {
   std::unordered_map<std::string, StatusRecord> statuses_;   // keys::Status
   std::unordered_map<std::string, UserRecord> users_;        // keys::User
   std::unordered_map<std::string, uint32_t> lead_counters_;  // org -> next lead number
+  // The keys of the records above that the pending batch read or changed:
+  // the batch writes those (the maps are kept across batches: while a
+  // write is in flight the store is behind them).
+  std::unordered_set<std::string> touched_statuses_, touched_users_, touched_counters_;
+
+  // The write in flight (CommitMode::kHandOff) and what lands with it.
+  std::future<Status> inflight_;
+  state::WriteBatch inflight_meta_;
+  Counters inflight_counters_;
+  size_t inflight_events_ = 0;
+  Status poisoned_;  // a handed-off write failed: every call returns this
+  std::function<Status()> before_write_;
 };
 
 }  // namespace leadflow::views

@@ -1,6 +1,7 @@
 #include "views/chunk_cache.h"
 
 #include <exception>
+#include <iterator>
 
 namespace leadflow::views {
 
@@ -72,19 +73,43 @@ void ChunkCache::WriteDirty(state::WriteBatch* batch) {
 }
 
 void ChunkCache::Committed() {
+  HandedOff();
+  Landed();
+}
+
+void ChunkCache::HandedOff() {
   for (const std::string& key : dirty_) {
     auto it = chunks_.find(key);
     if (it == chunks_.end()) continue;
-    if (it->second.bitmap.isEmpty()) {
-      Forget(it);  // deleted in the store; nothing worth keeping
-    } else {
-      it->second.dirty = false;
-    }
+    // An empty chunk is deleted by the write, but stays cached until the
+    // write lands: until then the store still has it as it was.
+    it->second.dirty = false;
+    if (it->second.bitmap.isEmpty()) emptied_.push_back(key);
   }
   dirty_.clear();
-  // Evict from the least recently used end; dirty entries cannot be there
-  // any more, so the loop ends at the budget or when the cache is empty.
-  while (bytes_ > budget_bytes_ && !lru_.empty()) Forget(chunks_.find(lru_.back()));
+}
+
+void ChunkCache::Landed() {
+  // Chunks deleted by the write: nothing worth keeping (unless the next
+  // batch has changed them already).
+  for (const std::string& key : emptied_) {
+    auto it = chunks_.find(key);
+    if (it != chunks_.end() && !it->second.dirty && it->second.bitmap.isEmpty()) Forget(it);
+  }
+  emptied_.clear();
+  // Evict clean chunks from the least recently used end. The next batch's
+  // dirty chunks may already be there (its chunk operations run while the
+  // write is in flight): they are skipped.
+  auto it = lru_.end();
+  while (bytes_ > budget_bytes_ && it != lru_.begin()) {
+    auto cur = std::prev(it);
+    auto entry = chunks_.find(*cur);
+    if (entry->second.dirty) {
+      it = cur;
+      continue;
+    }
+    Forget(entry);  // erases cur; it stays valid
+  }
 }
 
 void ChunkCache::DropDirty() {

@@ -8,7 +8,8 @@
 // batch is dirty until the batch's write lands (Committed) or is given up
 // (DropDirty, which forgets the changed chunks: the store still has them as
 // they were). Clean chunks beyond the byte budget are evicted, least
-// recently used first; dirty ones never are.
+// recently used first; dirty ones never are, nor any while a write is in
+// flight (HandedOff .. Landed).
 //
 // Nothing else may write bitmap chunks while a ChunkCache holds them (the
 // applier is the only writer of Cf::kBitmaps).
@@ -51,10 +52,20 @@ class ChunkCache {
   void WriteDirty(state::WriteBatch* batch);
 
   // The batch with the dirty chunks was written: they are clean now. Then
-  // evicts clean chunks beyond the budget.
+  // evicts clean chunks beyond the budget. Same as HandedOff(); Landed().
   void Committed();
 
-  // The pending changes are given up: dirty chunks are forgotten.
+  // The dirty chunks were put into a write that is still in flight: they
+  // are clean for the next batch (which may change them again), but none of
+  // them is evicted until Landed(), because until then the store still has
+  // them as they were before.
+  void HandedOff();
+  // The write in flight landed: its chunks may be evicted again; evicts
+  // clean chunks beyond the budget.
+  void Landed();
+
+  // The pending changes are given up: dirty chunks are forgotten (so no
+  // write may be in flight: they are read again from the store).
   void DropDirty();
 
   size_t size() const { return chunks_.size(); }
@@ -76,6 +87,7 @@ class ChunkCache {
   std::unordered_map<std::string, Entry> chunks_;
   std::list<std::string> lru_;                // front = most recently used
   std::vector<std::string> dirty_;            // keys of dirty entries
+  std::vector<std::string> emptied_;          // handed off empty (deleted by the write in flight)
 };
 
 }  // namespace leadflow::views

@@ -267,12 +267,24 @@ std::string ActivityDayPrefix(std::string_view org, int64_t day) {
   return k;
 }
 
-std::string ActivityLog(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, int64_t code) {
+std::string ActivityLogBatch(std::string_view org, int64_t day, uint64_t batch_seq) {
   std::string k = ActivityDayPrefix(org, day);
-  AppendI64(&k, at_ms);
-  AppendU32(&k, lead_num);
-  AppendI64(&k, code);
+  AppendI64(&k, static_cast<int64_t>(batch_seq));
   return k;
+}
+
+void AppendActivityEntry(std::string* out, const ActivityEntry& e) {
+  AppendI64(out, e.at_ms);
+  AppendU32(out, e.lead_num);
+  AppendI64(out, e.code);
+}
+
+bool ReadActivityEntries(std::string_view value, std::vector<ActivityEntry>* out) {
+  if (value.size() % kActivityEntryBytes != 0) return false;
+  for (size_t pos = 0; pos < value.size(); pos += kActivityEntryBytes) {
+    out->push_back({ReadI64(value, pos), ReadU32(value, pos + 8), ReadI64(value, pos + 12)});
+  }
+  return true;
 }
 
 std::string ConsumerOffset(std::string_view topic, int32_t partition) {

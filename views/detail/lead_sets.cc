@@ -441,18 +441,27 @@ Status LeadSets::Contacted(const std::vector<int64_t>& codes, const std::optiona
       if (!s.ok()) return s;
     }
   }
+  // The day's activities come in one value per batch that logged some
+  // (keys::ActivityLogBatch), each sorted by time.
   auto edge = [&](int64_t day) -> Status {
     const std::string prefix = keys::ActivityDayPrefix(org_, day);
-    return reader_.Scan(Cf::kActivityLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-      const int64_t at = keys::ReadI64(k, prefix.size());
-      if (at < t0) return true;
-      if (at >= t1) return false;
-      const int64_t code = keys::ReadI64(k, prefix.size() + 12);
-      if (codes.empty() || std::find(codes.begin(), codes.end(), code) != codes.end()) {
-        out->add(keys::ReadU32(k, prefix.size() + 8));
+    std::vector<keys::ActivityEntry> entries;
+    bool malformed = false;
+    Status scanned = reader_.Scan(Cf::kActivityLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+      entries.clear();
+      if (!keys::ReadActivityEntries(v, &entries)) {
+        malformed = true;
+        return false;
+      }
+      auto it = std::lower_bound(entries.begin(), entries.end(), t0,
+                                 [](const keys::ActivityEntry& e, int64_t t) { return e.at_ms < t; });
+      for (; it != entries.end() && it->at_ms < t1; ++it) {
+        if (codes.empty() || std::find(codes.begin(), codes.end(), it->code) != codes.end()) out->add(it->lead_num);
       }
       return true;
     });
+    if (scanned.ok() && malformed) return Status::Corruption("malformed activity log value of day " + std::to_string(day));
+    return scanned;
   };
   if (d0 == d1 || first_full != d0) s = edge(d0);
   if (s.ok() && d1 != d0 && t1 != DayStartMs(d1)) s = edge(d1);
