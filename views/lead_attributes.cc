@@ -154,7 +154,7 @@ Status LeadAttributes::Decode(std::string_view bytes, LeadAttributes* out) {
 AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, const std::optional<LeadAttributes>& a,
                                     unsigned parts) {
   AttributeFacts f;
-  if (!a) return f;
+  if (!a) return f;  // empty sets are finished
   auto add_date = [&](const std::string& attr, int64_t ms) {
     f.bitmap_keys.insert(keys::DateDayBitmap(org, attr, DayOf(ms)));
     f.index_keys.insert(keys::DateEntry(org, attr, ms, lead_num));
@@ -199,6 +199,8 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
       if (first && !it->is_null()) add_value(*column, *it);
     }
   }
+  f.bitmap_keys.Finish();
+  f.index_keys.Finish();
   return f;
 }
 

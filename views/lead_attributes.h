@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "state/status.h"
+#include "views/detail/key_set.h"
 #include "views/records.h"
 
 namespace leadflow::views {
@@ -62,8 +63,8 @@ std::string FormatLsqDate(int64_t ms);
 // Index keys of a lead's attributes: bitmaps (state::Cf::kBitmaps) holding
 // the lead and exact date entries (state::Cf::kAttrIndex).
 struct AttributeFacts {
-  std::set<std::string> bitmap_keys;
-  std::set<std::string> index_keys;
+  detail::KeySet bitmap_keys;
+  detail::KeySet index_keys;
 };
 // The facts come in parts, each from its own columns; no key comes from two
 // parts, so the facts of a change are the facts of the parts it changed.

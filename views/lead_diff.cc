@@ -7,12 +7,8 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
   if (before.status_changed) {
     const LeadFacts& was = *before.status;
     const LeadFacts now = DeriveFacts(org, after);
-    for (const auto& k : was.bitmap_keys) {
-      if (!now.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
-    }
-    for (const auto& k : now.bitmap_keys) {
-      if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
-    }
+    detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, false); });
+    detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, true); });
     for (const auto& [k, v] : was.log) {
       if (!now.log.count(k)) d.log_deletes.push_back(k);
     }
@@ -20,9 +16,7 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
       auto it = was.log.find(k);
       if (it == was.log.end() || it->second != v) d.log_puts.emplace_back(k, v);
     }
-    for (const auto& p : now.pairs) {
-      if (!was.pairs.count(p)) d.pairs.push_back(p);
-    }
+    detail::ForEachMissing(now.pairs, was.pairs, [&](const std::string& p) { d.pairs.push_back(p); });
   }
   d.record = after.Encode();
 
@@ -34,18 +28,10 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
   if (parts != 0) {
     const AttributeFacts was = DeriveAttributeFacts(org, after.num, was_attrs, parts);
     const AttributeFacts now = DeriveAttributeFacts(org, after.num, d.attributes, parts);
-    for (const auto& k : was.bitmap_keys) {
-      if (!now.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, false);
-    }
-    for (const auto& k : now.bitmap_keys) {
-      if (!was.bitmap_keys.count(k)) d.bitmap_ops.emplace_back(k, true);
-    }
-    for (const auto& k : was.index_keys) {
-      if (!now.index_keys.count(k)) d.index_deletes.push_back(k);
-    }
-    for (const auto& k : now.index_keys) {
-      if (!was.index_keys.count(k)) d.index_puts.push_back(k);
-    }
+    detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, false); });
+    detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, true); });
+    detail::ForEachMissing(was.index_keys, now.index_keys, [&](const std::string& k) { d.index_deletes.push_back(k); });
+    detail::ForEachMissing(now.index_keys, was.index_keys, [&](const std::string& k) { d.index_puts.push_back(k); });
   }
   if (d.attributes) d.row = d.attributes->Encode();
   d.row_changed = d.row != *before.row;

@@ -108,6 +108,8 @@ LeadFacts DeriveFacts(std::string_view org, const LeadRecord& lead) {
       if (after) facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kFlip, keys::StatusSubject(*after), spec.level, unit));
     }
   }
+  facts.bitmap_keys.Finish();
+  facts.pairs.Finish();
   return facts;
 }
 

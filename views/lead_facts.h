@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "views/detail/key_set.h"
 #include "views/records.h"
 
 namespace leadflow::views {
@@ -36,9 +37,9 @@ std::vector<Transition> EffectiveTransitions(const LeadRecord& lead);
 const std::string* StatusAt(const std::vector<Transition>& transitions, int64_t t_ms);
 
 struct LeadFacts {
-  std::set<std::string> bitmap_keys;             // bitmaps (keys::Bitmap) holding the lead
+  detail::KeySet bitmap_keys;                    // bitmaps (keys::Bitmap) holding the lead
   std::map<std::string, std::string> log;        // keys::Log -> EncodeLogValue
-  std::set<std::string> pairs;                   // keys::Pair of its transitions
+  detail::KeySet pairs;                          // keys::Pair of its transitions
 };
 
 LeadFacts DeriveFacts(std::string_view org, const LeadRecord& lead);
