@@ -64,7 +64,6 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
   }
   if (pipeline.pending() > 0) s = flush();
   if (s.ok()) s = pipeline.Sync();
-  if (s.ok()) lines_committed = lines_handed_off;
   if (!s.ok()) result->lines = lines_committed;
   return s;
 }

@@ -538,26 +538,22 @@ Status Applier::ApplyChunkOps(size_t q) {
   // The activity log: one key per day of the batch, written by the day's
   // owner, its entries sorted (so the value does not depend on which part
   // sent which).
-  std::vector<std::pair<const std::string*, std::vector<keys::ActivityEntry>>> days;
-  std::unordered_map<std::string_view, size_t> day_index;
+  // (The order of the Puts does not matter: Prepare sorts the share.)
+  std::unordered_map<std::string_view, std::vector<keys::ActivityEntry>> days;
   for (auto& sender : parts_) {
     for (const auto& [prefix, entries] : sender->activity_log) {
       if (PartOf(prefix) != q) continue;
-      auto [it, added] = day_index.try_emplace(prefix, days.size());
-      if (added) days.emplace_back(&prefix, std::vector<keys::ActivityEntry>());
-      auto& all = days[it->second].second;
+      auto& all = days[prefix];
       all.insert(all.end(), entries.begin(), entries.end());
     }
   }
-  std::string key, value;
+  std::string value;
   for (auto& [prefix, entries] : days) {
     std::sort(entries.begin(), entries.end());
-    key = *prefix;
-    keys::AppendI64(&key, static_cast<int64_t>(seq_));  // keys::ActivityLogBatch
     value.clear();
     value.reserve(entries.size() * keys::kActivityEntryBytes);
     for (const auto& e : entries) keys::AppendActivityEntry(&value, e);
-    owner->batch.Put(Cf::kActivityLog, key, value);
+    owner->batch.Put(Cf::kActivityLog, keys::ActivityLogBatch(prefix, seq_), value);
   }
   owner->chunks.WriteDirty(&owner->batch);
   store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write

@@ -267,8 +267,8 @@ std::string ActivityDayPrefix(std::string_view org, int64_t day) {
   return k;
 }
 
-std::string ActivityLogBatch(std::string_view org, int64_t day, uint64_t batch_seq) {
-  std::string k = ActivityDayPrefix(org, day);
+std::string ActivityLogBatch(std::string_view day_prefix, uint64_t batch_seq) {
+  std::string k(day_prefix);
   AppendI64(&k, static_cast<int64_t>(batch_seq));
   return k;
 }

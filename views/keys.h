@@ -114,8 +114,9 @@ std::string ActivityDayPrefix(std::string_view org, int64_t day);
 // The activity log holds one key per (org, day) and batch (the batch's last
 // arrival sequence number), whose value is the batch's activities of that
 // day: ActivityEntry records, sorted. One key per day and batch instead of
-// one per activity (0.6 keys per event on the bench's streams).
-std::string ActivityLogBatch(std::string_view org, int64_t day, uint64_t batch_seq);
+// one per activity (0.6 keys per event on the bench's streams). day_prefix
+// is ActivityDayPrefix(org, day).
+std::string ActivityLogBatch(std::string_view day_prefix, uint64_t batch_seq);
 struct ActivityEntry {
   int64_t at_ms;
   uint32_t lead_num;
