@@ -39,8 +39,7 @@ std::pair<std::string, std::string> Total(const char* name, uint64_t value) {
 Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers)
     : store_(store),
       stats_(stats),
-      applier_(store, views::Applier::kDefaultLeadCacheCapacity, views::ChunkCache::kDefaultBudgetBytes,
-               apply_workers) {}
+      applier_(store, views::Applier::kDefaultLeadCacheCapacity, apply_workers) {}
 
 Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers) {
   out->reset();

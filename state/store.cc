@@ -11,6 +11,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "state/bitmap_merge.h"
+
 #include <vector>
 
 namespace leadflow::state {
@@ -39,6 +41,8 @@ rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.s
 // sample (CanJoinBatches) and Store::Write joins only when it holds.
 constexpr size_t kBatchHeader = 12;
 
+constexpr size_t kMaxSuccessiveBitmapMerges = 16;
+
 std::string JoinBatches(const std::vector<const rocksdb::WriteBatch*>& batches) {
   size_t size = kBatchHeader;
   uint32_t count = 0;
@@ -65,24 +69,41 @@ bool CanJoinBatches(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
       seen.push_back("D" + std::to_string(cf) + k.ToString());
       return rocksdb::Status::OK();
     }
+    rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+      seen.push_back("M" + std::to_string(cf) + k.ToString() + "=" + v.ToString());
+      return rocksdb::Status::OK();
+    }
   };
   rocksdb::WriteBatch a, b;
   if (!a.Put(handles[1], "k1", "v1").ok() || !a.Delete(handles[2], "k2").ok() ||
-      !b.Put(handles[handles.size() - 1], "k3", std::string(300, 'x')).ok() || !b.Put(handles[1], "k1", "v2").ok()) {
+      !b.Put(handles[handles.size() - 1], "k3", std::string(300, 'x')).ok() || !b.Put(handles[1], "k1", "v2").ok() ||
+      !b.Merge(handles[2], "k4", "m").ok()) {
     return false;
   }
   rocksdb::WriteBatch joined(JoinBatches({&a, &b}));
   Collect c;
-  if (joined.Count() != 4 || !joined.Iterate(&c).ok()) return false;
+  if (joined.Count() != 5 || !joined.Iterate(&c).ok()) return false;
   const std::string last = std::to_string(handles[handles.size() - 1]->GetID());
   const std::vector<std::string> want = {"P" + std::to_string(handles[1]->GetID()) + "k1=v1",
                                          "D" + std::to_string(handles[2]->GetID()) + "k2",
                                          "P" + last + "k3=" + std::string(300, 'x'),
-                                         "P" + std::to_string(handles[1]->GetID()) + "k1=v2"};
+                                         "P" + std::to_string(handles[1]->GetID()) + "k1=v2",
+                                         "M" + std::to_string(handles[2]->GetID()) + "k4=m"};
   return c.seen == want;
 }
 
-Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snap,
+// A bitmap chunk that was emptied by merges is stored as an empty value:
+// readers see it as absent (state/bitmap_merge.h).
+Status GetImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const rocksdb::Snapshot* snap,
+               Cf cf, std::string_view key, std::string* value) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  Status s = FromRocks(db->Get(ro, handles[static_cast<size_t>(cf)], ToSlice(key), value));
+  if (s.ok() && cf == Cf::kBitmaps && value->empty()) return Status::NotFound("empty bitmap chunk");
+  return s;
+}
+
+Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool skip_empty, const rocksdb::Snapshot* snap,
                 std::string_view begin, std::string_view end,
                 const std::function<bool(std::string_view, std::string_view)>& fn) {
   rocksdb::ReadOptions ro;
@@ -91,6 +112,7 @@ Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb:
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
   for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    if (skip_empty && it->value().empty()) continue;  // an emptied bitmap chunk (bitmap_merge.h)
     if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
   }
   return FromRocks(it->status());
@@ -103,7 +125,7 @@ struct WriteBatch::Rep {
   // so that a WriteBatch needs no Store to be filled.
   struct Op {
     Cf cf;
-    bool is_delete;
+    enum Kind : uint8_t { kPut, kDelete, kMerge } kind;
     std::string key;
     std::string value;
   };
@@ -128,12 +150,17 @@ WriteBatch::~WriteBatch() = default;
 void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
   rep_->bytes += key.size() + value.size();
   rep_->Changed();
-  rep_->ops.push_back({cf, false, std::string(key), std::string(value)});
+  rep_->ops.push_back({cf, Rep::Op::kPut, std::string(key), std::string(value)});
+}
+void WriteBatch::Merge(Cf cf, std::string_view key, std::string_view operand) {
+  rep_->bytes += key.size() + operand.size();
+  rep_->Changed();
+  rep_->ops.push_back({cf, Rep::Op::kMerge, std::string(key), std::string(operand)});
 }
 void WriteBatch::Delete(Cf cf, std::string_view key) {
   rep_->bytes += key.size();
   rep_->Changed();
-  rep_->ops.push_back({cf, true, std::string(key), {}});
+  rep_->ops.push_back({cf, Rep::Op::kDelete, std::string(key), {}});
 }
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
@@ -236,6 +263,13 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto& events = descs[static_cast<size_t>(Cf::kEvents)].options;
   events.memtable_prefix_bloom_size_ratio = 0.05;
   events.memtable_whole_key_filtering = true;
+  // Bitmap chunks change by merge operands (state/bitmap_merge.h). A key
+  // with this many operands at the head of the memtable is folded at the
+  // next write (RocksDB reads and merges it then), so a reader never folds
+  // more than that many from the memtable.
+  auto& bitmaps = descs[static_cast<size_t>(Cf::kBitmaps)].options;
+  bitmaps.merge_operator = NewBitmapMergeOperator();
+  bitmaps.max_successive_merges = kMaxSuccessiveBitmapMerges;
 
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
@@ -266,8 +300,9 @@ Status Store::Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCoun
   for (uint32_t i : r.order) {
     const auto& op = r.ops[i];
     const size_t cf = static_cast<size_t>(op.cf);
-    rocksdb::Status s =
-        op.is_delete ? wb->Delete(rep_->handles[cf], op.key) : wb->Put(rep_->handles[cf], op.key, op.value);
+    rocksdb::Status s = op.kind == WriteBatch::Rep::Op::kDelete ? wb->Delete(rep_->handles[cf], op.key)
+                        : op.kind == WriteBatch::Rep::Op::kMerge ? wb->Merge(rep_->handles[cf], op.key, op.value)
+                                                     : wb->Put(rep_->handles[cf], op.key, op.value);
     if (!s.ok()) return FromRocks(s);
     if (counts) {
       ++counts->ops[cf];
@@ -347,13 +382,12 @@ WriteCounters Store::write_counters() const {
 }
 
 Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
-  return FromRocks(rep_->db->Get(rocksdb::ReadOptions(), rep_->handles[static_cast<size_t>(cf)],
-                                 ToSlice(key), value));
+  return GetImpl(rep_->db.get(), rep_->handles, nullptr, cf, key, value);
 }
 
 Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  return ScanImpl(rep_->db.get(), rep_->handles[static_cast<size_t>(cf)], nullptr, begin, end, fn);
+  return ScanImpl(rep_->db.get(), rep_->handles[static_cast<size_t>(cf)], cf == Cf::kBitmaps, nullptr, begin, end, fn);
 }
 
 namespace {
@@ -365,13 +399,11 @@ class SnapshotReader : public Reader {
   ~SnapshotReader() override { db_->ReleaseSnapshot(snap_); }
 
   Status Get(Cf cf, std::string_view key, std::string* value) const override {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap_;
-    return FromRocks(db_->Get(ro, (*handles_)[static_cast<size_t>(cf)], ToSlice(key), value));
+    return GetImpl(db_, *handles_, snap_, cf, key, value);
   }
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    return ScanImpl(db_, (*handles_)[static_cast<size_t>(cf)], snap_, begin, end, fn);
+    return ScanImpl(db_, (*handles_)[static_cast<size_t>(cf)], cf == Cf::kBitmaps, snap_, begin, end, fn);
   }
 
  private:

@@ -33,7 +33,7 @@ enum class Cf : int {
   kLeadIds,      // org, lead number -> lead_id
   kStatuses,     // org, status_id -> status record
   kUsers,        // org, user_id -> user record
-  kBitmaps,      // org, kind, subject, level, unit -> roaring bitmap of lead numbers
+  kBitmaps,      // org, kind, subject, level, unit -> roaring bitmap of lead numbers (merged deltas)
   kLog,          // org, day, time, lead number, index -> effective transition
   kPairs,        // org, from, to -> "" (every transition pair ever seen)
   kActivities,   // no longer written (nothing read it); kept so older data dirs open
@@ -50,7 +50,7 @@ class Store;
 const char* CfName(Cf cf);
 
 // What Store::Write has written since the store was opened, per family:
-// operations (puts and deletes) and their key + value bytes. Read from any
+// operations (puts, deletes and merges) and their key + value bytes. Read from any
 // thread.
 struct WriteCounters {
   uint64_t batches = 0;
@@ -70,7 +70,10 @@ class WriteBatch {
 
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
-  // Number of Put/Delete operations recorded.
+  // A merge operand for key. Only Cf::kBitmaps has a merge operator: its
+  // operands are state::EncodeBitmapDelta's (state/bitmap_merge.h).
+  void Merge(Cf cf, std::string_view key, std::string_view operand);
+  // Number of Put/Delete/Merge operations recorded.
   size_t Count() const;
   // Approximate size in bytes.
   size_t ByteSize() const;

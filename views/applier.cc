@@ -5,6 +5,7 @@
 
 #include <roaring/roaring.hh>
 
+#include "state/bitmap_merge.h"
 #include "views/keys.h"
 #include "views/lead_diff.h"
 #include "views/time.h"
@@ -60,14 +61,12 @@ Status CheckStateFormat(state::Store* store) {
   return store->Write(&batch);
 }
 
-Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t chunk_cache_bytes, size_t workers)
-    : store_(store), pool_(workers) {
+Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t workers) : store_(store), pool_(workers) {
   const size_t n = pool_.workers();
   for (size_t i = 0; i < n; ++i) {
     // Split evenly, but a non-zero capacity stays non-zero.
     const size_t leads = lead_cache_capacity == 0 ? 0 : std::max<size_t>(1, lead_cache_capacity / n);
-    const size_t bytes = chunk_cache_bytes == 0 ? 0 : std::max<size_t>(1, chunk_cache_bytes / n);
-    parts_.push_back(std::make_unique<Part>(leads, bytes));
+    parts_.push_back(std::make_unique<Part>(leads));
     parts_.back()->outbox.resize(n);
   }
 }
@@ -147,7 +146,6 @@ Status Applier::Land(Status s) {
     Part* part = parts_[p].get();
     part->inflight_batch.Clear();
     part->inflight_event_keys.clear();
-    part->chunks.Landed();
     EvictLeads(part);
     return Status::Ok();
   });
@@ -161,7 +159,7 @@ Status Applier::Sync() {
 }
 
 void Applier::Reset() {
-  // A write in flight lands first: the leads and chunks dropped below are
+  // A write in flight lands first: the leads dropped below are
   // read again from the store, which must have it.
   (void)Sync();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
@@ -526,14 +524,26 @@ void Applier::DiffPart(Part* part) {
 
 Status Applier::ApplyChunkOps(size_t q) {
   // Operations on one (chunk, lead) come from the lead's owner and are net,
-  // and those of different leads commute: the order of the senders does not
-  // change the chunk.
+  // and those of different leads commute: each chunk's operations of the
+  // batch, from every sender, make one delta (a merge operand: the store
+  // folds it into the chunk, state/bitmap_merge.h), whatever the senders'
+  // order.
   Part* owner = parts_[q].get();
+  std::unordered_map<std::string_view, std::pair<Roaring, Roaring>> deltas;  // chunk -> adds, removes
   for (auto& sender : parts_) {
     for (const auto& [key, ops] : sender->outbox[q]) {
-      Status s = owner->chunks.Apply(*store_, key, ops);
-      if (!s.ok()) return s;
+      auto& [adds, removes] = deltas[key];
+      for (const auto& [num, add] : ops) {
+        if (add) {
+          adds.add(num);
+        } else {
+          removes.add(num);
+        }
+      }
     }
+  }
+  for (const auto& [key, delta] : deltas) {
+    owner->batch.Merge(Cf::kBitmaps, key, state::EncodeBitmapDelta(delta.first, delta.second));
   }
   // The activity log: one key per day of the batch, written by the day's
   // owner, its entries sorted (so the value does not depend on which part
@@ -555,14 +565,12 @@ Status Applier::ApplyChunkOps(size_t q) {
     for (const auto& e : entries) keys::AppendActivityEntry(&value, e);
     owner->batch.Put(Cf::kActivityLog, keys::ActivityLogBatch(prefix, seq_), value);
   }
-  owner->chunks.WriteDirty(&owner->batch);
   store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write
   return Status::Ok();
 }
 
 void Applier::Discard() {
   (void)Sync();
-  for (auto& part : parts_) part->chunks.DropDirty();
   Reset();
 }
 
@@ -570,7 +578,8 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   if (!poisoned_.ok()) return poisoned_;
   // Every owned lead's diff and this part's writes; then the chunk owners
   // apply the operations sent to them. A write in flight goes on meanwhile:
-  // its chunks and leads stay cached, so nothing here reads what it changes.
+  // its leads stay cached, and chunks are never read (only merged into), so
+  // nothing here reads what it changes.
   Status s = ForEachPart(pending_events_, [this](size_t p) {
     DiffPart(parts_[p].get());
     return Status::Ok();
@@ -597,7 +606,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   touched_counters_.clear();
 
   // Hand the batch over: its share of the write and its markers to the
-  // in-flight slots, its leads to the cache, its chunks clean but kept.
+  // in-flight slots, its leads to the cache.
   for (auto& part : parts_) known_pairs_.insert(part->new_pairs.begin(), part->new_pairs.end());
   inflight_counters_ = Counters{pending_counters_.applied, pending_counters_.duplicates, PendingAnomalies()};
   inflight_events_ = pending_events_;
@@ -605,7 +614,6 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     Part* part = parts_[p].get();
     part->batch.Swap(part->inflight_batch);
     part->event_keys.swap(part->inflight_event_keys);
-    part->chunks.HandedOff();
     CacheCommittedLeads(part);
     part->ResetBatch();
     return Status::Ok();

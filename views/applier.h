@@ -28,7 +28,6 @@
 
 #include "state/status.h"
 #include "state/store.h"
-#include "views/chunk_cache.h"
 #include "views/detail/worker_pool.h"
 #include "views/event.h"
 #include "views/keys.h"
@@ -42,10 +41,11 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 
 // The layout version of the state this code reads and writes (2: bitmaps in
 // chunks of 2^16 lead numbers; 3: the activity log keyed by day and batch,
-// keys::ActivityLogBatch). A new data directory is stamped with it; a
+// keys::ActivityLogBatch; 4: bitmap chunks changed by merge operands,
+// state/bitmap_merge.h). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 3;
+inline constexpr int kStateFormat = 4;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {
@@ -64,15 +64,12 @@ class Applier {
   static constexpr size_t kDefaultLeadCacheCapacity = 32768;
 
   // store must outlive the Applier, and nothing else may write lead records
-  // or bitmaps while it lives (the lead and chunk caches assume they see
-  // every change). lead_cache_capacity and chunk_cache_bytes (the budget of
-  // decoded bitmap chunks kept between batches, views/chunk_cache.h) are
-  // split evenly between the workers.
+  // while it lives (the lead cache assumes it sees every change).
+  // lead_cache_capacity is split evenly between the workers.
   // workers: threads that apply a block's lead events and commit a batch
   // (the caller's thread is one of them); the state is the same for any
   // number.
-  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity,
-                   size_t chunk_cache_bytes = ChunkCache::kDefaultBudgetBytes, size_t workers = 1);
+  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity, size_t workers = 1);
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
@@ -102,16 +99,17 @@ class Applier {
   // nothing of this batch was written and the batch is discarded.
   //
   // The owners of the leads diff them (views/lead_diff.h) and send each
-  // bitmap operation to the owner of its chunk; the chunk owners apply
-  // them (views/chunk_cache.h); every worker fills its own part of the
-  // write, and the parts are written as one atomic write.
+  // bitmap operation to the owner of its chunk; a chunk owner writes one
+  // delta per chunk, a merge operand that the store folds into the chunk
+  // (state/bitmap_merge.h: no chunk is read back); every worker fills its
+  // own part of the write, and the parts are written as one atomic write.
   //
   // With kHandOff, an OK means the write is on its way: it lands before the
   // next Commit, Sync, Reset or the destructor returns, in order, each one
   // whole (a kill -9 leaves the store at some batch's end, with that
   // batch's positions). Until it lands the applier's memory is the
   // authority: the in-flight batch's duplicate markers are checked beside
-  // the store's, its leads and chunks stay cached and are not evicted, and
+  // the store's, its leads stay cached and are not evicted, and
   // status, user and lead counter records are kept across batches. A write
   // that fails poisons the applier: every later call returns its error, and
   // the owner must build a new applier (the store holds every batch before
@@ -206,7 +204,7 @@ class Applier {
   // Only that worker touches a Part during a parallel step, so no two
   // threads write one lead or one chunk.
   struct Part {
-    Part(size_t lead_capacity, size_t chunk_bytes) : lead_cache_capacity(lead_capacity), chunks(chunk_bytes) {}
+    explicit Part(size_t lead_capacity) : lead_cache_capacity(lead_capacity) {}
     // The pending batch.
     std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
@@ -239,7 +237,6 @@ class Applier {
     size_t lead_cache_capacity;
     std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
     std::list<std::string> lead_lru;                          // front = most recently used
-    ChunkCache chunks;
 
     void ResetBatch();
   };
@@ -256,7 +253,7 @@ class Applier {
   // The in-flight write landed (s OK) or failed (poisons the applier).
   Status Land(Status s);
   // Commit's failure path: waits for the write in flight, forgets the
-  // pending batch's dirty chunks and the pending batch.
+  // pending batch.
   void Discard();
   Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
   Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);

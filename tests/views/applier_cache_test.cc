@@ -1,4 +1,4 @@
-// The applier's cross-batch caches (leads, decoded bitmap chunks) and
+// The applier's cross-batch caches (leads) and
 // written-pairs set are invisible: the same stream applied with the caches
 // off, with caches that evict all the time, and with the default caches
 // leaves byte-identical state in every column family, at several batch
@@ -43,16 +43,8 @@ std::vector<std::string> Stream(uint64_t seed) {
   return out;
 }
 
-// The chunk cache budget that goes with a lead cache capacity in these
-// tests: none, a byte (every clean chunk evicted after each batch), or the
-// default.
-size_t ChunkBudget(size_t capacity) {
-  if (capacity == 0) return 0;
-  return capacity < views::Applier::kDefaultLeadCacheCapacity ? 1 : views::ChunkCache::kDefaultBudgetBytes;
-}
-
 // Applies the stream in batches of batch_size through an Applier with the
-// given lead cache capacity (and ChunkBudget(capacity)), in blocks of block
+// given lead cache capacity, in blocks of block
 // events (views::Applier::ApplyBlock; 1: Apply, one event at a time).
 // With hand_off, every commit is handed to the writer thread, which holds
 // each write in flight for a while, so the next batch is applied while the
@@ -60,7 +52,7 @@ size_t ChunkBudget(size_t capacity) {
 // flight.
 void Apply(state::Store* store, const std::vector<std::string>& stream, size_t batch_size, size_t capacity,
            size_t workers = 1, size_t block = 1, bool hand_off = false, size_t* overlapped = nullptr) {
-  views::Applier applier(store, capacity, ChunkBudget(capacity), workers);
+  views::Applier applier(store, capacity, workers);
   applier.set_min_parallel_events(0);  // small blocks on the workers too
   const auto mode = hand_off ? views::Applier::CommitMode::kHandOff : views::Applier::CommitMode::kWait;
   if (hand_off) {
@@ -112,7 +104,7 @@ std::map<std::string, std::string> Dump(state::Store* store) {
   return all;
 }
 
-TEST_CASE("the applier's lead and chunk caches leave exactly the state an uncached applier leaves") {
+TEST_CASE("the applier's lead cache leaves exactly the state an uncached applier leaves") {
   for (uint64_t seed : {3u, 11u}) {
     const std::vector<std::string> stream = Stream(seed);
     REQUIRE(stream.size() > 2000);
@@ -176,10 +168,11 @@ TEST_CASE("blocks of events on 1, 2 and 5 workers leave byte-identical state to 
 
 TEST_CASE("a batch applied while the previous batch's write is in flight leaves the same state") {
   // The next batch must see the in-flight batch through memory: its
-  // duplicate markers, its leads and chunks (never evicted before the write
-  // lands, never read stale from the store), statuses, users and lead
-  // counters. Tiny caches (capacity 3, a 1-byte chunk budget) make every
-  // lead and chunk a candidate for eviction at each landing.
+  // duplicate markers, its leads (never evicted before the write lands,
+  // never read stale from the store), statuses, users and lead counters. A
+  // tiny cache (capacity 3) makes every lead a candidate for eviction at
+  // each landing. (Bitmap chunks are never read by the writer: merge
+  // operands.)
   for (uint64_t seed : {3u, 13u}) {
     const std::vector<std::string> stream = Stream(seed);
     for (size_t batch : {1u, 37u, 400u}) {
@@ -256,7 +249,7 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
 // Reset() and then applying the whole stream again (as a consumer does after
 // a failed write: it consumes the events again).
 void ApplyWithResets(state::Store* store, const std::vector<std::string>& stream, size_t capacity) {
-  views::Applier applier(store, capacity, ChunkBudget(capacity));
+  views::Applier applier(store, capacity);
   size_t pending = 0, batches = 0;
   for (const std::string& value : stream) {
     views::Event e;

@@ -1,0 +1,109 @@
+#include "state/bitmap_merge.h"
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/slice.h>
+
+namespace leadflow::state {
+namespace {
+
+// Delta layout: 'D', the adds' portable size (4 bytes, little-endian), the
+// adds, the removes (both portable CRoaring serializations).
+constexpr char kDeltaTag = 'D';
+constexpr size_t kDeltaHeader = 5;
+
+bool ReadBitmap(std::string_view bytes, Roaring* out) {
+  try {
+    *out = Roaring::readSafe(bytes.data(), bytes.size());
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// a then b: a lead touched by both takes b's operation.
+void Combine(Roaring* adds, Roaring* removes, const Roaring& next_adds, const Roaring& next_removes) {
+  *adds -= next_removes;
+  *adds |= next_adds;
+  *removes -= next_adds;
+  *removes |= next_removes;
+}
+
+class BitmapMergeOperator : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    Roaring chunk;
+    if (in.existing_value != nullptr && !in.existing_value->empty() &&
+        !ReadBitmap(in.existing_value->ToStringView(), &chunk)) {
+      return false;  // RocksDB reports Corruption
+    }
+    Roaring adds, removes;
+    for (const rocksdb::Slice& operand : in.operand_list) {
+      if (!DecodeBitmapDelta(operand.ToStringView(), &adds, &removes).ok()) return false;
+      chunk -= removes;
+      chunk |= adds;
+    }
+    out->new_value = EncodeBitmapChunk(&chunk);
+    return true;
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* /*logger*/) const override {
+    Roaring adds, removes, next_adds, next_removes;
+    for (const rocksdb::Slice& operand : operands) {
+      if (!DecodeBitmapDelta(operand.ToStringView(), &next_adds, &next_removes).ok()) return false;
+      Combine(&adds, &removes, next_adds, next_removes);
+    }
+    *new_value = EncodeBitmapDelta(adds, removes);
+    return true;
+  }
+
+  const char* Name() const override { return "leadflow.BitmapDelta"; }
+};
+
+void AppendPortable(std::string* out, Roaring bitmap) {
+  bitmap.runOptimize();
+  const size_t at = out->size();
+  out->resize(at + bitmap.getSizeInBytes(true));
+  bitmap.write(out->data() + at, true);
+}
+
+}  // namespace
+
+std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes) {
+  std::string out(kDeltaHeader, '\0');
+  out[0] = kDeltaTag;
+  AppendPortable(&out, adds);
+  const uint32_t adds_size = static_cast<uint32_t>(out.size() - kDeltaHeader);
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
+  AppendPortable(&out, removes);
+  return out;
+}
+
+Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes) {
+  if (bytes.size() < kDeltaHeader || bytes[0] != kDeltaTag) return Status::Corruption("bad bitmap delta");
+  uint32_t adds_size = 0;
+  for (int i = 0; i < 4; ++i) adds_size |= uint32_t{static_cast<unsigned char>(bytes[1 + i])} << (8 * i);
+  if (adds_size > bytes.size() - kDeltaHeader) return Status::Corruption("bad bitmap delta");
+  if (!ReadBitmap(bytes.substr(kDeltaHeader, adds_size), adds) ||
+      !ReadBitmap(bytes.substr(kDeltaHeader + adds_size), removes)) {
+    return Status::Corruption("bad bitmap delta");
+  }
+  return Status::Ok();
+}
+
+std::string EncodeBitmapChunk(Roaring* bitmap) {
+  std::string out;
+  if (bitmap->isEmpty()) return out;
+  bitmap->runOptimize();
+  out.resize(bitmap->getSizeInBytes(true));
+  bitmap->write(out.data(), true);
+  return out;
+}
+
+std::shared_ptr<rocksdb::MergeOperator> NewBitmapMergeOperator() { return std::make_shared<BitmapMergeOperator>(); }
+
+}  // namespace leadflow::state

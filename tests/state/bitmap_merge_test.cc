@@ -1,0 +1,152 @@
+// Bitmap chunks changed by merge operands (state/bitmap_merge.h): whatever
+// the mix of deltas, flushes and snapshots, a reader sees exactly the bitmap
+// that applying the deltas in order gives, in its canonical bytes, and an
+// emptied chunk as absent.
+#include "state/bitmap_merge.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include "state/store.h"
+#include "tests/testing/check_ok.h"
+#include "tests/testing/harness.h"
+
+namespace leadflow::state {
+namespace {
+
+Roaring Of(std::initializer_list<uint32_t> v) {
+  Roaring r;
+  for (uint32_t x : v) r.add(x);
+  return r;
+}
+
+std::string Canonical(const std::set<uint32_t>& members) {
+  Roaring r;
+  for (uint32_t x : members) r.add(x);
+  return EncodeBitmapChunk(&r);
+}
+
+TEST_CASE("a delta round-trips, and bytes that are not a delta are refused") {
+  Roaring adds, removes;
+  REQUIRE_OK(DecodeBitmapDelta(EncodeBitmapDelta(Of({1, 70000, 5}), Of({2})), &adds, &removes));
+  CHECK(adds == Of({1, 5, 70000}));
+  CHECK(removes == Of({2}));
+  const std::string good = EncodeBitmapDelta(Of({1}), Of({}));
+  for (const std::string& bad : {std::string(), std::string("D"), std::string("X") + good.substr(1),
+                                 good.substr(0, good.size() - 1), std::string("D\xff\xff\xff\x7f", 5) + good}) {
+    CHECK(DecodeBitmapDelta(bad, &adds, &removes).code() == Status::Code::kCorruption);
+  }
+}
+
+TEST_CASE("deltas fold in order: a later delta wins for a lead both touch") {
+  testing::TestDb db;
+  Store* store = db.store();
+  WriteBatch base;
+  Roaring start = Of({1, 2, 3});
+  base.Put(Cf::kBitmaps, "k", EncodeBitmapChunk(&start));
+  REQUIRE_OK(store->Write(&base));
+  const auto before = store->NewSnapshot();
+  WriteBatch a, b;
+  a.Merge(Cf::kBitmaps, "k", EncodeBitmapDelta(Of({4}), Of({1})));
+  b.Merge(Cf::kBitmaps, "k", EncodeBitmapDelta(Of({1}), Of({4, 2})));
+  WriteBatch* both[] = {&a, &b};
+  REQUIRE_OK(store->Write(both));
+  std::string v;
+  REQUIRE_OK(store->Get(Cf::kBitmaps, "k", &v));
+  CHECK(v == Canonical({1, 3}));
+  REQUIRE_OK(before->Get(Cf::kBitmaps, "k", &v));  // a snapshot keeps its version
+  CHECK(v == Canonical({1, 2, 3}));
+}
+
+TEST_CASE("a chunk emptied by deltas reads as absent") {
+  testing::TestDb db;
+  Store* store = db.store();
+  WriteBatch a, b;
+  a.Merge(Cf::kBitmaps, "a", EncodeBitmapDelta(Of({7}), Of({})));
+  a.Merge(Cf::kBitmaps, "b", EncodeBitmapDelta(Of({8}), Of({})));
+  a.Merge(Cf::kBitmaps, "c", EncodeBitmapDelta(Of({9}), Of({})));
+  REQUIRE_OK(store->Write(&a));
+  b.Merge(Cf::kBitmaps, "b", EncodeBitmapDelta(Of({}), Of({8})));
+  REQUIRE_OK(store->Write(&b));
+  for (bool flushed : {false, true}) {
+    CAPTURE(flushed);
+    if (flushed) REQUIRE_OK(store->Flush());
+    std::string v;
+    CHECK(store->Get(Cf::kBitmaps, "b", &v).IsNotFound());
+    CHECK(store->NewSnapshot()->Get(Cf::kBitmaps, "b", &v).IsNotFound());
+    std::vector<std::string> keys;
+    REQUIRE_OK(store->Scan(Cf::kBitmaps, "", "z", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    }));
+    CHECK(keys == std::vector<std::string>{"a", "c"});
+  }
+}
+
+TEST_CASE("a corrupt delta is a read error, never a crash or a wrong bitmap") {
+  testing::TestDb db;
+  WriteBatch a;
+  a.Merge(Cf::kBitmaps, "k", "not a delta");
+  REQUIRE_OK(db.store()->Write(&a));
+  std::string v;
+  CHECK(db.store()->Get(Cf::kBitmaps, "k", &v).code() == Status::Code::kCorruption);
+}
+
+TEST_CASE("random deltas over many batches, flushes and snapshots read as the sets they make") {
+  // More batches per key than the memtable keeps as operands
+  // (max_successive_merges), flushes in between (partial merges of deltas
+  // whose chunk is in a table file), chunks across the 2^16 boundary.
+  testing::TestDb db;
+  Store* store = db.store();
+  std::mt19937 rng(11);
+  const std::vector<std::string> keys = {"k0", "k1", "k2"};
+  std::map<std::string, std::set<uint32_t>> want;
+  std::vector<std::pair<std::unique_ptr<Reader>, std::map<std::string, std::set<uint32_t>>>> snapshots;
+  for (int round = 0; round < 300; ++round) {
+    WriteBatch batch;
+    for (const std::string& key : keys) {
+      if (rng() % 3 == 0) continue;
+      Roaring adds, removes;
+      std::set<uint32_t> touched;
+      for (int i = rng() % 40; i > 0; --i) {
+        const uint32_t n = rng() % 200 + (rng() % 2 ? 65500 : 0);
+        if (!touched.insert(n).second) continue;  // a batch's ops are net: one per lead
+        if (rng() % 2) {
+          adds.add(n);
+          want[key].insert(n);
+        } else {
+          removes.add(n);
+          want[key].erase(n);
+        }
+      }
+      batch.Merge(Cf::kBitmaps, key, EncodeBitmapDelta(adds, removes));
+    }
+    REQUIRE_OK(store->Write(&batch));
+    if (round % 37 == 0) REQUIRE_OK(store->Flush());
+    if (round % 50 == 0) snapshots.emplace_back(store->NewSnapshot(), want);
+  }
+  auto check = [](const Reader& reader, const std::map<std::string, std::set<uint32_t>>& sets) {
+    for (const auto& [key, members] : sets) {
+      CAPTURE(key);
+      std::string v;
+      Status s = reader.Get(Cf::kBitmaps, key, &v);
+      if (members.empty()) {
+        CHECK(s.IsNotFound());
+      } else {
+        REQUIRE_OK(s);
+        CHECK(v == Canonical(members));
+      }
+    }
+  };
+  check(*store, want);
+  for (const auto& [snap, sets] : snapshots) check(*snap, sets);
+  REQUIRE_OK(store->Flush());
+  check(*store, want);
+}
+
+}  // namespace
+}  // namespace leadflow::state
