@@ -332,9 +332,9 @@ int IngestFile(const app::Flags& flags) {
   const std::string data_dir = flags.Get("data-dir");
   if (file.empty()) return Fail("--file is required");
   if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
-  // Events per write batch: big batches amortize the bitmap rewrites.
+  // Events per write batch: big batches amortize the lead rewrites.
   int64_t batch = 0;
-  if (!PositiveIntFlag(flags, "batch", 50000, &batch, 10'000'000)) {
+  if (!PositiveIntFlag(flags, "batch", 200000, &batch, 10'000'000)) {
     return Fail("--batch must be a number from 1 to 10000000, got '" + flags.Get("batch") + "'");
   }
   std::ifstream in_file;

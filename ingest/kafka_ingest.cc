@@ -370,13 +370,17 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
     size_t n = 0;
     uint64_t batch_bytes = 0;
+    bool ran_dry = false;  // closed because the local queue had no more (not by a cap)
     while (n < options.batch_max_messages && !stop_requested.load()) {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
       std::unique_ptr<RdKafka::Message> msg(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
       if (session_fault) return {FaultState(*session_fault), *session_fault};
       const RdKafka::ErrorCode code = msg->err();
-      if (code == RdKafka::ERR__TIMED_OUT) break;
+      if (code == RdKafka::ERR__TIMED_OUT) {
+        ran_dry = true;
+        break;
+      }
       if (code == RdKafka::ERR__FATAL || consumer_events.fatal) {
         std::string why;
         consumer->fatal_error(why);
@@ -389,7 +393,10 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
           // Not assigned yet (e.g. the topic does not exist): say why.
           if (positions.empty()) SetState(ConsumerState::kStarting, msg->errstr());
         }
-        if (n > 0) break;
+        if (n > 0) {
+          ran_dry = true;
+          break;
+        }
         continue;
       }
       auto pos = positions.find(msg->partition());
@@ -406,6 +413,12 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       batch_bytes += msg->len() + msg->key_len();
       if (Clock::now() >= deadline) break;
     }
+    if (n == 0) {
+      // Nothing more to read: a batch still being written lands before the
+      // lag and readiness below can count it.
+      Status landed = pipeline->Sync();
+      if (!landed.ok()) return {FaultState(landed), landed};
+    }
     if (n == 0 || MsSince(last_lag_update) > 500) {
       UpdateLag(1000);
       last_lag_update = Clock::now();
@@ -421,10 +434,11 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         return {ConsumerState::kDeadLetterBlocked, s};
       }
       s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
-      // A full batch (catching up) is written while the next one is read
-      // and applied; any other (the queue ran dry: live traffic) lands now,
-      // so the lag below and readiness never run ahead of the reports.
-      if (s.ok() && n < options.batch_max_messages) s = pipeline->Sync();
+      // A batch closed by a cap (catching up: batch_max_messages or
+      // batch_max_ms) is written while the next one is read and applied;
+      // one closed because the queue ran dry (live traffic) lands now, so
+      // the lag below and readiness never run ahead of the reports.
+      if (s.ok() && (ran_dry || stop_requested.load())) s = pipeline->Sync();
       if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();

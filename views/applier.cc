@@ -408,11 +408,11 @@ Status Applier::ApplyOrgEvent(const Event& e, const EventTime& time) {
   }
 }
 
-void Applier::MarkStatusDirty(std::string_view org, LeadSlot* slot) {
+void Applier::MarkStatusDirty(LeadSlot* slot) {
   if (slot->status_dirty) return;
   // No event of this batch has changed the facts' inputs yet, so the record
   // as it is now gives the facts as stored.
-  slot->before = DeriveFacts(org, slot->record);
+  slot->before = DeriveFacts(slot->record, &slot->names);
   slot->status_dirty = true;
 }
 
@@ -420,7 +420,7 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
   LeadRecord& lead = slot->record;
   if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
       e.type == EventType::kLeadDeleted) {
-    MarkStatusDirty(e.org_id, slot);
+    MarkStatusDirty(slot);
   }
   switch (e.type) {
     case EventType::kLeadCreated: {
@@ -487,7 +487,7 @@ void Applier::DiffPart(Part* part) {
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
-    LeadBefore before{&slot->before, slot->status_dirty, &slot->attributes_before, &slot->row_before};
+    LeadBefore before{&slot->before, &slot->names, slot->status_dirty, &slot->attributes_before, &slot->row_before};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
     for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(part, k, num, add, &scratch);

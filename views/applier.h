@@ -158,6 +158,7 @@ class Applier {
     // (status_dirty); a batch that only logs activities or updates fields
     // leaves them, and every status bitmap and log entry, untouched.
     LeadFacts before;
+    StatusNames names;  // of before and the facts after
     bool status_dirty = false;
     std::optional<LeadAttributes> attributes_before;  // nullopt: no row
     std::string row_before;                           // encoded, "" when none
@@ -261,7 +262,7 @@ class Applier {
   Status ApplyOrgEvent(const Event& e, const EventTime& time);
   static Status ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time);
   // Before the first status-affecting event of the batch on this lead.
-  static void MarkStatusDirty(std::string_view org, LeadSlot* slot);
+  static void MarkStatusDirty(LeadSlot* slot);
   // Commit's parallel steps, for one part.
   void DiffPart(Part* part);
   // Queues (num, add) for the chunk of logical that holds num, in part's

@@ -1,22 +1,46 @@
 #include "views/lead_diff.h"
 
+#include <algorithm>
+
 namespace leadflow::views {
+namespace {
+
+// fn(x) for every x of a missing from b (both sorted, unique).
+template <typename T, typename Fn>
+void ForEachMissing(const std::vector<T>& a, const std::vector<T>& b, Fn&& fn) {
+  auto j = b.begin();
+  for (const T& x : a) {
+    while (j != b.end() && *j < x) ++j;
+    if (j == b.end() || x < *j) fn(x);
+  }
+}
+
+}  // namespace
 
 LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before) {
   LeadDiff d;
   if (before.status_changed) {
     const LeadFacts& was = *before.status;
-    const LeadFacts now = DeriveFacts(org, after);
-    detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, false); });
-    detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, true); });
-    for (const auto& [k, v] : was.log) {
-      if (!now.log.count(k)) d.log_deletes.push_back(k);
+    const LeadFacts now = DeriveFacts(after, before.names);
+    const StatusNames& names = *before.names;
+    ForEachMissing(was.bitmaps, now.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), false); });
+    ForEachMissing(now.bitmaps, was.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), true); });
+    // Log entries are keyed by (time, index): the index is the position.
+    const size_t common = std::min(was.log.size(), now.log.size());
+    for (size_t i = 0; i < common; ++i) {
+      const LogFact &w = was.log[i], &n = now.log[i];
+      if (w.at_ms != n.at_ms) {
+        d.log_deletes.push_back(LogFactKey(org, after.num, w));
+      } else if (w.from == n.from && w.to == n.to) {
+        continue;
+      }
+      d.log_puts.emplace_back(LogFactKey(org, after.num, n), LogFactValue(n, names));
     }
-    for (const auto& [k, v] : now.log) {
-      auto it = was.log.find(k);
-      if (it == was.log.end() || it->second != v) d.log_puts.emplace_back(k, v);
+    for (size_t i = common; i < was.log.size(); ++i) d.log_deletes.push_back(LogFactKey(org, after.num, was.log[i]));
+    for (size_t i = common; i < now.log.size(); ++i) {
+      d.log_puts.emplace_back(LogFactKey(org, after.num, now.log[i]), LogFactValue(now.log[i], names));
     }
-    detail::ForEachMissing(now.pairs, was.pairs, [&](const std::string& p) { d.pairs.push_back(p); });
+    ForEachMissing(now.pairs, was.pairs, [&](std::pair<uint32_t, uint32_t> p) { d.pairs.push_back(PairFactKey(org, p, names)); });
   }
   d.record = after.Encode();
 

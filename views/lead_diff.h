@@ -26,8 +26,10 @@ namespace leadflow::views {
 
 // The lead as the store has it before the batch.
 struct LeadBefore {
-  // Status facts (lead_facts.h); only read when status_changed.
+  // Status facts (lead_facts.h); only read when status_changed. The
+  // facts after are derived with the same names (which may grow).
   const LeadFacts* status = nullptr;
+  StatusNames* names = nullptr;
   // Whether the batch changed the inputs of the status facts (creation,
   // status changes, deletion). When false, status facts are not derived.
   bool status_changed = false;

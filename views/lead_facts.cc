@@ -1,5 +1,7 @@
 #include "views/lead_facts.h"
 
+#include <algorithm>
+
 #include "views/keys.h"
 #include "views/time.h"
 
@@ -47,70 +49,125 @@ bool DecodeLogValue(std::string_view value, std::optional<std::string>* from, st
   return true;
 }
 
+uint32_t StatusNames::Id(std::string_view status_id) {
+  for (uint32_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == status_id) return i;
+  }
+  names_.emplace_back(status_id);
+  return static_cast<uint32_t>(names_.size() - 1);
+}
+
 namespace {
 
-// Unit boundaries of one calendar level, as day numbers.
-struct LevelSpec {
-  keys::Level level;
-  int64_t (*unit_of_day)(int64_t day);
-  int64_t (*first_day)(int64_t unit);
+std::optional<std::string> FromName(uint32_t from, const StatusNames& names) {
+  if (from == kNoStatus) return std::nullopt;
+  return names.Name(from);
+}
+
+struct IdTransition {
+  int64_t at_ms;
+  uint32_t from, to;
 };
 
-int64_t DayUnit(int64_t day) { return day; }
-int64_t DayFirst(int64_t unit) { return unit; }
-
-const LevelSpec kLevels[] = {
-    {keys::Level::kYear, &YearOfDay, &FirstDayOfYear},
-    {keys::Level::kMonth, &MonthOfDay, &FirstDayOfMonth},
-    {keys::Level::kDay, &DayUnit, &DayFirst},
-};
+// The status after every transition with at_ms < t_ms; kNoStatus before the
+// creation.
+uint32_t IdStatusAt(const std::vector<IdTransition>& trs, int64_t t_ms) {
+  uint32_t status = kNoStatus;
+  for (const IdTransition& t : trs) {
+    if (t.at_ms >= t_ms) break;
+    status = t.to;
+  }
+  return status;
+}
 
 }  // namespace
 
-LeadFacts DeriveFacts(std::string_view org, const LeadRecord& lead) {
+LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names) {
   LeadFacts facts;
-  std::vector<Transition> trs = EffectiveTransitions(lead);
-  if (trs.empty()) return facts;
+  // EffectiveTransitions, with status ids.
+  if (!lead.created || lead.deleted) return facts;
+  std::vector<IdTransition> trs;
+  const int64_t created = lead.created->time.at_ms;
+  trs.push_back({created, kNoStatus, names->Id(lead.created->status_id)});
+  for (const StatusChange& c : lead.changes) {
+    if (c.time.at_ms < created) continue;  // before creation: an anomaly, ignored
+    const uint32_t to = names->Id(c.status_id);
+    if (to == trs.back().to) continue;  // no-op
+    trs.push_back({c.time.at_ms, trs.back().to, to});
+  }
 
   using keys::Kind;
   using keys::Level;
-  facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kCurrent, keys::StatusSubject(trs.back().to), Level::kAll, 0));
-
+  auto& bitmaps = facts.bitmaps;
+  bitmaps.reserve(1 + trs.size() * 16);
+  bitmaps.push_back({Kind::kCurrent, Level::kAll, trs.back().to, 0, 0});
+  facts.log.reserve(trs.size());
   for (uint32_t i = 0; i < trs.size(); ++i) {
-    const Transition& t = trs[i];
+    const IdTransition& t = trs[i];
     const int64_t day = DayOf(t.at_ms);
-    const std::string to_subject = keys::StatusSubject(t.to);
-    const std::string pair_subject = keys::PairSubject(t.from, t.to);
-    const std::string from_subject = t.from ? keys::StatusSubject(*t.from) : std::string();
-
     auto add_unit = [&](Level level, int64_t unit) {
-      facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kEntered, to_subject, level, unit));
-      facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kTransition, pair_subject, level, unit));
-      if (t.from) facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kLeft, from_subject, level, unit));
+      bitmaps.push_back({Kind::kEntered, level, t.to, 0, unit});
+      bitmaps.push_back({Kind::kTransition, level, t.from, t.to, unit});
+      if (t.from != kNoStatus) bitmaps.push_back({Kind::kLeft, level, t.from, 0, unit});
     };
     add_unit(Level::kAll, 0);
-    for (const LevelSpec& spec : kLevels) add_unit(spec.level, spec.unit_of_day(day));
-
-    facts.log.emplace(keys::Log(org, day, t.at_ms, lead.num, i), EncodeLogValue(t.from, t.to));
-    facts.pairs.insert(keys::Pair(org, t.from, t.to));
+    add_unit(Level::kYear, YearOfDay(day));
+    add_unit(Level::kMonth, MonthOfDay(day));
+    add_unit(Level::kDay, day);
+    facts.log.push_back({t.at_ms, i, t.from, t.to});
+    facts.pairs.emplace_back(t.from, t.to);
   }
 
   // Flips: per level, each unit holding a transition whose start and end
   // statuses differ flips the lead in both statuses.
+  struct LevelSpec {
+    Level level;
+    int64_t (*unit_of_day)(int64_t day);
+    int64_t (*first_day)(int64_t unit);
+  };
+  static constexpr LevelSpec kLevels[] = {
+      {Level::kYear, &YearOfDay, &FirstDayOfYear},
+      {Level::kMonth, &MonthOfDay, &FirstDayOfMonth},
+      {Level::kDay, [](int64_t day) { return day; }, [](int64_t unit) { return unit; }},
+  };
+  std::vector<int64_t> units;
   for (const LevelSpec& spec : kLevels) {
-    std::set<int64_t> units;
-    for (const Transition& t : trs) units.insert(spec.unit_of_day(DayOf(t.at_ms)));
+    units.clear();
+    for (const IdTransition& t : trs) units.push_back(spec.unit_of_day(DayOf(t.at_ms)));
+    std::sort(units.begin(), units.end());
+    units.erase(std::unique(units.begin(), units.end()), units.end());
     for (int64_t unit : units) {
-      const std::string* before = StatusAt(trs, DayStartMs(spec.first_day(unit)));
-      const std::string* after = StatusAt(trs, DayStartMs(spec.first_day(unit + 1)));
-      if ((before == nullptr) == (after == nullptr) && (before == nullptr || *before == *after)) continue;
-      if (before) facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kFlip, keys::StatusSubject(*before), spec.level, unit));
-      if (after) facts.bitmap_keys.insert(keys::Bitmap(org, Kind::kFlip, keys::StatusSubject(*after), spec.level, unit));
+      const uint32_t before = IdStatusAt(trs, DayStartMs(spec.first_day(unit)));
+      const uint32_t after = IdStatusAt(trs, DayStartMs(spec.first_day(unit + 1)));
+      if (before == after) continue;
+      if (before != kNoStatus) bitmaps.push_back({Kind::kFlip, spec.level, before, 0, unit});
+      if (after != kNoStatus) bitmaps.push_back({Kind::kFlip, spec.level, after, 0, unit});
     }
   }
-  facts.bitmap_keys.Finish();
-  facts.pairs.Finish();
+  std::sort(bitmaps.begin(), bitmaps.end());
+  bitmaps.erase(std::unique(bitmaps.begin(), bitmaps.end()), bitmaps.end());
+  std::sort(facts.pairs.begin(), facts.pairs.end());
+  facts.pairs.erase(std::unique(facts.pairs.begin(), facts.pairs.end()), facts.pairs.end());
   return facts;
+}
+
+std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const StatusNames& names) {
+  const std::string subject = f.kind == keys::Kind::kTransition
+                                  ? keys::PairSubject(FromName(f.a, names), names.Name(f.b))
+                                  : keys::StatusSubject(names.Name(f.a));
+  return keys::Bitmap(org, f.kind, subject, f.level, f.unit);
+}
+
+std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f) {
+  return keys::Log(org, DayOf(f.at_ms), f.at_ms, lead_num, f.index);
+}
+
+std::string LogFactValue(const LogFact& f, const StatusNames& names) {
+  return EncodeLogValue(FromName(f.from, names), names.Name(f.to));
+}
+
+std::string PairFactKey(std::string_view org, std::pair<uint32_t, uint32_t> pair, const StatusNames& names) {
+  return keys::Pair(org, FromName(pair.first, names), names.Name(pair.second));
 }
 
 }  // namespace leadflow::views

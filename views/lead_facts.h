@@ -8,13 +8,13 @@
 #define LEADFLOW_VIEWS_LEAD_FACTS_H_
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "views/detail/key_set.h"
+#include "views/keys.h"
 #include "views/records.h"
 
 namespace leadflow::views {
@@ -36,13 +36,50 @@ std::vector<Transition> EffectiveTransitions(const LeadRecord& lead);
 // before the creation. transitions must come from EffectiveTransitions.
 const std::string* StatusAt(const std::vector<Transition>& transitions, int64_t t_ms);
 
-struct LeadFacts {
-  detail::KeySet bitmap_keys;                    // bitmaps (keys::Bitmap) holding the lead
-  std::map<std::string, std::string> log;        // keys::Log -> EncodeLogValue
-  detail::KeySet pairs;                          // keys::Pair of its transitions
+// The status ids a lead's facts name, interned: facts hold indexes into it,
+// so deriving and comparing a lead's facts builds no strings (only the keys
+// of the facts that differ are built, BitmapFactKey, LogFactKey). Facts compared
+// with each other must share one StatusNames. A lead has a handful of
+// statuses: Id is a linear search.
+class StatusNames {
+ public:
+  uint32_t Id(std::string_view status_id);
+  const std::string& Name(uint32_t id) const { return names_[id]; }
+
+ private:
+  std::vector<std::string> names_;
+};
+inline constexpr uint32_t kNoStatus = 0xFFFFFFFF;  // the "from" of a creation
+
+// A bitmap holding the lead: keys::Bitmap(org, kind, subject, level, unit),
+// the subject a status (a) or, for Kind::kTransition, a pair (a -> b).
+struct BitmapFact {
+  keys::Kind kind;
+  keys::Level level;
+  uint32_t a = 0, b = 0;
+  int64_t unit = 0;
+  friend auto operator<=>(const BitmapFact&, const BitmapFact&) = default;
+};
+// A transition log entry: keys::Log(org, DayOf(at_ms), at_ms, num, index) ->
+// EncodeLogValue(from, to).
+struct LogFact {
+  int64_t at_ms;
+  uint32_t index;
+  uint32_t from, to;  // from: kNoStatus for the creation
 };
 
-LeadFacts DeriveFacts(std::string_view org, const LeadRecord& lead);
+struct LeadFacts {
+  std::vector<BitmapFact> bitmaps;                  // sorted, unique
+  std::vector<LogFact> log;                         // by index (0, 1, ...)
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (from, to) of its transitions, sorted, unique
+};
+
+LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names);
+
+std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const StatusNames& names);
+std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f);
+std::string LogFactValue(const LogFact& f, const StatusNames& names);
+std::string PairFactKey(std::string_view org, std::pair<uint32_t, uint32_t> pair, const StatusNames& names);
 
 // Log values: the transition's from (empty marker for null) and to.
 std::string EncodeLogValue(const std::optional<std::string>& from, std::string_view to);
