@@ -66,6 +66,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   // --- Used by the ingest thread only (callbacks run inside its consume/poll calls).
   std::unique_ptr<Pipeline> pipeline;
+  uint64_t applied_at_session_start = 0;  // stats->events_applied when the pipeline was created
+  // Readiness after applying at least this many events starts a compaction
+  // of the bitmaps (Store::CompactInBackground).
+  static constexpr uint64_t kCompactAfterCatchUpEvents = 500000;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::unique_ptr<DeadLetterPublisher> dead_letters;  // lives across sessions
   // A client that only asks the broker for metadata and partition ends, so
@@ -282,6 +286,11 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     if (!pipeline->Sync().ok()) return;
     owner->ready_.store(true);
     LogInfo("caught up with the end of every assigned partition: ready");
+    // A long catch-up leaves bitmap deltas in the upper levels that readers
+    // would fold on every read until compaction reaches them: fold them now.
+    if (stats->events_applied.load() - applied_at_session_start >= kCompactAfterCatchUpEvents) {
+      store->CompactInBackground(state::Cf::kBitmaps);
+    }
   }
 
   // Non-OK (disk full) when the data directory has less free space than
@@ -322,6 +331,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   // A fresh pipeline: nothing of a failed batch survives in its caches.
   Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers);
   if (!created.ok()) return {FaultState(created), created};
+  applied_at_session_start = stats->events_applied.load();
   positions.clear();
   targets.clear();
   assigned_once = false;

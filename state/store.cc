@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -12,6 +14,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "state/bitmap_merge.h"
+#include "state/log.h"
 
 #include <vector>
 
@@ -209,7 +212,14 @@ struct Store::Rep {
   // Whether prepared batches can be joined by appending their records
   // (checked once at Open, see JoinBatches).
   bool can_join = false;
+  // Store::CompactInBackground's thread and whether it is running.
+  std::thread compactor;
+  std::atomic<bool> compacting{false};
   ~Rep() {
+    if (db && compactor.joinable()) {
+      db->DisableManualCompaction();  // the compaction below returns early
+      compactor.join();
+    }
     if (db) {
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       db->Close();
@@ -428,6 +438,27 @@ uint64_t Store::IntProperty(const std::string& name) const {
 }
 
 Status Store::Resume() { return FromRocks(rep_->db->Resume()); }
+
+void Store::CompactInBackground(Cf cf) {
+  if (rep_->compacting.exchange(true)) return;
+  if (rep_->compactor.joinable()) rep_->compactor.join();  // the last one, finished
+  rep_->compactor = std::thread([rep = rep_.get(), cf] {
+    rocksdb::CompactRangeOptions o;
+    o.exclusive_manual_compaction = false;  // RocksDB's own compactions go on
+    const auto t0 = std::chrono::steady_clock::now();
+    rocksdb::Status s = rep->db->CompactRange(o, rep->handles[static_cast<size_t>(cf)], nullptr, nullptr);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s.ok()) {
+      LogInfo(std::string("compacted the ") + CfName(cf) + " family in " + std::to_string(seconds) + " s");
+    } else if (!s.IsIncomplete()) {  // Incomplete: cancelled at shutdown
+      LogWarn(std::string("compacting the ") + CfName(cf) + " family: " + s.ToString());
+    }
+    rep->compacting.store(false);
+  });
+}
+
+bool Store::compacting() const { return rep_->compacting.load(); }
 
 Status Store::Flush() {
   return FromRocks(rep_->db->Flush(rocksdb::FlushOptions(), rep_->handles));

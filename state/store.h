@@ -152,6 +152,17 @@ class Store : public Reader {
   // Flushes memtables to disk files.
   Status Flush();
 
+  // Starts a compaction of one family's whole key range on a thread of the
+  // store's own (no-op while one runs), and returns. For Cf::kBitmaps it
+  // folds every pending delta into its chunk (state/bitmap_merge.h): after
+  // a long catch-up, readers otherwise fold the deltas left in upper levels
+  // on every read until background compaction reaches them. Shares the
+  // background threads with RocksDB's own compactions; the destructor
+  // cancels it.
+  void CompactInBackground(Cf cf);
+  // Whether a compaction started by CompactInBackground is still running.
+  bool compacting() const;
+
   // After a failed Write (a full disk puts RocksDB in a read-only error
   // state; reads go on working), tries to leave that state: OK when writes
   // are accepted again, else the error that still stands. Call it once the

@@ -10,6 +10,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <chrono>
 
 #include "state/store.h"
 #include "tests/testing/check_ok.h"
@@ -146,6 +148,52 @@ TEST_CASE("random deltas over many batches, flushes and snapshots read as the se
   for (const auto& [snap, sets] : snapshots) check(*snap, sets);
   REQUIRE_OK(store->Flush());
   check(*store, want);
+}
+
+TEST_CASE("a background compaction folds the deltas and changes no bitmap; closing the store cancels it") {
+  std::map<std::string, std::set<uint32_t>> want;
+  auto fill = [&](Store* store) {
+    std::mt19937 rng(5);
+    for (int round = 0; round < 200; ++round) {
+      WriteBatch batch;
+      for (int k = 0; k < 50; ++k) {
+        const std::string key = "k" + std::to_string(k);
+        Roaring adds, removes;
+        const uint32_t n = rng() % 5000;
+        if (rng() % 3) {
+          adds.add(n);
+          want[key].insert(n);
+        } else {
+          removes.add(n);
+          want[key].erase(n);
+        }
+        batch.Merge(Cf::kBitmaps, key, EncodeBitmapDelta(adds, removes));
+      }
+      REQUIRE_OK(store->Write(&batch));
+      if (round % 20 == 0) REQUIRE_OK(store->Flush());
+    }
+  };
+  testing::TestDb db;
+  fill(db.store());
+  db.store()->CompactInBackground(Cf::kBitmaps);
+  db.store()->CompactInBackground(Cf::kBitmaps);  // while one runs: nothing more
+  for (int i = 0; i < 3000 && db.store()->compacting(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(db.store()->compacting());
+  for (const auto& [key, members] : want) {
+    CAPTURE(key);
+    std::string v;
+    Status s = db.store()->Get(Cf::kBitmaps, key, &v);
+    if (members.empty()) {
+      CHECK(s.IsNotFound());
+    } else {
+      REQUIRE_OK(s);
+      CHECK(v == Canonical(members));
+    }
+  }
+  // A store closed while its compaction runs closes promptly.
+  testing::TestDb other;
+  fill(other.store());
+  other.store()->CompactInBackground(Cf::kBitmaps);
 }
 
 }  // namespace
