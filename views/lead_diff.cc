@@ -2,20 +2,9 @@
 
 #include <algorithm>
 
+#include "views/detail/key_set.h"
+
 namespace leadflow::views {
-namespace {
-
-// fn(x) for every x of a missing from b (both sorted, unique).
-template <typename T, typename Fn>
-void ForEachMissing(const std::vector<T>& a, const std::vector<T>& b, Fn&& fn) {
-  auto j = b.begin();
-  for (const T& x : a) {
-    while (j != b.end() && *j < x) ++j;
-    if (j == b.end() || x < *j) fn(x);
-  }
-}
-
-}  // namespace
 
 LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before) {
   LeadDiff d;
@@ -23,8 +12,8 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     const LeadFacts& was = *before.status;
     const LeadFacts now = DeriveFacts(after, before.names);
     const StatusNames& names = *before.names;
-    ForEachMissing(was.bitmaps, now.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), false); });
-    ForEachMissing(now.bitmaps, was.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), true); });
+    detail::ForEachMissing(was.bitmaps, now.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), false); });
+    detail::ForEachMissing(now.bitmaps, was.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), true); });
     // Log entries are keyed by (time, index): the index is the position.
     const size_t common = std::min(was.log.size(), now.log.size());
     for (size_t i = 0; i < common; ++i) {
@@ -40,7 +29,7 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     for (size_t i = common; i < now.log.size(); ++i) {
       d.log_puts.emplace_back(LogFactKey(org, after.num, now.log[i]), LogFactValue(now.log[i], names));
     }
-    ForEachMissing(now.pairs, was.pairs, [&](std::pair<uint32_t, uint32_t> p) { d.pairs.push_back(PairFactKey(org, p, names)); });
+    detail::ForEachMissing(now.pairs, was.pairs, [&](std::pair<uint32_t, uint32_t> p) { d.pairs.push_back(PairFactKey(org, p, names)); });
   }
   d.record = after.Encode();
 

@@ -9,24 +9,10 @@ namespace leadflow::views {
 
 std::vector<Transition> EffectiveTransitions(const LeadRecord& lead) {
   std::vector<Transition> out;
-  if (!lead.created || lead.deleted) return out;
-  const int64_t created = lead.created->time.at_ms;
-  out.push_back({created, std::nullopt, lead.created->status_id});
-  for (const StatusChange& c : lead.changes) {
-    if (c.time.at_ms < created) continue;  // before creation: an anomaly, ignored
-    if (c.status_id == out.back().to) continue;  // no-op
-    out.push_back({c.time.at_ms, out.back().to, c.status_id});
-  }
+  ForEachEffectiveTransition(lead, [&](int64_t at_ms, const std::string* from, const std::string& to) {
+    out.push_back({at_ms, from ? std::optional<std::string>(*from) : std::nullopt, to});
+  });
   return out;
-}
-
-const std::string* StatusAt(const std::vector<Transition>& transitions, int64_t t_ms) {
-  const std::string* status = nullptr;
-  for (const Transition& t : transitions) {
-    if (t.at_ms >= t_ms) break;
-    status = &t.to;
-  }
-  return status;
 }
 
 std::string EncodeLogValue(const std::optional<std::string>& from, std::string_view to) {
@@ -84,17 +70,11 @@ uint32_t IdStatusAt(const std::vector<IdTransition>& trs, int64_t t_ms) {
 
 LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names) {
   LeadFacts facts;
-  // EffectiveTransitions, with status ids.
-  if (!lead.created || lead.deleted) return facts;
   std::vector<IdTransition> trs;
-  const int64_t created = lead.created->time.at_ms;
-  trs.push_back({created, kNoStatus, names->Id(lead.created->status_id)});
-  for (const StatusChange& c : lead.changes) {
-    if (c.time.at_ms < created) continue;  // before creation: an anomaly, ignored
-    const uint32_t to = names->Id(c.status_id);
-    if (to == trs.back().to) continue;  // no-op
-    trs.push_back({c.time.at_ms, trs.back().to, to});
-  }
+  ForEachEffectiveTransition(lead, [&](int64_t at_ms, const std::string* from, const std::string& to) {
+    trs.push_back({at_ms, from ? trs.back().to : kNoStatus, names->Id(to)});
+  });
+  if (trs.empty()) return facts;
 
   using keys::Kind;
   using keys::Level;

@@ -29,12 +29,24 @@ struct Transition {
 
 // The lead's effective transitions in order: the creation, then every status
 // change at or after the creation whose new status differs from the status
-// just before it. Empty for a lead not created yet or deleted.
+// just before it. None for a lead not created yet or deleted. Calls
+// fn(at_ms, from, to) for each, from = nullptr for the creation (the
+// pointers refer into lead).
+template <typename Fn>
+void ForEachEffectiveTransition(const LeadRecord& lead, Fn&& fn) {
+  if (!lead.created || lead.deleted) return;
+  const int64_t created = lead.created->time.at_ms;
+  const std::string* current = &lead.created->status_id;
+  fn(created, static_cast<const std::string*>(nullptr), *current);
+  for (const StatusChange& c : lead.changes) {
+    if (c.time.at_ms < created) continue;  // before creation: an anomaly, ignored
+    if (c.status_id == *current) continue;  // no-op
+    fn(c.time.at_ms, current, c.status_id);
+    current = &c.status_id;
+  }
+}
+// The same, as values.
 std::vector<Transition> EffectiveTransitions(const LeadRecord& lead);
-
-// status_at(t): the status after every transition with at_ms < t; nullptr
-// before the creation. transitions must come from EffectiveTransitions.
-const std::string* StatusAt(const std::vector<Transition>& transitions, int64_t t_ms);
 
 // The status ids a lead's facts name, interned: facts hold indexes into it,
 // so deriving and comparing a lead's facts builds no strings (only the keys
