@@ -15,15 +15,6 @@ namespace {
 constexpr char kDeltaTag = 'D';
 constexpr size_t kDeltaHeader = 5;
 
-bool ReadBitmap(std::string_view bytes, Roaring* out) {
-  try {
-    *out = Roaring::readSafe(bytes.data(), bytes.size());
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 // a then b: a lead touched by both takes b's operation.
 void Combine(Roaring* adds, Roaring* removes, const Roaring& next_adds, const Roaring& next_removes) {
   *adds -= next_removes;
@@ -37,7 +28,7 @@ class BitmapMergeOperator : public rocksdb::MergeOperator {
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
     Roaring chunk;
     if (in.existing_value != nullptr && !in.existing_value->empty() &&
-        !ReadBitmap(in.existing_value->ToStringView(), &chunk)) {
+        !DecodeBitmapChunk(in.existing_value->ToStringView(), &chunk).ok()) {
       return false;  // RocksDB reports Corruption
     }
     Roaring adds, removes;
@@ -64,11 +55,12 @@ class BitmapMergeOperator : public rocksdb::MergeOperator {
   const char* Name() const override { return "leadflow.BitmapDelta"; }
 };
 
-void AppendPortable(std::string* out, Roaring bitmap) {
-  bitmap.runOptimize();
+// Appends bitmap's run-optimized portable serialization.
+void AppendPortable(std::string* out, Roaring* bitmap) {
+  bitmap->runOptimize();
   const size_t at = out->size();
-  out->resize(at + bitmap.getSizeInBytes(true));
-  bitmap.write(out->data() + at, true);
+  out->resize(at + bitmap->getSizeInBytes(true));
+  bitmap->write(out->data() + at, true);
 }
 
 }  // namespace
@@ -76,10 +68,11 @@ void AppendPortable(std::string* out, Roaring bitmap) {
 std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes) {
   std::string out(kDeltaHeader, '\0');
   out[0] = kDeltaTag;
-  AppendPortable(&out, adds);
+  Roaring a = adds, r = removes;
+  AppendPortable(&out, &a);
   const uint32_t adds_size = static_cast<uint32_t>(out.size() - kDeltaHeader);
   for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
-  AppendPortable(&out, removes);
+  AppendPortable(&out, &r);
   return out;
 }
 
@@ -88,8 +81,8 @@ Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes
   uint32_t adds_size = 0;
   for (int i = 0; i < 4; ++i) adds_size |= uint32_t{static_cast<unsigned char>(bytes[1 + i])} << (8 * i);
   if (adds_size > bytes.size() - kDeltaHeader) return Status::Corruption("bad bitmap delta");
-  if (!ReadBitmap(bytes.substr(kDeltaHeader, adds_size), adds) ||
-      !ReadBitmap(bytes.substr(kDeltaHeader + adds_size), removes)) {
+  if (!DecodeBitmapChunk(bytes.substr(kDeltaHeader, adds_size), adds).ok() ||
+      !DecodeBitmapChunk(bytes.substr(kDeltaHeader + adds_size), removes).ok()) {
     return Status::Corruption("bad bitmap delta");
   }
   return Status::Ok();
@@ -97,11 +90,17 @@ Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes
 
 std::string EncodeBitmapChunk(Roaring* bitmap) {
   std::string out;
-  if (bitmap->isEmpty()) return out;
-  bitmap->runOptimize();
-  out.resize(bitmap->getSizeInBytes(true));
-  bitmap->write(out.data(), true);
+  if (!bitmap->isEmpty()) AppendPortable(&out, bitmap);
   return out;
+}
+
+Status DecodeBitmapChunk(std::string_view bytes, Roaring* out) {
+  try {
+    *out = Roaring::readSafe(bytes.data(), bytes.size());
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("bad bitmap: ") + e.what());
+  }
 }
 
 std::shared_ptr<rocksdb::MergeOperator> NewBitmapMergeOperator() { return std::make_shared<BitmapMergeOperator>(); }

@@ -38,6 +38,8 @@ Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes
 // The stored form of a chunk: empty for an empty bitmap (absent to readers),
 // else the run-optimized portable serialization.
 std::string EncodeBitmapChunk(Roaring* bitmap);
+// The bitmap of a stored (non-empty) chunk; Corruption when malformed.
+Status DecodeBitmapChunk(std::string_view bytes, Roaring* out);
 
 // The merge operator of Cf::kBitmaps (Store::Open installs it): folds deltas
 // into a chunk in order (FullMergeV2), and consecutive deltas into one

@@ -96,7 +96,7 @@ bool CanJoinBatches(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
 }
 
 // A bitmap chunk that was emptied by merges is stored as an empty value:
-// readers see it as absent (state/bitmap_merge.h).
+// Get and Scan show it as absent (state/bitmap_merge.h).
 Status GetImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const rocksdb::Snapshot* snap,
                Cf cf, std::string_view key, std::string* value) {
   rocksdb::ReadOptions ro;
@@ -106,16 +106,17 @@ Status GetImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>&
   return s;
 }
 
-Status ScanImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool skip_empty, const rocksdb::Snapshot* snap,
-                std::string_view begin, std::string_view end,
+Status ScanImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const rocksdb::Snapshot* snap,
+                Cf cf, std::string_view begin, std::string_view end,
                 const std::function<bool(std::string_view, std::string_view)>& fn) {
+  const bool skip_empty = cf == Cf::kBitmaps;  // an emptied bitmap chunk
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
   rocksdb::Slice upper = ToSlice(end);
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, handles[static_cast<size_t>(cf)]));
   for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
-    if (skip_empty && it->value().empty()) continue;  // an emptied bitmap chunk (bitmap_merge.h)
+    if (skip_empty && it->value().empty()) continue;
     if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
   }
   return FromRocks(it->status());
@@ -397,7 +398,7 @@ Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
 
 Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  return ScanImpl(rep_->db.get(), rep_->handles[static_cast<size_t>(cf)], cf == Cf::kBitmaps, nullptr, begin, end, fn);
+  return ScanImpl(rep_->db.get(), rep_->handles, nullptr, cf, begin, end, fn);
 }
 
 namespace {
@@ -413,7 +414,7 @@ class SnapshotReader : public Reader {
   }
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    return ScanImpl(db_, (*handles_)[static_cast<size_t>(cf)], cf == Cf::kBitmaps, snap_, begin, end, fn);
+    return ScanImpl(db_, *handles_, snap_, cf, begin, end, fn);
   }
 
  private:

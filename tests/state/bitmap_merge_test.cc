@@ -32,6 +32,22 @@ std::string Canonical(const std::set<uint32_t>& members) {
   return EncodeBitmapChunk(&r);
 }
 
+// Every key of sets reads, through reader, as its set in canonical bytes, or
+// as absent when the set is empty.
+void CheckReads(const Reader& reader, const std::map<std::string, std::set<uint32_t>>& sets) {
+  for (const auto& [key, members] : sets) {
+    CAPTURE(key);
+    std::string v;
+    Status s = reader.Get(Cf::kBitmaps, key, &v);
+    if (members.empty()) {
+      CHECK(s.IsNotFound());
+    } else {
+      REQUIRE_OK(s);
+      CHECK(v == Canonical(members));
+    }
+  }
+}
+
 TEST_CASE("a delta round-trips, and bytes that are not a delta are refused") {
   Roaring adds, removes;
   REQUIRE_OK(DecodeBitmapDelta(EncodeBitmapDelta(Of({1, 70000, 5}), Of({2})), &adds, &removes));
@@ -131,23 +147,10 @@ TEST_CASE("random deltas over many batches, flushes and snapshots read as the se
     if (round % 37 == 0) REQUIRE_OK(store->Flush());
     if (round % 50 == 0) snapshots.emplace_back(store->NewSnapshot(), want);
   }
-  auto check = [](const Reader& reader, const std::map<std::string, std::set<uint32_t>>& sets) {
-    for (const auto& [key, members] : sets) {
-      CAPTURE(key);
-      std::string v;
-      Status s = reader.Get(Cf::kBitmaps, key, &v);
-      if (members.empty()) {
-        CHECK(s.IsNotFound());
-      } else {
-        REQUIRE_OK(s);
-        CHECK(v == Canonical(members));
-      }
-    }
-  };
-  check(*store, want);
-  for (const auto& [snap, sets] : snapshots) check(*snap, sets);
+  CheckReads(*store, want);
+  for (const auto& [snap, sets] : snapshots) CheckReads(*snap, sets);
   REQUIRE_OK(store->Flush());
-  check(*store, want);
+  CheckReads(*store, want);
 }
 
 TEST_CASE("a background compaction folds the deltas and changes no bitmap; closing the store cancels it") {
@@ -179,17 +182,7 @@ TEST_CASE("a background compaction folds the deltas and changes no bitmap; closi
   db.store()->CompactInBackground(Cf::kBitmaps);  // while one runs: nothing more
   for (int i = 0; i < 3000 && db.store()->compacting(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK_FALSE(db.store()->compacting());
-  for (const auto& [key, members] : want) {
-    CAPTURE(key);
-    std::string v;
-    Status s = db.store()->Get(Cf::kBitmaps, key, &v);
-    if (members.empty()) {
-      CHECK(s.IsNotFound());
-    } else {
-      REQUIRE_OK(s);
-      CHECK(v == Canonical(members));
-    }
-  }
+  CheckReads(*db.store(), want);
   // A store closed while its compaction runs closes promptly.
   testing::TestDb other;
   fill(other.store());

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "state/bitmap_merge.h"
 #include "views/detail/report_sets.h"
 #include "views/detail/units.h"
 #include "views/keys.h"
@@ -35,7 +36,7 @@ std::optional<double> Number(std::string_view s) {
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  *failure = DecodeBitmap(bytes, out);
+  *failure = state::DecodeBitmapChunk(bytes, out);
   return failure->ok();
 }
 

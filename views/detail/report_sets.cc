@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "state/bitmap_merge.h"
 #include "views/lead_facts.h"
 #include "views/time.h"
 
@@ -13,7 +14,7 @@ using keys::Level;
 using state::Cf;
 
 bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  *failure = DecodeBitmap(bytes, out);
+  *failure = state::DecodeBitmapChunk(bytes, out);
   return failure->ok();
 }
 
@@ -52,15 +53,6 @@ Status FoldAll(std::vector<Roaring> parts, BitmapFolder::Op op, Roaring* acc) {
 }
 
 }  // namespace
-
-Status DecodeBitmap(std::string_view bytes, Roaring* out) {
-  try {
-    *out = Roaring::readSafe(bytes.data(), bytes.size());
-    return Status::Ok();
-  } catch (const std::exception& e) {
-    return Status::Corruption(std::string("bad bitmap: ") + e.what());
-  }
-}
 
 Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* out) {
   // The union of the key's chunks (keys::BitmapChunk); they hold disjoint

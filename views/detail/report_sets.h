@@ -22,8 +22,6 @@
 
 namespace leadflow::views::detail {
 
-// Decodes a stored bitmap; Corruption when malformed.
-Status DecodeBitmap(std::string_view bytes, Roaring* out);
 // The bitmap stored at key in state::Cf::kBitmaps; empty when absent.
 Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* out);
 
