@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,16 +24,20 @@
 #include <iostream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "api/credentials.h"
 #include "api/rate_limiter.h"
 #include "api/server.h"
 #include "app/flags.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_ingest.h"
+#include "ingest/shard.h"
 #include "state/disk.h"
 #include "state/log.h"
 #include "state/store.h"
 #include "views/applier.h"
+#include "views/records.h"
 
 namespace leadflow {
 namespace {
@@ -45,6 +50,8 @@ const char* kUsage =
     "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
     "                  [--min-free-disk-mb N]\n"
+    "  leadflow shards --data-dir DIR [--drop SHARD]   (the data directory's shards, one JSON line each;\n"
+    "                  --drop deletes one, with no service running, to rebuild it from its partition)\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {
@@ -246,6 +253,8 @@ int Serve(const app::Flags& flags) {
   ingest::KafkaIngestOptions kopts;
   kopts.brokers = brokers;
   kopts.topic = flags.Get("topic", kopts.topic);
+  // A data directory's shards are the partitions of one topic.
+  if (Status bound = ingest::CheckShardTopic(*store, kopts.topic); !bound.ok()) return Fail(bound.message());
   kopts.dlq_topic = flags.Get("dlq-topic", kopts.dlq_topic);
   kopts.group = flags.Get("group", kopts.group);
   kopts.instance_id = InstanceId(data_dir);
@@ -402,6 +411,63 @@ int IngestFile(const app::Flags& flags) {
   return 0;
 }
 
+// `leadflow shards`: lists the shards of a data directory (ingest/shard.h),
+// or drops one.
+nlohmann::json ShardJson(const ingest::ShardInfo& info, const std::string& topic) {
+  nlohmann::json j = {{"shard", info.shard}};
+  if (auto p = ingest::PartitionOfShard(info.shard)) {
+    j["topic"] = topic;
+    j["partition"] = *p;
+    j["position"] = info.position ? nlohmann::json(*info.position) : nlohmann::json(nullptr);
+  } else {
+    j["source"] = "local";
+    j["next_offset"] = info.next_offset.value_or(0);
+  }
+  j["applied"] = info.totals.applied;
+  j["duplicate"] = info.totals.duplicate;
+  j["dead_lettered"] = info.totals.dead_lettered;
+  j["anomalies"] = info.totals.anomalies;
+  j["orgs"] = info.orgs;
+  return j;
+}
+
+int Shards(const app::Flags& flags) {
+  const std::string data_dir = flags.Get("data-dir");
+  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
+  std::optional<int64_t> drop;
+  if (auto d = flags.Find("drop")) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(d->c_str(), &end, 10);
+    if (d->empty() || *end != '\0' || errno != 0 || v < 0 || v > views::kMaxShard) {
+      return Fail("--drop must be a shard number (see `leadflow shards`), got '" + *d + "'");
+    }
+    drop = v;
+  }
+  if (!std::filesystem::exists(data_dir)) return Fail("no data directory " + data_dir);
+  std::unique_ptr<state::Store> store;
+  std::string error;
+  if (!OpenState(data_dir, 0, &store, &error)) return Fail(error);
+  ingest::ShardsMeta meta;
+  Status s = ingest::ListShards(*store, &meta);
+  if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
+  if (!drop) {
+    for (const auto& [shard, info] : meta.shards) std::cout << ShardJson(info, meta.topic).dump() << "\n";
+    return 0;
+  }
+  ingest::ShardInfo dropped;
+  s = ingest::DropShard(store.get(), static_cast<uint32_t>(*drop), &dropped);
+  if (!s.ok()) return Fail("cannot drop shard " + std::to_string(*drop) + ": " + s.message());
+  std::cout << ShardJson(dropped, meta.topic).dump() << "\n";
+  if (auto p = ingest::PartitionOfShard(dropped.shard)) {
+    LogInfo("dropped shard " + std::to_string(dropped.shard) + ": the next `leadflow serve` consumes " + meta.topic +
+            "[" + std::to_string(*p) + "] from its start and rebuilds it");
+  } else {
+    LogInfo("dropped the local shard: ingest its files again to rebuild it");
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace leadflow
 
@@ -428,6 +494,11 @@ int main(int argc, char** argv) {
                                  &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return IngestFile(flags);
+  }
+  if (command == "shards") {
+    Status s = app::Flags::Parse(args, {"data-dir", "drop"}, &flags);
+    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
+    return Shards(flags);
   }
   if (command == "--help" || command == "help" || command == "-h") {
     std::cout << kUsage;

@@ -16,7 +16,7 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
   const uint64_t applied0 = stats.events_applied, duplicates0 = stats.events_duplicate,
                  dead0 = stats.events_dead_lettered;
   uint64_t lines_committed = 0, lines_handed_off = 0;
-  const SourcePosition source{"file", 0};
+  const SourcePosition source{"file", SourcePosition::kLocal};
   std::string line;
   auto flush = [&]() -> Status {
     if (Status applied = pipeline.ApplyAdded(); !applied.ok()) return applied;
@@ -54,8 +54,9 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++result->lines;
-    // Line numbers are not consumer positions; dead letters still carry them.
-    s = pipeline.Add(line, std::nullopt, source, line_no, /*track_position=*/false);
+    // The local source: line numbers name dead letters; arrival numbers
+    // come from the local shard's counter.
+    s = pipeline.Add(line, std::nullopt, source, line_no);
     if (s.ok() && pipeline.pending() >= batch_lines) s = flush();
     if (!s.ok()) {
       result->lines = lines_committed;

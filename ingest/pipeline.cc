@@ -2,36 +2,20 @@
 
 #include "ingest/decode.h"
 #include "views/keys.h"
+#include "views/records.h"
 
 namespace leadflow::ingest {
 
 namespace {
 
-const char* const kApplied = "applied";
-const char* const kDuplicate = "duplicate";
-const char* const kDeadLettered = "dead_lettered";
-const char* const kAnomalies = "anomalies";
-
-Status LoadTotal(state::Store* store, const char* name, std::atomic<uint64_t>* out) {
-  std::string v;
-  Status s = store->Get(state::Cf::kMeta, views::keys::MetaTotal(name), &v);
-  if (s.IsNotFound()) {
-    *out = 0;
-    return Status::Ok();
-  }
-  if (!s.ok()) return s.WithContext("reading the stored total " + std::string(name));
-  if (v.size() != 8) {
-    return Status::Corruption("the stored total " + std::string(name) + " is malformed (" +
-                              std::to_string(v.size()) + " bytes, want 8)");
-  }
-  *out = static_cast<uint64_t>(views::keys::ReadI64(v, 0));
-  return Status::Ok();
+uint32_t ShardOf(const SourcePosition& source) {
+  return source.local() ? kLocalShard : ShardOfPartition(source.partition);
 }
 
-std::pair<std::string, std::string> Total(const char* name, uint64_t value) {
-  std::string v;
-  views::keys::AppendI64(&v, static_cast<int64_t>(value));
-  return {views::keys::MetaTotal(name), std::move(v)};
+std::string EncodeI64(int64_t v) {
+  std::string out;
+  views::keys::AppendI64(&out, v);
+  return out;
 }
 
 }  // namespace
@@ -43,24 +27,60 @@ Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers)
 
 Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers) {
   out->reset();
-  Status s = LoadTotal(store, kApplied, &stats->events_applied);
-  if (s.ok()) s = LoadTotal(store, kDuplicate, &stats->events_duplicate);
-  if (s.ok()) s = LoadTotal(store, kDeadLettered, &stats->events_dead_lettered);
-  if (s.ok()) s = LoadTotal(store, kAnomalies, &stats->anomalies);
-  if (s.ok()) out->reset(new Pipeline(store, stats, apply_workers));
-  return s;
+  ShardsMeta meta;
+  Status s = LoadShards(*store, &meta);
+  if (!s.ok()) return s;
+  std::unique_ptr<Pipeline> p(new Pipeline(store, stats, apply_workers));
+  ShardTotals sum;
+  for (auto& [shard, info] : meta.shards) {
+    sum += info.totals;
+    p->totals_[shard] = info.totals;
+    p->orgs_[shard].insert(info.orgs.begin(), info.orgs.end());
+    if (shard == kLocalShard && info.next_offset) p->local_next_ = *info.next_offset;
+  }
+  p->topic_ = meta.topic;
+  stats->events_applied = sum.applied;
+  stats->events_duplicate = sum.duplicate;
+  stats->events_dead_lettered = sum.dead_lettered;
+  stats->anomalies = sum.anomalies;
+  *out = std::move(p);
+  return Status::Ok();
 }
 
 Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
-                     int64_t offset, bool track_position) {
+                     int64_t offset) {
+  uint64_t arrival = 0;
+  if (source.local()) {
+    arrival = views::ArrivalSeq(kLocalShard, static_cast<uint64_t>(local_next_ + local_pending_));
+    if (local_next_ + local_pending_ >= static_cast<int64_t>(views::kMaxArrivalOffset)) {
+      return Status::InvalidArgument("the local source has numbered 2^40 messages: no arrival number is left");
+    }
+    ++local_pending_;
+  } else {
+    if (source.partition < 0 || ShardOfPartition(source.partition) > views::kMaxShard) {
+      return Status::InvalidArgument("partition " + std::to_string(source.partition) + " is out of range");
+    }
+    if (offset < 0 || static_cast<uint64_t>(offset) > views::kMaxArrivalOffset) {
+      return Status::InvalidArgument("offset " + std::to_string(offset) + " of " + source.topic + "[" +
+                                     std::to_string(source.partition) + "] is beyond 2^40");
+    }
+    if (topic_.empty()) {
+      topic_ = source.topic;
+      binds_topic_ = true;
+    } else if (topic_ != source.topic) {
+      return Status::InvalidArgument("the data directory holds the state of topic '" + topic_ + "', not '" +
+                                     source.topic + "': use another --data-dir for another topic");
+    }
+    arrival = views::ArrivalSeq(ShardOfPartition(source.partition), static_cast<uint64_t>(offset));
+    next_offsets_[source] = offset + 1;
+  }
   ++pending_;
-  if (track_position) next_offsets_[source] = offset + 1;
   size_t src = 0;
   while (src < sources_.size() && (sources_[src].partition != source.partition || sources_[src].topic != source.topic)) {
     ++src;
   }
   if (src == sources_.size()) sources_.push_back(source);
-  Added a{arena_.size(), value.size(), 0, 0, key.has_value(), src, offset};
+  Added a{arena_.size(), value.size(), 0, 0, key.has_value(), src, offset, arrival};
   arena_.append(value);
   if (key) {
     a.key_begin = arena_.size();
@@ -70,6 +90,14 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
   added_.push_back(a);
   if (added_.size() >= kBlockMessages) return ApplyAdded();
   return Status::Ok();
+}
+
+void Pipeline::NoteShardOrg(uint32_t shard, std::string_view org) {
+  if (last_org_.first == shard && last_org_.second == org) return;
+  last_org_ = {shard, std::string(org)};
+  auto known = orgs_.find(shard);
+  if (known != orgs_.end() && known->second.count(org)) return;
+  pending_orgs_.emplace(shard, std::string(org));
 }
 
 Status Pipeline::ApplyAdded() {
@@ -88,6 +116,7 @@ Status Pipeline::ApplyAdded() {
     for (size_t i = part; i < n; i += parts) {
       events_[i] = views::Event();
       decoded[i] = DecodeEvent(value_of(added_[i]), key_of(added_[i]), &events_[i]);
+      events_[i].arrival = added_[i].arrival;
     }
   });
   size_t valid = 0;
@@ -98,6 +127,7 @@ Status Pipeline::ApplyAdded() {
       continue;
     }
     const Added& a = added_[i];
+    ++pending_totals_[ShardOf(sources_[a.source])].dead_lettered;
     std::optional<std::string_view> key = key_of(a);
     dead_letters_.push_back(DeadLetter{decoded[i].message(), std::string(value_of(a)),
                                        key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
@@ -111,11 +141,13 @@ Status Pipeline::ApplyAdded() {
     Reset();
     return s;
   }
-  for (views::ApplyOutcome o : outcomes) {
-    if (o == views::ApplyOutcome::kApplied) {
-      ++pending_applied_;
+  for (size_t i = 0; i < valid; ++i) {
+    const uint32_t shard = views::ShardOfArrival(events_[i].arrival);
+    if (outcomes[i] == views::ApplyOutcome::kApplied) {
+      ++pending_totals_[shard].applied;
+      NoteShardOrg(shard, events_[i].org_id);
     } else {
-      ++pending_duplicates_;
+      ++pending_totals_[shard].duplicate;
     }
   }
   return Status::Ok();
@@ -123,26 +155,40 @@ Status Pipeline::ApplyAdded() {
 
 Status Pipeline::Commit() {
   if (Status applied = ApplyAdded(); !applied.ok()) return applied;
+  namespace keys = views::keys;
   std::vector<std::pair<std::string, std::string>> meta;
   for (const auto& [src, next] : next_offsets_) {
-    std::string v;
-    views::keys::AppendI64(&v, next);
-    meta.emplace_back(views::keys::ConsumerOffset(src.topic, src.partition), std::move(v));
+    meta.emplace_back(keys::ConsumerOffset(src.topic, src.partition), EncodeI64(next));
   }
-  const uint64_t anomalies = applier_.PendingAnomalies();
-  meta.push_back(Total(kApplied, stats_->events_applied + pending_applied_));
-  meta.push_back(Total(kDuplicate, stats_->events_duplicate + pending_duplicates_));
-  meta.push_back(Total(kDeadLettered, stats_->events_dead_lettered + dead_letters_.size()));
-  meta.push_back(Total(kAnomalies, stats_->anomalies + anomalies));
+  if (binds_topic_) meta.emplace_back(keys::MetaTopic(), topic_);
+  if (local_pending_ > 0) {
+    meta.emplace_back(keys::ShardNextOffset(kLocalShard), EncodeI64(local_next_ + local_pending_));
+  }
+  for (const auto& [shard, count] : applier_.PendingAnomalies()) pending_totals_[shard].anomalies += count;
+  ShardTotals sum;
+  for (const auto& [shard, pending] : pending_totals_) {
+    sum += pending;
+    ShardTotals after = totals_[shard];
+    after += pending;
+    const uint64_t values[] = {after.applied, after.duplicate, after.dead_lettered, after.anomalies};
+    for (size_t i = 0; i < 4; ++i) {
+      meta.emplace_back(keys::ShardTotal(shard, kShardTotalNames[i]), EncodeI64(static_cast<int64_t>(values[i])));
+    }
+  }
+  for (const auto& [shard, org] : pending_orgs_) meta.emplace_back(keys::ShardOrg(shard, org), "");
   const auto mode = pending_ >= views::Applier::kMinParallelEvents ? views::Applier::CommitMode::kHandOff
                                                                    : views::Applier::CommitMode::kWait;
   Status s = applier_.Commit(meta, mode);  // the applier's batch is empty after it, either way
   if (s.ok()) {
-    stats_->events_applied += pending_applied_;
-    stats_->events_duplicate += pending_duplicates_;
-    stats_->events_dead_lettered += dead_letters_.size();
-    stats_->anomalies += anomalies;
+    stats_->events_applied += sum.applied;
+    stats_->events_duplicate += sum.duplicate;
+    stats_->events_dead_lettered += sum.dead_lettered;
+    stats_->anomalies += sum.anomalies;
     ++stats_->batches;
+    for (const auto& [shard, pending] : pending_totals_) totals_[shard] += pending;
+    for (const auto& [shard, org] : pending_orgs_) orgs_[shard].insert(org);
+    local_next_ += local_pending_;
+    binds_topic_ = false;
   }
   ClearPending();
   return s;
@@ -159,8 +205,12 @@ void Pipeline::ClearPending() {
   arena_.clear();
   next_offsets_.clear();
   pending_ = 0;
-  pending_applied_ = 0;
-  pending_duplicates_ = 0;
+  pending_totals_.clear();
+  pending_orgs_.clear();
+  last_org_ = {UINT32_MAX, ""};
+  local_pending_ = 0;
+  if (binds_topic_) topic_.clear();  // the batch that would have bound it is gone
+  binds_topic_ = false;
 }
 
 Status Pipeline::StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const {

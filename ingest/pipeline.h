@@ -13,20 +13,23 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "ingest/shard.h"
 #include "state/status.h"
 #include "state/store.h"
 #include "views/applier.h"
 
 namespace leadflow::ingest {
 
-// Counters exported as metrics. Updated when a batch commits. The event
-// totals are persisted with every batch, so they survive restarts and count
-// each event exactly once however often the process is killed.
+// Counters exported as metrics: the sums of every shard's totals
+// (ingest/shard.h). Updated when a batch commits. The totals are persisted
+// per shard with every batch, so they survive restarts and count each event
+// exactly once however often the process is killed.
 struct Stats {
   std::atomic<uint64_t> events_applied{0};
   std::atomic<uint64_t> events_duplicate{0};
@@ -35,9 +38,15 @@ struct Stats {
   std::atomic<uint64_t> batches{0};
 };
 
+// Where a message was read: a partition of a topic (its shard is
+// ShardOfPartition(partition)), or, with partition kLocal, the local source
+// (shard kLocalShard: `ingest --file`, whose offsets are line numbers that
+// only name dead letters).
 struct SourcePosition {
+  static constexpr int32_t kLocal = -1;
   std::string topic;
   int32_t partition = 0;
+  bool local() const { return partition == kLocal; }
   friend bool operator<(const SourcePosition& a, const SourcePosition& b) {
     return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
   }
@@ -53,9 +62,10 @@ struct DeadLetter {
 
 class Pipeline {
  public:
-  // store and stats must outlive the Pipeline. Loads the persisted totals
-  // into stats; a total that cannot be read is an error (Corruption for a
-  // malformed value), never taken as 0: the next commit would persist it.
+  // store and stats must outlive the Pipeline. Loads the shards' persisted
+  // totals (ingest/shard.h) into stats; a total that cannot be read is an
+  // error (Corruption for a malformed value), never taken as 0: the next
+  // commit would persist it.
   // apply_workers: threads that diff a batch's leads at commit
   // (views::Applier); the state is the same for any number.
   static Status Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers = 1);
@@ -65,11 +75,16 @@ class Pipeline {
   // Adds one message at (source, offset) to the batch. Messages are copied
   // and taken in blocks of kBlockMessages: a block is decoded in parallel on
   // the applier's workers, then applied (views::Applier::ApplyBlock).
-  // Invalid messages become dead letters. With track_position, Commit stores
-  // offset + 1 as the source's next position. Non-OK only when the store
-  // fails; the batch is then discarded.
+  // Invalid messages become dead letters. The message's arrival number is
+  // ArrivalSeq(its shard, offset) for a partition, and for the local source
+  // the local shard's next offset (a counter persisted with the batch).
+  // For a partition, Commit stores offset + 1 as its next position.
+  // InvalidArgument (nothing added) for a partition of a topic other than
+  // the one the state is bound to (ingest/shard.h CheckShardTopic), a
+  // partition or offset beyond what arrival numbers hold; otherwise non-OK
+  // only when the store fails, and the batch is then discarded.
   Status Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
-             int64_t offset, bool track_position = true);
+             int64_t offset);
   static constexpr size_t kBlockMessages = 4096;
 
   // Decodes and applies the messages added and not yet taken. After it,
@@ -114,6 +129,8 @@ class Pipeline {
  private:
   Pipeline(state::Store* store, Stats* stats, size_t apply_workers);
   void ClearPending();  // the pipeline's own pending state (not the applier's)
+  // Notes that the pending batch applied an event of org in shard.
+  void NoteShardOrg(uint32_t shard, std::string_view org);
 
   state::Store* store_;
   Stats* stats_;
@@ -125,6 +142,7 @@ class Pipeline {
     bool has_key;
     size_t source;  // index in sources_
     int64_t offset;
+    uint64_t arrival;  // views::ArrivalSeq
   };
   std::string arena_;
   std::vector<Added> added_;
@@ -133,8 +151,18 @@ class Pipeline {
   std::vector<DeadLetter> dead_letters_;
   std::map<SourcePosition, int64_t> next_offsets_;
   size_t pending_ = 0;
-  uint64_t pending_applied_ = 0;
-  uint64_t pending_duplicates_ = 0;
+
+  // Shards (ingest/shard.h): the bound topic, each shard's landed totals and
+  // orgs, and the pending batch's share of them.
+  std::string topic_;          // empty until bound
+  bool binds_topic_ = false;   // the pending batch binds topic_
+  std::map<uint32_t, ShardTotals> totals_;
+  std::map<uint32_t, std::set<std::string, std::less<>>> orgs_;
+  std::map<uint32_t, ShardTotals> pending_totals_;
+  std::set<std::pair<uint32_t, std::string>> pending_orgs_;
+  std::pair<uint32_t, std::string> last_org_{UINT32_MAX, ""};  // the last one noted
+  int64_t local_next_ = 0;      // the local shard's next offset, as landed
+  int64_t local_pending_ = 0;   // local messages added since
 };
 
 }  // namespace leadflow::ingest

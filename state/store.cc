@@ -129,7 +129,7 @@ struct WriteBatch::Rep {
   // so that a WriteBatch needs no Store to be filled.
   struct Op {
     Cf cf;
-    enum Kind : uint8_t { kPut, kDelete, kMerge } kind;
+    enum Kind : uint8_t { kPut, kDelete, kMerge, kDeleteRange } kind;  // kDeleteRange: value is the end
     std::string key;
     std::string value;
   };
@@ -165,6 +165,11 @@ void WriteBatch::Delete(Cf cf, std::string_view key) {
   rep_->bytes += key.size();
   rep_->Changed();
   rep_->ops.push_back({cf, Rep::Op::kDelete, std::string(key), {}});
+}
+void WriteBatch::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  rep_->bytes += begin.size() + end.size();
+  rep_->Changed();
+  rep_->ops.push_back({cf, Rep::Op::kDeleteRange, std::string(begin), std::string(end)});
 }
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
@@ -311,9 +316,11 @@ Status Store::Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCoun
   for (uint32_t i : r.order) {
     const auto& op = r.ops[i];
     const size_t cf = static_cast<size_t>(op.cf);
-    rocksdb::Status s = op.kind == WriteBatch::Rep::Op::kDelete ? wb->Delete(rep_->handles[cf], op.key)
-                        : op.kind == WriteBatch::Rep::Op::kMerge ? wb->Merge(rep_->handles[cf], op.key, op.value)
-                                                     : wb->Put(rep_->handles[cf], op.key, op.value);
+    using Op = WriteBatch::Rep::Op;
+    rocksdb::Status s = op.kind == Op::kDelete        ? wb->Delete(rep_->handles[cf], op.key)
+                        : op.kind == Op::kMerge       ? wb->Merge(rep_->handles[cf], op.key, op.value)
+                        : op.kind == Op::kDeleteRange ? wb->DeleteRange(rep_->handles[cf], op.key, op.value)
+                                                      : wb->Put(rep_->handles[cf], op.key, op.value);
     if (!s.ok()) return FromRocks(s);
     if (counts) {
       ++counts->ops[cf];

@@ -70,6 +70,8 @@ class WriteBatch {
 
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [begin, end) of the family (a range tombstone).
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   // A merge operand for key. Only Cf::kBitmaps has a merge operator: its
   // operands are state::EncodeBitmapDelta's (state/bitmap_merge.h).
   void Merge(Cf cf, std::string_view key, std::string_view operand);

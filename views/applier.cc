@@ -101,7 +101,7 @@ void Applier::Part::ResetBatch() {
   slots.clear();
   slots_loaded = 0;
   work.clear();
-  anomalies = 0;
+  anomalies.clear();
   activity_log.clear();
   activity_adds.clear();
   for (auto& box : outbox) box.clear();
@@ -175,12 +175,14 @@ void Applier::Reset() {
   touched_counters_.clear();
   pending_events_ = 0;
   pending_counters_ = Counters();
-  seq_loaded_ = false;
+  batch_arrival_ = 0;
 }
 
-uint64_t Applier::PendingAnomalies() const {
-  uint64_t n = 0;
-  for (const auto& part : parts_) n += part->anomalies;
+std::map<uint32_t, uint64_t> Applier::PendingAnomalies() const {
+  std::map<uint32_t, uint64_t> n;
+  for (const auto& part : parts_) {
+    for (const auto& [shard, count] : part->anomalies) n[shard] += count;
+  }
   return n;
 }
 
@@ -261,13 +263,6 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   if (!poisoned_.ok()) return poisoned_;
   const size_t n = events.size();
   outcomes->assign(n, ApplyOutcome::kApplied);
-  if (!seq_loaded_) {
-    std::string bytes;
-    Status s = store_->Get(Cf::kMeta, keys::MetaSequence(), &bytes);
-    if (!s.ok() && !s.IsNotFound()) return s;
-    seq_ = s.ok() ? DecodeU64(bytes) : 0;
-    seq_loaded_ = true;
-  }
   // 1. In parallel: the keys, and whether the store or the write in flight
   //    has each event's duplicate marker (the write in flight may land
   //    meanwhile: a marker is then in both, which is the same answer).
@@ -308,7 +303,8 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
       ++pending_counters_.duplicates;
       continue;
     }
-    const EventTime time{e.occurred_at_ms, ++seq_};
+    const EventTime time{e.occurred_at_ms, e.arrival};
+    batch_arrival_ = std::max(batch_arrival_, e.arrival);
     if (!IsLeadEvent(e.type)) {
       Status s = ApplyOrgEvent(e, time);
       if (!s.ok()) return s;
@@ -428,21 +424,21 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
       if (!lead.created) {
         lead.created = std::move(c);
         for (const StatusChange& ch : lead.changes) {
-          if (ch.time.at_ms < time.at_ms) ++part->anomalies;
+          if (ch.time.at_ms < time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
         }
       } else {
         ++lead.extra_creations;
-        ++part->anomalies;
+        ++part->anomalies[ShardOfArrival(e.arrival)];
         if (time < lead.created->time) lead.created = std::move(c);
       }
       break;
     }
     case EventType::kLeadStatusChanged:
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies;
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
       InsertByTime(&lead.changes, StatusChange{time, e.status_id});
       break;
     case EventType::kLeadUpdated:
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies;
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
       InsertByTime(&lead.updates, LeadUpdate{time, e.fields, OwnerOf(e)});
       break;
     case EventType::kLeadDeleted:
@@ -563,7 +559,7 @@ Status Applier::ApplyChunkOps(size_t q) {
     value.clear();
     value.reserve(entries.size() * keys::kActivityEntryBytes);
     for (const auto& e : entries) keys::AppendActivityEntry(&value, e);
-    owner->batch.Put(Cf::kActivityLog, keys::ActivityLogBatch(prefix, seq_), value);
+    owner->batch.Put(Cf::kActivityLog, keys::ActivityLogBatch(prefix, batch_arrival_), value);
   }
   store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write
   return Status::Ok();
@@ -599,7 +595,6 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   for (const auto& org : touched_counters_) {
     batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(lead_counters_.at(org)));
   }
-  if (seq_loaded_) batch.Put(Cf::kMeta, keys::MetaSequence(), EncodeU64(seq_));
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
   touched_statuses_.clear();
   touched_users_.clear();
@@ -608,7 +603,9 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // Hand the batch over: its share of the write and its markers to the
   // in-flight slots, its leads to the cache.
   for (auto& part : parts_) known_pairs_.insert(part->new_pairs.begin(), part->new_pairs.end());
-  inflight_counters_ = Counters{pending_counters_.applied, pending_counters_.duplicates, PendingAnomalies()};
+  uint64_t anomalies = 0;
+  for (const auto& [shard, count] : PendingAnomalies()) anomalies += count;
+  inflight_counters_ = Counters{pending_counters_.applied, pending_counters_.duplicates, anomalies};
   inflight_events_ = pending_events_;
   (void)ForEachPart(pending_events_, [this](size_t p) {
     Part* part = parts_[p].get();
@@ -620,6 +617,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   });
   pending_events_ = 0;
   pending_counters_ = Counters();
+  batch_arrival_ = 0;
 
   auto write = [this] {
     if (before_write_) {

@@ -42,10 +42,11 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 // The layout version of the state this code reads and writes (2: bitmaps in
 // chunks of 2^16 lead numbers; 3: the activity log keyed by day and batch,
 // keys::ActivityLogBatch; 4: bitmap chunks changed by merge operands,
-// state/bitmap_merge.h). A new data directory is stamped with it; a
+// state/bitmap_merge.h; 5: arrival numbers from shard and offset,
+// views/records.h ArrivalSeq, and per-shard meta, ingest/shard.h). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 4;
+inline constexpr int kStateFormat = 5;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {
@@ -134,8 +135,9 @@ class Applier {
   bool WriteInFlight() const { return inflight_.valid(); }
 
   size_t PendingEvents() const { return pending_events_; }
-  // Anomalies found in the pending batch.
-  uint64_t PendingAnomalies() const;
+  // Anomalies found in the pending batch, by shard (of the event found
+  // anomalous: views/records.h ShardOfArrival).
+  std::map<uint32_t, uint64_t> PendingAnomalies() const;
   // Totals since construction, over landed batches.
   const Counters& counters() const { return counters_; }
 
@@ -219,7 +221,7 @@ class Applier {
       EventTime time;
     };
     std::vector<Work> work;  // the block's events of owned leads, in arrival order
-    uint64_t anomalies = 0;
+    std::map<uint32_t, uint64_t> anomalies;  // by shard
     // The activity log entries of owned leads, by day (keys::ActivityDayPrefix);
     // the owner of a day's key writes the day's entries of every part.
     std::unordered_map<std::string, std::vector<keys::ActivityEntry>> activity_log;
@@ -280,8 +282,9 @@ class Applier {
   std::vector<std::unique_ptr<Part>> parts_;
   Counters counters_;
   Counters pending_counters_;  // applied and duplicates; anomalies are counted per part (Part::anomalies)
-  bool seq_loaded_ = false;
-  uint64_t seq_ = 0;  // arrival sequence, persisted in meta
+  // The largest arrival number the pending batch applied: its activity
+  // log keys' suffix (unique per batch: no two batches apply one event).
+  uint64_t batch_arrival_ = 0;
   size_t pending_events_ = 0;
 
 

@@ -46,6 +46,11 @@ struct Event {
   std::string activity_id;         // activity.logged
   int64_t activity_event = 0;      // activity.logged
   std::optional<std::string> activity_name;
+
+  // Where the event was read (views/records.h ArrivalSeq): set by the
+  // ingest pipeline, not by the decoder. Orders events of equal
+  // occurred_at; unique among the events a batch applies.
+  uint64_t arrival = 0;
 };
 
 }  // namespace leadflow::views

@@ -303,9 +303,35 @@ std::string MetaLeadCounter(std::string_view org) {
   return k + std::string(org);
 }
 
-std::string MetaTotal(std::string_view name) {
-  std::string k("total", 6);  // includes the terminating 0 byte
-  return k + std::string(name);
+std::string MetaTopic() { return std::string("topic", 6); }
+
+std::string ShardsPrefix() { return std::string("shard", 6); }
+
+std::string ShardPrefix(uint32_t shard) {
+  std::string k = ShardsPrefix();
+  AppendU32(&k, shard);
+  return k;
+}
+
+namespace {
+std::string ShardKey(uint32_t shard, ShardKeyTag tag, std::string_view rest) {
+  std::string k = ShardPrefix(shard);
+  k.push_back(static_cast<char>(tag));
+  k.append(rest);
+  return k;
+}
+}  // namespace
+
+std::string ShardTotal(uint32_t shard, std::string_view name) { return ShardKey(shard, ShardKeyTag::kTotal, name); }
+std::string ShardOrg(uint32_t shard, std::string_view org) { return ShardKey(shard, ShardKeyTag::kOrg, org); }
+std::string ShardNextOffset(uint32_t shard) { return ShardKey(shard, ShardKeyTag::kNextOffset, ""); }
+
+std::optional<ShardKeyParts> ParseShardKey(std::string_view key) {
+  const size_t base = ShardsPrefix().size();
+  if (key.size() < base + 5 || key.substr(0, base) != ShardsPrefix()) return std::nullopt;
+  const char tag = key[base + 4];
+  if (tag != 't' && tag != 'o' && tag != 'n') return std::nullopt;
+  return ShardKeyParts{ReadU32(key, base), static_cast<ShardKeyTag>(tag), key.substr(base + 5)};
 }
 
 }  // namespace leadflow::views::keys

@@ -131,12 +131,34 @@ bool ReadActivityEntries(std::string_view value, std::vector<ActivityEntry>* out
 
 // Meta family.
 std::string ConsumerOffset(std::string_view topic, int32_t partition);
+// The global arrival counter of state layout 1 (only to recognize such a
+// directory).
 std::string MetaSequence();
 // The state layout version (views::kStateFormat) as decimal text.
 std::string MetaFormat();
 std::string MetaLeadCounter(std::string_view org);
-// Persistent ingest totals ("applied", "duplicate", "dead_lettered", "anomalies").
-std::string MetaTotal(std::string_view name);
+// The topic whose partitions are shards 1.. (ingest/shard.h); written once.
+std::string MetaTopic();
+
+// A shard's meta (ingest/shard.h); every key of shard starts with
+// ShardPrefix(shard), and the shards' keys with ShardsPrefix().
+std::string ShardsPrefix();
+std::string ShardPrefix(uint32_t shard);
+// Its persistent ingest totals ("applied", "duplicate", "dead_lettered",
+// "anomalies"), 8 bytes each.
+std::string ShardTotal(uint32_t shard, std::string_view name);
+// One key per org the shard has applied an event of (value empty).
+std::string ShardOrg(uint32_t shard, std::string_view org);
+// The local shard's next offset (views/records.h ArrivalSeq), 8 bytes.
+std::string ShardNextOffset(uint32_t shard);
+enum class ShardKeyTag : char { kTotal = 't', kOrg = 'o', kNextOffset = 'n' };
+struct ShardKeyParts {
+  uint32_t shard;
+  ShardKeyTag tag;
+  std::string_view rest;  // the total's name, the org, or empty
+};
+// Parses a key under ShardsPrefix(); nullopt when malformed.
+std::optional<ShardKeyParts> ParseShardKey(std::string_view key);
 
 }  // namespace leadflow::views::keys
 

@@ -20,6 +20,22 @@
 
 namespace leadflow::views {
 
+// Arrival sequence numbers order events of equal occurred_at. An event's
+// number comes from where it was read, never from when: (shard << 40) |
+// offset, where shard 0 is the local source (`leadflow ingest --file`, whose
+// messages are numbered by a counter persisted with the state) and shard p + 1
+// is partition p of the consumed topic, offset the message's offset. So an
+// event gets the same number after any restart, in any process and with any
+// batch boundaries (a partition's state can be rebuilt or moved on its own),
+// and within a partition numbers follow arrival.
+inline constexpr unsigned kArrivalOffsetBits = 40;
+inline constexpr uint64_t kMaxArrivalOffset = (uint64_t{1} << kArrivalOffsetBits) - 1;
+inline constexpr uint32_t kMaxShard = (uint32_t{1} << (64 - kArrivalOffsetBits)) - 1;
+constexpr uint64_t ArrivalSeq(uint32_t shard, uint64_t offset) {
+  return (uint64_t{shard} << kArrivalOffsetBits) | offset;
+}
+constexpr uint32_t ShardOfArrival(uint64_t seq) { return static_cast<uint32_t>(seq >> kArrivalOffsetBits); }
+
 // Event order: occurred_at, then arrival sequence.
 struct EventTime {
   int64_t at_ms = 0;

@@ -62,7 +62,7 @@ TEST_CASE("a stored position is read back; none stored is nullopt; an unreadable
 TEST_CASE("an unreadable stored total fails the pipeline's creation instead of counting from 0") {
   TempDir dir;
   auto store = OpenStore(dir);
-  PutMeta(store.get(), views::keys::MetaTotal("applied"), "xyz");
+  PutMeta(store.get(), views::keys::ShardTotal(ShardOfPartition(0), "applied"), "xyz");
   Stats stats;
   std::unique_ptr<Pipeline> pipeline;
   Status s = Pipeline::Create(store.get(), &stats, &pipeline);

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ingest/shard.h"
 #include "tests/integration/service.h"
 #include "state/store.h"
 #include "tests/testing/check_ok.h"
@@ -370,7 +371,7 @@ TEST_CASE("a stored position that cannot be read stops the service with the reas
     std::unique_ptr<state::Store> store;
     REQUIRE_OK(state::Store::Open(svc.data_dir(), state::Store::Options(), &store));
     std::string v;
-    REQUIRE_OK(store->Get(state::Cf::kMeta, views::keys::MetaTotal("duplicate"), &v));
+    REQUIRE_OK(store->Get(state::Cf::kMeta, views::keys::ShardTotal(ingest::ShardOfPartition(0), "duplicate"), &v));
     CHECK(views::keys::ReadI64(v, 0) == 0);
   }
   // Mended (here: the position of the one event applied), it goes on.

@@ -25,7 +25,8 @@ Service::Service(int partitions, ServiceOptions options)
   CreateTopic(topic_, partitions);
   if (options_.create_dlq) CreateTopic(dlq_, 1);
   std::string creds = "[";
-  const char* orgs[] = {"org1", "org2", "org_acme", "org_globex", "org_initech"};
+  const char* orgs[] = {"org1",         "org2",      "org_acme",  "org_globex",
+                        "org_initech",  "org_umbrella", "org_hooli", "org_vandelay"};
   for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); ++i) {
     creds += std::string(i ? "," : "") + R"({"org_id":")" + orgs[i] + R"(","api_key":")" + KeyOf(orgs[i]) +
              R"(","lsq_access_key":"u$r)" + orgs[i] + R"(","lsq_secret_key":"s3)" + orgs[i] + "\"}";

@@ -70,7 +70,8 @@ size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size)
   REQUIRE_OK(ingest::Pipeline::Create(store_.get(), &stats, &pipeline));
   size_t dead = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    REQUIRE_OK(pipeline->Add(events[i], std::nullopt, {"test", 0}, static_cast<int64_t>(i)));
+    // The local source: arrival numbers go on across calls.
+    REQUIRE_OK(pipeline->Add(events[i], std::nullopt, {"test", ingest::SourcePosition::kLocal}, static_cast<int64_t>(i)));
     if (pipeline->pending() >= batch_size) {
       REQUIRE_OK(pipeline->ApplyAdded());
       dead += pipeline->dead_letters().size();

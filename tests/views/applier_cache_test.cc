@@ -80,6 +80,7 @@ void Apply(state::Store* store, const std::vector<std::string>& stream, size_t b
   for (const std::string& value : stream) {
     views::Event e;
     if (!ingest::DecodeEvent(value, std::nullopt, &e).ok()) continue;
+    e.arrival = static_cast<uint64_t>(&value - stream.data()) + 1;  // as a partition's offsets number its messages
     events.push_back(std::move(e));
     ++pending;
     if (events.size() == block || pending == batch_size) apply_block();
@@ -207,7 +208,9 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
     std::vector<views::Event> events;
     for (const std::string& value : stream) {
       views::Event e;
-      if (ingest::DecodeEvent(value, std::nullopt, &e).ok()) events.push_back(std::move(e));
+      if (!ingest::DecodeEvent(value, std::nullopt, &e).ok()) continue;
+      e.arrival = events.size() + 1;
+      events.push_back(std::move(e));
     }
     REQUIRE(events.size() > 300);
     std::vector<views::ApplyOutcome> outcomes;
@@ -254,6 +257,7 @@ void ApplyWithResets(state::Store* store, const std::vector<std::string>& stream
   for (const std::string& value : stream) {
     views::Event e;
     if (!ingest::DecodeEvent(value, std::nullopt, &e).ok()) continue;
+    e.arrival = static_cast<uint64_t>(&value - stream.data()) + 1;  // the same on the second pass
     views::ApplyOutcome outcome;
     REQUIRE_OK(applier.Apply(e, &outcome));
     if (++pending == 100) {

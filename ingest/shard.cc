@@ -1,0 +1,157 @@
+#include "ingest/shard.h"
+
+#include <algorithm>
+
+#include "views/keys.h"
+#include "views/records.h"
+
+namespace leadflow::ingest {
+
+namespace keys = views::keys;
+using state::Cf;
+
+uint32_t ShardOfPartition(int32_t partition) { return static_cast<uint32_t>(partition) + 1; }
+
+std::optional<int32_t> PartitionOfShard(uint32_t shard) {
+  if (shard == kLocalShard) return std::nullopt;
+  return static_cast<int32_t>(shard - 1);
+}
+
+ShardTotals& ShardTotals::operator+=(const ShardTotals& o) {
+  applied += o.applied;
+  duplicate += o.duplicate;
+  dead_lettered += o.dead_lettered;
+  anomalies += o.anomalies;
+  return *this;
+}
+
+namespace {
+
+uint64_t* TotalField(ShardTotals* t, std::string_view name) {
+  if (name == kShardTotalNames[0]) return &t->applied;
+  if (name == kShardTotalNames[1]) return &t->duplicate;
+  if (name == kShardTotalNames[2]) return &t->dead_lettered;
+  if (name == kShardTotalNames[3]) return &t->anomalies;
+  return nullptr;
+}
+
+Status ReadI64Value(std::string_view v, const std::string& what, int64_t* out) {
+  if (v.size() != 8) {
+    return Status::Corruption(what + " is malformed (" + std::to_string(v.size()) + " bytes, want 8)");
+  }
+  *out = keys::ReadI64(v, 0);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadShards(const state::Reader& store, ShardsMeta* out) {
+  *out = ShardsMeta();
+  std::string topic;
+  Status s = store.Get(Cf::kMeta, keys::MetaTopic(), &topic);
+  if (!s.ok() && !s.IsNotFound()) return s.WithContext("reading the bound topic");
+  if (s.ok()) out->topic = topic;
+  Status bad = Status::Ok();
+  const std::string prefix = keys::ShardsPrefix();
+  s = store.Scan(Cf::kMeta, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    auto parts = keys::ParseShardKey(k);
+    if (!parts) {
+      bad = Status::Corruption("a malformed shard key in the state");
+      return false;
+    }
+    ShardInfo& info = out->shards[parts->shard];
+    info.shard = parts->shard;
+    const std::string where = "shard " + std::to_string(parts->shard);
+    int64_t n = 0;
+    switch (parts->tag) {
+      case keys::ShardKeyTag::kOrg:
+        info.orgs.emplace_back(parts->rest);  // keys sort: the list is sorted
+        return true;
+      case keys::ShardKeyTag::kNextOffset:
+        bad = ReadI64Value(v, "the next offset of " + where, &n);
+        info.next_offset = n;
+        return bad.ok();
+      case keys::ShardKeyTag::kTotal: {
+        uint64_t* field = TotalField(&info.totals, parts->rest);
+        if (!field) return true;  // a total this version does not know: kept, not read
+        bad = ReadI64Value(v, "the stored total " + std::string(parts->rest) + " of " + where, &n);
+        *field = static_cast<uint64_t>(n);
+        return bad.ok();
+      }
+    }
+    return true;
+  });
+  if (!s.ok()) return s.WithContext("reading the shards' meta");
+  return bad;
+}
+
+Status ListShards(const state::Reader& store, ShardsMeta* out) {
+  Status s = LoadShards(store, out);
+  if (!s.ok() || out->topic.empty()) return s;
+  for (auto& [shard, info] : out->shards) {
+    auto partition = PartitionOfShard(shard);
+    if (!partition) continue;
+    std::string v;
+    s = store.Get(Cf::kMeta, keys::ConsumerOffset(out->topic, *partition), &v);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) {
+      return s.WithContext("reading the stored position of " + out->topic + "[" + std::to_string(*partition) + "]");
+    }
+    int64_t n = 0;
+    const std::string where = out->topic + "[" + std::to_string(*partition) + "]";
+    if (Status r = ReadI64Value(v, "the stored position of " + where, &n); !r.ok()) return r;
+    info.position = n;
+  }
+  return Status::Ok();
+}
+
+Status CheckShardTopic(const state::Reader& store, std::string_view topic) {
+  std::string bound;
+  Status s = store.Get(Cf::kMeta, keys::MetaTopic(), &bound);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return s.WithContext("reading the bound topic");
+  if (bound == topic) return Status::Ok();
+  return Status::InvalidArgument("the data directory holds the state of topic '" + bound +
+                                 "', not '" + std::string(topic) +
+                                 "': use another --data-dir for another topic (positions and arrival numbers "
+                                 "belong to one topic)");
+}
+
+Status DropShard(state::Store* store, uint32_t shard, ShardInfo* dropped) {
+  ShardsMeta meta;
+  Status s = LoadShards(*store, &meta);
+  if (!s.ok()) return s;
+  auto it = meta.shards.find(shard);
+  if (it == meta.shards.end()) return Status::NotFound("no shard " + std::to_string(shard) + " in this state");
+  const ShardInfo& info = it->second;
+  for (const auto& [other, other_info] : meta.shards) {
+    if (other == shard) continue;
+    for (const std::string& org : info.orgs) {
+      if (std::binary_search(other_info.orgs.begin(), other_info.orgs.end(), org)) {
+        return Status::InvalidArgument("org " + org + " of shard " + std::to_string(shard) +
+                                       " also has events of shard " + std::to_string(other) +
+                                       ": drop both shards, or rebuild the data directory");
+      }
+    }
+  }
+  state::WriteBatch batch;
+  for (const std::string& org : info.orgs) {
+    const std::string begin = keys::OrgPrefix(org), end = keys::PrefixEnd(begin);
+    for (size_t f = 0; f < static_cast<size_t>(Cf::kCount); ++f) {
+      const Cf cf = static_cast<Cf>(f);
+      if (cf == Cf::kMeta || cf == Cf::kSmartViews) continue;
+      batch.DeleteRange(cf, begin, end);
+    }
+    batch.Delete(Cf::kMeta, keys::MetaLeadCounter(org));
+  }
+  const std::string prefix = keys::ShardPrefix(shard);
+  batch.DeleteRange(Cf::kMeta, prefix, keys::PrefixEnd(prefix));
+  if (auto partition = PartitionOfShard(shard); partition && !meta.topic.empty()) {
+    batch.Delete(Cf::kMeta, keys::ConsumerOffset(meta.topic, *partition));
+  }
+  s = store->Write(&batch);
+  if (s.ok() && dropped) *dropped = info;
+  return s;
+}
+
+}  // namespace leadflow::ingest
