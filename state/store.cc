@@ -403,6 +403,26 @@ Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
   return GetImpl(rep_->db.get(), rep_->handles, nullptr, cf, key, value);
 }
 
+Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vector<char>* found) const {
+  found->assign(keys.size(), 0);
+  if (keys.empty()) return Status::Ok();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (std::string_view k : keys) slices.push_back(ToSlice(k));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rep_->db->MultiGet(rocksdb::ReadOptions(), rep_->handles[static_cast<size_t>(cf)], keys.size(), slices.data(),
+                     values.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      (*found)[i] = cf != Cf::kBitmaps || !values[i].empty();  // an emptied chunk is absent
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i]);
+    }
+  }
+  return Status::Ok();
+}
+
 Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   return ScanImpl(rep_->db.get(), rep_->handles, nullptr, cf, begin, end, fn);

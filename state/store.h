@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "state/status.h"
@@ -140,6 +141,10 @@ class Store : public Reader {
   Status Get(Cf cf, std::string_view key, std::string* value) const override;
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override;
+  // Whether each key is present, in one batched lookup (RocksDB MultiGet:
+  // the memtables, filters and index blocks visited once for all the keys);
+  // (*found)[i] for keys[i]. Non-OK if any lookup failed.
+  Status Contains(Cf cf, std::span<const std::string_view> keys, std::vector<char>* found) const;
 
   // A consistent read-only view of the state as of now. It stays valid after
   // later writes; the Store must outlive it.

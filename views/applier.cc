@@ -71,11 +71,6 @@ Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t workers
   }
 }
 
-size_t Applier::PartOf(std::string_view key) const {
-  if (parts_.size() == 1) return 0;
-  return std::hash<std::string_view>{}(key) % parts_.size();
-}
-
 Status Applier::ForEachPart(size_t events, const std::function<Status(size_t)>& fn) {
   // A small batch (live traffic) runs every part on this thread: waking the
   // workers costs more than it saves, and on a busy machine a descheduled
@@ -263,32 +258,40 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   if (!poisoned_.ok()) return poisoned_;
   const size_t n = events.size();
   outcomes->assign(n, ApplyOutcome::kApplied);
-  // 1. In parallel: the keys, and whether the store or the write in flight
-  //    has each event's duplicate marker (the write in flight may land
-  //    meanwhile: a marker is then in both, which is the same answer).
+  // 1. In parallel: the keys and their hashes (each key is hashed once),
+  //    and whether the write in flight or the store has each event's
+  //    duplicate marker (the write in flight may land meanwhile: a marker is
+  //    then in both, which is the same answer); the store is asked in one
+  //    batched lookup per thread. Duplicates within the batch are found by
+  //    the insert in step 2.
   std::vector<std::string> event_keys(n), lead_keys(n);
+  std::vector<size_t> event_hashes(n);
   std::vector<LeadSlot*> new_slots;  // the block's new slots, in order of first sight
   std::vector<char> stored(n, 0);
   std::vector<Status> errors(pool_.workers());
   pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
-    std::string ignored;
+    std::vector<size_t> asked;
+    std::vector<std::string_view> asked_keys;
     for (size_t i = part; i < n; i += parts) {
       const Event& e = events[i];
       event_keys[i] = keys::Event(e.org_id, e.event_id);
+      event_hashes[i] = detail::HashKey(event_keys[i]);
       if (IsLeadEvent(e.type)) lead_keys[i] = keys::Lead(e.org_id, e.lead_id);
-      const Part& owner = *parts_[PartOf(event_keys[i])];
-      if (owner.event_keys.count(event_keys[i])) continue;  // read only here
-      if (owner.inflight_event_keys.count(event_keys[i])) {
+      const Part& owner = *parts_[PartOfHash(event_hashes[i])];
+      if (owner.inflight_event_keys.count(detail::HashedKeyView{event_hashes[i], event_keys[i]})) {
         stored[i] = 1;
         continue;
       }
-      Status s = store_->Get(Cf::kEvents, event_keys[i], &ignored);
-      if (s.ok()) {
-        stored[i] = 1;
-      } else if (!s.IsNotFound() && errors[part].ok()) {
-        errors[part] = std::move(s);
-      }
+      asked.push_back(i);
+      asked_keys.push_back(event_keys[i]);
     }
+    std::vector<char> found;
+    Status s = store_->Contains(Cf::kEvents, asked_keys, &found);
+    if (!s.ok()) {
+      errors[part] = std::move(s);
+      return;
+    }
+    for (size_t k = 0; k < asked.size(); ++k) stored[asked[k]] = found[k];
   });
   for (Status& s : errors) {
     if (!s.ok()) return s;
@@ -297,8 +300,8 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   //    each lead event handed to the owner of its lead.
   for (size_t i = 0; i < n; ++i) {
     const Event& e = events[i];
-    auto& batch_keys = parts_[PartOf(event_keys[i])]->event_keys;
-    if (stored[i] || batch_keys.count(event_keys[i])) {
+    if (stored[i] ||
+        !parts_[PartOfHash(event_hashes[i])]->event_keys.insert({event_hashes[i], std::move(event_keys[i])}).second) {
       (*outcomes)[i] = ApplyOutcome::kDuplicate;
       ++pending_counters_.duplicates;
       continue;
@@ -324,7 +327,6 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
       }
       part->work.push_back({slot, &e, time});
     }
-    batch_keys.insert(std::move(event_keys[i]));
     ++pending_events_;
     ++pending_counters_.applied;
   }
@@ -515,7 +517,7 @@ void Applier::DiffPart(Part* part) {
       for (uint32_t num : nums) SendChunkOp(part, logical, num, true, &scratch);
     }
   }
-  for (const auto& key : part->event_keys) batch.Put(Cf::kEvents, key, "");
+  for (const auto& marker : part->event_keys) batch.Put(Cf::kEvents, marker.key, "");
 }
 
 Status Applier::ApplyChunkOps(size_t q) {

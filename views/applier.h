@@ -28,6 +28,7 @@
 
 #include "state/status.h"
 #include "state/store.h"
+#include "views/detail/hashed_key.h"
 #include "views/detail/worker_pool.h"
 #include "views/event.h"
 #include "views/keys.h"
@@ -213,7 +214,7 @@ class Applier {
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
     // Duplicate markers (keys::Event) of the batch's events whose key
     // hashes to this part.
-    std::unordered_set<std::string> event_keys;
+    detail::HashedKeySet event_keys;
     size_t slots_loaded = 0;                                       // slots[0, slots_loaded) are read
     struct Work {
       LeadSlot* slot;
@@ -235,7 +236,7 @@ class Applier {
     // The batch whose write is in flight: this part's share of it and its
     // duplicate markers (checked by the next batch until it lands).
     state::WriteBatch inflight_batch;
-    std::unordered_set<std::string> inflight_event_keys;
+    detail::HashedKeySet inflight_event_keys;
     // Across batches.
     size_t lead_cache_capacity;
     std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
@@ -244,7 +245,8 @@ class Applier {
     void ResetBatch();
   };
 
-  size_t PartOf(std::string_view key) const;
+  size_t PartOf(std::string_view key) const { return PartOfHash(detail::HashKey(key)); }
+  size_t PartOfHash(size_t hash) const { return parts_.size() == 1 ? 0 : hash % parts_.size(); }
   // Reads slot's lead (cache or store) into the slot; is_new when absent.
   Status LoadLead(Part* part, const std::string& key, LeadSlot* slot);
   // Moves the batch's leads into the part's cache (a handed-off batch's

@@ -73,3 +73,45 @@ TEST_CASE("a put after Prepare is still written") {
 
 }  // namespace
 }  // namespace leadflow::state
+
+namespace leadflow::state {
+namespace {
+
+TEST_CASE("Contains answers like Get for each key: memtable, flushed tables, deletes, range deletes, emptied chunks") {
+  testing::TestDb db;
+  Store* store = db.store();
+  WriteBatch a;
+  for (int i = 0; i < 100; i += 2) a.Put(Cf::kEvents, "e" + std::to_string(i), "");
+  a.Put(Cf::kBitmaps, "chunk-empty", "");  // an emptied chunk reads as absent
+  REQUIRE_OK(store->Write(&a));
+  REQUIRE_OK(store->Flush());
+  WriteBatch b;
+  b.Delete(Cf::kEvents, "e10");
+  b.DeleteRange(Cf::kEvents, "e20", "e30");  // e20 e22 e24 e26 e28
+  b.Put(Cf::kEvents, "e101", "");            // only in the memtable
+  REQUIRE_OK(store->Write(&b));
+  std::vector<std::string> keys = {"e101", "chunk-empty"};
+  for (int i = 0; i < 100; ++i) keys.push_back("e" + std::to_string(i));
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<char> found;
+  REQUIRE_OK(store->Contains(Cf::kEvents, views, &found));
+  REQUIRE(found.size() == keys.size());
+  std::string ignored;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == "chunk-empty") continue;
+    CAPTURE(keys[i]);
+    CHECK(static_cast<bool>(found[i]) == store->Get(Cf::kEvents, keys[i], &ignored).ok());
+  }
+  CHECK(found[0]);
+  CHECK_FALSE(found[2 + 10]);
+  CHECK_FALSE(found[2 + 24]);
+  CHECK(found[2 + 30]);
+  std::string_view chunk = "chunk-empty";
+  REQUIRE_OK(store->Contains(Cf::kBitmaps, std::span<const std::string_view>(&chunk, 1), &found));
+  CHECK_FALSE(found[0]);
+  REQUIRE_OK(store->Contains(Cf::kEvents, {}, &found));
+  CHECK(found.empty());
+}
+
+}  // namespace
+}  // namespace leadflow::state
