@@ -14,6 +14,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "state/bitmap_merge.h"
+#include "state/entry_set_merge.h"
 #include "state/log.h"
 
 #include <vector>
@@ -97,19 +98,24 @@ bool CanJoinBatches(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
 
 // A bitmap chunk that was emptied by merges is stored as an empty value:
 // Get and Scan show it as absent (state/bitmap_merge.h).
+// The families of sets changed by merge operands (bitmap chunks, date entry
+// sets): a set folded to empty is stored as an empty value, which readers
+// see as absent, so a set emptied by deltas reads as one never written.
+bool EmptyIsAbsent(Cf cf) { return cf == Cf::kBitmaps || cf == Cf::kAttrIndex; }
+
 Status GetImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const rocksdb::Snapshot* snap,
                Cf cf, std::string_view key, std::string* value) {
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
   Status s = FromRocks(db->Get(ro, handles[static_cast<size_t>(cf)], ToSlice(key), value));
-  if (s.ok() && cf == Cf::kBitmaps && value->empty()) return Status::NotFound("empty bitmap chunk");
+  if (s.ok() && EmptyIsAbsent(cf) && value->empty()) return Status::NotFound("an emptied set");
   return s;
 }
 
 Status ScanImpl(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const rocksdb::Snapshot* snap,
                 Cf cf, std::string_view begin, std::string_view end,
                 const std::function<bool(std::string_view, std::string_view)>& fn) {
-  const bool skip_empty = cf == Cf::kBitmaps;  // an emptied bitmap chunk
+  const bool skip_empty = EmptyIsAbsent(cf);
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
   rocksdb::Slice upper = ToSlice(end);
@@ -286,6 +292,11 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto& bitmaps = descs[static_cast<size_t>(Cf::kBitmaps)].options;
   bitmaps.merge_operator = NewBitmapMergeOperator();
   bitmaps.max_successive_merges = kMaxSuccessiveBitmapMerges;
+  // The exact date index is kept as sorted entry sets per attribute and day,
+  // changed by merge operands too (state/entry_set_merge.h).
+  auto& attr_index = descs[static_cast<size_t>(Cf::kAttrIndex)].options;
+  attr_index.merge_operator = NewEntrySetMergeOperator();
+  attr_index.max_successive_merges = kMaxSuccessiveBitmapMerges;
 
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
@@ -415,7 +426,7 @@ Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vecto
                      values.data(), statuses.data());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].ok()) {
-      (*found)[i] = cf != Cf::kBitmaps || !values[i].empty();  // an emptied chunk is absent
+      (*found)[i] = !EmptyIsAbsent(cf) || !values[i].empty();
     } else if (!statuses[i].IsNotFound()) {
       return FromRocks(statuses[i]);
     }

@@ -39,7 +39,7 @@ enum class Cf : int {
   kPairs,        // org, from, to -> "" (every transition pair ever seen)
   kActivities,   // no longer written (nothing read it); kept so older data dirs open
   kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)
-  kAttrIndex,    // org, column, instant, lead number -> "" (exact date index)
+  kAttrIndex,    // org, column, UTC day -> sorted (instant, lead number) entries (merged deltas)
   kActivityLog,  // org, day, batch -> the batch's activities of the day (window edges)
   kSmartViews,   // org, view id -> Smart View (views/smart_views.h)
   kCount         // not a family: the number of families
@@ -100,6 +100,8 @@ class Reader {
  public:
   virtual ~Reader() = default;
   // OK and *value set when found; NotFound when absent; IoError otherwise.
+  // In the families of merged sets (kBitmaps, kAttrIndex) a set folded to
+  // empty is absent, to Get and Scan alike.
   virtual Status Get(Cf cf, std::string_view key, std::string* value) const = 0;
   // Calls fn(key, value) for every key in [begin, end) in order until fn
   // returns false. The views passed to fn are valid only during the call.

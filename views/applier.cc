@@ -1,11 +1,14 @@
 #include "views/applier.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <stdexcept>
 
 #include <roaring/roaring.hh>
 
 #include "state/bitmap_merge.h"
+#include "state/entry_set_merge.h"
 #include "views/keys.h"
 #include "views/lead_diff.h"
 #include "views/time.h"
@@ -482,6 +485,19 @@ void Applier::SendChunkOp(Part* part, std::string_view logical, uint32_t num, bo
 void Applier::DiffPart(Part* part) {
   state::WriteBatch& batch = part->batch;
   std::string scratch;
+  // The date entries the part's leads leave and join, per stored day key
+  // (keys::DateEntriesDay): one merge operand per key (state/entry_set_merge.h).
+  using Entry = std::array<char, state::kEntryBytes>;
+  std::unordered_map<std::string, std::pair<std::vector<Entry>, std::vector<Entry>>> date_deltas;
+  auto note_date = [&](const std::string& entry_key, bool add) {
+    const size_t at = entry_key.size() - state::kEntryBytes;
+    std::string day_key = entry_key.substr(0, at);
+    keys::AppendI64(&day_key, DayOf(keys::ReadI64(entry_key, at)));
+    auto& [adds, removes] = date_deltas[std::move(day_key)];
+    Entry e;
+    std::memcpy(e.data(), entry_key.data() + at, e.size());
+    (add ? adds : removes).push_back(e);
+  };
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
@@ -495,8 +511,8 @@ void Applier::DiffPart(Part* part) {
       if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
     }
     batch.Put(Cf::kLeads, key, d.record);
-    for (const auto& k : d.index_deletes) batch.Delete(Cf::kAttrIndex, k);
-    for (const auto& k : d.index_puts) batch.Put(Cf::kAttrIndex, k, "");
+    for (const auto& k : d.index_deletes) note_date(k, false);
+    for (const auto& k : d.index_puts) note_date(k, true);
     if (d.row_changed) {
       if (!d.row.empty()) {
         batch.Put(Cf::kLeadRows, keys::LeadId(org, num), d.row);
@@ -518,6 +534,20 @@ void Applier::DiffPart(Part* part) {
     }
   }
   for (const auto& marker : part->event_keys) batch.Put(Cf::kEvents, marker.key, "");
+  // A lead's entries added and removed are disjoint, and different leads'
+  // entries differ (the lead number is in them): sorted, each list is a set.
+  std::string adds, removes;
+  for (auto& [day_key, delta] : date_deltas) {
+    for (auto* list : {&delta.first, &delta.second}) {
+      std::sort(list->begin(), list->end(),  // by bytes, as the merge operator orders entries
+                [](const Entry& x, const Entry& y) { return std::memcmp(x.data(), y.data(), x.size()) < 0; });
+    }
+    adds.clear();
+    removes.clear();
+    for (const Entry& e : delta.first) adds.append(e.data(), e.size());
+    for (const Entry& e : delta.second) removes.append(e.data(), e.size());
+    batch.Merge(Cf::kAttrIndex, day_key, state::EncodeEntryDelta(adds, removes));
+  }
 }
 
 Status Applier::ApplyChunkOps(size_t q) {

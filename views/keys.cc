@@ -245,6 +245,15 @@ std::string DateEntryPrefix(std::string_view org, std::string_view attr) {
   return k;
 }
 
+std::string DateEntriesDay(std::string_view org, std::string_view attr, int64_t day) {
+  std::string k = DateEntryPrefix(org, attr);
+  AppendI64(&k, day);
+  return k;
+}
+
+int64_t DateEntryInstant(std::string_view entry) { return ReadI64(entry, 0); }
+uint32_t DateEntryLead(std::string_view entry) { return ReadU32(entry, 8); }
+
 std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num) {
   std::string k = DateEntryPrefix(org, attr);
   AppendI64(&k, at_ms);

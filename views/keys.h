@@ -102,9 +102,16 @@ std::string UniverseBitmap(std::string_view org);
 // Leads whose date-valued attr falls on the UTC day.
 std::string DateDayPrefix(std::string_view org, std::string_view attr);
 std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t day);
-// Exact date entries (state::Cf::kAttrIndex): attr, instant, lead number.
+// Exact date entries: a lead's entry is DateEntry (attr, instant, lead
+// number); they are stored per UTC day (state::Cf::kAttrIndex, key
+// DateEntriesDay, value the day's entries: the last 12 bytes of each
+// DateEntry, sorted; state/entry_set_merge.h).
 std::string DateEntryPrefix(std::string_view org, std::string_view attr);
 std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num);
+std::string DateEntriesDay(std::string_view org, std::string_view attr, int64_t day);
+// The instant and lead number of a stored entry (12 bytes).
+int64_t DateEntryInstant(std::string_view entry);
+uint32_t DateEntryLead(std::string_view entry);
 
 // Activities: bitmaps per code (kAnyActivity: every code) and unit, and the
 // exact log (state::Cf::kActivityLog) for the partial days of a window.

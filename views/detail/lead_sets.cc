@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "state/bitmap_merge.h"
+#include "state/entry_set_merge.h"
 #include "views/detail/report_sets.h"
 #include "views/detail/units.h"
 #include "views/keys.h"
@@ -322,16 +323,37 @@ Status LeadSets::DateRange(const std::string& attr, int64_t from_ms, int64_t to_
   const int64_t d0 = DayOf(from_ms), d1 = DayOf(to_ms);
   const int64_t first_full = from_ms == DayStartMs(d0) ? d0 : d0 + 1;
   const int64_t last_full = to_ms == DayStartMs(d1 + 1) - 1 ? d1 : d1 - 1;
-  auto exact = [&](int64_t lo, int64_t hi) -> Status {  // inclusive
+  auto exact = [&](int64_t lo, int64_t hi) -> Status {  // inclusive, within one day
     if (lo > hi) return Status::Ok();
-    const std::string prefix = keys::DateEntryPrefix(org_, attr);
-    return reader_.Scan(Cf::kAttrIndex, keys::DateEntry(org_, attr, lo, 0), keys::DateEntry(org_, attr, hi + 1, 0),
-                        [&](std::string_view k, std::string_view) {
-                          out->add(keys::ReadU32(k, prefix.size() + 8));
-                          return true;
-                        });
+    std::string entries;
+    Status r = reader_.Get(Cf::kAttrIndex, keys::DateEntriesDay(org_, attr, DayOf(lo)), &entries);
+    if (r.IsNotFound()) return Status::Ok();
+    if (!r.ok()) return r;
+    if (entries.size() % state::kEntryBytes != 0) return Status::Corruption("bad date entries");
+    // Sorted by instant: from the first at or after lo.
+    const size_t n = entries.size() / state::kEntryBytes;
+    size_t first = 0, count = n;
+    while (count > 0) {
+      const size_t step = count / 2;
+      if (keys::DateEntryInstant(std::string_view(entries).substr((first + step) * state::kEntryBytes)) < lo) {
+        first += step + 1;
+        count -= step + 1;
+      } else {
+        count = step;
+      }
+    }
+    for (size_t i = first; i < n; ++i) {
+      const std::string_view e = std::string_view(entries).substr(i * state::kEntryBytes, state::kEntryBytes);
+      if (keys::DateEntryInstant(e) > hi) break;
+      out->add(keys::DateEntryLead(e));
+    }
+    return Status::Ok();
   };
-  if (first_full > last_full) return exact(from_ms, to_ms);
+  if (first_full > last_full) {  // within a day, or the ends of two neighbouring days
+    if (d0 == d1) return exact(from_ms, to_ms);
+    Status s = exact(from_ms, DayStartMs(d0 + 1) - 1);
+    return s.ok() ? exact(DayStartMs(d1), to_ms) : s;
+  }
   Status s = ScanBitmaps(keys::DateDayBitmap(org_, attr, first_full), keys::DateDayBitmap(org_, attr, last_full + 1),
                          [&](std::string_view, Roaring&& b) {
                            *out |= b;
