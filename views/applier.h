@@ -45,10 +45,11 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 // keys::ActivityLogBatch; 4: bitmap chunks changed by merge operands,
 // state/bitmap_merge.h; 5: arrival numbers from shard and offset,
 // views/records.h ArrivalSeq, and per-shard meta, ingest/shard.h; 6: the
-// exact date index as entry sets per day, state/entry_set_merge.h). A new data directory is stamped with it; a
+// exact date index as entry sets per day, state/entry_set_merge.h; 7: lead
+// records in a binary layout, views/records.cc). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 6;
+inline constexpr int kStateFormat = 7;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {

@@ -8,12 +8,6 @@ using nlohmann::json;
 json TimeJ(const EventTime& t) { return json::array({t.at_ms, t.seq}); }
 EventTime TimeFrom(const json& j) { return EventTime{j.at(0).get<int64_t>(), j.at(1).get<uint64_t>()}; }
 
-json OptStr(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
-std::optional<std::string> StrOpt(const json& j) {
-  if (j.is_null()) return std::nullopt;
-  return j.get<std::string>();
-}
-
 std::string ToBytes(const json& j) {
   std::vector<std::uint8_t> v = json::to_msgpack(j);
   return std::string(v.begin(), v.end());
@@ -33,42 +27,198 @@ Status FromBytes(std::string_view bytes, const char* what, Fill fill) {
 
 }  // namespace
 
-std::string LeadRecord::Encode() const {
-  json j = json::object();
-  j["n"] = num;
-  if (created) {
-    j["c"] = json::array({TimeJ(created->time), created->status_id, OptStr(created->owner_id), created->fields});
+// A lead record's binary layout (state format 7): 'L', then varints
+// (LEB128; signed ones zigzagged) and length-prefixed strings: num, flags
+// (1 created, 2 deleted, 4 last activity), [created: time, status, owner,
+// fields], extra creations, the changes (count, then time and status each),
+// the updates (count, then time, fields and owner each), [last activity:
+// instant, name]. A time is at_ms then seq; an optional string a presence
+// byte then the string; fields are msgpack (nlohmann), empty for null.
+namespace {
+
+constexpr char kLeadTag = 'L';
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
   }
-  if (extra_creations) j["x"] = extra_creations;
-  json ch = json::array();
-  for (const auto& c : changes) ch.push_back(json::array({TimeJ(c.time), c.status_id}));
-  j["s"] = std::move(ch);
-  json up = json::array();
-  for (const auto& u : updates) up.push_back(json::array({TimeJ(u.time), u.fields, OptStr(u.owner_id)}));
-  j["u"] = std::move(up);
-  if (deleted) j["d"] = true;
-  if (last_activity_ms != INT64_MIN) j["a"] = json::array({last_activity_ms, OptStr(last_activity_name)});
-  return ToBytes(j);
+  out->push_back(static_cast<char>(v));
+}
+void PutSigned(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+void PutStr(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+void PutOptStr(std::string* out, const std::optional<std::string>& s) {
+  out->push_back(s ? 1 : 0);
+  if (s) PutStr(out, *s);
+}
+void PutTime(std::string* out, const EventTime& t) {
+  PutSigned(out, t.at_ms);
+  PutVarint(out, t.seq);
+}
+void PutFields(std::string* out, const json& fields) {
+  if (fields.is_null()) {
+    PutVarint(out, 0);
+    return;
+  }
+  const std::vector<std::uint8_t> v = json::to_msgpack(fields);
+  PutVarint(out, v.size());
+  out->append(v.begin(), v.end());
+}
+
+// Reads the layout above; every read checks its bounds, and the first
+// failure sticks (ok() false), so a truncated or foreign value is refused.
+class RecordReader {
+ public:
+  explicit RecordReader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  bool done() const { return pos_ == in_.size(); }
+  uint8_t Byte() {
+    if (!ok_ || pos_ >= in_.size()) return Fail<uint8_t>();
+    return static_cast<uint8_t>(in_[pos_++]);
+  }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const uint8_t b = Byte();
+      if (!ok_) return 0;
+      v |= uint64_t{b & 0x7Fu} << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return Fail<uint64_t>();
+  }
+  int64_t Signed() {
+    const uint64_t u = Varint();
+    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  std::string_view Bytes() {
+    const uint64_t n = Varint();
+    if (!ok_ || n > in_.size() - pos_) return Fail<std::string_view>();
+    std::string_view s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  std::string Str() { return std::string(Bytes()); }
+  std::optional<std::string> OptStr() {
+    const uint8_t present = Byte();
+    if (present > 1) return Fail<std::optional<std::string>>();
+    if (!present) return std::nullopt;
+    return Str();
+  }
+  EventTime Time() {
+    EventTime t;
+    t.at_ms = Signed();
+    t.seq = Varint();
+    return t;
+  }
+  json Fields() {
+    std::string_view b = Bytes();
+    if (!ok_ || b.empty()) return json();
+    json j = json::from_msgpack(b.begin(), b.end());  // throws on bad bytes
+    if (!j.is_object()) return Fail<json>();
+    return j;
+  }
+  // A count of items of at least min_bytes each: never more than the bytes
+  // left could hold (a corrupt count cannot make the decoder reserve much).
+  uint64_t Count(size_t min_bytes) {
+    const uint64_t n = Varint();
+    if (ok_ && n > (in_.size() - pos_) / min_bytes) return Fail<uint64_t>();
+    return n;
+  }
+
+ private:
+  template <typename T>
+  T Fail() {
+    ok_ = false;
+    return T();
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string LeadRecord::Encode() const {
+  std::string out(1, kLeadTag);
+  PutVarint(&out, num);
+  out.push_back(static_cast<char>((created ? 1 : 0) | (deleted ? 2 : 0) | (last_activity_ms != INT64_MIN ? 4 : 0)));
+  if (created) {
+    PutTime(&out, created->time);
+    PutStr(&out, created->status_id);
+    PutOptStr(&out, created->owner_id);
+    PutFields(&out, created->fields);
+  }
+  PutVarint(&out, extra_creations);
+  PutVarint(&out, changes.size());
+  for (const auto& c : changes) {
+    PutTime(&out, c.time);
+    PutStr(&out, c.status_id);
+  }
+  PutVarint(&out, updates.size());
+  for (const auto& u : updates) {
+    PutTime(&out, u.time);
+    PutFields(&out, u.fields);
+    PutOptStr(&out, u.owner_id);
+  }
+  if (last_activity_ms != INT64_MIN) {
+    PutSigned(&out, last_activity_ms);
+    PutOptStr(&out, last_activity_name);
+  }
+  return out;
 }
 
 Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out) {
-  return FromBytes(bytes, "lead", [out](const json& j) {
-    LeadRecord r;
-    r.num = j.at("n").get<uint32_t>();
-    if (j.contains("c")) {
-      const json& c = j["c"];
-      r.created = LeadCreation{TimeFrom(c.at(0)), c.at(1).get<std::string>(), StrOpt(c.at(2)), c.at(3)};
+  try {
+    RecordReader r(bytes);
+    LeadRecord rec;
+    if (r.Byte() != static_cast<uint8_t>(kLeadTag)) return Status::Corruption("bad lead record: not a lead record");
+    const uint64_t num = r.Varint();
+    if (num > UINT32_MAX) return Status::Corruption("bad lead record: lead number out of range");
+    rec.num = static_cast<uint32_t>(num);
+    const uint8_t flags = r.Byte();
+    if (flags & ~7u) return Status::Corruption("bad lead record: unknown flags");
+    if (flags & 1) {
+      LeadCreation c;
+      c.time = r.Time();
+      c.status_id = r.Str();
+      c.owner_id = r.OptStr();
+      c.fields = r.Fields();
+      rec.created = std::move(c);
     }
-    r.extra_creations = j.value("x", 0u);
-    for (const auto& c : j.at("s")) r.changes.push_back({TimeFrom(c.at(0)), c.at(1).get<std::string>()});
-    for (const auto& u : j.at("u")) r.updates.push_back({TimeFrom(u.at(0)), u.at(1), StrOpt(u.at(2))});
-    r.deleted = j.value("d", false);
-    if (j.contains("a")) {
-      r.last_activity_ms = j["a"].at(0).get<int64_t>();
-      r.last_activity_name = StrOpt(j["a"].at(1));
+    const uint64_t extra = r.Varint();
+    if (extra > UINT32_MAX) return Status::Corruption("bad lead record: count out of range");
+    rec.extra_creations = static_cast<uint32_t>(extra);
+    const uint64_t n_changes = r.Count(3);
+    rec.changes.reserve(n_changes);
+    for (uint64_t i = 0; i < n_changes && r.ok(); ++i) {
+      EventTime t = r.Time();
+      rec.changes.push_back({t, r.Str()});
     }
-    *out = std::move(r);
-  });
+    const uint64_t n_updates = r.Count(4);
+    rec.updates.reserve(n_updates);
+    for (uint64_t i = 0; i < n_updates && r.ok(); ++i) {
+      LeadUpdate u;
+      u.time = r.Time();
+      u.fields = r.Fields();
+      u.owner_id = r.OptStr();
+      rec.updates.push_back(std::move(u));
+    }
+    rec.deleted = flags & 2;
+    if (flags & 4) {
+      rec.last_activity_ms = r.Signed();
+      rec.last_activity_name = r.OptStr();
+    }
+    if (!r.ok() || !r.done()) return Status::Corruption("bad lead record: truncated or trailing bytes");
+    *out = std::move(rec);
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("bad lead record: ") + e.what());
+  }
 }
 
 std::string StatusRecord::Encode() const {
