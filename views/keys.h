@@ -124,6 +124,10 @@ std::string ActivityDayPrefix(std::string_view org, int64_t day);
 // one per activity (0.6 keys per event on the bench's streams). day_prefix
 // is ActivityDayPrefix(org, day).
 std::string ActivityLogBatch(std::string_view day_prefix, uint64_t batch_seq);
+// The day prefix of an ActivityLogBatch key (the key without its batch).
+inline std::string_view ActivityLogDayOf(std::string_view batch_key) {
+  return batch_key.substr(0, batch_key.size() >= 8 ? batch_key.size() - 8 : 0);
+}
 struct ActivityEntry {
   int64_t at_ms;
   uint32_t lead_num;

@@ -108,7 +108,7 @@ std::map<std::string, std::string> Dump(state::Store* store) {
         r.removeRunCompression();  // then the run containers that are smaller, ties not
         all.emplace(std::to_string(cf) + "|" + std::string(k), state::EncodeBitmapChunk(&r));
       } else if (static_cast<state::Cf>(cf) == state::Cf::kActivityLog) {
-        REQUIRE(views::keys::ReadActivityEntries(v, &days[std::string(k.substr(0, k.size() - 8))]));
+        REQUIRE(views::keys::ReadActivityEntries(v, &days[std::string(views::keys::ActivityLogDayOf(k))]));
       } else {
         all.emplace(std::to_string(cf) + "|" + std::string(k), std::string(v));
       }

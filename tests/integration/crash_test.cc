@@ -66,7 +66,7 @@ TEST_CASE("kill -9 at random moments during ingestion loses nothing and counts n
   auto activity_days = [](state::Store* store) {
     std::map<std::string, std::vector<views::keys::ActivityEntry>> days;
     REQUIRE_OK(store->Scan(state::Cf::kActivityLog, "", "\xFF", [&](std::string_view k, std::string_view v) {
-      auto& entries = days[std::string(k.substr(0, k.size() - 8))];
+      auto& entries = days[std::string(views::keys::ActivityLogDayOf(k))];
       REQUIRE(views::keys::ReadActivityEntries(v, &entries));
       return true;
     }));

@@ -36,11 +36,6 @@ std::optional<double> Number(std::string_view s) {
 
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  *failure = state::DecodeBitmapChunk(bytes, out);
-  return failure->ok();
-}
-
 bool IsNegative(Op op) { return op == Op::kNeq || op == Op::kNotIn; }
 
 // A range [lo, hi] over one ordered domain; a missing end is unbounded.
@@ -118,7 +113,7 @@ Status LeadSets::ScanBitmaps(const std::string& begin, const std::string& end,
   bool have = false, stopped = false;
   Status s = reader_.Scan(Cf::kBitmaps, begin, end, [&](std::string_view k, std::string_view v) {
     Roaring b;
-    if (!ReadBitmap(v, &b, &failure)) return false;
+    if (!(failure = state::DecodeBitmapChunk(v, &b)).ok()) return false;
     const std::string_view logical = keys::LogicalBitmapKey(k);
     if (have && logical != current) {
       if (!fn(current, std::move(acc))) {

@@ -13,18 +13,13 @@ using keys::Kind;
 using keys::Level;
 using state::Cf;
 
-bool ReadBitmap(std::string_view bytes, Roaring* out, Status* failure) {
-  *failure = state::DecodeBitmapChunk(bytes, out);
-  return failure->ok();
-}
-
 // Appends every stored bitmap (chunk) with a key in [begin, end) to parts.
 Status ReadBitmaps(const state::Reader& reader, const std::string& begin, const std::string& end,
                    std::vector<Roaring>* parts) {
   Status failure;
   Status s = reader.Scan(Cf::kBitmaps, begin, end, [&](std::string_view, std::string_view value) {
     Roaring b;
-    if (!ReadBitmap(value, &b, &failure)) return false;
+    if (!(failure = state::DecodeBitmapChunk(value, &b)).ok()) return false;
     parts->push_back(std::move(b));
     return true;
   });
