@@ -51,10 +51,11 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
                      int64_t offset) {
   uint64_t arrival = 0;
   if (source.local()) {
-    arrival = views::ArrivalSeq(kLocalShard, static_cast<uint64_t>(local_next_ + local_pending_));
-    if (local_next_ + local_pending_ >= static_cast<int64_t>(views::kMaxArrivalOffset)) {
+    const int64_t next = local_next_ + local_pending_;
+    if (next >= static_cast<int64_t>(views::kMaxArrivalOffset)) {
       return Status::InvalidArgument("the local source has numbered 2^40 messages: no arrival number is left");
     }
+    arrival = views::ArrivalSeq(kLocalShard, static_cast<uint64_t>(next));
     ++local_pending_;
   } else {
     if (source.partition < 0 || ShardOfPartition(source.partition) > views::kMaxShard) {
@@ -68,8 +69,7 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
       topic_ = source.topic;
       binds_topic_ = true;
     } else if (topic_ != source.topic) {
-      return Status::InvalidArgument("the data directory holds the state of topic '" + topic_ + "', not '" +
-                                     source.topic + "': use another --data-dir for another topic");
+      return TopicMismatch(topic_, source.topic);
     }
     arrival = views::ArrivalSeq(ShardOfPartition(source.partition), static_cast<uint64_t>(offset));
     next_offsets_[source] = offset + 1;
@@ -170,10 +170,7 @@ Status Pipeline::Commit() {
     sum += pending;
     ShardTotals after = totals_[shard];
     after += pending;
-    const uint64_t values[] = {after.applied, after.duplicate, after.dead_lettered, after.anomalies};
-    for (size_t i = 0; i < 4; ++i) {
-      meta.emplace_back(keys::ShardTotal(shard, kShardTotalNames[i]), EncodeI64(static_cast<int64_t>(values[i])));
-    }
+    AppendShardTotals(shard, after, &meta);
   }
   for (const auto& [shard, org] : pending_orgs_) meta.emplace_back(keys::ShardOrg(shard, org), "");
   const auto mode = pending_ >= views::Applier::kMinParallelEvents ? views::Applier::CommitMode::kHandOff
@@ -214,18 +211,7 @@ void Pipeline::ClearPending() {
 }
 
 Status Pipeline::StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const {
-  out->reset();
-  const std::string where = source.topic + "[" + std::to_string(source.partition) + "]";
-  std::string v;
-  Status s = store_->Get(state::Cf::kMeta, views::keys::ConsumerOffset(source.topic, source.partition), &v);
-  if (s.IsNotFound()) return Status::Ok();
-  if (!s.ok()) return s.WithContext("reading the stored position of " + where);
-  if (v.size() != 8) {
-    return Status::Corruption("the stored position of " + where + " is malformed (" + std::to_string(v.size()) +
-                              " bytes, want 8)");
-  }
-  *out = views::keys::ReadI64(v, 0);
-  return Status::Ok();
+  return ReadStoredPosition(*store_, source.topic, source.partition, out);
 }
 
 }  // namespace leadflow::ingest

@@ -27,11 +27,19 @@ ShardTotals& ShardTotals::operator+=(const ShardTotals& o) {
 
 namespace {
 
+// The totals' names in keys::ShardTotal and their fields: the one table
+// that both writing and reading them use.
+constexpr std::pair<const char*, uint64_t ShardTotals::*> kTotalFields[] = {
+    {"applied", &ShardTotals::applied},
+    {"duplicate", &ShardTotals::duplicate},
+    {"dead_lettered", &ShardTotals::dead_lettered},
+    {"anomalies", &ShardTotals::anomalies},
+};
+
 uint64_t* TotalField(ShardTotals* t, std::string_view name) {
-  if (name == kShardTotalNames[0]) return &t->applied;
-  if (name == kShardTotalNames[1]) return &t->duplicate;
-  if (name == kShardTotalNames[2]) return &t->dead_lettered;
-  if (name == kShardTotalNames[3]) return &t->anomalies;
+  for (const auto& [n, field] : kTotalFields) {
+    if (name == n) return &(t->*field);
+  }
   return nullptr;
 }
 
@@ -91,18 +99,40 @@ Status ListShards(const state::Reader& store, ShardsMeta* out) {
   for (auto& [shard, info] : out->shards) {
     auto partition = PartitionOfShard(shard);
     if (!partition) continue;
-    std::string v;
-    s = store.Get(Cf::kMeta, keys::ConsumerOffset(out->topic, *partition), &v);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) {
-      return s.WithContext("reading the stored position of " + out->topic + "[" + std::to_string(*partition) + "]");
-    }
-    int64_t n = 0;
-    const std::string where = out->topic + "[" + std::to_string(*partition) + "]";
-    if (Status r = ReadI64Value(v, "the stored position of " + where, &n); !r.ok()) return r;
-    info.position = n;
+    s = ReadStoredPosition(store, out->topic, *partition, &info.position);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
+}
+
+Status ReadStoredPosition(const state::Reader& store, std::string_view topic, int32_t partition,
+                          std::optional<int64_t>* out) {
+  out->reset();
+  const std::string where = std::string(topic) + "[" + std::to_string(partition) + "]";
+  std::string v;
+  Status s = store.Get(Cf::kMeta, keys::ConsumerOffset(topic, partition), &v);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return s.WithContext("reading the stored position of " + where);
+  int64_t n = 0;
+  s = ReadI64Value(v, "the stored position of " + where, &n);
+  if (s.ok()) *out = n;
+  return s;
+}
+
+void AppendShardTotals(uint32_t shard, const ShardTotals& totals,
+                       std::vector<std::pair<std::string, std::string>>* meta) {
+  for (const auto& [name, field] : kTotalFields) {
+    std::string v;
+    keys::AppendI64(&v, static_cast<int64_t>(totals.*field));
+    meta->emplace_back(keys::ShardTotal(shard, name), std::move(v));
+  }
+}
+
+Status TopicMismatch(std::string_view bound, std::string_view topic) {
+  return Status::InvalidArgument("the data directory holds the state of topic '" + std::string(bound) + "', not '" +
+                                 std::string(topic) +
+                                 "': use another --data-dir for another topic (positions and arrival numbers "
+                                 "belong to one topic)");
 }
 
 Status CheckShardTopic(const state::Reader& store, std::string_view topic) {
@@ -110,11 +140,7 @@ Status CheckShardTopic(const state::Reader& store, std::string_view topic) {
   Status s = store.Get(Cf::kMeta, keys::MetaTopic(), &bound);
   if (s.IsNotFound()) return Status::Ok();
   if (!s.ok()) return s.WithContext("reading the bound topic");
-  if (bound == topic) return Status::Ok();
-  return Status::InvalidArgument("the data directory holds the state of topic '" + bound +
-                                 "', not '" + std::string(topic) +
-                                 "': use another --data-dir for another topic (positions and arrival numbers "
-                                 "belong to one topic)");
+  return bound == topic ? Status::Ok() : TopicMismatch(bound, topic);
 }
 
 Status DropShard(state::Store* store, uint32_t shard, ShardInfo* dropped) {

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "state/status.h"
@@ -48,8 +49,6 @@ struct ShardTotals {
   ShardTotals& operator+=(const ShardTotals& o);
   friend bool operator==(const ShardTotals&, const ShardTotals&) = default;
 };
-// The names of the totals in keys::ShardTotal, in the order of the fields.
-inline constexpr const char* kShardTotalNames[] = {"applied", "duplicate", "dead_lettered", "anomalies"};
 
 struct ShardInfo {
   uint32_t shard = 0;
@@ -70,6 +69,19 @@ struct ShardsMeta {
 Status LoadShards(const state::Reader& store, ShardsMeta* out);
 // LoadShards and each partition's stored position (`leadflow shards`).
 Status ListShards(const state::Reader& store, ShardsMeta* out);
+
+// The stored next offset of a partition into *out, nullopt when none is
+// stored. A read error or a malformed value (Corruption) is returned as
+// such, never taken as "none" (the partition would be read from its start).
+Status ReadStoredPosition(const state::Reader& store, std::string_view topic, int32_t partition,
+                          std::optional<int64_t>* out);
+
+// The meta puts (keys::ShardTotal) that store a shard's totals.
+void AppendShardTotals(uint32_t shard, const ShardTotals& totals,
+                       std::vector<std::pair<std::string, std::string>>* meta);
+
+// The error for a partition of topic when the directory is bound to bound.
+Status TopicMismatch(std::string_view bound, std::string_view topic);
 
 // OK when the data directory consumes topic or no topic yet; else
 // InvalidArgument naming both (a directory's arrival numbers and positions

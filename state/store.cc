@@ -96,8 +96,6 @@ bool CanJoinBatches(const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
   return c.seen == want;
 }
 
-// A bitmap chunk that was emptied by merges is stored as an empty value:
-// Get and Scan show it as absent (state/bitmap_merge.h).
 // The families of sets changed by merge operands (bitmap chunks, date entry
 // sets): a set folded to empty is stored as an empty value, which readers
 // see as absent, so a set emptied by deltas reads as one never written.

@@ -490,12 +490,11 @@ void Applier::DiffPart(Part* part) {
   using Entry = std::array<char, state::kEntryBytes>;
   std::unordered_map<std::string, std::pair<std::vector<Entry>, std::vector<Entry>>> date_deltas;
   auto note_date = [&](const std::string& entry_key, bool add) {
-    const size_t at = entry_key.size() - state::kEntryBytes;
-    std::string day_key = entry_key.substr(0, at);
-    keys::AppendI64(&day_key, DayOf(keys::ReadI64(entry_key, at)));
+    std::string day_key;
+    const std::string_view entry = keys::SplitDateEntry(entry_key, &day_key);
     auto& [adds, removes] = date_deltas[std::move(day_key)];
     Entry e;
-    std::memcpy(e.data(), entry_key.data() + at, e.size());
+    std::memcpy(e.data(), entry.data(), e.size());
     (add ? adds : removes).push_back(e);
   };
   for (auto& [key_ptr, slot] : part->slots) {

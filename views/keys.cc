@@ -1,5 +1,7 @@
 #include "views/keys.h"
 
+#include "views/time.h"
+
 #include <cstring>
 
 namespace leadflow::views::keys {
@@ -249,6 +251,14 @@ std::string DateEntriesDay(std::string_view org, std::string_view attr, int64_t 
   std::string k = DateEntryPrefix(org, attr);
   AppendI64(&k, day);
   return k;
+}
+
+std::string_view SplitDateEntry(std::string_view entry_key, std::string* day_key) {
+  constexpr size_t kEntry = 12;  // AppendI64 + AppendU32, as DateEntry writes them
+  const size_t at = entry_key.size() - kEntry;
+  day_key->assign(entry_key.substr(0, at));
+  AppendI64(day_key, DayOf(ReadI64(entry_key, at)));
+  return entry_key.substr(at);
 }
 
 int64_t DateEntryInstant(std::string_view entry) { return ReadI64(entry, 0); }

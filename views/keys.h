@@ -109,6 +109,9 @@ std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t d
 std::string DateEntryPrefix(std::string_view org, std::string_view attr);
 std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num);
 std::string DateEntriesDay(std::string_view org, std::string_view attr, int64_t day);
+// The stored entry of a DateEntry key (its last 12 bytes), and into *day_key
+// the DateEntriesDay key of its day.
+std::string_view SplitDateEntry(std::string_view entry_key, std::string* day_key);
 // The instant and lead number of a stored entry (12 bytes).
 int64_t DateEntryInstant(std::string_view entry);
 uint32_t DateEntryLead(std::string_view entry);

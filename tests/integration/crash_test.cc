@@ -63,19 +63,9 @@ TEST_CASE("kill -9 at random moments during ingestion loses nothing and counts n
   };
   // The activity log has a key per day and batch (batches differ between the
   // runs): compare each day's entries.
-  auto activity_days = [](state::Store* store) {
-    std::map<std::string, std::vector<views::keys::ActivityEntry>> days;
-    REQUIRE_OK(store->Scan(state::Cf::kActivityLog, "", "\xFF", [&](std::string_view k, std::string_view v) {
-      auto& entries = days[std::string(views::keys::ActivityLogDayOf(k))];
-      REQUIRE(views::keys::ReadActivityEntries(v, &entries));
-      return true;
-    }));
-    for (auto& [day, entries] : days) std::sort(entries.begin(), entries.end());
-    return days;
-  };
-  const auto crashed_days = activity_days(crashed.get());
+  const auto crashed_days = testing::ActivityLogDays(*crashed);
   CHECK(!crashed_days.empty());
-  CHECK(crashed_days == activity_days(ref.store.get()));
+  CHECK(crashed_days == testing::ActivityLogDays(*ref.store));
   for (const auto& [cf, name] : families) {
     std::vector<std::pair<std::string, std::string>> a, b;
     auto collect = [](std::vector<std::pair<std::string, std::string>>* out) {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -148,6 +149,16 @@ std::string PercentEncode(std::string_view in) {
     }
   }
   return out;
+}
+
+std::map<std::string, std::vector<views::keys::ActivityEntry>> ActivityLogDays(const state::Reader& reader) {
+  std::map<std::string, std::vector<views::keys::ActivityEntry>> days;
+  REQUIRE_OK(reader.Scan(state::Cf::kActivityLog, "", "\xFF", [&](std::string_view k, std::string_view v) {
+    REQUIRE(views::keys::ReadActivityEntries(v, &days[std::string(views::keys::ActivityLogDayOf(k))]));
+    return true;
+  }));
+  for (auto& [day, entries] : days) std::sort(entries.begin(), entries.end());
+  return days;
 }
 
 }  // namespace leadflow::testing

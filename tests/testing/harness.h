@@ -5,6 +5,7 @@
 #define LEADFLOW_TESTS_TESTING_HARNESS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "ingest/pipeline.h"
 #include "state/store.h"
+#include "views/keys.h"
 #include "views/status_report.h"
 
 namespace leadflow::testing {
@@ -71,6 +73,11 @@ std::string ReportToText(const views::StatusReport& report);
 std::string Base64(std::string_view in);
 // Every byte outside A-Za-z0-9 percent-encoded (for query parameters).
 std::string PercentEncode(std::string_view in);
+
+// The activity log's entries per day, sorted: its keys name the batch that
+// wrote them (keys::ActivityLogBatch), so runs with other batches are
+// compared day by day.
+std::map<std::string, std::vector<views::keys::ActivityEntry>> ActivityLogDays(const state::Reader& reader);
 
 }  // namespace leadflow::testing
 
