@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,7 @@
 #include "app/flags.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_ingest.h"
+#include "ingest/memory_budget.h"
 #include "ingest/shard.h"
 #include "state/disk.h"
 #include "state/log.h"
@@ -48,8 +50,10 @@ const char* kUsage =
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
     "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
+    "                 [--apply-workers N] [--memory-budget SIZE]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
-    "                  [--min-free-disk-mb N]\n"
+    "                  [--min-free-disk-mb N] [--memory-budget SIZE]\n"
+    "--memory-budget: MiB, or with a unit (512M, 2G); default 2G (ingest/memory_budget.h).\n"
     "  leadflow shards --data-dir DIR [--drop SHARD]   (the data directory's shards, one JSON line each;\n"
     "                  --drop deletes one, with no service running, to rebuild it from its partition)\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
@@ -112,6 +116,21 @@ void AppendStateWrites(std::string* out, const state::WriteCounters& c) {
   }
 }
 
+// The memory budget and its split (ingest/memory_budget.h), so that an
+// operator can compare it with the process's resident memory.
+void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
+  *out += "# HELP leadflow_memory_budget_bytes The --memory-budget and its parts.\n"
+          "# TYPE leadflow_memory_budget_bytes gauge\n";
+  const std::pair<const char*, uint64_t> parts[] = {{"total", b.total},
+                                                    {"lead_cache", b.lead_cache},
+                                                    {"write_buffers", b.write_buffers},
+                                                    {"block_cache", b.block_cache},
+                                                    {"prefetch", b.prefetch}};
+  for (const auto& [name, bytes] : parts) {
+    *out += std::string("leadflow_memory_budget_bytes{part=\"") + name + "\"} " + std::to_string(bytes) + "\n";
+  }
+}
+
 // A flag's value as a positive integer (at most max), or the fallback when unset.
 bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out,
                      int64_t max = 1'000'000) {
@@ -153,6 +172,31 @@ int BadApplyWorkers(const app::Flags& flags) {
   return Fail("--apply-workers must be a number from 1 to 64, got '" + flags.Get("apply-workers") + "'");
 }
 
+// --memory-budget (default 2 GiB) split between the caches, or false for a
+// bad value.
+bool Budget(const app::Flags& flags, ingest::MemoryBudget* budget) {
+  uint64_t bytes = ingest::MemoryBudget::kDefaultBytes;
+  if (auto text = flags.Find("memory-budget")) {
+    std::optional<uint64_t> parsed = ingest::MemoryBudget::Parse(*text);
+    if (!parsed) return false;
+    bytes = *parsed;
+  }
+  *budget = ingest::MemoryBudget::Split(bytes);
+  return true;
+}
+
+int BadBudget(const app::Flags& flags) {
+  return Fail("--memory-budget must be a size from 128M to 1048576M (MiB, or with a unit: 512M, 2G), got '" +
+              flags.Get("memory-budget") + "'");
+}
+
+state::Store::Options StoreOptions(const ingest::MemoryBudget& budget) {
+  state::Store::Options o;
+  o.block_cache_bytes = budget.block_cache;
+  o.write_buffer_bytes = budget.write_buffers;
+  return o;
+}
+
 int BadMinFreeDisk(const app::Flags& flags) {
   return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
               flags.Get("min-free-disk-mb") + "'");
@@ -160,8 +204,8 @@ int BadMinFreeDisk(const app::Flags& flags) {
 
 // Opens the state in dir and checks its layout (views::CheckStateFormat);
 // on failure returns false with the message for Fail.
-bool OpenState(const std::string& dir, uint64_t min_free_bytes, std::unique_ptr<state::Store>* store,
-               std::string* error) {
+bool OpenState(const std::string& dir, uint64_t min_free_bytes, const state::Store::Options& options,
+               std::unique_ptr<state::Store>* store, std::string* error) {
   // A disk that cannot take writes is refused here, with the reason, before
   // RocksDB's recovery tries to write to it.
   Status s = state::CheckWritable(dir, min_free_bytes);
@@ -169,7 +213,7 @@ bool OpenState(const std::string& dir, uint64_t min_free_bytes, std::unique_ptr<
     *error = "cannot use " + dir + " for state: " + s.message() + "; free space and start again";
     return false;
   }
-  s = state::Store::Open(dir, state::Store::Options(), store);
+  s = state::Store::Open(dir, options, store);
   if (!s.ok()) {
     *error = "cannot open state in " + dir + ": " + s.ToString();
     return false;
@@ -245,9 +289,12 @@ int Serve(const app::Flags& flags) {
     kafka_props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
 
+  ingest::MemoryBudget budget;
+  if (!Budget(flags, &budget)) return BadBudget(flags);
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, min_free_bytes, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);
+  LogInfo("memory budget " + budget.Describe());
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -263,6 +310,8 @@ int Serve(const app::Flags& flags) {
   kopts.data_dir = data_dir;
   kopts.min_free_disk_bytes = min_free_bytes;
   if (!ApplyWorkers(flags, &kopts.apply_workers)) return BadApplyWorkers(flags);
+  kopts.lead_cache_bytes = budget.lead_cache;
+  kopts.prefetch_bytes = budget.prefetch;
   if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
     kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
@@ -300,6 +349,7 @@ int Serve(const app::Flags& flags) {
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
     AppendStateWrites(out, store->write_counters());
+    AppendMemoryBudget(out, budget);
   };
 
   api::ServerOptions sopts;
@@ -362,9 +412,11 @@ int IngestFile(const app::Flags& flags) {
   }
   uint64_t min_free_bytes = 0;
   if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
+  ingest::MemoryBudget budget;
+  if (!Budget(flags, &budget)) return BadBudget(flags);
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, min_free_bytes, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);
   // On a terminal, a progress line after each batch (at most twice a
   // second): lines done and the rate; the summary line stays on stdout.
   const auto started = std::chrono::steady_clock::now();
@@ -387,7 +439,8 @@ int IngestFile(const app::Flags& flags) {
   size_t workers = 1;
   if (!ApplyWorkers(flags, &workers)) return BadApplyWorkers(flags);
   ingest::FileIngestResult result;
-  Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result, progress, workers);
+  Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result, progress, workers,
+                                  budget.lead_cache);
   if (shown) std::fprintf(stderr, "\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // This run's counts (the store's all-time totals are in serve's /metrics).
@@ -447,7 +500,7 @@ int Shards(const app::Flags& flags) {
   if (!std::filesystem::exists(data_dir)) return Fail("no data directory " + data_dir);
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, 0, &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, 0, state::Store::Options(), &store, &error)) return Fail(error);
   ingest::ShardsMeta meta;
   Status s = ingest::ListShards(*store, &meta);
   if (!s.ok()) return Fail("state in " + data_dir + ": " + s.ToString());
@@ -484,13 +537,15 @@ int main(int argc, char** argv) {
     Status s = app::Flags::Parse(
         args,
         {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
-         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers"},
+         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers",
+         "memory-budget"},
         &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return Serve(flags);
   }
   if (command == "ingest") {
-    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb", "apply-workers"},
+    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb", "apply-workers",
+                                         "memory-budget"},
                                  &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return IngestFile(flags);

@@ -5,11 +5,12 @@
 namespace leadflow::ingest {
 
 Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
-                    FileIngestResult* result, const FileIngestProgress& progress, size_t apply_workers) {
+                    FileIngestResult* result, const FileIngestProgress& progress, size_t apply_workers,
+                    size_t lead_cache_bytes) {
   *result = FileIngestResult();
   Stats stats;
   std::unique_ptr<Pipeline> owned;
-  Status s = Pipeline::Create(store, &stats, &owned, apply_workers);
+  Status s = Pipeline::Create(store, &stats, &owned, apply_workers, lead_cache_bytes);
   if (!s.ok()) return s;
   Pipeline& pipeline = *owned;
   // The stats start at the store's totals; this run's counts are the growth.

@@ -35,10 +35,10 @@ using FileIngestProgress = std::function<void(const FileIngestResult&)>;
 // batch_lines. Invalid lines are written to dead_letters (one JSON envelope
 // per line: reason, line number, original) when it is non-null. *result
 // holds what was committed, also when an error stops the run.
-// apply_workers: see Pipeline::Create.
+// apply_workers, lead_cache_bytes: see Pipeline::Create.
 Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
                     FileIngestResult* result, const FileIngestProgress& progress = nullptr,
-                    size_t apply_workers = 1);
+                    size_t apply_workers = 1, size_t lead_cache_bytes = views::Applier::kDefaultLeadCacheBytes);
 
 }  // namespace leadflow::ingest
 

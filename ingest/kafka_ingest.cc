@@ -60,7 +60,8 @@ std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::s
       // At the default of 100000, equal to a catch-up batch, each batch
       // drained the queue and the next one waited out the backoff: a rebuild
       // of the medium bench's topic took 38 s, 22 s with this. The byte
-      // bound (queued.max.messages.kbytes, 64 MiB) still caps the memory.
+      // bound (queued.max.messages.kbytes, from the memory budget) still
+      // caps the memory.
       {"queued.min.messages", "1000000"},
       {"log_level", "4"},
   };
@@ -137,6 +138,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
     settings.emplace_back("group.id", options.group);
     settings.emplace_back("client.id", "leadflow");
+    settings.emplace_back("queued.max.messages.kbytes", std::to_string(std::max<size_t>(1, options.prefetch_bytes >> 10)));
     if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
     Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
     if (!s.ok()) return s;
@@ -337,7 +339,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   ++sessions;
   session_fault.reset();
   // A fresh pipeline: nothing of a failed batch survives in its caches.
-  Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers);
+  Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers, options.lead_cache_bytes);
   if (!created.ok()) return {FaultState(created), created};
   applied_at_session_start = stats->events_applied.load();
   positions.clear();
@@ -489,7 +491,7 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   impl->options = options;
   impl->store = store;
   impl->stats = stats;
-  Status created = Pipeline::Create(store, stats, &impl->pipeline, options.apply_workers);  // the totals, readable now
+  Status created = Pipeline::Create(store, stats, &impl->pipeline, options.apply_workers, options.lead_cache_bytes);  // the totals, readable now
   if (!created.ok()) return created;
   // Build each client once to check the configuration now, not in Run().
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;

@@ -100,6 +100,12 @@ struct KafkaIngestOptions {
   uint64_t min_free_disk_bytes = 64u << 20;
   // Threads that diff a batch's leads at commit (views::Applier). Default: 1.
   size_t apply_workers = 1;
+  // Leads kept decoded between batches, in bytes (views::Applier), and the
+  // bytes of fetched messages librdkafka may hold before they are consumed
+  // (queued.max.messages.kbytes; a --kafka-prop of it wins). main sizes both
+  // from --memory-budget (ingest/memory_budget.h).
+  size_t lead_cache_bytes = views::Applier::kDefaultLeadCacheBytes;
+  size_t prefetch_bytes = size_t{64} << 20;
   // Fault injection for tests only: after this many committed batches, the
   // first session's consumer gets a librdkafka fatal error (as after a
   // fencing), so the recovery path runs on demand. main() reads it from

@@ -20,17 +20,16 @@ std::string EncodeI64(int64_t v) {
 
 }  // namespace
 
-Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers)
-    : store_(store),
-      stats_(stats),
-      applier_(store, views::Applier::kDefaultLeadCacheCapacity, apply_workers) {}
+Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers, size_t lead_cache_bytes)
+    : store_(store), stats_(stats), applier_(store, lead_cache_bytes, apply_workers) {}
 
-Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers) {
+Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers,
+                        size_t lead_cache_bytes) {
   out->reset();
   ShardsMeta meta;
   Status s = LoadShards(*store, &meta);
   if (!s.ok()) return s;
-  std::unique_ptr<Pipeline> p(new Pipeline(store, stats, apply_workers));
+  std::unique_ptr<Pipeline> p(new Pipeline(store, stats, apply_workers, lead_cache_bytes));
   ShardTotals sum;
   for (auto& [shard, info] : meta.shards) {
     sum += info.totals;

@@ -68,7 +68,10 @@ class Pipeline {
   // commit would persist it.
   // apply_workers: threads that diff a batch's leads at commit
   // (views::Applier); the state is the same for any number.
-  static Status Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers = 1);
+  // lead_cache_bytes: leads kept decoded between batches (views::Applier;
+  // the service sizes it from --memory-budget, ingest/memory_budget.h).
+  static Status Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers = 1,
+                       size_t lead_cache_bytes = views::Applier::kDefaultLeadCacheBytes);
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -127,7 +130,7 @@ class Pipeline {
   Status StoredPosition(const SourcePosition& source, std::optional<int64_t>* out) const;
 
  private:
-  Pipeline(state::Store* store, Stats* stats, size_t apply_workers);
+  Pipeline(state::Store* store, Stats* stats, size_t apply_workers, size_t lead_cache_bytes);
   void ClearPending();  // the pipeline's own pending state (not the applier's)
   // Notes that the pending batch applied an event of org in shard.
   void NoteShardOrg(uint32_t shard, std::string_view org);

@@ -12,6 +12,7 @@
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
@@ -265,6 +266,9 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  if (options.write_buffer_bytes > 0) {
+    db_opts.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
+  }
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
   table.cache_index_and_filter_blocks = false;
 

@@ -112,8 +112,13 @@ class Reader {
 class Store : public Reader {
  public:
   struct Options {
-    // Size of the shared block cache in bytes. Default: 256 MiB.
+    // Size of the shared block cache in bytes. Default: 512 MiB.
     size_t block_cache_bytes = 512u << 20;
+    // Bytes all column families' memtables may hold together (RocksDB's
+    // WriteBufferManager flushes the largest when they reach it); 0: no
+    // bound beyond each family's own. Default: 0 (the service sets it from
+    // --memory-budget, ingest/memory_budget.h).
+    size_t write_buffer_bytes = 0;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.

@@ -64,14 +64,32 @@ Status CheckStateFormat(state::Store* store) {
   return store->Write(&batch);
 }
 
-Applier::Applier(state::Store* store, size_t lead_cache_capacity, size_t workers) : store_(store), pool_(workers) {
+Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers) : store_(store), pool_(workers) {
   const size_t n = pool_.workers();
   for (size_t i = 0; i < n; ++i) {
-    // Split evenly, but a non-zero capacity stays non-zero.
-    const size_t leads = lead_cache_capacity == 0 ? 0 : std::max<size_t>(1, lead_cache_capacity / n);
-    parts_.push_back(std::make_unique<Part>(leads));
+    parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n));
     parts_.back()->outbox.resize(n);
   }
+}
+
+size_t Applier::CachedLeadBytes(std::string_view key, const std::string& lead_id, size_t record_bytes,
+                                size_t row_bytes) {
+  // Decoded, a record's vectors, strings and field objects take about 3x
+  // its compact encoding; the row is kept encoded and as attributes.
+  constexpr size_t kOverhead = 320;  // map and list nodes, string and vector headers, the optionals
+  return kOverhead + 2 * key.size() + lead_id.size() + 3 * record_bytes + 3 * row_bytes;
+}
+
+size_t Applier::LeadCacheBytes() const {
+  size_t n = 0;
+  for (const auto& part : parts_) n += part->lead_cache_bytes;
+  return n;
+}
+
+size_t Applier::LeadCacheLeads() const {
+  size_t n = 0;
+  for (const auto& part : parts_) n += part->lead_cache.size();
+  return n;
 }
 
 Status Applier::ForEachPart(size_t events, const std::function<Status(size_t)>& fn) {
@@ -110,19 +128,24 @@ void Applier::Part::ResetBatch() {
 void Applier::CacheCommittedLeads(Part* part) {
   for (auto& [key, slot] : part->slots) {
     part->lead_lru.push_front(*key);
+    const size_t bytes = CachedLeadBytes(*key, slot->lead_id, slot->record_bytes, slot->row_before.size());
     CachedLead c{std::move(slot->lead_id), std::move(slot->record), std::move(slot->attributes_before),
-                 std::move(slot->row_before), part->lead_lru.begin()};
+                 std::move(slot->row_before), part->lead_lru.begin(), bytes};
     auto [it, inserted] = part->lead_cache.try_emplace(*key, std::move(c));
     if (!inserted) {  // cannot happen (LoadLead takes the entry out), but stay consistent
       part->lead_lru.erase(it->second.lru_pos);
+      part->lead_cache_bytes -= it->second.bytes;
       it->second = std::move(c);
     }
+    part->lead_cache_bytes += bytes;
   }
 }
 
 void Applier::EvictLeads(Part* part) {
-  while (part->lead_cache.size() > part->lead_cache_capacity) {
-    part->lead_cache.erase(part->lead_lru.back());
+  while (part->lead_cache_bytes > part->lead_cache_limit && !part->lead_lru.empty()) {
+    auto victim = part->lead_cache.find(part->lead_lru.back());
+    part->lead_cache_bytes -= victim->second.bytes;
+    part->lead_cache.erase(victim);
     part->lead_lru.pop_back();
   }
 }
@@ -191,6 +214,7 @@ Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
     slot->attributes_before = std::move(c->second.attributes);
     slot->row_before = std::move(c->second.row);
     part->lead_lru.erase(c->second.lru_pos);
+    part->lead_cache_bytes -= c->second.bytes;
     part->lead_cache.erase(c);
     return Status::Ok();
   }
@@ -510,6 +534,7 @@ void Applier::DiffPart(Part* part) {
       if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
     }
     batch.Put(Cf::kLeads, key, d.record);
+    slot->record_bytes = d.record.size();
     for (const auto& k : d.index_deletes) note_date(k, false);
     for (const auto& k : d.index_puts) note_date(k, true);
     if (d.row_changed) {

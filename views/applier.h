@@ -64,16 +64,20 @@ class Applier {
   // traffic: waking the workers would cost more than it saves).
   static constexpr size_t kMinParallelEvents = 1024;
 
-  // Leads kept decoded between batches (see Part::lead_cache).
-  static constexpr size_t kDefaultLeadCacheCapacity = 32768;
+  // Bytes of leads kept decoded between batches (see Part::lead_cache), by
+  // the estimate of CachedLeadBytes. The service sizes it from
+  // --memory-budget (ingest/memory_budget.h); this default is for tests and
+  // tools.
+  static constexpr size_t kDefaultLeadCacheBytes = size_t{64} << 20;
 
   // store must outlive the Applier, and nothing else may write lead records
   // while it lives (the lead cache assumes it sees every change).
-  // lead_cache_capacity is split evenly between the workers.
+  // lead_cache_bytes is split evenly between the workers; 0 keeps no lead
+  // between batches.
   // workers: threads that apply a block's lead events and commit a batch
   // (the caller's thread is one of them); the state is the same for any
   // number.
-  explicit Applier(state::Store* store, size_t lead_cache_capacity = kDefaultLeadCacheCapacity, size_t workers = 1);
+  explicit Applier(state::Store* store, size_t lead_cache_bytes = kDefaultLeadCacheBytes, size_t workers = 1);
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
@@ -138,6 +142,10 @@ class Applier {
   bool WriteInFlight() const { return inflight_.valid(); }
 
   size_t PendingEvents() const { return pending_events_; }
+  // The lead cache: its estimated bytes (CachedLeadBytes) and leads, summed
+  // over the parts. Not while a step runs.
+  size_t LeadCacheBytes() const;
+  size_t LeadCacheLeads() const;
   // Anomalies found in the pending batch, by shard (of the event found
   // anomalous: views/records.h ShardOfArrival).
   std::map<uint32_t, uint64_t> PendingAnomalies() const;
@@ -168,6 +176,7 @@ class Applier {
     std::optional<LeadAttributes> attributes_before;  // nullopt: no row
     std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight
+    size_t record_bytes = 0;  // its record's encoded size, once diffed
   };
 
   // A lead as the last committed batch left it: its record decoded and the
@@ -183,7 +192,14 @@ class Applier {
     std::optional<LeadAttributes> attributes;
     std::string row;
     std::list<std::string>::iterator lru_pos;
+    size_t bytes = 0;  // CachedLeadBytes when it was cached
   };
+  // An estimate of the heap a cached lead takes, for the cache's byte limit:
+  // the encoded record and row times the growth of their decoded forms, the
+  // key twice (map and LRU list) and the nodes' and containers' overhead.
+  // Calibrated on the medium bench stream (docs/design.md, "Memory budget").
+  static size_t CachedLeadBytes(std::string_view key, const std::string& lead_id, size_t record_bytes,
+                                size_t row_bytes);
 
   // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead
   // numbers the batch adds to them, per org.
@@ -210,7 +226,7 @@ class Applier {
   // Only that worker touches a Part during a parallel step, so no two
   // threads write one lead or one chunk.
   struct Part {
-    explicit Part(size_t lead_capacity) : lead_cache_capacity(lead_capacity) {}
+    explicit Part(size_t lead_bytes) : lead_cache_limit(lead_bytes) {}
     // The pending batch.
     std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
@@ -240,7 +256,8 @@ class Applier {
     state::WriteBatch inflight_batch;
     detail::HashedKeySet inflight_event_keys;
     // Across batches.
-    size_t lead_cache_capacity;
+    size_t lead_cache_limit;      // bytes, by CachedLeadBytes
+    size_t lead_cache_bytes = 0;  // sum of the cached leads' bytes
     std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
     std::list<std::string> lead_lru;                          // front = most recently used
 
@@ -254,7 +271,7 @@ class Applier {
   // Moves the batch's leads into the part's cache (a handed-off batch's
   // too: until its write lands they are read from here, never the store).
   void CacheCommittedLeads(Part* part);
-  // Evicts least recently used leads beyond the capacity (only once no
+  // Evicts least recently used leads beyond the byte limit (only once no
   // write is in flight).
   static void EvictLeads(Part* part);
   // The in-flight write landed (s OK) or failed (poisons the applier).

@@ -8,7 +8,10 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <thread>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
@@ -38,7 +41,7 @@ const char* kJan = "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&dat
 
 TEST_CASE("events produced to Kafka become the report over HTTP, and the report follows the stream") {
   using namespace leadflow::testing;
-  Service svc;
+  Service svc(3, ServiceOptions{true, {"--memory-budget", "256M"}});
   Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
                               StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
                               Created("l1", "sa", "2023-12-01T00:00:00Z"), Created("l2", "sa", "2024-01-05T00:00:00Z"),
@@ -56,6 +59,9 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   CHECK(Row(report, "Qualified")["gained"] == 1);
   CHECK(report["status_transitions"].size() == 2);
   CHECK(report["status_transitions_summary"].size() == 2);
+  // The memory budget and its split, as configured.
+  CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"total\"}") == 256.0 * (1 << 20));
+  CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"lead_cache\"}") > 0);
 
   SUBCASE("Bearer works like Basic; no key is 401; another org's key is 404") {
     auto bearer = HttpGet(svc.port(), kJan, {{"Authorization", "Bearer " + Service::KeyOf("org1")}});
@@ -105,6 +111,22 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   }
 
   svc.Stop();
+}
+
+TEST_CASE("a --memory-budget that is not a size is refused at start with the reason") {
+  for (const char* bad : {"12", "2T", "lots"}) {
+    CAPTURE(bad);
+    testing::TempDir dir;
+    Process p({LeadflowBin(), "ingest", "--file", "-", "--data-dir", dir.path() + "/data", "--memory-budget", bad},
+              dir.path() + "/log");
+    const int status = p.Wait();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    std::ifstream log(dir.path() + "/log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK(text.find("--memory-budget must be a size") != std::string::npos);
+    CHECK(text.find(bad) != std::string::npos);
+  }
 }
 
 TEST_CASE("invalid events go to the dead-letter topic with the reason and ingestion goes on") {

@@ -10,7 +10,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +24,10 @@
 
 namespace leadflow {
 namespace {
+
+// A lead cache limit of a few leads' estimated bytes: nearly every lead is
+// evicted at each landing.
+constexpr size_t kTinyCacheBytes = 3000;
 
 using testing::TestDb;
 
@@ -44,7 +50,7 @@ std::vector<std::string> Stream(uint64_t seed) {
 }
 
 // Applies the stream in batches of batch_size through an Applier with the
-// given lead cache capacity, in blocks of block
+// given lead cache limit (bytes), in blocks of block
 // events (views::Applier::ApplyBlock; 1: Apply, one event at a time).
 // With hand_off, every commit is handed to the writer thread, which holds
 // each write in flight for a while, so the next batch is applied while the
@@ -114,12 +120,57 @@ TEST_CASE("the applier's lead cache leaves exactly the state an uncached applier
       CAPTURE(batch);
       TestDb uncached, evicting, cached;
       Apply(uncached.store(), stream, batch, 0);
-      Apply(evicting.store(), stream, batch, 3);
-      Apply(cached.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity);
+      Apply(evicting.store(), stream, batch, kTinyCacheBytes);
+      Apply(cached.store(), stream, batch, views::Applier::kDefaultLeadCacheBytes);
       const auto expected = Dump(uncached.store());
       REQUIRE(expected.size() > 1000);
       CHECK(Dump(evicting.store()) == expected);
       CHECK(Dump(cached.store()) == expected);
+    }
+  }
+}
+
+TEST_CASE("the lead cache keeps within its byte limit, and keeps every lead when they fit") {
+  const std::vector<std::string> stream = Stream(7);
+  std::set<std::string> leads;
+  for (const std::string& value : stream) {
+    views::Event e;
+    if (ingest::DecodeEvent(value, std::nullopt, &e).ok() && !e.lead_id.empty()) leads.insert(e.org_id + "/" + e.lead_id);
+  }
+  REQUIRE(leads.size() > 50);
+  for (size_t workers : {1u, 3u}) {
+    for (size_t limit : {size_t{0}, size_t{40000}, views::Applier::kDefaultLeadCacheBytes}) {
+      CAPTURE(workers);
+      CAPTURE(limit);
+      TestDb db;
+      views::Applier applier(db.store(), limit, workers);
+      applier.set_min_parallel_events(0);
+      size_t pending = 0, most = 0;
+      auto commit = [&] {
+        REQUIRE_OK(applier.Commit({}));
+        CHECK(applier.LeadCacheBytes() <= limit);
+        most = std::max(most, applier.LeadCacheLeads());
+      };
+      for (size_t i = 0; i < stream.size(); ++i) {
+        views::Event e;
+        if (!ingest::DecodeEvent(stream[i], std::nullopt, &e).ok()) continue;
+        e.arrival = i + 1;
+        views::ApplyOutcome outcome;
+        REQUIRE_OK(applier.Apply(e, &outcome));
+        if (++pending == 50) {
+          pending = 0;
+          commit();
+        }
+      }
+      commit();
+      if (limit == 0) {
+        CHECK(most == 0);
+      } else if (limit == views::Applier::kDefaultLeadCacheBytes) {
+        CHECK(applier.LeadCacheLeads() == leads.size());  // nothing evicted
+      } else {
+        CHECK(most > 0);                      // used,
+        CHECK(most < leads.size());           // but bounded: it evicted
+      }
     }
   }
 }
@@ -131,8 +182,8 @@ TEST_CASE("N apply workers leave byte-identical state to 1 worker") {
       CAPTURE(seed);
       CAPTURE(batch);
       TestDb one, two, five;
-      Apply(one.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity, 1);
-      Apply(two.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity, 2);
+      Apply(one.store(), stream, batch, views::Applier::kDefaultLeadCacheBytes, 1);
+      Apply(two.store(), stream, batch, views::Applier::kDefaultLeadCacheBytes, 2);
       Apply(five.store(), stream, batch, 3, 5);
       const auto expected = Dump(one.store());
       REQUIRE(expected.size() > 1000);
@@ -151,7 +202,7 @@ TEST_CASE("blocks of events on 1, 2 and 5 workers leave byte-identical state to 
   for (uint64_t seed : {3u, 13u}) {
     const std::vector<std::string> stream = Stream(seed);
     TestDb reference;
-    Apply(reference.store(), stream, 1000, views::Applier::kDefaultLeadCacheCapacity, 1, 1);
+    Apply(reference.store(), stream, 1000, views::Applier::kDefaultLeadCacheBytes, 1, 1);
     const auto expected = Dump(reference.store());
     REQUIRE(expected.size() > 1000);
     for (size_t workers : {1u, 2u, 5u}) {
@@ -160,7 +211,8 @@ TEST_CASE("blocks of events on 1, 2 and 5 workers leave byte-identical state to 
         CAPTURE(workers);
         CAPTURE(block);
         TestDb db;
-        Apply(db.store(), stream, 1000, workers == 5 ? 3 : views::Applier::kDefaultLeadCacheCapacity, workers, block);
+        Apply(db.store(), stream, 1000, workers == 5 ? kTinyCacheBytes : views::Applier::kDefaultLeadCacheBytes, workers,
+              block);
         CHECK(Dump(db.store()) == expected);
       }
     }
@@ -171,18 +223,18 @@ TEST_CASE("a batch applied while the previous batch's write is in flight leaves 
   // The next batch must see the in-flight batch through memory: its
   // duplicate markers, its leads (never evicted before the write lands,
   // never read stale from the store), statuses, users and lead counters. A
-  // tiny cache (capacity 3) makes every lead a candidate for eviction at
+  // tiny cache (a few leads' bytes) makes every lead a candidate for eviction at
   // each landing. (Bitmap chunks are never read by the writer: merge
   // operands.)
   for (uint64_t seed : {3u, 13u}) {
     const std::vector<std::string> stream = Stream(seed);
     for (size_t batch : {1u, 37u, 400u}) {
       TestDb reference;
-      Apply(reference.store(), stream, batch, views::Applier::kDefaultLeadCacheCapacity, 1, 1);
+      Apply(reference.store(), stream, batch, views::Applier::kDefaultLeadCacheBytes, 1, 1);
       const auto expected = Dump(reference.store());
       REQUIRE(expected.size() > 1000);
       for (size_t workers : {1u, 3u}) {
-        for (size_t capacity : {size_t{3}, views::Applier::kDefaultLeadCacheCapacity}) {
+        for (size_t capacity : {kTinyCacheBytes, views::Applier::kDefaultLeadCacheBytes}) {
           CAPTURE(seed);
           CAPTURE(workers);
           CAPTURE(capacity);
@@ -203,7 +255,7 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
   TestDb db;
   bool fail = false;
   {
-    views::Applier applier(db.store(), views::Applier::kDefaultLeadCacheCapacity);
+    views::Applier applier(db.store(), views::Applier::kDefaultLeadCacheBytes);
     applier.set_before_write_for_tests([&] { return fail ? Status::IoError("injected: disk full") : Status::Ok(); });
     std::vector<views::Event> events;
     for (const std::string& value : stream) {
@@ -238,9 +290,9 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
   CHECK(probe == "first");
   // A new applier over the same store goes on from the first batch: the
   // stream applied again lands on the state of one straight pass.
-  Apply(db.store(), stream, 100, views::Applier::kDefaultLeadCacheCapacity);
+  Apply(db.store(), stream, 100, views::Applier::kDefaultLeadCacheBytes);
   TestDb straight;
-  Apply(straight.store(), stream, 100, views::Applier::kDefaultLeadCacheCapacity);
+  Apply(straight.store(), stream, 100, views::Applier::kDefaultLeadCacheBytes);
   auto without_probe = [](std::map<std::string, std::string> m) {
     m.erase("0|probe");
     return m;
@@ -279,7 +331,7 @@ TEST_CASE("a discarded batch leaves the lead cache consistent with the store") {
   const std::vector<std::string> stream = Stream(5);
   TestDb uncached, cached;
   ApplyWithResets(uncached.store(), stream, 0);
-  ApplyWithResets(cached.store(), stream, views::Applier::kDefaultLeadCacheCapacity);
+  ApplyWithResets(cached.store(), stream, views::Applier::kDefaultLeadCacheBytes);
   CHECK(Dump(cached.store()) == Dump(uncached.store()));
   // And the discarded events did land on the second pass.
   TestDb straight;

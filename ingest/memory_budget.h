@@ -1,0 +1,53 @@
+// How --memory-budget is spent. One number bounds the memory that grows with
+// the state and the stream; it is split between the consumers that hold
+// most of it:
+//
+//   lead cache      35%  leads kept decoded between batches (views::Applier,
+//                        LRU by estimated bytes; an evicted lead is read
+//                        back from RocksDB, where every batch wrote it)
+//   write buffers   20%  RocksDB's memtables of every column family together
+//                        (a WriteBufferManager: the largest is flushed
+//                        when they reach it)
+//   block cache     20%  RocksDB's cache of table blocks (the reports' reads
+//                        and the duplicate markers' lookups)
+//   prefetch        1/16 fetched messages librdkafka holds before they are
+//                        consumed (queued.max.messages.kbytes), 16-256 MiB
+//   the rest             the batch being applied and the one being written
+//                        (bounded by the batch caps, not by the budget),
+//                        the tables' indexes and Bloom filters (kept open,
+//                        state/store.cc), HTTP, the allocator's slack
+//
+// The duplicate set is exact and lives in RocksDB (markers in Cf::kEvents,
+// found through Bloom filters and the block cache), so it never needs
+// memory beyond the budget. docs/design.md ("Memory budget") has the
+// measurements behind the split.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leadflow::ingest {
+
+struct MemoryBudget {
+  static constexpr uint64_t kDefaultBytes = uint64_t{2} << 30;
+  static constexpr uint64_t kMinBytes = uint64_t{128} << 20;
+  static constexpr uint64_t kMaxBytes = uint64_t{1} << 40;
+
+  uint64_t total = 0;
+  uint64_t lead_cache = 0;
+  uint64_t write_buffers = 0;
+  uint64_t block_cache = 0;
+  uint64_t prefetch = 0;
+
+  // The split of total bytes (kMinBytes to kMaxBytes).
+  static MemoryBudget Split(uint64_t total);
+  // "2048" (MiB), "512M", "512MiB", "2G", "2GiB" (case-insensitive) ->
+  // bytes within [kMinBytes, kMaxBytes]; nullopt for anything else.
+  static std::optional<uint64_t> Parse(std::string_view text);
+  // "2.0 GiB: leads 716.8 MiB, write buffers ..." for the start-up log.
+  std::string Describe() const;
+};
+
+}  // namespace leadflow::ingest
