@@ -13,6 +13,8 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
              concurrency 1, 16 and 64
   restart    peak RSS, then kill -9 (caught up, full state) and time to /readyz
   freshness  send-to-visible latency with a background stream at a fixed rate
+  file       leadflow's `ingest --file` of the NDJSON alone (peers does it too;
+             this phase refreshes it without reloading the peers)
   pg         PostgreSQL 15: load, the same reports, equality check, ratios
   peers      DuckDB and chdb (bench/peers/): load and derive the same NDJSON, the same
              reports, equality check; leadflow's `ingest --file` of the same file
@@ -61,7 +63,7 @@ SCALES = {
         days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
         pg_reps=3, restarts=3),
 }
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "pg", "peers", "freshness_cost", "report"]
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "pg", "peers", "freshness_cost", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
@@ -523,6 +525,11 @@ class Bench:
         return dict(seconds=round(wall, 3), events_per_s=lines / max(1e-9, wall), lines=lines,
                     cpu_seconds=round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3),
                     summary=p.stdout.strip())
+
+    def phase_file(self):
+        log("leadflow ingest --file of the NDJSON")
+        self.results.setdefault("peers", {})["ingest_file"] = res = self.ingest_file()
+        log(f"leadflow ingest --file: {res['events_per_s']:,.0f} events/s")
 
     def phase_peers(self):
         from peers import ENGINES, common
