@@ -14,7 +14,9 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
   restart    peak RSS, then kill -9 (caught up, full state) and time to /readyz
   freshness  send-to-visible latency with a background stream at a fixed rate
   file       leadflow's `ingest --file` of the NDJSON alone (peers does it too;
-             this phase refreshes it without reloading the peers)
+             this phase refreshes it without reloading the peers; only when named)
+  scaling    `ingest --file` with --apply-workers 1 and 2, alternated pairs:
+             the speed-up of a second worker (issue 11)
   pg         PostgreSQL 15: load, the same reports, equality check, ratios
   peers      DuckDB and chdb (bench/peers/): load and derive the same NDJSON, the same
              reports, equality check; leadflow's `ingest --file` of the same file
@@ -63,7 +65,9 @@ SCALES = {
         days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
         pg_reps=3, restarts=3),
 }
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "pg", "peers", "freshness_cost", "report"]
+# Run only when named: `file` repeats what `peers` measures.
+OPT_IN_PHASES = ["file"]
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "scaling", "pg", "peers", "freshness_cost", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
@@ -507,16 +511,19 @@ class Bench:
             if not self.args.keep_running:
                 cluster.stop()
 
-    def ingest_file(self):
+    def ingest_file(self, workers=None):
         """leadflow's `ingest --file` of the NDJSON into a fresh data dir: the
-        same input the peers load, timed the same way (wall, CPU)."""
+        same input the peers load, timed the same way (wall, CPU). workers:
+        --apply-workers (None: leadflow's default)."""
         import resource
         data_dir = self.work / "ingest-file-data"
         shutil.rmtree(data_dir, ignore_errors=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.monotonic()
-        p = subprocess.run([self.bin("app/leadflow"), "ingest", "--file", str(self.ndjson), "--data-dir", str(data_dir)],
-                           check=True, stdout=subprocess.PIPE, text=True)
+        cmd = [self.bin("app/leadflow"), "ingest", "--file", str(self.ndjson), "--data-dir", str(data_dir)]
+        if workers is not None:
+            cmd += ["--apply-workers", str(workers)]
+        p = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         wall = time.monotonic() - t
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         counts = dict(re.findall(r"([a-z_]+) (\d+)", p.stdout))
@@ -530,6 +537,21 @@ class Bench:
         log("leadflow ingest --file of the NDJSON")
         self.results.setdefault("peers", {})["ingest_file"] = res = self.ingest_file()
         log(f"leadflow ingest --file: {res['events_per_s']:,.0f} events/s")
+
+    def phase_scaling(self):
+        # Alternated pairs, so that the machine's drift hits both alike; the
+        # ratio of the medians is the speed-up of a second worker.
+        self.stop_server()  # the two cores for the loads alone
+        pairs = self.cfg.get("scaling_pairs", 2)
+        log(f"ingest --file with 1 and 2 apply workers ({pairs} alternated pairs)")
+        runs = {1: [], 2: []}
+        for _ in range(pairs):
+            for w in (1, 2):
+                runs[w].append(self.ingest_file(workers=w)["seconds"])
+        one, two = statistics.median(runs[1]), statistics.median(runs[2])
+        self.results["scaling"] = dict(seconds_1_worker=runs[1], seconds_2_workers=runs[2],
+                                       median_1_worker=one, median_2_workers=two, speedup=one / two)
+        log(f"scaling: 1 worker {one:.2f} s, 2 workers {two:.2f} s: {one / two:.2f}x")
 
     def phase_peers(self):
         from peers import ENGINES, common
@@ -742,7 +764,8 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=sorted(SCALES), default="small")
-    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset, in the order above")
+    ap.add_argument("--phases", default=",".join(p for p in PHASES if p not in OPT_IN_PHASES),
+                    help="comma-separated subset, in the order above (default: all but " + ", ".join(OPT_IN_PHASES) + ")")
     ap.add_argument("--build-dir", default=str(ROOT / "build-release"))
     ap.add_argument("--work-dir", default=None, help="data: NDJSON, leadflow state, PostgreSQL (default /tmp/leadflow-bench-SCALE)")
     ap.add_argument("--out", default=None, help="results directory (default bench/results/SCALE)")
