@@ -53,9 +53,9 @@ const char* kUsage =
     "                 [--apply-workers N] [--memory-budget SIZE]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
     "                  [--min-free-disk-mb N] [--memory-budget SIZE]\n"
-    "--memory-budget: MiB, or with a unit (512M, 2G); default 2G (ingest/memory_budget.h).\n"
     "  leadflow shards --data-dir DIR [--drop SHARD]   (the data directory's shards, one JSON line each;\n"
     "                  --drop deletes one, with no service running, to rebuild it from its partition)\n"
+    "--memory-budget: MiB, or with a unit (512M, 2G); default 2G (ingest/memory_budget.h).\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ingest/kafka_ingest.h"
+#include "ingest/memory_budget.h"
 
 namespace {
 
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
 
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::vector<std::pair<std::string, std::string>> settings = leadflow::ingest::ConsumerProperties(brokers);
+  std::vector<std::pair<std::string, std::string>> settings = leadflow::ingest::ConsumerProperties(
+      brokers, leadflow::ingest::MemoryBudget::Split(leadflow::ingest::MemoryBudget::kDefaultBytes).prefetch);
   settings.emplace_back("group.id", "leadflow-bench-raw");
   settings.emplace_back("client.id", "leadflow-bench-raw");
   for (const auto& [k, v] : settings) {

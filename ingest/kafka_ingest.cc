@@ -46,7 +46,7 @@ const char* ConsumerStateName(ConsumerState s) {
   return "unknown";
 }
 
-std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers) {
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers, size_t prefetch_bytes) {
   return {
       {"bootstrap.servers", brokers},
       {"enable.auto.commit", "false"},
@@ -60,9 +60,9 @@ std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::s
       // At the default of 100000, equal to a catch-up batch, each batch
       // drained the queue and the next one waited out the backoff: a rebuild
       // of the medium bench's topic took 38 s, 22 s with this. The byte
-      // bound (queued.max.messages.kbytes, from the memory budget) still
-      // caps the memory.
+      // bound below still caps the memory.
       {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", std::to_string(std::max<size_t>(1, prefetch_bytes >> 10))},
       {"log_level", "4"},
   };
 }
@@ -135,10 +135,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   Status NewConsumer(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers);
+    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, options.prefetch_bytes);
     settings.emplace_back("group.id", options.group);
     settings.emplace_back("client.id", "leadflow");
-    settings.emplace_back("queued.max.messages.kbytes", std::to_string(std::max<size_t>(1, options.prefetch_bytes >> 10)));
     if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
     Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
     if (!s.ok()) return s;

@@ -114,10 +114,12 @@ struct KafkaIngestOptions {
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
-// offsets, logging), without group.id and client.id. The benchmark's raw
-// consumer (bench/raw_consume.cc) uses the same, so that its rate is the
-// ceiling of this very configuration.
-std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers);
+// offsets, logging), without group.id and client.id; prefetch_bytes bounds
+// the fetched messages not yet consumed (queued.max.messages.kbytes,
+// KafkaIngestOptions::prefetch_bytes). The benchmark's raw consumer
+// (bench/raw_consume.cc) uses the same, with the default budget's prefetch,
+// so that its rate is the ceiling of this very configuration.
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::string& brokers, size_t prefetch_bytes);
 
 // What the consumer is doing, for /readyz, the metrics and the logs.
 enum class ConsumerState {

@@ -19,8 +19,8 @@
 //
 // The duplicate set is exact and lives in RocksDB (markers in Cf::kEvents,
 // found through Bloom filters and the block cache), so it never needs
-// memory beyond the budget. docs/design.md ("Memory budget") has the
-// measurements behind the split.
+// memory beyond the budget. docs/design.md (session 9, "--memory-budget")
+// has the measurements behind the split.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +46,7 @@ struct MemoryBudget {
   // "2048" (MiB), "512M", "512MiB", "2G", "2GiB" (case-insensitive) ->
   // bytes within [kMinBytes, kMaxBytes]; nullopt for anything else.
   static std::optional<uint64_t> Parse(std::string_view text);
-  // "2.0 GiB: leads 716.8 MiB, write buffers ..." for the start-up log.
+  // "2.0 GiB: lead cache 716.8 MiB, write buffers ..." for the start-up log.
   std::string Describe() const;
 };
 

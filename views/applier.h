@@ -197,7 +197,8 @@ class Applier {
   // An estimate of the heap a cached lead takes, for the cache's byte limit:
   // the encoded record and row times the growth of their decoded forms, the
   // key twice (map and LRU list) and the nodes' and containers' overhead.
-  // Calibrated on the medium bench stream (docs/design.md, "Memory budget").
+  // Calibrated on the medium bench stream (docs/design.md, session 9,
+  // "--memory-budget").
   static size_t CachedLeadBytes(std::string_view key, const std::string& lead_id, size_t record_bytes,
                                 size_t row_bytes);
 
