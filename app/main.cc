@@ -312,6 +312,7 @@ int Serve(const app::Flags& flags) {
   if (!ApplyWorkers(flags, &kopts.apply_workers)) return BadApplyWorkers(flags);
   kopts.lead_cache_bytes = budget.lead_cache;
   kopts.prefetch_bytes = budget.prefetch;
+  kopts.batch_max_messages = static_cast<size_t>(budget.batch_events);
   if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
     kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
@@ -391,11 +392,6 @@ int IngestFile(const app::Flags& flags) {
   const std::string data_dir = flags.Get("data-dir");
   if (file.empty()) return Fail("--file is required");
   if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
-  // Events per write batch: big batches amortize the lead rewrites.
-  int64_t batch = 0;
-  if (!PositiveIntFlag(flags, "batch", 200000, &batch, 10'000'000)) {
-    return Fail("--batch must be a number from 1 to 10000000, got '" + flags.Get("batch") + "'");
-  }
   std::ifstream in_file;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -414,6 +410,12 @@ int IngestFile(const app::Flags& flags) {
   if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
   ingest::MemoryBudget budget;
   if (!Budget(flags, &budget)) return BadBudget(flags);
+  // Events per write batch: big batches amortize the lead rewrites; the
+  // default is the budget's (ingest/memory_budget.h).
+  int64_t batch = 0;
+  if (!PositiveIntFlag(flags, "batch", static_cast<int64_t>(budget.batch_events), &batch, 10'000'000)) {
+    return Fail("--batch must be a number from 1 to 10000000, got '" + flags.Get("batch") + "'");
+  }
   std::unique_ptr<state::Store> store;
   std::string error;
   if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);

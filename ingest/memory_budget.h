@@ -13,9 +13,11 @@
 //   prefetch        1/16 fetched messages librdkafka holds before they are
 //                        consumed (queued.max.messages.kbytes), 16-256 MiB
 //   the rest             the batch being applied and the one being written
-//                        (bounded by the batch caps, not by the budget),
-//                        the tables' indexes and Bloom filters (kept open,
-//                        state/store.cc), HTTP, the allocator's slack
+//                        (their cap, batch_events, is sized from the budget:
+//                        about 1.4 KB of memory per event of the cap was
+//                        measured for the two together), the tables' indexes
+//                        and Bloom filters (kept open, state/store.cc), HTTP,
+//                        the allocator's slack
 //
 // The duplicate set is exact and lives in RocksDB (markers in Cf::kEvents,
 // found through Bloom filters and the block cache), so it never needs
@@ -40,6 +42,12 @@ struct MemoryBudget {
   uint64_t write_buffers = 0;
   uint64_t block_cache = 0;
   uint64_t prefetch = 0;
+  // Events per batch while catching up (the Kafka consumer's message cap,
+  // `ingest --file`'s default --batch): one per 5 KiB of the budget,
+  // 10,000 to 1,000,000 (2 GiB: 419,430). Bigger batches write each touched
+  // lead record and bitmap chunk once for more events (docs/design.md,
+  // session 10).
+  uint64_t batch_events = 0;
 
   // The split of total bytes (kMinBytes to kMaxBytes).
   static MemoryBudget Split(uint64_t total);

@@ -292,6 +292,7 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto& events = descs[static_cast<size_t>(Cf::kEvents)].options;
   events.memtable_prefix_bloom_size_ratio = 0.05;
   events.memtable_whole_key_filtering = true;
+  events.compaction_style = rocksdb::kCompactionStyleUniversal;
   // Bitmap chunks change by merge operands (state/bitmap_merge.h). A key
   // with this many operands at the head of the memtable is folded at the
   // next write (RocksDB reads and merges it then), so a reader never folds

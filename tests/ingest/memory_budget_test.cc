@@ -33,7 +33,12 @@ TEST_CASE("the budget's parts fit in it, with room left for the batches") {
     CHECK(b.prefetch >= 16 * kMiB);
     CHECK(b.prefetch <= 256 * kMiB);
     CHECK(b.lead_cache + b.write_buffers + b.block_cache + b.prefetch <= total);
+    CHECK(b.batch_events >= 10'000);
+    CHECK(b.batch_events <= 1'000'000);
   }
+  CHECK(MemoryBudget::Split(MemoryBudget::kMinBytes).batch_events == 26'214);
+  CHECK(MemoryBudget::Split(MemoryBudget::kDefaultBytes).batch_events == 419'430);
+  CHECK(MemoryBudget::Split(64 * 1024 * kMiB).batch_events == 1'000'000);
   const MemoryBudget d = MemoryBudget::Split(MemoryBudget::kDefaultBytes);
   CHECK(d.lead_cache > d.block_cache);  // leads are what ingest re-reads most
   CHECK(d.Describe().find("lead cache") != std::string::npos);
