@@ -296,7 +296,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     owner->ready_.store(true);
     LogInfo("caught up with the end of every assigned partition: ready");
     // A long catch-up leaves bitmap deltas in the upper levels that readers
-    // would fold on every read until compaction reaches them: fold them now.
+    // would fold on every read until compaction reaches them: fold them now
+    // (the store flushes every memtable first, so a kill -9 soon after does
+    // not replay the catch-up's last WAL: its batches are large).
     if (stats->events_applied.load() - applied_at_session_start >= kCompactAfterCatchUpEvents) {
       store->CompactInBackground(state::Cf::kBitmaps);
     }

@@ -72,17 +72,9 @@ Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers) :
   }
 }
 
-size_t Applier::CachedLeadBytes(std::string_view key, const std::string& lead_id, size_t record_bytes,
-                                size_t row_bytes) {
-  // Decoded, a record's vectors, strings and field objects take about 3x
-  // its compact encoding; the row is kept encoded and as attributes.
-  constexpr size_t kOverhead = 320;  // map and list nodes, string and vector headers, the optionals
-  return kOverhead + 2 * key.size() + lead_id.size() + 3 * record_bytes + 3 * row_bytes;
-}
-
 size_t Applier::LeadCacheBytes() const {
   size_t n = 0;
-  for (const auto& part : parts_) n += part->lead_cache_bytes;
+  for (const auto& part : parts_) n += part->lead_cache.bytes();
   return n;
 }
 
@@ -127,26 +119,11 @@ void Applier::Part::ResetBatch() {
 
 void Applier::CacheCommittedLeads(Part* part) {
   for (auto& [key, slot] : part->slots) {
-    part->lead_lru.push_front(*key);
-    const size_t bytes = CachedLeadBytes(*key, slot->lead_id, slot->record_bytes, slot->row_before.size());
-    CachedLead c{std::move(slot->lead_id), std::move(slot->record), std::move(slot->attributes_before),
-                 std::move(slot->row_before), part->lead_lru.begin(), bytes};
-    auto [it, inserted] = part->lead_cache.try_emplace(*key, std::move(c));
-    if (!inserted) {  // cannot happen (LoadLead takes the entry out), but stay consistent
-      part->lead_lru.erase(it->second.lru_pos);
-      part->lead_cache_bytes -= it->second.bytes;
-      it->second = std::move(c);
-    }
-    part->lead_cache_bytes += bytes;
-  }
-}
-
-void Applier::EvictLeads(Part* part) {
-  while (part->lead_cache_bytes > part->lead_cache_limit && !part->lead_lru.empty()) {
-    auto victim = part->lead_cache.find(part->lead_lru.back());
-    part->lead_cache_bytes -= victim->second.bytes;
-    part->lead_cache.erase(victim);
-    part->lead_lru.pop_back();
+    const size_t bytes = LeadCache::EstimateBytes(*key, slot->lead_id, slot->record_bytes, slot->row_before.size());
+    part->lead_cache.Put(*key,
+                         CachedLead{std::move(slot->lead_id), std::move(slot->record),
+                                    std::move(slot->attributes_before), std::move(slot->row_before)},
+                         bytes);
   }
 }
 
@@ -167,7 +144,7 @@ Status Applier::Land(Status s) {
     Part* part = parts_[p].get();
     part->inflight_batch.Clear();
     part->inflight_event_keys.clear();
-    EvictLeads(part);
+    part->lead_cache.Evict();
     return Status::Ok();
   });
   inflight_events_ = 0;
@@ -208,14 +185,11 @@ std::map<uint32_t, uint64_t> Applier::PendingAnomalies() const {
 }
 
 Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
-  if (auto c = part->lead_cache.find(key); c != part->lead_cache.end()) {
-    slot->lead_id = std::move(c->second.lead_id);
-    slot->record = std::move(c->second.record);
-    slot->attributes_before = std::move(c->second.attributes);
-    slot->row_before = std::move(c->second.row);
-    part->lead_lru.erase(c->second.lru_pos);
-    part->lead_cache_bytes -= c->second.bytes;
-    part->lead_cache.erase(c);
+  if (std::optional<CachedLead> c = part->lead_cache.Take(key)) {
+    slot->lead_id = std::move(c->lead_id);
+    slot->record = std::move(c->record);
+    slot->attributes_before = std::move(c->attributes);
+    slot->row_before = std::move(c->row);
     return Status::Ok();
   }
   std::string bytes;

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <future>
-#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,6 +34,7 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
+#include "views/write/lead_cache.h"
 
 namespace leadflow::views {
 
@@ -65,7 +65,7 @@ class Applier {
   static constexpr size_t kMinParallelEvents = 1024;
 
   // Bytes of leads kept decoded between batches (see Part::lead_cache), by
-  // the estimate of CachedLeadBytes. The service sizes it from
+  // the estimate of LeadCache::EstimateBytes. The service sizes it from
   // --memory-budget (ingest/memory_budget.h); this default is for tests and
   // tools.
   static constexpr size_t kDefaultLeadCacheBytes = size_t{64} << 20;
@@ -142,7 +142,7 @@ class Applier {
   bool WriteInFlight() const { return inflight_.valid(); }
 
   size_t PendingEvents() const { return pending_events_; }
-  // The lead cache: its estimated bytes (CachedLeadBytes) and leads, summed
+  // The lead cache: its estimated bytes (LeadCache::EstimateBytes) and leads, summed
   // over the parts. Not while a step runs.
   size_t LeadCacheBytes() const;
   size_t LeadCacheLeads() const;
@@ -179,29 +179,6 @@ class Applier {
     size_t record_bytes = 0;  // its record's encoded size, once diffed
   };
 
-  // A lead as the last committed batch left it: its record decoded and the
-  // attribute facts and row derived from it, so that the next batch touching
-  // it skips the read, the decoding and the "before" derivation (these were
-  // most of the apply cost: a lead is touched by ~30 events over its life).
-  // Filled only after a successful write, so it never holds uncommitted
-  // state; a slot taken out of it for a batch that is then discarded is
-  // simply read again from the store. Least recently used leads are evicted.
-  struct CachedLead {
-    std::string lead_id;
-    LeadRecord record;
-    std::optional<LeadAttributes> attributes;
-    std::string row;
-    std::list<std::string>::iterator lru_pos;
-    size_t bytes = 0;  // CachedLeadBytes when it was cached
-  };
-  // An estimate of the heap a cached lead takes, for the cache's byte limit:
-  // the encoded record and row times the growth of their decoded forms, the
-  // key twice (map and LRU list) and the nodes' and containers' overhead.
-  // Calibrated on the medium bench stream (docs/design.md, session 9,
-  // "--memory-budget").
-  static size_t CachedLeadBytes(std::string_view key, const std::string& lead_id, size_t record_bytes,
-                                size_t row_bytes);
-
   // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead
   // numbers the batch adds to them, per org.
   struct ActivityUnit {
@@ -227,7 +204,7 @@ class Applier {
   // Only that worker touches a Part during a parallel step, so no two
   // threads write one lead or one chunk.
   struct Part {
-    explicit Part(size_t lead_bytes) : lead_cache_limit(lead_bytes) {}
+    explicit Part(size_t lead_bytes) : lead_cache(lead_bytes) {}
     // The pending batch.
     std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
@@ -256,11 +233,9 @@ class Applier {
     // duplicate markers (checked by the next batch until it lands).
     state::WriteBatch inflight_batch;
     detail::HashedKeySet inflight_event_keys;
-    // Across batches.
-    size_t lead_cache_limit;      // bytes, by CachedLeadBytes
-    size_t lead_cache_bytes = 0;  // sum of the cached leads' bytes
-    std::unordered_map<std::string, CachedLead> lead_cache;  // keys::Lead
-    std::list<std::string> lead_lru;                          // front = most recently used
+    // Across batches: the owned leads as the last handed-off batch left
+    // them (views/write/lead_cache.h).
+    LeadCache lead_cache;
 
     void ResetBatch();
   };
@@ -270,11 +245,9 @@ class Applier {
   // Reads slot's lead (cache or store) into the slot; is_new when absent.
   Status LoadLead(Part* part, const std::string& key, LeadSlot* slot);
   // Moves the batch's leads into the part's cache (a handed-off batch's
-  // too: until its write lands they are read from here, never the store).
+  // too: until its write lands they are read from here, never the store;
+  // so the cache evicts only once no write is in flight, in Land).
   void CacheCommittedLeads(Part* part);
-  // Evicts least recently used leads beyond the byte limit (only once no
-  // write is in flight).
-  static void EvictLeads(Part* part);
   // The in-flight write landed (s OK) or failed (poisons the applier).
   Status Land(Status s);
   // Commit's failure path: waits for the write in flight, forgets the
