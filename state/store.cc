@@ -504,7 +504,7 @@ void Store::CompactInBackground(Cf cf) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s.ok()) {
-      LogInfo(std::string("compacted the ") + CfName(cf) + " family in " + std::to_string(seconds) + " s");
+      LogInfo(std::string("flushed every family and compacted the ") + CfName(cf) + " family in " + std::to_string(seconds) + " s");
     } else if (!s.IsIncomplete()) {  // Incomplete: cancelled at shutdown
       LogWarn(std::string("compacting the ") + CfName(cf) + " family: " + s.ToString());
     }

@@ -169,12 +169,11 @@ class Store : public Reader {
   // Starts a flush of every family's memtable (so that a restart replays
   // no WAL written before) and a compaction of one family's whole key range,
   // on a thread of the store's own (no-op while one runs), and returns.
-  // For Cf::kBitmaps it
-  // folds every pending delta into its chunk (state/bitmap_merge.h): after
-  // a long catch-up, readers otherwise fold the deltas left in upper levels
-  // on every read until background compaction reaches them. Shares the
-  // background threads with RocksDB's own compactions; the destructor
-  // cancels it.
+  // For Cf::kBitmaps it folds every pending delta into its chunk
+  // (state/bitmap_merge.h): after a long catch-up, readers otherwise fold
+  // the deltas left in upper levels on every read until background
+  // compaction reaches them. Shares the background threads with RocksDB's
+  // own compactions; the destructor cancels it.
   void CompactInBackground(Cf cf);
   // Whether a compaction started by CompactInBackground is still running.
   bool compacting() const;
