@@ -346,6 +346,10 @@ int Serve(const app::Flags& flags) {
     AppendCounter(out, "leadflow_anomalies_total", "Events kept but ignored for reports.", "counter",
                   stats.anomalies.load());
     AppendCounter(out, "leadflow_batches_total", "Write batches committed.", "counter", stats.batches.load());
+    AppendCounter(out, "leadflow_dedup_set_keys", "Distinct events in the duplicate set.", "gauge",
+                  stats.dedup_set_keys.load());
+    AppendCounter(out, "leadflow_dedup_set_bytes", "Estimated memory of the duplicate set.", "gauge",
+                  stats.dedup_set_bytes.load());
     AppendIngestHealth(out, kafka->Health(), data_dir);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));

@@ -9,7 +9,7 @@
 //                        (a WriteBufferManager: the largest is flushed
 //                        when they reach it)
 //   block cache     20%  RocksDB's cache of table blocks (the reports' reads
-//                        and the duplicate markers' lookups)
+//                        and the duplicate set's confirmations)
 //   prefetch        1/16 fetched messages librdkafka holds before they are
 //                        consumed (queued.max.messages.kbytes), 16-256 MiB
 //   the rest             the batch being applied and the one being written
@@ -19,9 +19,12 @@
 //                        and Bloom filters (kept open, state/store.cc), HTTP,
 //                        the allocator's slack
 //
-// The duplicate set is exact and lives in RocksDB (markers in Cf::kEvents,
-// found through Bloom filters and the block cache), so it never needs
-// memory beyond the budget. docs/design.md (session 9, "--memory-budget")
+// Outside the split: the duplicate set (views/write/dedup_set.h), exact and
+// unbounded in time as the contract requires, holds 8 bytes of fingerprint
+// table per distinct event at 38-75% load (11-21 bytes an event: ~0.5 GiB
+// at the full bench's 34M events) plus the whole keys of at most
+// DedupSet::kOpenLimit recent events; it is reported as
+// leadflow_dedup_set_bytes. docs/design.md (session 9, "--memory-budget")
 // has the measurements behind the split.
 #pragma once
 

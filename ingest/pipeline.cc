@@ -181,6 +181,8 @@ Status Pipeline::Commit() {
     stats_->events_dead_lettered += sum.dead_lettered;
     stats_->anomalies += sum.anomalies;
     ++stats_->batches;
+    stats_->dedup_set_keys = applier_.dedup().size();
+    stats_->dedup_set_bytes = applier_.dedup().bytes();
     for (const auto& [shard, pending] : pending_totals_) totals_[shard] += pending;
     for (const auto& [shard, org] : pending_orgs_) orgs_[shard].insert(org);
     local_next_ += local_pending_;

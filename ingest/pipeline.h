@@ -36,6 +36,10 @@ struct Stats {
   std::atomic<uint64_t> events_dead_lettered{0};
   std::atomic<uint64_t> anomalies{0};
   std::atomic<uint64_t> batches{0};
+  // The duplicate set (views/write/dedup_set.h) as of the last landed batch:
+  // its keys and estimated bytes of memory.
+  std::atomic<uint64_t> dedup_set_keys{0};
+  std::atomic<uint64_t> dedup_set_bytes{0};
 };
 
 // Where a message was read: a partition of a topic (its shard is

@@ -4,6 +4,7 @@
 
 #include "views/keys.h"
 #include "views/records.h"
+#include "views/write/dedup_set.h"
 
 namespace leadflow::ingest {
 
@@ -165,11 +166,14 @@ Status DropShard(state::Store* store, uint32_t shard, ShardInfo* dropped) {
     const std::string begin = keys::OrgPrefix(org), end = keys::PrefixEnd(begin);
     for (size_t f = 0; f < static_cast<size_t>(Cf::kCount); ++f) {
       const Cf cf = static_cast<Cf>(f);
-      if (cf == Cf::kMeta || cf == Cf::kSmartViews) continue;
+      if (cf == Cf::kMeta || cf == Cf::kSmartViews || cf == Cf::kEvents) continue;
       batch.DeleteRange(cf, begin, end);
     }
     batch.Delete(Cf::kMeta, keys::MetaLeadCounter(org));
   }
+  // The shard's duplicate set (views/write/dedup_set.h).
+  const std::string dedup = views::DedupSet::ShardPrefix(shard);
+  batch.DeleteRange(Cf::kEvents, dedup, keys::PrefixEnd(dedup));
   const std::string prefix = keys::ShardPrefix(shard);
   batch.DeleteRange(Cf::kMeta, prefix, keys::PrefixEnd(prefix));
   if (auto partition = PartitionOfShard(shard); partition && !meta.topic.empty()) {

@@ -285,13 +285,10 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const char* name : kCfNames) descs.emplace_back(name, cf_opts);
-  // Duplicate detection asks for every event's marker, and nearly all are
-  // absent: a Bloom filter over the memtable's whole keys answers those
-  // without a search of the memtable's skip list (the tables' own filters
-  // answer for the flushed ones).
+  // The duplicate set's records (views/write/dedup_set.h) are written once
+  // and only appended at the end of each shard's range; runs merged by size
+  // rewrite them least.
   auto& events = descs[static_cast<size_t>(Cf::kEvents)].options;
-  events.memtable_prefix_bloom_size_ratio = 0.05;
-  events.memtable_whole_key_filtering = true;
   events.compaction_style = rocksdb::kCompactionStyleUniversal;
   // Bitmap chunks change by merge operands (state/bitmap_merge.h). A key
   // with this many operands at the head of the memtable is folded at the

@@ -29,7 +29,7 @@ namespace leadflow::state {
 // Column families. Key layouts are owned by views/keys.h.
 enum class Cf : int {
   kMeta = 0,     // consumer positions, sequence counters
-  kEvents,       // org, event_id -> "" (duplicate detection)
+  kEvents,       // the duplicate set, by shard (views/write/dedup_set.h)
   kLeads,        // org, lead_id -> lead record
   kLeadIds,      // org, lead number -> lead_id
   kStatuses,     // org, status_id -> status record

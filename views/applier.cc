@@ -133,6 +133,7 @@ Status Applier::Land(Status s) {
   if (!s.ok()) {
     // The caches hold the failed batch's state, which the store lacks.
     if (poisoned_.ok()) poisoned_ = s;
+    inflight_dedup_.Clear();
     return s;
   }
   counters_.applied += inflight_counters_.applied;
@@ -140,6 +141,7 @@ Status Applier::Land(Status s) {
   counters_.anomalies += inflight_counters_.anomalies;
   inflight_counters_ = Counters();
   inflight_meta_.Clear();
+  dedup_.Land(&inflight_dedup_);  // before the keys it views go
   (void)ForEachPart(inflight_events_, [this](size_t p) {
     Part* part = parts_[p].get();
     part->inflight_batch.Clear();
@@ -260,19 +262,21 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   const size_t n = events.size();
   outcomes->assign(n, ApplyOutcome::kApplied);
   // 1. In parallel: the keys and their hashes (each key is hashed once),
-  //    and whether the write in flight or the store has each event's
-  //    duplicate marker (the write in flight may land meanwhile: a marker is
-  //    then in both, which is the same answer); the store is asked in one
-  //    batched lookup per thread. Duplicates within the batch are found by
-  //    the insert in step 2.
+  //    and whether the write in flight or the duplicate set of the landed
+  //    batches has each event's key (views/write/dedup_set.h; it reads the
+  //    store only to confirm a fingerprint it holds). Duplicates within the
+  //    batch are found by the insert in step 2.
+  if (!dedup_loaded_) {
+    Status s = dedup_.Load(*store_);
+    if (!s.ok()) return s.WithContext("loading the duplicate set");
+    dedup_loaded_ = true;
+  }
   std::vector<std::string> event_keys(n), lead_keys(n);
   std::vector<size_t> event_hashes(n);
   std::vector<LeadSlot*> new_slots;  // the block's new slots, in order of first sight
   std::vector<char> stored(n, 0);
   std::vector<Status> errors(pool_.workers());
   pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
-    std::vector<size_t> asked;
-    std::vector<std::string_view> asked_keys;
     for (size_t i = part; i < n; i += parts) {
       const Event& e = events[i];
       event_keys[i] = keys::Event(e.org_id, e.event_id);
@@ -283,16 +287,14 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         stored[i] = 1;
         continue;
       }
-      asked.push_back(i);
-      asked_keys.push_back(event_keys[i]);
+      bool found = false;
+      Status s = dedup_.Contains(*store_, event_hashes[i], event_keys[i], &found);
+      if (!s.ok()) {
+        errors[part] = std::move(s);
+        return;
+      }
+      stored[i] = found;
     }
-    std::vector<char> found;
-    Status s = store_->Contains(Cf::kEvents, asked_keys, &found);
-    if (!s.ok()) {
-      errors[part] = std::move(s);
-      return;
-    }
-    for (size_t k = 0; k < asked.size(); ++k) stored[asked[k]] = found[k];
   });
   for (Status& s : errors) {
     if (!s.ok()) return s;
@@ -301,8 +303,9 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   //    each lead event handed to the owner of its lead.
   for (size_t i = 0; i < n; ++i) {
     const Event& e = events[i];
-    if (stored[i] ||
-        !parts_[PartOfHash(event_hashes[i])]->event_keys.insert({event_hashes[i], std::move(event_keys[i])}).second) {
+    if (stored[i] || !parts_[PartOfHash(event_hashes[i])]
+                          ->event_keys.try_emplace({event_hashes[i], std::move(event_keys[i])}, ShardOfArrival(e.arrival))
+                          .second) {
       (*outcomes)[i] = ApplyOutcome::kDuplicate;
       ++pending_counters_.duplicates;
       continue;
@@ -531,7 +534,6 @@ void Applier::DiffPart(Part* part) {
       for (uint32_t num : nums) SendChunkOp(part, logical, num, true, &scratch);
     }
   }
-  for (const auto& marker : part->event_keys) batch.Put(Cf::kEvents, marker.key, "");
   // A lead's entries added and removed are disjoint, and different leads'
   // entries differ (the lead number is in them): sorted, each list is a set.
   std::string adds, removes;
@@ -626,6 +628,23 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(lead_counters_.at(org)));
   }
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
+  // The batch's new duplicate keys (views/write/dedup_set.h): an open
+  // record per shard, or the generations of the shards sealed now.
+  {
+    std::vector<DedupSet::Entry> entries;
+    size_t count = 0;
+    for (const auto& part : parts_) count += part->event_keys.size();
+    entries.reserve(count);
+    for (const auto& part : parts_) {
+      for (const auto& [k, shard] : part->event_keys) entries.push_back({k.hash, k.key, shard});
+    }
+    s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_);
+    if (!s.ok()) {
+      batch.Clear();
+      Discard();
+      return s;
+    }
+  }
   touched_statuses_.clear();
   touched_users_.clear();
   touched_counters_.clear();

@@ -1,7 +1,7 @@
 // Applier: applies validated events to the materialized views, in batches.
 //
 // Events are applied to an in-memory batch (lead, status and user records,
-// duplicate markers); Commit derives every touched lead's facts, diffs them
+// duplicate keys); Commit derives every touched lead's facts, diffs them
 // against the facts stored before the batch, and writes the records, the
 // bitmap and log changes and the caller's consumer positions in one atomic
 // store write. A batch either lands whole or not at all.
@@ -34,6 +34,7 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
+#include "views/write/dedup_set.h"
 #include "views/write/lead_cache.h"
 
 namespace leadflow::views {
@@ -46,10 +47,11 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 // state/bitmap_merge.h; 5: arrival numbers from shard and offset,
 // views/records.h ArrivalSeq, and per-shard meta, ingest/shard.h; 6: the
 // exact date index as entry sets per day, state/entry_set_merge.h; 7: lead
-// records in a binary layout, views/records.cc). A new data directory is stamped with it; a
+// records in a binary layout, views/records.cc; 8: the duplicate set as
+// generations and open records per shard, views/write/dedup_set.h). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 7;
+inline constexpr int kStateFormat = 8;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {
@@ -116,8 +118,8 @@ class Applier {
   // next Commit, Sync, Reset or the destructor returns, in order, each one
   // whole (a kill -9 leaves the store at some batch's end, with that
   // batch's positions). Until it lands the applier's memory is the
-  // authority: the in-flight batch's duplicate markers are checked beside
-  // the store's, its leads stay cached and are not evicted, and
+  // authority: the in-flight batch's duplicate keys are checked beside
+  // the duplicate set's, its leads stay cached and are not evicted, and
   // status, user and lead counter records are kept across batches. A write
   // that fails poisons the applier: every later call returns its error, and
   // the owner must build a new applier (the store holds every batch before
@@ -151,6 +153,9 @@ class Applier {
   std::map<uint32_t, uint64_t> PendingAnomalies() const;
   // Totals since construction, over landed batches.
   const Counters& counters() const { return counters_; }
+
+  // The duplicate set of the landed batches (not while a step runs).
+  const DedupSet& dedup() const { return dedup_; }
 
   // Below how many events a block or batch runs on the calling thread
   // (default kMinParallelEvents; 0: always on the workers, as tests do).
@@ -203,14 +208,15 @@ class Applier {
   // the batch, their cache) and the bitmap chunks whose key hashes to it.
   // Only that worker touches a Part during a parallel step, so no two
   // threads write one lead or one chunk.
+  using DedupKeys = std::unordered_map<detail::HashedKey, uint32_t, detail::HashedKeyHash, detail::HashedKeyEq>;
   struct Part {
     explicit Part(size_t lead_bytes) : lead_cache(lead_bytes) {}
     // The pending batch.
     std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
-    // Duplicate markers (keys::Event) of the batch's events whose key
-    // hashes to this part.
-    detail::HashedKeySet event_keys;
+    // Duplicate keys (keys::Event) of the batch's events whose key hashes
+    // to this part, with their shards.
+    DedupKeys event_keys;
     size_t slots_loaded = 0;                                       // slots[0, slots_loaded) are read
     struct Work {
       LeadSlot* slot;
@@ -230,9 +236,10 @@ class Applier {
     std::set<std::string> new_pairs;
     state::WriteBatch batch;
     // The batch whose write is in flight: this part's share of it and its
-    // duplicate markers (checked by the next batch until it lands).
+    // duplicate keys (checked by the next batch until it lands; the
+    // staged duplicate set views them).
     state::WriteBatch inflight_batch;
-    detail::HashedKeySet inflight_event_keys;
+    DedupKeys inflight_event_keys;
     // Across batches: the owned leads as the last handed-off batch left
     // them (views/write/lead_cache.h).
     LeadCache lead_cache;
@@ -295,8 +302,14 @@ class Applier {
   // write is in flight the store is behind them).
   std::unordered_set<std::string> touched_statuses_, touched_users_, touched_counters_;
 
+  // The duplicate set of the landed batches (views/write/dedup_set.h),
+  // read from the store before the first block.
+  DedupSet dedup_;
+  bool dedup_loaded_ = false;
+
   // The write in flight (CommitMode::kHandOff) and what lands with it.
   std::future<Status> inflight_;
+  DedupSet::Staged inflight_dedup_;
   state::WriteBatch inflight_meta_;
   Counters inflight_counters_;
   size_t inflight_events_ = 0;

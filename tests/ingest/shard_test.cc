@@ -20,6 +20,7 @@
 #include "tools/eventgen.h"
 #include "views/keys.h"
 #include "views/status_report.h"
+#include "views/write/dedup_set.h"
 
 namespace leadflow::ingest {
 namespace {
@@ -94,7 +95,7 @@ void Consume(state::Store* store, const std::vector<Message>& messages, size_t b
 // but another kind); and not the
 // transition pairs, the pairs a lead ever passed through in the state
 // after some batch (a superset of the reported ones, which a report with
-// zero leads omits).
+// zero leads omits); the duplicate set by its keys.
 std::map<std::string, std::string> Dump(state::Store* store) {
   std::map<std::string, std::string> all;
   for (int cf = 0; cf < static_cast<int>(state::Cf::kCount); ++cf) {
@@ -106,12 +107,16 @@ std::map<std::string, std::string> Dump(state::Store* store) {
         REQUIRE(decoded.ok());
         r.removeRunCompression();  // then the run containers that are smaller, ties not
         all.emplace(std::to_string(cf) + "|" + std::string(k), state::EncodeBitmapChunk(&r));
-      } else if (static_cast<state::Cf>(cf) != state::Cf::kActivityLog) {
+      } else if (static_cast<state::Cf>(cf) != state::Cf::kActivityLog && static_cast<state::Cf>(cf) != state::Cf::kEvents) {
         all.emplace(std::to_string(cf) + "|" + std::string(k), std::string(v));
       }
       return true;
     }));
   }
+  // The duplicate set by its keys (its records depend on the batches).
+  std::vector<std::string> dedup;
+  REQUIRE_OK(views::DedupSet::ReadAllKeys(*store, &dedup));
+  for (const auto& key : dedup) all.emplace("events|" + key, "");
   for (const auto& [day, entries] : testing::ActivityLogDays(*store)) {
     std::string v;
     for (const auto& e : entries) views::keys::AppendActivityEntry(&v, e);

@@ -1,0 +1,423 @@
+#include "views/write/dedup_set.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace leadflow::views {
+
+using state::Cf;
+
+namespace {
+
+void AppendU32Be(std::string* out, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
+}
+void AppendU64Be(std::string* out, uint64_t v) {
+  for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
+}
+uint32_t ReadU32Be(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint64_t ReadU64Be(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+void AppendU32Le(std::string* out, uint32_t v) {
+  for (int s = 0; s < 32; s += 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
+}
+void AppendU64Le(std::string* out, uint64_t v) {
+  for (int s = 0; s < 64; s += 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
+}
+uint32_t ReadU32Le(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint64_t ReadU64Le(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+constexpr char kGenTag = 'F', kBucketTag = 'K', kOpenTag = 'O';
+constexpr size_t kPrefixBytes = 4;
+constexpr size_t kKeysPerBucket = 64;
+
+// (u16 length, key bytes)* -> fn(key) for each; false when malformed.
+template <typename Fn>
+bool ForEachKey(std::string_view value, Fn&& fn) {
+  size_t p = 0;
+  while (p < value.size()) {
+    if (value.size() - p < 2) return false;
+    const size_t len = static_cast<unsigned char>(value[p]) | (static_cast<size_t>(static_cast<unsigned char>(value[p + 1])) << 8);
+    p += 2;
+    if (value.size() - p < len) return false;
+    fn(value.substr(p, len));
+    p += len;
+  }
+  return true;
+}
+
+void AppendKey(std::string* out, std::string_view key) {
+  out->push_back(static_cast<char>(key.size() & 0xFF));
+  out->push_back(static_cast<char>(key.size() >> 8));
+  out->append(key);
+}
+
+uint32_t BucketOf(uint64_t hash, uint32_t buckets) { return static_cast<uint32_t>((hash & 0xFFFFFF) % buckets); }
+
+Status Malformed(std::string_view key) {
+  std::string hex;
+  static const char kHex[] = "0123456789abcdef";
+  for (unsigned char c : key.substr(0, 24)) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return Status::Corruption("malformed duplicate-set record (events family, key " + hex + ")");
+}
+
+}  // namespace
+
+// --- the table ---
+
+void DedupSet::Table::Reserve(size_t keys) {
+  // At most 3/4 full.
+  const size_t want = keys + keys / 3 + 16;
+  if (want > slots_.size()) Grow(std::max(want, slots_.size() * 2));
+}
+
+void DedupSet::Table::Grow(size_t capacity) {
+  std::vector<uint64_t> old;
+  old.swap(slots_);
+  slots_.assign(capacity, 0);
+  for (uint64_t slot : old) {
+    if (slot) Place(slot);
+  }
+}
+
+void DedupSet::Table::Place(uint64_t slot) {
+  size_t i = Home(slot >> 24);
+  const size_t n = slots_.size();
+  while (slots_[i]) {
+    if (++i == n) i = 0;
+  }
+  slots_[i] = slot;
+}
+
+void DedupSet::Table::Insert(uint64_t hash, uint32_t gen) {
+  Reserve(size_ + 1);
+  Place((Tag(hash) << 24) | gen);
+  ++size_;
+}
+
+void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen) {
+  Reserve(size_ + n);
+  // Slots are random: fetch a few ahead.
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(&slots_[Home(Tag(hashes[i + kAhead]))], 1);
+    Place((Tag(hashes[i]) << 24) | gen);
+  }
+  size_ += n;
+}
+
+template <typename Fn>
+void DedupSet::Table::ForEachMatch(uint64_t hash, Fn&& fn) const {
+  if (slots_.empty()) return;
+  const uint64_t tag = Tag(hash);
+  size_t i = Home(tag);
+  const size_t n = slots_.size();
+  while (slots_[i]) {
+    if ((slots_[i] >> 24) == tag) fn(static_cast<uint32_t>(slots_[i] & 0xFFFFFF));
+    if (++i == n) i = 0;
+  }
+}
+
+// --- keys ---
+
+std::string DedupSet::ShardPrefix(uint32_t shard) {
+  std::string k;
+  AppendU32Be(&k, shard);
+  return k;
+}
+std::string DedupSet::GenKey(uint32_t shard, uint32_t seq) {
+  std::string k = ShardPrefix(shard);
+  k.push_back(kGenTag);
+  AppendU32Be(&k, seq);
+  return k;
+}
+std::string DedupSet::BucketKey(uint32_t shard, uint32_t seq, uint32_t bucket) {
+  std::string k = ShardPrefix(shard);
+  k.push_back(kBucketTag);
+  AppendU32Be(&k, seq);
+  AppendU32Be(&k, bucket);
+  return k;
+}
+std::string DedupSet::OpenKey(uint32_t shard, uint64_t seq) {
+  std::string k = ShardPrefix(shard);
+  k.push_back(kOpenTag);
+  AppendU64Be(&k, seq);
+  return k;
+}
+
+// --- the set ---
+
+DedupSet::DedupSet() : DedupSet(Options()) {}
+DedupSet::DedupSet(Options options) : options_(std::move(options)) {}
+
+size_t DedupSet::bytes() const {
+  size_t open_bytes = 0;
+  // A node of the open map: the key's bytes, its string, hash, shard and
+  // the node's links and bucket (estimated).
+  open_bytes = open_.size() * (sizeof(detail::HashedKey) + 48) + open_.bucket_count() * sizeof(void*);
+  for (const auto& [k, shard] : open_) open_bytes += k.key.capacity() > 15 ? k.key.capacity() + 1 : 0;
+  return table_.capacity() * sizeof(uint64_t) + gens_.capacity() * sizeof(Gen) + open_bytes;
+}
+
+Status DedupSet::Load(const state::Reader& store) {
+  table_.Clear();
+  sealed_keys_ = 0;
+  gens_.clear();
+  shards_.clear();
+  open_.clear();
+  // Shard by shard: its generations' fingerprints, then its open records
+  // (the bucket records between them are not read).
+  std::string begin;
+  for (;;) {
+    std::string first;
+    Status s = store.Scan(Cf::kEvents, begin, "\xFF\xFF\xFF\xFF\xFF", [&](std::string_view k, std::string_view) {
+      first = std::string(k);
+      return false;
+    });
+    if (!s.ok()) return s;
+    if (first.empty()) break;
+    if (first.size() < kPrefixBytes + 1) return Malformed(first);
+    const uint32_t shard = ReadU32Be(first.data());
+    ShardState& st = shards_[shard];
+    const std::string prefix = ShardPrefix(shard);
+    Status bad = Status::Ok();
+    s = store.Scan(Cf::kEvents, prefix + kGenTag, prefix + static_cast<char>(kGenTag + 1),
+                   [&](std::string_view k, std::string_view v) {
+                     if (k.size() != kPrefixBytes + 5 || v.size() < 4 || (v.size() - 4) % 8 != 0) {
+                       bad = Malformed(k);
+                       return false;
+                     }
+                     const uint32_t seq = ReadU32Be(k.data() + kPrefixBytes + 1);
+                     const uint32_t buckets = ReadU32Le(v.data());
+                     const size_t n = (v.size() - 4) / 8;
+                     if (buckets == 0 || gens_.size() >= kMaxGenerations) {
+                       bad = Malformed(k);
+                       return false;
+                     }
+                     const auto gen = static_cast<uint32_t>(gens_.size());
+                     gens_.push_back({shard, seq, buckets});
+                     st.next_gen = std::max(st.next_gen, seq + 1);
+                     std::vector<uint64_t> hashes(n);
+                     for (size_t i = 0; i < n; ++i) hashes[i] = ReadU64Le(v.data() + 4 + 8 * i);
+                     table_.InsertMany(hashes.data(), n, gen);
+                     sealed_keys_ += n;
+                     return true;
+                   });
+    if (s.ok()) s = bad;
+    if (!s.ok()) return s;
+    s = store.Scan(Cf::kEvents, prefix + kOpenTag, prefix + static_cast<char>(kOpenTag + 1),
+                   [&](std::string_view k, std::string_view v) {
+                     if (k.size() != kPrefixBytes + 9) {
+                       bad = Malformed(k);
+                       return false;
+                     }
+                     const uint64_t seq = ReadU64Be(k.data() + kPrefixBytes + 1);
+                     st.open_records.push_back(seq);
+                     st.next_open = std::max(st.next_open, seq + 1);
+                     const bool ok = ForEachKey(v, [&](std::string_view key) {
+                       if (open_.try_emplace(detail::HashedKey{options_.hash(key), std::string(key)}, shard).second) {
+                         ++st.open_keys;
+                       }
+                     });
+                     if (!ok) bad = Malformed(k);
+                     return ok;
+                   });
+    if (s.ok()) s = bad;
+    if (!s.ok()) return s;
+    if (shard == UINT32_MAX) break;
+    begin = ShardPrefix(shard + 1);
+  }
+  return Status::Ok();
+}
+
+Status DedupSet::Contains(const state::Reader& store, uint64_t hash, std::string_view key, bool* found) const {
+  *found = open_.count(detail::HashedKeyView{hash, key}) > 0;
+  if (*found) return Status::Ok();
+  Status err = Status::Ok();
+  table_.ForEachMatch(hash, [&](uint32_t gen_index) {
+    if (*found || !err.ok()) return;
+    const Gen& gen = gens_[gen_index];
+    const std::string bucket_key = BucketKey(gen.shard, gen.seq, BucketOf(hash, gen.buckets));
+    std::string value;
+    Status s = store.Get(Cf::kEvents, bucket_key, &value);
+    if (s.IsNotFound()) return;  // another generation's fingerprint
+    if (!s.ok()) {
+      err = std::move(s);
+      return;
+    }
+    if (!ForEachKey(value, [&](std::string_view k) { *found = *found || k == key; })) err = Malformed(bucket_key);
+  });
+  return err;
+}
+
+Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged) const {
+  staged->Clear();
+  // The batch's keys by shard, and which shards seal.
+  std::map<uint32_t, std::vector<Entry>> by_shard;
+  for (const Entry& e : entries) by_shard[e.shard].push_back(e);
+  size_t open_after = open_.size();
+  std::map<uint32_t, size_t> shard_open;  // shard -> its open keys after the batch, if not sealed
+  for (const auto& [shard, list] : by_shard) {
+    auto it = shards_.find(shard);
+    shard_open[shard] = (it == shards_.end() ? 0 : it->second.open_keys) + list.size();
+    open_after += list.size();
+  }
+  for (const auto& [shard, st] : shards_) {
+    if (st.open_keys && !shard_open.count(shard)) shard_open[shard] = st.open_keys;
+  }
+  const bool seal_all = open_after > options_.open_limit;
+  for (const auto& [shard, n] : shard_open) {
+    if (n > 0 && (seal_all || n >= options_.seal_events)) staged->sealed.push_back(shard);
+  }
+  if (gens_.size() + staged->sealed.size() > kMaxGenerations) {
+    return Status::Corruption("the duplicate set's generations are used up (" + std::to_string(kMaxGenerations) +
+                              "): rebuild the data directory from the topic");
+  }
+
+  // Sealed shards: a generation of their open keys and the batch's.
+  std::map<uint32_t, std::vector<Entry>> gen_entries;
+  for (uint32_t shard : staged->sealed) gen_entries[shard];
+  if (!staged->sealed.empty()) {
+    for (const auto& [k, shard] : open_) {
+      auto it = gen_entries.find(shard);
+      if (it != gen_entries.end()) it->second.push_back({k.hash, k.key, shard});
+    }
+  }
+  std::string value;
+  for (auto& [shard, list] : by_shard) {
+    auto sealed = gen_entries.find(shard);
+    if (sealed != gen_entries.end()) {
+      sealed->second.insert(sealed->second.end(), list.begin(), list.end());
+      continue;
+    }
+    // An open record of the batch's keys, sorted (the same bytes for the
+    // same batch, whatever order the applier's parts gave them in).
+    std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    value.clear();
+    for (const Entry& e : list) AppendKey(&value, e.key);
+    auto it = shards_.find(shard);
+    const uint64_t seq = it == shards_.end() ? 0 : it->second.next_open;
+    batch->Put(Cf::kEvents, OpenKey(shard, seq), value);
+    staged->open_records[shard] = seq;
+  }
+  for (auto& [shard, list] : gen_entries) {
+    auto it = shards_.find(shard);
+    const uint32_t seq = it == shards_.end() ? 0 : it->second.next_gen;
+    const auto buckets = static_cast<uint32_t>(std::max<size_t>(1, (list.size() + kKeysPerBucket - 1) / kKeysPerBucket));
+    // By bucket, then key.
+    std::vector<uint32_t> bucket_of(list.size());
+    std::vector<uint32_t> order(list.size());
+    std::vector<uint32_t> starts(buckets + 1, 0);
+    for (size_t i = 0; i < list.size(); ++i) {
+      bucket_of[i] = BucketOf(list[i].hash, buckets);
+      ++starts[bucket_of[i] + 1];
+    }
+    for (uint32_t b = 0; b < buckets; ++b) starts[b + 1] += starts[b];
+    {
+      std::vector<uint32_t> fill(starts.begin(), starts.end() - 1);
+      for (size_t i = 0; i < list.size(); ++i) order[fill[bucket_of[i]]++] = static_cast<uint32_t>(i);
+    }
+    Staged::Gen gen{shard, seq, buckets, {}};
+    gen.hashes.reserve(list.size());
+    std::string fps;
+    fps.reserve(4 + 8 * list.size());
+    AppendU32Le(&fps, buckets);
+    for (uint32_t b = 0; b < buckets; ++b) {
+      auto first = order.begin() + starts[b], last = order.begin() + starts[b + 1];
+      if (first == last) continue;
+      std::sort(first, last, [&](uint32_t x, uint32_t y) { return list[x].key < list[y].key; });
+      value.clear();
+      for (auto i = first; i != last; ++i) {
+        AppendKey(&value, list[*i].key);
+        AppendU64Le(&fps, list[*i].hash);
+        gen.hashes.push_back(list[*i].hash);
+      }
+      batch->Put(Cf::kEvents, BucketKey(shard, seq, b), value);
+    }
+    batch->Put(Cf::kEvents, GenKey(shard, seq), fps);
+    if (it != shards_.end()) {
+      for (uint64_t open_seq : it->second.open_records) batch->Delete(Cf::kEvents, OpenKey(shard, open_seq));
+    }
+    staged->gens.push_back(std::move(gen));
+  }
+  staged->entries = std::move(entries);
+  return Status::Ok();
+}
+
+void DedupSet::Land(Staged* staged) {
+  for (uint32_t shard : staged->sealed) {
+    ShardState& st = shards_[shard];
+    st.open_records.clear();
+    st.open_keys = 0;
+  }
+  if (!staged->sealed.empty()) {
+    for (auto it = open_.begin(); it != open_.end();) {
+      if (std::binary_search(staged->sealed.begin(), staged->sealed.end(), it->second)) {
+        it = open_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Staged::Gen& gen : staged->gens) {
+    const auto index = static_cast<uint32_t>(gens_.size());
+    gens_.push_back({gen.shard, gen.seq, gen.buckets});
+    table_.InsertMany(gen.hashes.data(), gen.hashes.size(), index);
+    sealed_keys_ += gen.hashes.size();
+    shards_[gen.shard].next_gen = gen.seq + 1;
+  }
+  for (const auto& [shard, seq] : staged->open_records) {
+    ShardState& st = shards_[shard];
+    st.open_records.push_back(seq);
+    st.next_open = seq + 1;
+  }
+  for (const Entry& e : staged->entries) {
+    if (staged->open_records.count(e.shard)) {
+      open_.try_emplace(detail::HashedKey{e.hash, std::string(e.key)}, e.shard);
+      ++shards_[e.shard].open_keys;
+    }
+  }
+  staged->Clear();
+}
+
+Status DedupSet::ReadAllKeys(const state::Reader& store, std::vector<std::string>* out) {
+  out->clear();
+  Status bad = Status::Ok();
+  Status s = store.Scan(Cf::kEvents, "", "\xFF\xFF\xFF\xFF\xFF", [&](std::string_view k, std::string_view v) {
+    if (k.size() <= kPrefixBytes) {
+      bad = Malformed(k);
+      return false;
+    }
+    const char tag = k[kPrefixBytes];
+    if (tag != kBucketTag && tag != kOpenTag) return true;
+    if (!ForEachKey(v, [&](std::string_view key) { out->emplace_back(key); })) {
+      bad = Malformed(k);
+      return false;
+    }
+    return true;
+  });
+  if (s.ok()) s = bad;
+  std::sort(out->begin(), out->end());
+  return s;
+}
+
+}  // namespace leadflow::views

@@ -1,0 +1,183 @@
+// DedupSet: the exact set of the duplicate keys (keys::Event: org and
+// event_id) of every landed event, without a RocksDB key per event.
+//
+// The contract counts a repeated event_id of an org as a duplicate, however
+// late it comes, so the set is exact and unbounded in time. Until state
+// format 8 it was a marker key per event in Cf::kEvents: random keys, about
+// a fifth of the CPU of a rebuild (their memtable inserts, and compactions
+// rewriting them over and over; docs/design.md, session 10). Now:
+//
+// Durable form (Cf::kEvents, every key under its shard's 4-byte prefix, so a
+// shard's set is dropped or copied with one range):
+//   - a *generation* is a set of keys of one shard, written once: its
+//     fingerprints in one record, `shard 'F' gen` -> u32 bucket count, then
+//     each key's 64-bit fingerprint (HashKey); its keys in buckets of ~64,
+//     `shard 'K' gen bucket` -> (u16 length, key bytes)*, sorted;
+//   - keys not in a generation yet are *open*: one record per batch and
+//     shard, `shard 'O' seq` -> (u16 length, key bytes)*, sorted.
+// A shard's open keys become a generation (sealed, the open records
+// deleted) in the batch that brings them to kSealEvents, or when all open
+// keys together pass kOpenLimit; a catch-up batch is usually a generation
+// of its own. Keys only grow at the end of each shard's range: memtable
+// inserts at the tail, flushes that do not overlap, nothing for compactions
+// to rewrite. Everything a batch changes here is in the batch's own atomic
+// write (Stage), so the set is always exactly the landed events'.
+//
+// In memory: the open keys, whole (a hash set); and a table of the sealed
+// keys' fingerprints: open addressing, 8 bytes a slot (40 bits of the
+// fingerprint, 24 of the generation's index), ~11 bytes a key at the
+// table's load. A key absent from both is new (exact: equal keys have equal
+// fingerprints). A fingerprint found is confirmed by reading the one bucket
+// record that would hold the key (a Get of ~64 keys) and comparing whole
+// keys, so a fingerprint collision never makes a new event a duplicate. Only
+// duplicates (and one new key in ~10^5 at 10^7 keys) pay that read.
+//
+// Load reads the fingerprints and open records (not the bucket records):
+// ~8 bytes a key from the store, then the table is filled.
+//
+// Thread safety: Contains may run on many threads at once, when nothing
+// calls Load, Stage or Land.
+#ifndef LEADFLOW_VIEWS_WRITE_DEDUP_SET_H_
+#define LEADFLOW_VIEWS_WRITE_DEDUP_SET_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "state/status.h"
+#include "state/store.h"
+#include "views/detail/hashed_key.h"
+
+namespace leadflow::views {
+
+class DedupSet {
+ public:
+  // A shard's open keys are sealed into a generation when they reach this
+  // many (live traffic: one generation per 65,536 of a shard's events)...
+  static constexpr size_t kSealEvents = 65536;
+  // ... and every shard's when all open keys together pass this (many
+  // partitions with little traffic each).
+  static constexpr size_t kOpenLimit = 4 * kSealEvents;
+  // Generations are numbered in 24 bits of a table slot.
+  static constexpr uint32_t kMaxGenerations = (1u << 24) - 1;
+
+  struct Options {
+    size_t seal_events = kSealEvents;
+    size_t open_limit = kOpenLimit;
+    // The fingerprint of a key (tests force collisions with their own).
+    std::function<uint64_t(std::string_view)> hash = [](std::string_view k) { return detail::HashKey(k); };
+  };
+
+  DedupSet();
+  explicit DedupSet(Options options);
+  DedupSet(const DedupSet&) = delete;
+  DedupSet& operator=(const DedupSet&) = delete;
+
+  // Replaces the set by the one in store.
+  Status Load(const state::Reader& store);
+
+  // Whether key, whose fingerprint is hash, is in the landed set. Reads the
+  // store only to confirm a fingerprint found in the table.
+  Status Contains(const state::Reader& store, uint64_t hash, std::string_view key, bool* found) const;
+
+  struct Entry {
+    uint64_t hash;  // options.hash(key)
+    std::string_view key;
+    uint32_t shard;
+  };
+  // What a staged batch changes in memory once its write lands.
+  struct Staged {
+    std::vector<Entry> entries;  // the batch's keys (their bytes must live until Land)
+    std::vector<uint32_t> sealed;  // shards whose open keys are sealed with the batch
+    struct Gen {
+      uint32_t shard, seq, buckets;
+      std::vector<uint64_t> hashes;
+    };
+    std::vector<Gen> gens;
+    std::map<uint32_t, uint64_t> open_records;  // shard -> the seq of the batch's open record
+    void Clear() { *this = Staged(); }
+  };
+  // Writes a batch of new keys (none in the set, no two equal) into batch,
+  // Cf::kEvents: open records, or generations of the shards sealed now (and
+  // the deletion of their open records). *staged says what Land then does.
+  // ResourceExhausted (nothing written) when the generations' numbers are
+  // used up.
+  Status Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged) const;
+  // The batch staged as *staged landed: the set holds its keys.
+  void Land(Staged* staged);
+
+  // Keys in the set, and estimated bytes of memory it holds.
+  size_t size() const { return sealed_keys_ + open_.size(); }
+  size_t open_keys() const { return open_.size(); }
+  size_t generations() const { return gens_.size(); }
+  size_t bytes() const;
+
+  // Every key of the set in store, sorted (tests and tools).
+  static Status ReadAllKeys(const state::Reader& store, std::vector<std::string>* out);
+
+  // Keys of the durable form.
+  static std::string ShardPrefix(uint32_t shard);
+  static std::string GenKey(uint32_t shard, uint32_t seq);
+  static std::string BucketKey(uint32_t shard, uint32_t seq, uint32_t bucket);
+  static std::string OpenKey(uint32_t shard, uint64_t seq);
+
+ private:
+  struct Gen {
+    uint32_t shard, seq, buckets;
+  };
+  struct ShardState {
+    uint32_t next_gen = 0;
+    uint64_t next_open = 0;
+    std::vector<uint64_t> open_records;  // seqs of its open records, landed
+    size_t open_keys = 0;
+  };
+  // Open addressing, linear probing; slot = tag (40 bits) << 24 | gen
+  // index; 0 is empty. The home slot comes from the tag alone, so the table
+  // grows without the whole fingerprints.
+  class Table {
+   public:
+    void Insert(uint64_t hash, uint32_t gen);
+    void InsertMany(const uint64_t* hashes, size_t n, uint32_t gen);
+    // Calls fn(gen) for each slot whose tag is hash's.
+    template <typename Fn>
+    void ForEachMatch(uint64_t hash, Fn&& fn) const;
+    size_t capacity() const { return slots_.size(); }
+    size_t size() const { return size_; }
+    void Clear() {
+      slots_.clear();
+      slots_.shrink_to_fit();
+      size_ = 0;
+    }
+    void Reserve(size_t keys);
+
+   private:
+    static uint64_t Tag(uint64_t hash) {
+      const uint64_t t = hash >> 24;
+      return t ? t : 1;
+    }
+    size_t Home(uint64_t tag) const {
+      return static_cast<size_t>((static_cast<unsigned __int128>(tag << 24) * slots_.size()) >> 64);
+    }
+    void Grow(size_t capacity);
+    void Place(uint64_t slot);
+    std::vector<uint64_t> slots_;
+    size_t size_ = 0;
+  };
+
+  Options options_;
+  Table table_;
+  size_t sealed_keys_ = 0;
+  std::vector<Gen> gens_;
+  std::unordered_map<uint32_t, ShardState> shards_;
+  // The open keys, and their shards.
+  std::unordered_map<detail::HashedKey, uint32_t, detail::HashedKeyHash, detail::HashedKeyEq> open_;
+};
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_WRITE_DEDUP_SET_H_
