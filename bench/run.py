@@ -396,10 +396,15 @@ class Bench:
         # The background is a generated history (the usual mix of creations,
         # changes, activities and updates) of orgs new to the state, paced at
         # the rate; a fresh org offset per run keeps its events from being
-        # duplicates of an earlier run's.
+        # duplicates of an earlier run's. It must outlast the probes: 4 orgs
+        # of 20,000 leads (~0.9M events) ran out after ~45 s at 20,000/s, and
+        # until session 11 the later probes were measured with no background
+        # at all. 4 x 150,000 leads is ~6.6M events, ~5.5 minutes at 20,000/s;
+        # the stream is stopped when the probes end, and whether it was still
+        # running then is checked below.
         first_org = 1000 + 10 * (int(time.time()) % 100000)
         bg = subprocess.Popen([self.bin("tools/leadflow-gen"), "--seed", str(first_org), "--orgs", "4",
-                               "--first-org", str(first_org), "--leads", "20000", "--days", "365",
+                               "--first-org", str(first_org), "--leads", "150000", "--days", "365",
                                "--rate", str(rate),
                                "--brokers", BROKERS, "--topic", TOPIC],
                               stdout=subprocess.DEVNULL, stderr=open(self.work / "background-gen.log", "w"))
@@ -414,6 +419,9 @@ class Bench:
                                check=True, stdout=subprocess.PIPE, text=True)
             elapsed = time.monotonic() - t
             after = self.metrics()
+            if bg.poll() is not None:
+                raise SystemExit("freshness: the background stream ended before the probes did; "
+                                 "the later probes were measured without the load")
         finally:
             bg.terminate()
             bg.wait()

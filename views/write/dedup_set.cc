@@ -68,6 +68,9 @@ void AppendKey(std::string* out, std::string_view key) {
   out->append(key);
 }
 
+// Heap bytes of a key's string (none within the small-string buffer).
+size_t KeyHeapBytes(std::string_view key) { return key.size() > 15 ? key.size() + 1 : 0; }
+
 uint32_t BucketOf(uint64_t hash, uint32_t buckets) { return static_cast<uint32_t>((hash & 0xFFFFFF) % buckets); }
 
 Status Malformed(std::string_view key) {
@@ -170,11 +173,10 @@ DedupSet::DedupSet() : DedupSet(Options()) {}
 DedupSet::DedupSet(Options options) : options_(std::move(options)) {}
 
 size_t DedupSet::bytes() const {
-  size_t open_bytes = 0;
-  // A node of the open map: the key's bytes, its string, hash, shard and
-  // the node's links and bucket (estimated).
-  open_bytes = open_.size() * (sizeof(detail::HashedKey) + 48) + open_.bucket_count() * sizeof(void*);
-  for (const auto& [k, shard] : open_) open_bytes += k.key.capacity() > 15 ? k.key.capacity() + 1 : 0;
+  // A node of the open map: the key's string, hash, shard and the node's
+  // links (estimated), its bucket, and the key's own bytes.
+  const size_t open_bytes =
+      open_.size() * (sizeof(detail::HashedKey) + 48) + open_.bucket_count() * sizeof(void*) + open_key_bytes_;
   return table_.capacity() * sizeof(uint64_t) + gens_.capacity() * sizeof(Gen) + open_bytes;
 }
 
@@ -184,6 +186,7 @@ Status DedupSet::Load(const state::Reader& store) {
   gens_.clear();
   shards_.clear();
   open_.clear();
+  open_key_bytes_ = 0;
   // Shard by shard: its generations' fingerprints, then its open records
   // (the bucket records between them are not read).
   std::string begin;
@@ -236,6 +239,7 @@ Status DedupSet::Load(const state::Reader& store) {
                      const bool ok = ForEachKey(v, [&](std::string_view key) {
                        if (open_.try_emplace(detail::HashedKey{options_.hash(key), std::string(key)}, shard).second) {
                          ++st.open_keys;
+                         open_key_bytes_ += KeyHeapBytes(key);
                        }
                      });
                      if (!ok) bad = Malformed(k);
@@ -372,6 +376,7 @@ void DedupSet::Land(Staged* staged) {
   if (!staged->sealed.empty()) {
     for (auto it = open_.begin(); it != open_.end();) {
       if (std::binary_search(staged->sealed.begin(), staged->sealed.end(), it->second)) {
+        open_key_bytes_ -= KeyHeapBytes(it->first.key);
         it = open_.erase(it);
       } else {
         ++it;
@@ -392,8 +397,10 @@ void DedupSet::Land(Staged* staged) {
   }
   for (const Entry& e : staged->entries) {
     if (staged->open_records.count(e.shard)) {
-      open_.try_emplace(detail::HashedKey{e.hash, std::string(e.key)}, e.shard);
-      ++shards_[e.shard].open_keys;
+      if (open_.try_emplace(detail::HashedKey{e.hash, std::string(e.key)}, e.shard).second) {
+        ++shards_[e.shard].open_keys;
+        open_key_bytes_ += KeyHeapBytes(e.key);
+      }
     }
   }
   staged->Clear();

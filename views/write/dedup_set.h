@@ -176,6 +176,7 @@ class DedupSet {
   std::unordered_map<uint32_t, ShardState> shards_;
   // The open keys, and their shards.
   std::unordered_map<detail::HashedKey, uint32_t, detail::HashedKeyHash, detail::HashedKeyEq> open_;
+  size_t open_key_bytes_ = 0;  // the open keys' heap bytes (estimated), kept as they come and go
 };
 
 }  // namespace leadflow::views

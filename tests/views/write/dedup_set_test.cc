@@ -148,6 +148,7 @@ TEST_CASE("the default thresholds: a catch-up batch is a generation of its own, 
   CHECK(m.Batch(small) == 100);
   CHECK(m.set->generations() == 1);
   CHECK(m.set->open_keys() == 100);
+  CHECK(m.set->bytes() >= 70000 * 8);
   // A batch's keys in one open record; a generation in buckets of ~64 keys
   // plus one record of fingerprints: far fewer keys than events.
   size_t records = 0;
