@@ -4,22 +4,16 @@
 #include <cstring>
 #include <utility>
 
+#include "views/keys.h"
+
 namespace leadflow::views {
 
 using state::Cf;
 
 namespace {
 
-void AppendU32Be(std::string* out, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
-}
 void AppendU64Be(std::string* out, uint64_t v) {
   for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
-}
-uint32_t ReadU32Be(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
 }
 uint64_t ReadU64Be(const char* p) {
   uint64_t v = 0;
@@ -144,20 +138,20 @@ void DedupSet::Table::ForEachMatch(uint64_t hash, Fn&& fn) const {
 
 std::string DedupSet::ShardPrefix(uint32_t shard) {
   std::string k;
-  AppendU32Be(&k, shard);
+  keys::AppendU32(&k, shard);
   return k;
 }
 std::string DedupSet::GenKey(uint32_t shard, uint32_t seq) {
   std::string k = ShardPrefix(shard);
   k.push_back(kGenTag);
-  AppendU32Be(&k, seq);
+  keys::AppendU32(&k, seq);
   return k;
 }
 std::string DedupSet::BucketKey(uint32_t shard, uint32_t seq, uint32_t bucket) {
   std::string k = ShardPrefix(shard);
   k.push_back(kBucketTag);
-  AppendU32Be(&k, seq);
-  AppendU32Be(&k, bucket);
+  keys::AppendU32(&k, seq);
+  keys::AppendU32(&k, bucket);
   return k;
 }
 std::string DedupSet::OpenKey(uint32_t shard, uint64_t seq) {
@@ -199,7 +193,7 @@ Status DedupSet::Load(const state::Reader& store) {
     if (!s.ok()) return s;
     if (first.empty()) break;
     if (first.size() < kPrefixBytes + 1) return Malformed(first);
-    const uint32_t shard = ReadU32Be(first.data());
+    const uint32_t shard = keys::ReadU32(first, 0);
     ShardState& st = shards_[shard];
     const std::string prefix = ShardPrefix(shard);
     Status bad = Status::Ok();
@@ -209,7 +203,7 @@ Status DedupSet::Load(const state::Reader& store) {
                        bad = Malformed(k);
                        return false;
                      }
-                     const uint32_t seq = ReadU32Be(k.data() + kPrefixBytes + 1);
+                     const uint32_t seq = keys::ReadU32(k, kPrefixBytes + 1);
                      const uint32_t buckets = ReadU32Le(v.data());
                      const size_t n = (v.size() - 4) / 8;
                      if (buckets == 0 || gens_.size() >= kMaxGenerations) {
