@@ -420,6 +420,7 @@ void Applier::MarkStatusDirty(LeadSlot* slot) {
 
 Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time) {
   LeadRecord& lead = slot->record;
+  if (e.type != EventType::kActivityLogged) slot->activities_only = false;
   if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
       e.type == EventType::kLeadDeleted) {
     MarkStatusDirty(slot);
@@ -501,7 +502,8 @@ void Applier::DiffPart(Part* part) {
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
-    LeadBefore before{&slot->before, &slot->names, slot->status_dirty, &slot->attributes_before, &slot->row_before};
+    LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
+                      &slot->attributes_before, &slot->row_before, slot->activities_only};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
     for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(part, k, num, add, &scratch);
@@ -524,8 +526,8 @@ void Applier::DiffPart(Part* part) {
     // Lead numbers are assigned on first sight; the reverse map serves lead
     // search and the lists of a report's leads.
     if (slot->is_new) batch.Put(Cf::kLeadIds, keys::LeadId(org, num), slot->lead_id);
-    // What the lead cache keeps once the write lands.
-    slot->attributes_before = std::move(d.attributes);
+    // What the lead cache keeps once the write lands (DiffLead left the
+    // attributes after in slot->attributes_before).
     slot->row_before = std::move(d.row);
   }
   for (const auto& [org, units] : part->activity_adds) {

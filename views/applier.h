@@ -181,6 +181,7 @@ class Applier {
     std::optional<LeadAttributes> attributes_before;  // nullopt: no row
     std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight
+    bool activities_only = true;  // every event of the batch on it so far was an activity
     size_t record_bytes = 0;  // its record's encoded size, once diffed
   };
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "views/detail/msgpack_writer.h"
 #include "views/keys.h"
 #include "views/lead_facts.h"
 #include "views/time.h"
@@ -124,12 +125,42 @@ json ColumnValue(const LeadAttributes& a, std::string_view normalized, const std
 }
 
 std::string LeadAttributes::Encode() const {
-  json j = {{"i", lead_id},       {"s", status_id}, {"o", owner_id ? json(*owner_id) : json()},
-            {"c", created_ms},    {"m", modified_ms},
-            {"a", activity_max_ms ? json(*activity_max_ms) : json()},
-            {"n", activity_max_name ? json(*activity_max_name) : json()}, {"f", fields}};
-  std::vector<std::uint8_t> v = json::to_msgpack(j);
-  return std::string(v.begin(), v.end());
+  // The msgpack of the map {"a", "c", "f", "i", "m", "n", "o", "s"} (in
+  // that order, as nlohmann's std::map-ordered object writes it), written
+  // directly: building the map would copy the fields. Decode reads it with
+  // nlohmann.
+  std::string out;
+  out.reserve(64);
+  detail::AppendMsgpackMapHeader(&out, 8);
+  auto key = [&](const char* k) { detail::AppendMsgpackStr(&out, k); };
+  auto opt_str = [&](const std::optional<std::string>& v) {
+    if (v) {
+      detail::AppendMsgpackStr(&out, *v);
+    } else {
+      detail::AppendMsgpackNil(&out);
+    }
+  };
+  key("a");
+  if (activity_max_ms) {
+    detail::AppendMsgpackInt(&out, *activity_max_ms);
+  } else {
+    detail::AppendMsgpackNil(&out);
+  }
+  key("c");
+  detail::AppendMsgpackInt(&out, created_ms);
+  key("f");
+  detail::AppendMsgpack(&out, fields);
+  key("i");
+  detail::AppendMsgpackStr(&out, lead_id);
+  key("m");
+  detail::AppendMsgpackInt(&out, modified_ms);
+  key("n");
+  opt_str(activity_max_name);
+  key("o");
+  opt_str(owner_id);
+  key("s");
+  detail::AppendMsgpackStr(&out, status_id);
+  return out;
 }
 
 Status LeadAttributes::Decode(std::string_view bytes, LeadAttributes* out) {

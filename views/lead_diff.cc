@@ -1,6 +1,7 @@
 #include "views/lead_diff.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "views/detail/key_set.h"
 
@@ -33,20 +34,45 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
   }
   d.record = after.Encode();
 
-  d.attributes = DeriveAttributes(lead_id, after);
-  // Only the parts of the attribute facts whose columns changed: most
-  // events move ModifiedOn and the activity columns and leave the fields.
-  const std::optional<LeadAttributes>& was_attrs = *before.attributes;
-  const unsigned parts = ChangedAttributeParts(was_attrs, d.attributes);
-  if (parts != 0) {
-    const AttributeFacts was = DeriveAttributeFacts(org, after.num, was_attrs, parts);
-    const AttributeFacts now = DeriveAttributeFacts(org, after.num, d.attributes, parts);
+  std::optional<LeadAttributes>& attrs = *before.attributes;
+  auto diff_parts = [&](const AttributeFacts& was, const AttributeFacts& now) {
     detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, false); });
     detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, true); });
     detail::ForEachMissing(was.index_keys, now.index_keys, [&](const std::string& k) { d.index_deletes.push_back(k); });
     detail::ForEachMissing(now.index_keys, was.index_keys, [&](const std::string& k) { d.index_puts.push_back(k); });
+  };
+  if (before.activities_only) {
+    // Activities move only the last activity (never backwards: a record
+    // keeps the latest), so DeriveAttributes(after) is the attributes
+    // before with the activity columns set and ModifiedOn raised to the
+    // activity: no copy of the fields. (A lead not created or deleted
+    // has no attributes before or after.)
+    if (attrs && after.last_activity_ms != INT64_MIN) {
+      unsigned parts = 0;
+      const int64_t modified = std::max(attrs->modified_ms, after.last_activity_ms);
+      if (attrs->modified_ms != modified) parts |= kAttrModified;
+      if (attrs->activity_max_ms != after.last_activity_ms) parts |= kAttrActivityDate;
+      if (attrs->activity_max_name != after.last_activity_name) parts |= kAttrActivityName;
+      if (parts != 0) {
+        const AttributeFacts was = DeriveAttributeFacts(org, after.num, attrs, parts);
+        attrs->modified_ms = modified;
+        attrs->activity_max_ms = after.last_activity_ms;
+        attrs->activity_max_name = after.last_activity_name;
+        diff_parts(was, DeriveAttributeFacts(org, after.num, attrs, parts));
+      }
+    }
+  } else {
+    std::optional<LeadAttributes> now_attrs = DeriveAttributes(lead_id, after);
+    // Only the parts of the attribute facts whose columns changed: most
+    // events move ModifiedOn and the activity columns and leave the fields.
+    const unsigned parts = ChangedAttributeParts(attrs, now_attrs);
+    if (parts != 0) {
+      diff_parts(DeriveAttributeFacts(org, after.num, attrs, parts),
+                 DeriveAttributeFacts(org, after.num, now_attrs, parts));
+    }
+    attrs = std::move(now_attrs);
   }
-  if (d.attributes) d.row = d.attributes->Encode();
+  if (attrs) d.row = attrs->Encode();
   d.row_changed = d.row != *before.row;
   return d;
 }

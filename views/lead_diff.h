@@ -9,7 +9,8 @@
 // net (at most one operation per key and lead) and operations of different
 // leads commute.
 //
-// Thread safety: pure function.
+// Thread safety: a function of its arguments (it writes only
+// *before.attributes); leads are diffed in parallel.
 #ifndef LEADFLOW_VIEWS_LEAD_DIFF_H_
 #define LEADFLOW_VIEWS_LEAD_DIFF_H_
 
@@ -33,8 +34,15 @@ struct LeadBefore {
   // Whether the batch changed the inputs of the status facts (creation,
   // status changes, deletion). When false, status facts are not derived.
   bool status_changed = false;
-  const std::optional<LeadAttributes>* attributes = nullptr;  // nullopt: no row
+  // In: the attributes before the batch (nullopt: no row). Out: the
+  // attributes after it (what the lead cache keeps), changed in place.
+  std::optional<LeadAttributes>* attributes = nullptr;
   const std::string* row = nullptr;  // encoded LeadAttributes, "" when none
+  // Whether every event of the batch on this lead was an activity (then
+  // only the last activity of the record changed, and the attributes
+  // follow from the ones before without deriving them from the history:
+  // most live touches).
+  bool activities_only = false;
 };
 
 struct LeadDiff {
@@ -49,10 +57,9 @@ struct LeadDiff {
   // differs from the row before.
   std::string row;
   bool row_changed = false;
-  // The attributes after the batch (what the lead cache keeps).
-  std::optional<LeadAttributes> attributes;
 };
 
+// Not pure in one respect: *before.attributes becomes the attributes after.
 LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadRecord& after, const LeadBefore& before);
 
 }  // namespace leadflow::views

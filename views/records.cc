@@ -1,5 +1,7 @@
 #include "views/records.h"
 
+#include "views/detail/msgpack_writer.h"
+
 namespace leadflow::views {
 namespace {
 
@@ -65,9 +67,12 @@ void PutFields(std::string* out, const json& fields) {
     PutVarint(out, 0);
     return;
   }
-  const std::vector<std::uint8_t> v = json::to_msgpack(fields);
-  PutVarint(out, v.size());
-  out->append(v.begin(), v.end());
+  // nlohmann's msgpack bytes (detail/msgpack_writer.h), without its vector.
+  thread_local std::string scratch;
+  scratch.clear();
+  detail::AppendMsgpack(&scratch, fields);
+  PutVarint(out, scratch.size());
+  out->append(scratch);
 }
 
 // Reads the layout above; every read checks its bounds, and the first

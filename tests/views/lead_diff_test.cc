@@ -1,0 +1,79 @@
+// DiffLead's shortcut for a batch of activities only (the attributes after
+// follow from the ones before; no derivation from the history) gives what
+// the full derivation gives: the same bitmap and index operations, the same
+// row and the same attributes, over random leads (created or not, deleted,
+// with activities before creation, ties on the instant, names absent).
+#include "views/lead_diff.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+
+namespace leadflow::views {
+namespace {
+
+using nlohmann::json;
+
+LeadRecord RandomLead(std::mt19937_64& rng) {
+  const int64_t base = 1714557600000;  // 2024-05-01T10:00:00Z
+  auto at = [&] { return base + static_cast<int64_t>(rng() % (40 * 86400000ull)) - 10 * 86400000ll; };
+  auto time = [&] { return EventTime{at(), rng() % 1000}; };
+  auto fields = [&] {
+    json f = json::object();
+    for (int i = rng() % 4; i > 0; --i) f["f" + std::to_string(rng() % 5)] = rng() % 2 ? json("v" + std::to_string(rng() % 3)) : json(rng() % 9);
+    return f;
+  };
+  const char* statuses[] = {"s1", "s2", "s3"};
+  LeadRecord r;
+  r.num = static_cast<uint32_t>(rng() % 200000);
+  if (rng() % 5) r.created = LeadCreation{time(), statuses[rng() % 3], rng() % 2 ? std::optional<std::string>("u1") : std::nullopt, fields()};
+  for (int i = rng() % 4; i > 0; --i) r.changes.push_back({time(), statuses[rng() % 3]});
+  std::sort(r.changes.begin(), r.changes.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  for (int i = rng() % 4; i > 0; --i) r.updates.push_back({time(), fields(), std::nullopt});
+  std::sort(r.updates.begin(), r.updates.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  r.deleted = rng() % 8 == 0;
+  if (rng() % 3) {
+    r.last_activity_ms = at();
+    if (rng() % 4) r.last_activity_name = "call";
+  }
+  return r;
+}
+
+TEST_CASE("a batch of activities only diffs as the full derivation does") {
+  std::mt19937_64 rng(5);
+  int shortcut_changed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const LeadRecord before = RandomLead(rng);
+    LeadRecord after = before;
+    for (int k = 1 + rng() % 3; k > 0; --k) {  // as Applier::ApplyLeadEvent applies an activity
+      const int64_t ms = rng() % 4 == 0 ? after.last_activity_ms : before.created ? before.created->time.at_ms + static_cast<int64_t>(rng() % (20 * 86400000ull)) - 86400000ll : 1714557600000;
+      if (ms >= after.last_activity_ms) {
+        after.last_activity_ms = ms;
+        after.last_activity_name = rng() % 3 ? std::optional<std::string>(rng() % 2 ? "call" : "email") : std::nullopt;
+      }
+    }
+    const std::optional<LeadAttributes> attrs_before = DeriveAttributes("lead1", before);
+    const std::string row_before = attrs_before ? attrs_before->Encode() : "";
+    StatusNames names;
+    const LeadFacts facts = DeriveFacts(before, &names);
+    std::optional<LeadAttributes> fast_attrs = attrs_before, full_attrs = attrs_before;
+    const LeadDiff fast = DiffLead("org1", "lead1", after, LeadBefore{&facts, &names, false, &fast_attrs, &row_before, true});
+    const LeadDiff full = DiffLead("org1", "lead1", after, LeadBefore{&facts, &names, false, &full_attrs, &row_before, false});
+    CAPTURE(i);
+    CHECK(fast.bitmap_ops == full.bitmap_ops);
+    CHECK(fast.index_puts == full.index_puts);
+    CHECK(fast.index_deletes == full.index_deletes);
+    CHECK(fast.row == full.row);
+    CHECK(fast.row_changed == full.row_changed);
+    CHECK(fast.record == full.record);
+    REQUIRE(fast_attrs.has_value() == full_attrs.has_value());
+    if (fast_attrs) CHECK(fast_attrs->Encode() == full_attrs->Encode());
+    CHECK(full_attrs.has_value() == DeriveAttributes("lead1", after).has_value());
+    shortcut_changed += fast.row_changed;
+  }
+  CHECK(shortcut_changed > 500);  // the activities did move most rows
+}
+
+}  // namespace
+}  // namespace leadflow::views
