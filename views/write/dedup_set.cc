@@ -88,16 +88,27 @@ void DedupSet::Table::Reserve(size_t keys) {
 }
 
 void DedupSet::Table::Grow(size_t capacity) {
-  std::vector<uint64_t> old;
-  old.swap(slots_);
+  Move(old_.size());  // a move still under way finishes first
+  old_.swap(slots_);
+  moved_ = 0;
   slots_.assign(capacity, 0);
-  for (uint64_t slot : old) {
-    if (slot) Place(slot);
+  if (old_.size() < incremental_growth_slots_) Move(old_.size());
+}
+
+void DedupSet::Table::Move(size_t n) {
+  const size_t end = std::min(old_.size(), moved_ + n);
+  for (; moved_ < end; ++moved_) {
+    if (old_[moved_]) Place(old_[moved_]);
+  }
+  if (moved_ == old_.size()) {
+    old_.clear();
+    old_.shrink_to_fit();
+    moved_ = 0;
   }
 }
 
 void DedupSet::Table::Place(uint64_t slot) {
-  size_t i = Home(slot >> 24);
+  size_t i = Home(slot >> 32);
   const size_t n = slots_.size();
   while (slots_[i]) {
     if (++i == n) i = 0;
@@ -105,11 +116,7 @@ void DedupSet::Table::Place(uint64_t slot) {
   slots_[i] = slot;
 }
 
-void DedupSet::Table::Insert(uint64_t hash, uint32_t gen) {
-  Reserve(size_ + 1);
-  Place((Tag(hash) << 24) | gen);
-  ++size_;
-}
+void DedupSet::Table::Insert(uint64_t hash, uint32_t gen) { InsertMany(&hash, 1, gen); }
 
 void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen) {
   Reserve(size_ + n);
@@ -117,20 +124,34 @@ void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen)
   constexpr size_t kAhead = 16;
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) __builtin_prefetch(&slots_[Home(Tag(hashes[i + kAhead]))], 1);
-    Place((Tag(hashes[i]) << 24) | gen);
+    Place((Tag(hashes[i]) << 32) | gen);
   }
   size_ += n;
+  // The new table has at least twice the old one's slots, so moving 8
+  // old slots per insert ends the move long before it fills.
+  if (growing()) Move(std::max<size_t>(8 * n, incremental_growth_slots_ / 256));
 }
 
 template <typename Fn>
 void DedupSet::Table::ForEachMatch(uint64_t hash, Fn&& fn) const {
-  if (slots_.empty()) return;
   const uint64_t tag = Tag(hash);
-  size_t i = Home(tag);
-  const size_t n = slots_.size();
-  while (slots_[i]) {
-    if ((slots_[i] >> 24) == tag) fn(static_cast<uint32_t>(slots_[i] & 0xFFFFFF));
-    if (++i == n) i = 0;
+  if (!slots_.empty()) {
+    size_t i = Home(tag);
+    const size_t n = slots_.size();
+    while (slots_[i]) {
+      if ((slots_[i] >> 32) == tag) fn(static_cast<uint32_t>(slots_[i]));
+      if (++i == n) i = 0;
+    }
+  }
+  if (!old_.empty()) {
+    // The old table's probe chains are intact (moved slots are not
+    // cleared); a moved slot was reported above.
+    size_t i = Home(tag, old_.size());
+    const size_t n = old_.size();
+    while (old_[i]) {
+      if (i >= moved_ && (old_[i] >> 32) == tag) fn(static_cast<uint32_t>(old_[i]));
+      if (++i == n) i = 0;
+    }
   }
 }
 
@@ -164,7 +185,8 @@ std::string DedupSet::OpenKey(uint32_t shard, uint64_t seq) {
 // --- the set ---
 
 DedupSet::DedupSet() : DedupSet(Options()) {}
-DedupSet::DedupSet(Options options) : options_(std::move(options)) {}
+DedupSet::DedupSet(Options options)
+    : options_(std::move(options)), table_(options_.incremental_growth_slots) {}
 
 size_t DedupSet::bytes() const {
   // A node of the open map: the key's string, hash, shard and the node's

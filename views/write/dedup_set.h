@@ -24,8 +24,8 @@
 // write (Stage), so the set is always exactly the landed events'.
 //
 // In memory: the open keys, whole (a hash set); and a table of the sealed
-// keys' fingerprints: open addressing, 8 bytes a slot (40 bits of the
-// fingerprint, 24 of the generation's index), ~11 bytes a key at the
+// keys' fingerprints: open addressing, 8 bytes a slot (32 bits of the
+// fingerprint, 32 of the generation's index), ~11 bytes a key at the
 // table's load. A key absent from both is new (exact: equal keys have equal
 // fingerprints). A fingerprint found is confirmed by reading the one bucket
 // record that would hold the key (a Get of ~64 keys) and comparing whole
@@ -58,19 +58,25 @@ namespace leadflow::views {
 class DedupSet {
  public:
   // A shard's open keys are sealed into a generation when they reach this
-  // many (live traffic: one generation per 65,536 of a shard's events)...
-  static constexpr size_t kSealEvents = 65536;
+  // many (live traffic: one generation per 16,384 of a shard's events: a
+  // seal costs a live batch ~4x this many keys' work, so smaller seals keep
+  // its tail short; 65,536 cost ~60 ms per seal at 20,000 events/s)...
+  static constexpr size_t kSealEvents = 16384;
   // ... and every shard's when all open keys together pass this (many
   // partitions with little traffic each).
   static constexpr size_t kOpenLimit = 4 * kSealEvents;
-  // Generations are numbered in 24 bits of a table slot.
-  static constexpr uint32_t kMaxGenerations = (1u << 24) - 1;
+  // Generations are numbered in 32 bits of a table slot (at one seal per
+  // 16,384 events, 2^32 of them hold 7 * 10^13 events).
+  static constexpr uint32_t kMaxGenerations = UINT32_MAX - 1;
 
   struct Options {
     size_t seal_events = kSealEvents;
     size_t open_limit = kOpenLimit;
     // The fingerprint of a key (tests force collisions with their own).
     std::function<uint64_t(std::string_view)> hash = [](std::string_view k) { return detail::HashKey(k); };
+    // A table of at least this many slots grows incrementally (see Table);
+    // a smaller one is copied at once.
+    size_t incremental_growth_slots = size_t{1} << 20;
   };
 
   DedupSet();
@@ -115,6 +121,8 @@ class DedupSet {
   size_t size() const { return sealed_keys_ + open_.size(); }
   size_t open_keys() const { return open_.size(); }
   size_t generations() const { return gens_.size(); }
+  // Whether the fingerprint table is moving into a bigger one (tests).
+  bool table_growing() const { return table_.growing(); }
   size_t bytes() const;
 
   // Every key of the set in store, sorted (tests and tools).
@@ -136,36 +144,55 @@ class DedupSet {
     std::vector<uint64_t> open_records;  // seqs of its open records, landed
     size_t open_keys = 0;
   };
-  // Open addressing, linear probing; slot = tag (40 bits) << 24 | gen
+  // Open addressing, linear probing; slot = tag (32 bits) << 32 | gen
   // index; 0 is empty. The home slot comes from the tag alone, so the table
   // grows without the whole fingerprints.
+  //
+  // Growth is incremental once the table is big (at 34M keys a copy of the
+  // 512 MiB table took about a second, all of it inside one live batch):
+  // the old slots stay readable while each later InsertMany moves a share
+  // of them (several times what it inserts) into the new table; lookups
+  // probe both, reporting an old slot only if it was not moved yet, so each
+  // key is reported once. A Reserve that needs yet another growth finishes
+  // the move first.
   class Table {
    public:
+    explicit Table(size_t incremental_growth_slots) : incremental_growth_slots_(incremental_growth_slots) {}
     void Insert(uint64_t hash, uint32_t gen);
     void InsertMany(const uint64_t* hashes, size_t n, uint32_t gen);
     // Calls fn(gen) for each slot whose tag is hash's.
     template <typename Fn>
     void ForEachMatch(uint64_t hash, Fn&& fn) const;
-    size_t capacity() const { return slots_.size(); }
+    size_t capacity() const { return slots_.size() + old_.size(); }
     size_t size() const { return size_; }
+    bool growing() const { return !old_.empty(); }
     void Clear() {
       slots_.clear();
       slots_.shrink_to_fit();
+      old_.clear();
+      old_.shrink_to_fit();
+      moved_ = 0;
       size_ = 0;
     }
     void Reserve(size_t keys);
 
    private:
     static uint64_t Tag(uint64_t hash) {
-      const uint64_t t = hash >> 24;
+      const uint64_t t = hash >> 32;
       return t ? t : 1;
     }
-    size_t Home(uint64_t tag) const {
-      return static_cast<size_t>((static_cast<unsigned __int128>(tag << 24) * slots_.size()) >> 64);
+    static size_t Home(uint64_t tag, size_t slots) {
+      return static_cast<size_t>((static_cast<unsigned __int128>(tag << 32) * slots) >> 64);
     }
+    size_t Home(uint64_t tag) const { return Home(tag, slots_.size()); }
     void Grow(size_t capacity);
+    // Moves up to n more old slots into the new table.
+    void Move(size_t n);
     void Place(uint64_t slot);
+    size_t incremental_growth_slots_;
     std::vector<uint64_t> slots_;
+    std::vector<uint64_t> old_;  // being moved into slots_; [0, moved_) done
+    size_t moved_ = 0;
     size_t size_ = 0;
   };
 

@@ -124,6 +124,38 @@ TEST_CASE("the duplicate set agrees with a plain set through batches, seals, fai
     CAPTURE(seed);
     Run(o, seed);
   }
+  o.incremental_growth_slots = 0;  // every growth of the table incremental
+  for (uint64_t seed : {4u, 5u}) {
+    CAPTURE(seed);
+    Run(o, seed);
+  }
+}
+
+TEST_CASE("the fingerprint table grows incrementally: every key is found while its slots move") {
+  DedupSet::Options o;
+  o.seal_events = 64;  // every batch below seals: the table takes its keys
+  o.open_limit = 256;
+  o.incremental_growth_slots = 0;
+  Model m(o);
+  size_t growing = 0;
+  for (int b = 0; b < 150; ++b) {
+    std::vector<std::pair<std::string, uint32_t>> keys;
+    for (int i = 0; i < 64; ++i) keys.emplace_back("org" + std::string(1, '\0') + "b" + std::to_string(b) + "-" + std::to_string(i), 1);
+    REQUIRE(m.Batch(keys) == 64);
+    growing += m.set->table_growing();
+    // Batch() looked every key of this batch up; look every earlier one up
+    // now, while the table may be moving.
+    if (b % 10 == 9) {
+      for (const auto& key : m.landed) {
+        bool found = false;
+        REQUIRE_OK(m.set->Contains(*m.db.store(), o.hash(key), key, &found));
+        REQUIRE(found);
+      }
+    }
+  }
+  CHECK(growing > 10);  // the moves spanned batches
+  CHECK(m.set->generations() == 150);
+  m.Reload();
 }
 
 TEST_CASE("fingerprint collisions never make a new key a duplicate") {
