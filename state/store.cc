@@ -14,6 +14,7 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include "state/append_merge.h"
 #include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
 #include "state/log.h"
@@ -302,6 +303,9 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto& attr_index = descs[static_cast<size_t>(Cf::kAttrIndex)].options;
   attr_index.merge_operator = NewEntrySetMergeOperator();
   attr_index.max_successive_merges = kMaxSuccessiveBitmapMerges;
+  // Lead records grow by appended journals (state/append_merge.h); the
+  // applier bounds a record's journal itself, so RocksDB need not count.
+  descs[static_cast<size_t>(Cf::kLeads)].options.merge_operator = NewAppendMergeOperator();
 
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;

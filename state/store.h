@@ -30,7 +30,7 @@ namespace leadflow::state {
 enum class Cf : int {
   kMeta = 0,     // consumer positions, sequence counters
   kEvents,       // the duplicate set, by shard (views/write/dedup_set.h)
-  kLeads,        // org, lead_id -> lead record
+  kLeads,        // org, lead_id -> lead record, then its journal (merged: appended bytes)
   kLeadIds,      // org, lead number -> lead_id
   kStatuses,     // org, status_id -> status record
   kUsers,        // org, user_id -> user record
@@ -73,8 +73,10 @@ class WriteBatch {
   void Delete(Cf cf, std::string_view key);
   // Deletes every key in [begin, end) of the family (a range tombstone).
   void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
-  // A merge operand for key. Only Cf::kBitmaps has a merge operator: its
-  // operands are state::EncodeBitmapDelta's (state/bitmap_merge.h).
+  // A merge operand for key. Three families have a merge operator:
+  // kBitmaps (state::EncodeBitmapDelta's operands, state/bitmap_merge.h),
+  // kAttrIndex (state/entry_set_merge.h) and kLeads (bytes appended,
+  // state/append_merge.h).
   void Merge(Cf cf, std::string_view key, std::string_view operand);
   // Number of Put/Delete/Merge operations recorded.
   size_t Count() const;

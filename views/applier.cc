@@ -25,15 +25,6 @@ std::string EncodeU64(uint64_t v) {
 }
 uint64_t DecodeU64(std::string_view s) { return s.size() == 8 ? static_cast<uint64_t>(keys::ReadI64(s, 0)) : 0; }
 
-// Inserts item into a vector kept sorted by .time (ties keep arrival order,
-// which the sequence number already encodes).
-template <typename T>
-void InsertByTime(std::vector<T>* v, T item) {
-  auto it = std::upper_bound(v->begin(), v->end(), item.time,
-                             [](const EventTime& t, const T& x) { return t < x.time; });
-  v->insert(it, std::move(item));
-}
-
 std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 
 bool IsLeadEvent(EventType t) {
@@ -119,10 +110,12 @@ void Applier::Part::ResetBatch() {
 
 void Applier::CacheCommittedLeads(Part* part) {
   for (auto& [key, slot] : part->slots) {
-    const size_t bytes = LeadCache::EstimateBytes(*key, slot->lead_id, slot->record_bytes, slot->row_before.size());
+    const size_t bytes = LeadCache::EstimateBytes(*key, slot->lead_id, slot->record_bytes + slot->journal_bytes,
+                                                  slot->row_before.size());
     part->lead_cache.Put(*key,
                          CachedLead{std::move(slot->lead_id), std::move(slot->record),
-                                    std::move(slot->attributes_before), std::move(slot->row_before)},
+                                    std::move(slot->attributes_before), std::move(slot->row_before),
+                                    slot->record_bytes, slot->journal_bytes},
                          bytes);
   }
 }
@@ -192,6 +185,8 @@ Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
     slot->record = std::move(c->record);
     slot->attributes_before = std::move(c->attributes);
     slot->row_before = std::move(c->row);
+    slot->record_bytes = c->record_bytes;
+    slot->journal_bytes = c->journal_bytes;
     return Status::Ok();
   }
   std::string bytes;
@@ -201,8 +196,9 @@ Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
     return Status::Ok();
   }
   if (!s.ok()) return s;
-  s = LeadRecord::Decode(bytes, &slot->record);
+  s = LeadRecord::Decode(bytes, &slot->record, &slot->journal_bytes);
   if (!s.ok()) return s;
+  slot->record_bytes = bytes.size() - slot->journal_bytes;
   slot->attributes_before = DeriveAttributes(slot->lead_id, slot->record);
   if (slot->attributes_before) slot->row_before = slot->attributes_before->Encode();
   return Status::Ok();
@@ -429,33 +425,37 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
     case EventType::kLeadCreated: {
       LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
       if (!lead.created) {
-        lead.created = std::move(c);
         for (const StatusChange& ch : lead.changes) {
           if (ch.time.at_ms < time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
         }
       } else {
-        ++lead.extra_creations;
         ++part->anomalies[ShardOfArrival(e.arrival)];
-        if (time < lead.created->time) lead.created = std::move(c);
       }
+      lead_journal::AppendCreation(&slot->journal, c);
+      lead.ApplyCreation(std::move(c));
       break;
     }
-    case EventType::kLeadStatusChanged:
+    case EventType::kLeadStatusChanged: {
       if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
-      InsertByTime(&lead.changes, StatusChange{time, e.status_id});
+      StatusChange c{time, e.status_id};
+      lead_journal::AppendChange(&slot->journal, c);
+      lead.ApplyChange(std::move(c));
       break;
-    case EventType::kLeadUpdated:
+    }
+    case EventType::kLeadUpdated: {
       if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
-      InsertByTime(&lead.updates, LeadUpdate{time, e.fields, OwnerOf(e)});
+      LeadUpdate u{time, e.fields, OwnerOf(e)};
+      lead_journal::AppendUpdate(&slot->journal, u);
+      lead.ApplyUpdate(std::move(u));
       break;
+    }
     case EventType::kLeadDeleted:
-      lead.deleted = true;
+      lead_journal::AppendDelete(&slot->journal);
+      lead.ApplyDelete();
       break;
     case EventType::kActivityLogged: {
-      if (e.occurred_at_ms >= lead.last_activity_ms) {
-        lead.last_activity_ms = e.occurred_at_ms;
-        lead.last_activity_name = e.activity_name;
-      }
+      lead.ApplyActivity(e.occurred_at_ms, e.activity_name);
+      slot->activity_changed = true;  // journaled once, at the diff
       const int64_t day = DayOf(e.occurred_at_ms);
       part->activity_log[keys::ActivityDayPrefix(e.org_id, day)].push_back(
           {e.occurred_at_ms, lead.num, e.activity_event});
@@ -512,8 +512,21 @@ void Applier::DiffPart(Part* part) {
     for (auto& p : d.pairs) {
       if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
     }
-    batch.Put(Cf::kLeads, key, d.record);
-    slot->record_bytes = d.record.size();
+    // The record: its journal appended to the stored value, or the record
+    // whole when new or once the journals since it was last written whole
+    // would outgrow it (a reader replays at most about the record's size).
+    if (slot->activity_changed) {
+      lead_journal::AppendActivity(&slot->journal, slot->record.last_activity_ms, slot->record.last_activity_name);
+    }
+    if (slot->is_new || slot->journal_bytes + slot->journal.size() > std::max<size_t>(kMinJournalBytes, slot->record_bytes)) {
+      const std::string record = slot->record.Encode();
+      batch.Put(Cf::kLeads, key, record);
+      slot->record_bytes = record.size();
+      slot->journal_bytes = 0;
+    } else {
+      batch.Merge(Cf::kLeads, key, slot->journal);
+      slot->journal_bytes += slot->journal.size();
+    }
     for (const auto& k : d.index_deletes) note_date(k, false);
     for (const auto& k : d.index_puts) note_date(k, true);
     if (d.row_changed) {

@@ -48,10 +48,12 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 // views/records.h ArrivalSeq, and per-shard meta, ingest/shard.h; 6: the
 // exact date index as entry sets per day, state/entry_set_merge.h; 7: lead
 // records in a binary layout, views/records.cc; 8: the duplicate set as
-// generations and open records per shard, views/write/dedup_set.h). A new data directory is stamped with it; a
+// generations and open records per shard, views/write/dedup_set.h; 9: lead
+// records followed by journals, views/records.h lead_journal). A new data
+// directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
-inline constexpr int kStateFormat = 8;
+inline constexpr int kStateFormat = 9;
 Status CheckStateFormat(state::Store* store);
 
 class Applier {
@@ -65,6 +67,12 @@ class Applier {
   // Blocks and batches of fewer events run on the calling thread (live
   // traffic: waking the workers would cost more than it saves).
   static constexpr size_t kMinParallelEvents = 1024;
+
+  // A lead's journal (views/records.h lead_journal) is appended to its
+  // stored record until the journals since the record was written whole
+  // pass the record's size or this, whichever is larger; then the record
+  // is written whole again.
+  static constexpr size_t kMinJournalBytes = 256;
 
   // Bytes of leads kept decoded between batches (see Part::lead_cache), by
   // the estimate of LeadCache::EstimateBytes. The service sizes it from
@@ -182,7 +190,13 @@ class Applier {
     std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight
     bool activities_only = true;  // every event of the batch on it so far was an activity
-    size_t record_bytes = 0;  // its record's encoded size, once diffed
+    // The stored value (see CachedLead): its record's size when last
+    // written whole and the journal's since; and this batch's journal
+    // (views/records.h lead_journal), the last activity apart.
+    size_t record_bytes = 0;
+    size_t journal_bytes = 0;
+    std::string journal;
+    bool activity_changed = false;
   };
 
   // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead

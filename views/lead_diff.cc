@@ -32,7 +32,6 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     }
     detail::ForEachMissing(now.pairs, was.pairs, [&](std::pair<uint32_t, uint32_t> p) { d.pairs.push_back(PairFactKey(org, p, names)); });
   }
-  d.record = after.Encode();
 
   std::optional<LeadAttributes>& attrs = *before.attributes;
   auto diff_parts = [&](const AttributeFacts& was, const AttributeFacts& now) {

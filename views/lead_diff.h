@@ -1,7 +1,7 @@
 // LeadDiff: what one lead's changes in a batch do to the views, as a pure
 // function of the lead as stored before the batch and its record after it:
 // the bitmap memberships it gains and loses, the transition log entries and
-// date-index entries to put and delete, its row, its encoded record.
+// date-index entries to put and delete, its row.
 //
 // Leads are independent of each other here, so the applier diffs the leads
 // of a batch in parallel (views/detail/worker_pool.h) and merges the diffs;
@@ -52,7 +52,6 @@ struct LeadDiff {
   std::vector<std::string> log_deletes;
   std::vector<std::string> pairs;  // keys::Pair of transitions new to this lead
   std::vector<std::string> index_puts, index_deletes;  // keys::DateEntry
-  std::string record;  // the encoded record after the batch
   // The row after the batch ("" when the lead has none) and whether it
   // differs from the row before.
   std::string row;

@@ -1,5 +1,7 @@
 #include "views/records.h"
 
+#include <algorithm>
+
 #include "views/detail/msgpack_writer.h"
 
 namespace leadflow::views {
@@ -82,6 +84,7 @@ class RecordReader {
   explicit RecordReader(std::string_view in) : in_(in) {}
   bool ok() const { return ok_; }
   bool done() const { return pos_ == in_.size(); }
+  size_t pos() const { return pos_; }
   uint8_t Byte() {
     if (!ok_ || pos_ >= in_.size()) return Fail<uint8_t>();
     return static_cast<uint8_t>(in_[pos_++]);
@@ -177,7 +180,69 @@ std::string LeadRecord::Encode() const {
   return out;
 }
 
-Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out) {
+namespace {
+
+constexpr char kJournalCreation = 'c', kJournalChange = 's', kJournalUpdate = 'u', kJournalDelete = 'd',
+               kJournalActivity = 'a';
+
+// Inserts item into a vector kept sorted by .time (ties keep arrival order,
+// which the sequence number already encodes).
+template <typename T>
+void InsertByTime(std::vector<T>* v, T item) {
+  auto it = std::upper_bound(v->begin(), v->end(), item.time,
+                             [](const EventTime& t, const T& x) { return t < x.time; });
+  v->insert(it, std::move(item));
+}
+
+}  // namespace
+
+void LeadRecord::ApplyCreation(LeadCreation c) {
+  if (!created) {
+    created = std::move(c);
+    return;
+  }
+  ++extra_creations;
+  if (c.time < created->time) created = std::move(c);
+}
+
+void LeadRecord::ApplyChange(StatusChange c) { InsertByTime(&changes, std::move(c)); }
+void LeadRecord::ApplyUpdate(LeadUpdate u) { InsertByTime(&updates, std::move(u)); }
+
+void LeadRecord::ApplyActivity(int64_t at_ms, std::optional<std::string> name) {
+  if (at_ms >= last_activity_ms) {
+    last_activity_ms = at_ms;
+    last_activity_name = std::move(name);
+  }
+}
+
+namespace lead_journal {
+void AppendCreation(std::string* out, const LeadCreation& c) {
+  out->push_back(kJournalCreation);
+  PutTime(out, c.time);
+  PutStr(out, c.status_id);
+  PutOptStr(out, c.owner_id);
+  PutFields(out, c.fields);
+}
+void AppendChange(std::string* out, const StatusChange& c) {
+  out->push_back(kJournalChange);
+  PutTime(out, c.time);
+  PutStr(out, c.status_id);
+}
+void AppendUpdate(std::string* out, const LeadUpdate& u) {
+  out->push_back(kJournalUpdate);
+  PutTime(out, u.time);
+  PutFields(out, u.fields);
+  PutOptStr(out, u.owner_id);
+}
+void AppendDelete(std::string* out) { out->push_back(kJournalDelete); }
+void AppendActivity(std::string* out, int64_t at_ms, const std::optional<std::string>& name) {
+  out->push_back(kJournalActivity);
+  PutSigned(out, at_ms);
+  PutOptStr(out, name);
+}
+}  // namespace lead_journal
+
+Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out, size_t* journal_bytes) {
   try {
     RecordReader r(bytes);
     LeadRecord rec;
@@ -218,7 +283,49 @@ Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out) {
       rec.last_activity_ms = r.Signed();
       rec.last_activity_name = r.OptStr();
     }
-    if (!r.ok() || !r.done()) return Status::Corruption("bad lead record: truncated or trailing bytes");
+    if (!r.ok()) return Status::Corruption("bad lead record: truncated");
+    const size_t record_end = r.pos();
+    // The journal.
+    while (r.ok() && !r.done()) {
+      switch (r.Byte()) {
+        case kJournalCreation: {
+          LeadCreation c;
+          c.time = r.Time();
+          c.status_id = r.Str();
+          c.owner_id = r.OptStr();
+          c.fields = r.Fields();
+          if (r.ok()) rec.ApplyCreation(std::move(c));
+          break;
+        }
+        case kJournalChange: {
+          EventTime t = r.Time();
+          std::string status = r.Str();
+          if (r.ok()) rec.ApplyChange({t, std::move(status)});
+          break;
+        }
+        case kJournalUpdate: {
+          LeadUpdate u;
+          u.time = r.Time();
+          u.fields = r.Fields();
+          u.owner_id = r.OptStr();
+          if (r.ok()) rec.ApplyUpdate(std::move(u));
+          break;
+        }
+        case kJournalDelete:
+          rec.ApplyDelete();
+          break;
+        case kJournalActivity: {
+          const int64_t at = r.Signed();
+          std::optional<std::string> name = r.OptStr();
+          if (r.ok()) rec.ApplyActivity(at, std::move(name));
+          break;
+        }
+        default:
+          return Status::Corruption("bad lead record: unknown journal entry");
+      }
+    }
+    if (!r.ok()) return Status::Corruption("bad lead record: truncated journal entry");
+    if (journal_bytes) *journal_bytes = bytes.size() - record_end;
     *out = std::move(rec);
     return Status::Ok();
   } catch (const std::exception& e) {

@@ -71,9 +71,41 @@ struct LeadRecord {
   int64_t last_activity_ms = INT64_MIN;  // latest activity.logged occurred_at
   std::optional<std::string> last_activity_name;
 
+  // The record's mutations, as an event applies them (views/applier.cc)
+  // and as a journal entry replays them (lead_journal below).
+  // A creation: the first, or the earliest of several (a later one counts
+  // in extra_creations).
+  void ApplyCreation(LeadCreation c);
+  void ApplyChange(StatusChange c);  // placed by time (ties: arrival order)
+  void ApplyUpdate(LeadUpdate u);    // placed by time
+  void ApplyDelete() { deleted = true; }
+  // The latest activity: this one unless an earlier-stamped one is kept.
+  void ApplyActivity(int64_t at_ms, std::optional<std::string> name);
+
   std::string Encode() const;
-  static Status Decode(std::string_view bytes, LeadRecord* out);
+  // A stored value: an encoded record, then zero or more journal entries
+  // (lead_journal), applied in order. *journal_bytes, when asked: how many
+  // bytes of journal followed the record.
+  static Status Decode(std::string_view bytes, LeadRecord* out, size_t* journal_bytes = nullptr);
 };
+
+// A lead's journal: what one batch changed in its record, appended to the
+// stored value (a merge operand of Cf::kLeads, whose merge operator joins
+// bytes: state/append_merge.h) instead of the whole record encoded again.
+// A live batch touches most leads once, so this is a few dozen bytes where
+// the record is hundreds. Entries replay the mutations above in the order
+// the batch applied them; the applier writes the record whole again once
+// its journal outgrows it (Applier::DiffPart), which bounds a read's work.
+namespace lead_journal {
+void AppendCreation(std::string* out, const LeadCreation& c);
+void AppendChange(std::string* out, const StatusChange& c);
+void AppendUpdate(std::string* out, const LeadUpdate& u);
+void AppendDelete(std::string* out);
+// The record's last activity after the batch (one entry however many
+// activities it had: activities change nothing else, so their place among
+// the batch's other entries does not matter).
+void AppendActivity(std::string* out, int64_t at_ms, const std::optional<std::string>& name);
+}  // namespace lead_journal
 
 struct StatusRecord {
   std::optional<EventTime> upserted;  // latest status.upserted

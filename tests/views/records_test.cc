@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -84,6 +85,74 @@ TEST_CASE("lead records round-trip; every strict prefix, padding and foreign val
   CHECK(LeadRecord::Decode("\x83\xa1n\x01", &back).code() == Status::Code::kCorruption);  // the old msgpack form
   CHECK(LeadRecord::Decode(std::string("L\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11), &back).code() ==
         Status::Code::kCorruption);
+}
+
+// A stored lead value is a record and then journal entries (what later
+// batches changed): decoding replays them as the applier applied them, so
+// record + journal decodes to the record the mutations made. A value cut
+// inside the record or inside an entry is refused; cut between entries it
+// is a shorter journal, and decodes.
+TEST_CASE("lead journals replay onto the record; a value cut inside an entry is refused") {
+  std::mt19937_64 rng(43);
+  auto str = [&](size_t max) { return std::string(rng() % (max + 1), static_cast<char>('a' + rng() % 26)); };
+  size_t journals = 0;
+  for (int i = 0; i < 400; ++i) {
+    const LeadRecord base = RandomRecord(rng);
+    LeadRecord expected = base;
+    std::string bytes = base.Encode();
+    std::vector<size_t> boundaries{bytes.size()};
+    const LeadRecord extra = RandomRecord(rng);  // a source of times and fields
+    for (int k = rng() % 7; k > 0; --k) {
+      switch (rng() % 5) {
+        case 0: {
+          LeadCreation c{extra.created ? extra.created->time : EventTime{static_cast<int64_t>(rng() % 1000), rng()},
+                         str(6), rng() % 2 ? std::optional<std::string>(str(5)) : std::nullopt,
+                         extra.created ? extra.created->fields : json()};
+          lead_journal::AppendCreation(&bytes, c);
+          expected.ApplyCreation(std::move(c));
+          break;
+        }
+        case 1: {
+          StatusChange c{EventTime{static_cast<int64_t>(rng() % 100000), rng() % 5}, str(8)};
+          lead_journal::AppendChange(&bytes, c);
+          expected.ApplyChange(std::move(c));
+          break;
+        }
+        case 2: {
+          LeadUpdate u{EventTime{static_cast<int64_t>(rng() % 100000), rng() % 5},
+                       extra.updates.empty() ? json::object({{"k", 1}}) : extra.updates[0].fields,
+                       rng() % 2 ? std::optional<std::string>(str(5)) : std::nullopt};
+          lead_journal::AppendUpdate(&bytes, u);
+          expected.ApplyUpdate(std::move(u));
+          break;
+        }
+        case 3:
+          lead_journal::AppendDelete(&bytes);
+          expected.ApplyDelete();
+          break;
+        default: {
+          const int64_t at = static_cast<int64_t>(rng() % 4000000000000ull) - 1000000000000ll;
+          const std::optional<std::string> name = rng() % 2 ? std::optional<std::string>(str(7)) : std::nullopt;
+          lead_journal::AppendActivity(&bytes, at, name);
+          expected.ApplyActivity(at, name);
+        }
+      }
+      boundaries.push_back(bytes.size());
+    }
+    journals += boundaries.size() > 1;
+    LeadRecord back;
+    size_t journal_bytes = 99;
+    REQUIRE_OK(LeadRecord::Decode(bytes, &back, &journal_bytes));
+    CHECK(back.Encode() == expected.Encode());
+    CHECK(journal_bytes == bytes.size() - boundaries[0]);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      const bool boundary = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
+      CAPTURE(n);
+      CHECK(LeadRecord::Decode(bytes.substr(0, n), &back).ok() == boundary);
+    }
+    CHECK(LeadRecord::Decode(bytes + "x", &back).code() == Status::Code::kCorruption);
+  }
+  CHECK(journals > 300);
 }
 
 }  // namespace

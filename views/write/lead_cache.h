@@ -35,6 +35,10 @@ struct CachedLead {
   LeadRecord record;
   std::optional<LeadAttributes> attributes;  // nullopt: no row
   std::string row;                           // encoded, "" when none
+  // The stored value: the size of its record's encoding when last written
+  // whole, and of the journal appended since (LeadRecord::Decode).
+  size_t record_bytes = 0;
+  size_t journal_bytes = 0;
 };
 
 class LeadCache {
