@@ -350,6 +350,7 @@ int Serve(const app::Flags& flags) {
                   stats.dedup_set_keys.load());
     AppendCounter(out, "leadflow_dedup_set_bytes", "Estimated memory of the duplicate set.", "gauge",
                   stats.dedup_set_bytes.load());
+    stats.batch_metrics.Render(out);
     AppendIngestHealth(out, kafka->Health(), data_dir);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));

@@ -389,6 +389,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       if (!disk.ok()) return {ConsumerState::kDiskFull, disk};
     }
     const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
+    const auto collect_start = Clock::now();
     size_t n = 0;
     uint64_t batch_bytes = 0;
     bool ran_dry = false;  // closed because the local queue had no more (not by a cap)
@@ -447,6 +448,11 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     if (pipeline->pending() > 0) {
       Status s = CheckDisk(batch_bytes);
       if (!s.ok()) return {ConsumerState::kDiskFull, s};  // the batch is consumed again later
+      BatchMetrics& bm = stats->batch_metrics;
+      auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+      bm.Observe(BatchMetrics::kCollect, seconds_since(collect_start));
+      bm.ObserveEvents(n);
+      const auto apply_start = Clock::now();
       s = pipeline->ApplyAdded();  // every dead letter of the batch is known after it
       if (!s.ok()) return {FaultState(s), s};
       s = dead_letters->Publish(pipeline->dead_letters());
@@ -454,12 +460,19 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         if (stop_requested.load()) break;
         return {ConsumerState::kDeadLetterBlocked, s};
       }
+      bm.Observe(BatchMetrics::kApply, seconds_since(apply_start));
+      const auto commit_start = Clock::now();
       s = pipeline->Commit();  // on failure the batch is discarded and nothing was written
+      bm.Observe(BatchMetrics::kCommit, seconds_since(commit_start));
       // A batch closed by a cap (catching up: batch_max_messages or
       // batch_max_ms) is written while the next one is read and applied;
       // one closed because the queue ran dry (live traffic) lands now, so
       // the lag below and readiness never run ahead of the reports.
-      if (s.ok() && (ran_dry || stop_requested.load())) s = pipeline->Sync();
+      if (s.ok() && (ran_dry || stop_requested.load())) {
+        const auto sync_start = Clock::now();
+        s = pipeline->Sync();
+        bm.Observe(BatchMetrics::kSync, seconds_since(sync_start));
+      }
       if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(pipeline->dead_letters());
       NoteProgress();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ingest/shard.h"
+#include "ingest/batch_metrics.h"
 #include "state/status.h"
 #include "state/store.h"
 #include "views/applier.h"
@@ -40,6 +41,8 @@ struct Stats {
   // its keys and estimated bytes of memory.
   std::atomic<uint64_t> dedup_set_keys{0};
   std::atomic<uint64_t> dedup_set_bytes{0};
+  // The Kafka consumer's batches: time per step and size.
+  BatchMetrics batch_metrics;
 };
 
 // Where a message was read: a partition of a topic (its shard is

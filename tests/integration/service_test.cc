@@ -62,6 +62,11 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   // The memory budget and its split, as configured.
   CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"total\"}") == 256.0 * (1 << 20));
   CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"lead_cache\"}") > 0);
+  // The batch that brought the stream in: counted in each step's histogram
+  // and in the sizes' (5 messages).
+  CHECK(Metric(svc.port(), "leadflow_batch_phase_seconds_count{phase=\"commit\"}") >= 1);
+  CHECK(Metric(svc.port(), "leadflow_batch_phase_seconds_count{phase=\"collect\"}") >= 1);
+  CHECK(Metric(svc.port(), "leadflow_batch_events_sum") >= 5);
 
   SUBCASE("Bearer works like Basic; no key is 401; another org's key is 404") {
     auto bearer = HttpGet(svc.port(), kJan, {{"Authorization", "Bearer " + Service::KeyOf("org1")}});
