@@ -416,7 +416,6 @@ void Applier::MarkStatusDirty(LeadSlot* slot) {
 
 Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time) {
   LeadRecord& lead = slot->record;
-  if (e.type != EventType::kActivityLogged) slot->activities_only = false;
   if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
       e.type == EventType::kLeadDeleted) {
     MarkStatusDirty(slot);
@@ -502,8 +501,10 @@ void Applier::DiffPart(Part* part) {
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
+    // Every lead event but an activity has put an entry in the journal by
+    // now (activities are journaled below): an empty one means activities only.
     LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
-                      &slot->attributes_before, &slot->row_before, slot->activities_only};
+                      &slot->attributes_before, &slot->row_before, slot->journal.empty()};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
     for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(part, k, num, add, &scratch);

@@ -189,7 +189,6 @@ class Applier {
     std::optional<LeadAttributes> attributes_before;  // nullopt: no row
     std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight
-    bool activities_only = true;  // every event of the batch on it so far was an activity
     // The stored value (see CachedLead): its record's size when last
     // written whole and the journal's since; and this batch's journal
     // (views/records.h lead_journal), the last activity apart.

@@ -149,30 +149,58 @@ class RecordReader {
   bool ok_ = true;
 };
 
+// A creation, a status change and an update, as the record and its journal
+// entries both lay them out.
+void PutCreation(std::string* out, const LeadCreation& c) {
+  PutTime(out, c.time);
+  PutStr(out, c.status_id);
+  PutOptStr(out, c.owner_id);
+  PutFields(out, c.fields);
+}
+void PutChange(std::string* out, const StatusChange& c) {
+  PutTime(out, c.time);
+  PutStr(out, c.status_id);
+}
+void PutUpdate(std::string* out, const LeadUpdate& u) {
+  PutTime(out, u.time);
+  PutFields(out, u.fields);
+  PutOptStr(out, u.owner_id);
+}
+// Their readers (the reader's ok() says whether the value is whole).
+LeadCreation ReadCreation(RecordReader* r) {
+  LeadCreation c;
+  c.time = r->Time();
+  c.status_id = r->Str();
+  c.owner_id = r->OptStr();
+  c.fields = r->Fields();
+  return c;
+}
+StatusChange ReadChange(RecordReader* r) {
+  StatusChange c;
+  c.time = r->Time();
+  c.status_id = r->Str();
+  return c;
+}
+LeadUpdate ReadUpdate(RecordReader* r) {
+  LeadUpdate u;
+  u.time = r->Time();
+  u.fields = r->Fields();
+  u.owner_id = r->OptStr();
+  return u;
+}
+
 }  // namespace
 
 std::string LeadRecord::Encode() const {
   std::string out(1, kLeadTag);
   PutVarint(&out, num);
   out.push_back(static_cast<char>((created ? 1 : 0) | (deleted ? 2 : 0) | (last_activity_ms != INT64_MIN ? 4 : 0)));
-  if (created) {
-    PutTime(&out, created->time);
-    PutStr(&out, created->status_id);
-    PutOptStr(&out, created->owner_id);
-    PutFields(&out, created->fields);
-  }
+  if (created) PutCreation(&out, *created);
   PutVarint(&out, extra_creations);
   PutVarint(&out, changes.size());
-  for (const auto& c : changes) {
-    PutTime(&out, c.time);
-    PutStr(&out, c.status_id);
-  }
+  for (const auto& c : changes) PutChange(&out, c);
   PutVarint(&out, updates.size());
-  for (const auto& u : updates) {
-    PutTime(&out, u.time);
-    PutFields(&out, u.fields);
-    PutOptStr(&out, u.owner_id);
-  }
+  for (const auto& u : updates) PutUpdate(&out, u);
   if (last_activity_ms != INT64_MIN) {
     PutSigned(&out, last_activity_ms);
     PutOptStr(&out, last_activity_name);
@@ -218,21 +246,15 @@ void LeadRecord::ApplyActivity(int64_t at_ms, std::optional<std::string> name) {
 namespace lead_journal {
 void AppendCreation(std::string* out, const LeadCreation& c) {
   out->push_back(kJournalCreation);
-  PutTime(out, c.time);
-  PutStr(out, c.status_id);
-  PutOptStr(out, c.owner_id);
-  PutFields(out, c.fields);
+  PutCreation(out, c);
 }
 void AppendChange(std::string* out, const StatusChange& c) {
   out->push_back(kJournalChange);
-  PutTime(out, c.time);
-  PutStr(out, c.status_id);
+  PutChange(out, c);
 }
 void AppendUpdate(std::string* out, const LeadUpdate& u) {
   out->push_back(kJournalUpdate);
-  PutTime(out, u.time);
-  PutFields(out, u.fields);
-  PutOptStr(out, u.owner_id);
+  PutUpdate(out, u);
 }
 void AppendDelete(std::string* out) { out->push_back(kJournalDelete); }
 void AppendActivity(std::string* out, int64_t at_ms, const std::optional<std::string>& name) {
@@ -252,32 +274,16 @@ Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out, size_t* journ
     rec.num = static_cast<uint32_t>(num);
     const uint8_t flags = r.Byte();
     if (flags & ~7u) return Status::Corruption("bad lead record: unknown flags");
-    if (flags & 1) {
-      LeadCreation c;
-      c.time = r.Time();
-      c.status_id = r.Str();
-      c.owner_id = r.OptStr();
-      c.fields = r.Fields();
-      rec.created = std::move(c);
-    }
+    if (flags & 1) rec.created = ReadCreation(&r);
     const uint64_t extra = r.Varint();
     if (extra > UINT32_MAX) return Status::Corruption("bad lead record: count out of range");
     rec.extra_creations = static_cast<uint32_t>(extra);
     const uint64_t n_changes = r.Count(3);
     rec.changes.reserve(n_changes);
-    for (uint64_t i = 0; i < n_changes && r.ok(); ++i) {
-      EventTime t = r.Time();
-      rec.changes.push_back({t, r.Str()});
-    }
+    for (uint64_t i = 0; i < n_changes && r.ok(); ++i) rec.changes.push_back(ReadChange(&r));
     const uint64_t n_updates = r.Count(4);
     rec.updates.reserve(n_updates);
-    for (uint64_t i = 0; i < n_updates && r.ok(); ++i) {
-      LeadUpdate u;
-      u.time = r.Time();
-      u.fields = r.Fields();
-      u.owner_id = r.OptStr();
-      rec.updates.push_back(std::move(u));
-    }
+    for (uint64_t i = 0; i < n_updates && r.ok(); ++i) rec.updates.push_back(ReadUpdate(&r));
     rec.deleted = flags & 2;
     if (flags & 4) {
       rec.last_activity_ms = r.Signed();
@@ -289,25 +295,17 @@ Status LeadRecord::Decode(std::string_view bytes, LeadRecord* out, size_t* journ
     while (r.ok() && !r.done()) {
       switch (r.Byte()) {
         case kJournalCreation: {
-          LeadCreation c;
-          c.time = r.Time();
-          c.status_id = r.Str();
-          c.owner_id = r.OptStr();
-          c.fields = r.Fields();
+          LeadCreation c = ReadCreation(&r);
           if (r.ok()) rec.ApplyCreation(std::move(c));
           break;
         }
         case kJournalChange: {
-          EventTime t = r.Time();
-          std::string status = r.Str();
-          if (r.ok()) rec.ApplyChange({t, std::move(status)});
+          StatusChange c = ReadChange(&r);
+          if (r.ok()) rec.ApplyChange(std::move(c));
           break;
         }
         case kJournalUpdate: {
-          LeadUpdate u;
-          u.time = r.Time();
-          u.fields = r.Fields();
-          u.owner_id = r.OptStr();
+          LeadUpdate u = ReadUpdate(&r);
           if (r.ok()) rec.ApplyUpdate(std::move(u));
           break;
         }

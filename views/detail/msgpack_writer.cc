@@ -85,17 +85,20 @@ void PutBinary(std::string* out, const json::binary_t& b) {
   out->append(reinterpret_cast<const char*>(b.data()), n);
 }
 
-void PutArrayHeader(std::string* out, size_t n) {
+// An array's or a map's header: fixarray/fixmap up to 15 items, then the
+// 16- and 32-bit forms (array: 0x90, 0xDC, 0xDD; map: 0x80, 0xDE, 0xDF).
+void PutContainerHeader(std::string* out, size_t n, unsigned fix, unsigned code16, unsigned code32) {
   if (n <= 15) {
-    PutByte(out, 0x90 | static_cast<unsigned>(n));
+    PutByte(out, fix | static_cast<unsigned>(n));
   } else if (n <= std::numeric_limits<uint16_t>::max()) {
-    PutByte(out, 0xDC);
+    PutByte(out, code16);
     PutBig(out, static_cast<uint16_t>(n));
   } else {
-    PutByte(out, 0xDD);
+    PutByte(out, code32);
     PutBig(out, static_cast<uint32_t>(n));
   }
 }
+void PutArrayHeader(std::string* out, size_t n) { PutContainerHeader(out, n, 0x90, 0xDC, 0xDD); }
 
 }  // namespace
 
@@ -138,17 +141,7 @@ void AppendMsgpackStr(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-void AppendMsgpackMapHeader(std::string* out, size_t n) {
-  if (n <= 15) {
-    PutByte(out, 0x80 | static_cast<unsigned>(n));
-  } else if (n <= std::numeric_limits<uint16_t>::max()) {
-    PutByte(out, 0xDE);
-    PutBig(out, static_cast<uint16_t>(n));
-  } else {
-    PutByte(out, 0xDF);
-    PutBig(out, static_cast<uint32_t>(n));
-  }
-}
+void AppendMsgpackMapHeader(std::string* out, size_t n) { PutContainerHeader(out, n, 0x80, 0xDE, 0xDF); }
 
 void AppendMsgpack(std::string* out, const json& j) {
   switch (j.type()) {

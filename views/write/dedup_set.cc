@@ -116,8 +116,6 @@ void DedupSet::Table::Place(uint64_t slot) {
   slots_[i] = slot;
 }
 
-void DedupSet::Table::Insert(uint64_t hash, uint32_t gen) { InsertMany(&hash, 1, gen); }
-
 void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen) {
   Reserve(size_ + n);
   // Slots are random: fetch a few ahead.
@@ -135,24 +133,19 @@ void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen)
 template <typename Fn>
 void DedupSet::Table::ForEachMatch(uint64_t hash, Fn&& fn) const {
   const uint64_t tag = Tag(hash);
-  if (!slots_.empty()) {
-    size_t i = Home(tag);
-    const size_t n = slots_.size();
-    while (slots_[i]) {
-      if ((slots_[i] >> 32) == tag) fn(static_cast<uint32_t>(slots_[i]));
-      if (++i == n) i = 0;
+  // One table's probe chain from the tag's home, reporting the slots from
+  // index `from` on with the tag.
+  auto probe = [&](const std::vector<uint64_t>& slots, size_t from) {
+    if (slots.empty()) return;
+    const size_t n = slots.size();
+    for (size_t i = Home(tag, n); slots[i]; i = i + 1 == n ? 0 : i + 1) {
+      if (i >= from && (slots[i] >> 32) == tag) fn(static_cast<uint32_t>(slots[i]));
     }
-  }
-  if (!old_.empty()) {
-    // The old table's probe chains are intact (moved slots are not
-    // cleared); a moved slot was reported above.
-    size_t i = Home(tag, old_.size());
-    const size_t n = old_.size();
-    while (old_[i]) {
-      if (i >= moved_ && (old_[i] >> 32) == tag) fn(static_cast<uint32_t>(old_[i]));
-      if (++i == n) i = 0;
-    }
-  }
+  };
+  probe(slots_, 0);
+  // The old table's probe chains are intact (moved slots are not cleared);
+  // a moved slot was reported above.
+  probe(old_, moved_);
 }
 
 // --- keys ---

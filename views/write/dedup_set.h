@@ -158,7 +158,6 @@ class DedupSet {
   class Table {
    public:
     explicit Table(size_t incremental_growth_slots) : incremental_growth_slots_(incremental_growth_slots) {}
-    void Insert(uint64_t hash, uint32_t gen);
     void InsertMany(const uint64_t* hashes, size_t n, uint32_t gen);
     // Calls fn(gen) for each slot whose tag is hash's.
     template <typename Fn>
