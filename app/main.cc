@@ -50,12 +50,14 @@ const char* kUsage =
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
     "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
-    "                 [--apply-workers N] [--memory-budget SIZE]\n"
+    "                 [--apply-workers N] [--memory-budget SIZE] [--checkpoint-interval-ms N]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
     "                  [--min-free-disk-mb N] [--memory-budget SIZE]\n"
     "  leadflow shards --data-dir DIR [--drop SHARD]   (the data directory's shards, one JSON line each;\n"
     "                  --drop deletes one, with no service running, to rebuild it from its partition)\n"
     "--memory-budget: MiB, or with a unit (512M, 2G); default 2G (ingest/memory_budget.h).\n"
+    "--checkpoint-interval-ms: how often live batches, applied in memory and served at once, are written\n"
+    "                 to RocksDB with their positions (1-60000; default 1000). A kill -9 replays at most that.\n"
     "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {
@@ -114,6 +116,26 @@ void AppendStateWrites(std::string* out, const state::WriteCounters& c) {
     *out += std::string("leadflow_state_write_bytes_total{family=\"") + state::CfName(static_cast<state::Cf>(i)) +
             "\"} " + std::to_string(c.bytes[i]) + "\n";
   }
+}
+
+// Live batches staged in memory and their checkpoints (state/store.h Stage).
+void AppendCheckpoints(std::string* out, const state::Store::CheckpointStats& c) {
+  AppendCounter(out, "leadflow_state_checkpoints_total",
+                "Checkpoints: staged live batches written to RocksDB with their positions, in one atomic write.",
+                "counter", c.checkpoints);
+  AppendCounter(out, "leadflow_state_checkpoint_failures_total",
+                "Checkpoints that failed (ingest stops until one succeeds; the batches stay served from memory).",
+                "counter", c.failures);
+  AppendCounter(out, "leadflow_state_staged_batches_total", "Batches applied in memory ahead of a checkpoint.",
+                "counter", c.staged_batches);
+  AppendCounter(out, "leadflow_state_staged_bytes", "Estimated memory of the batches not checkpointed yet.", "gauge",
+                c.staged_bytes);
+  AppendCounter(out, "leadflow_state_staged_keys", "State keys with changes not checkpointed yet.", "gauge",
+                c.staged_keys);
+  *out += "# HELP leadflow_state_last_checkpoint_seconds Time the last checkpoint's write took.\n"
+          "# TYPE leadflow_state_last_checkpoint_seconds gauge\n"
+          "leadflow_state_last_checkpoint_seconds " +
+          std::to_string(c.last_seconds) + "\n";
 }
 
 // The memory budget and its split (ingest/memory_budget.h), so that an
@@ -289,11 +311,19 @@ int Serve(const app::Flags& flags) {
     kafka_props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
 
+  int64_t checkpoint_ms = 0;
+  if (!PositiveIntFlag(flags, "checkpoint-interval-ms", 1000, &checkpoint_ms, 60'000)) {
+    return Fail("--checkpoint-interval-ms must be a number from 1 to 60000, got '" +
+                flags.Get("checkpoint-interval-ms") + "'");
+  }
+
   ingest::MemoryBudget budget;
   if (!Budget(flags, &budget)) return BadBudget(flags);
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);
+  state::Store::Options store_options = StoreOptions(budget);
+  store_options.checkpoint_interval_ms = static_cast<int>(checkpoint_ms);
+  if (!OpenState(data_dir, min_free_bytes, store_options, &store, &error)) return Fail(error);
   LogInfo("memory budget " + budget.Describe());
 
   ingest::Stats stats;
@@ -355,6 +385,7 @@ int Serve(const app::Flags& flags) {
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
     AppendStateWrites(out, store->write_counters());
+    AppendCheckpoints(out, store->checkpoint_stats());
     AppendMemoryBudget(out, budget);
   };
 
@@ -545,7 +576,7 @@ int main(int argc, char** argv) {
         args,
         {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
          "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers",
-         "memory-budget"},
+         "memory-budget", "checkpoint-interval-ms"},
         &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
     return Serve(flags);

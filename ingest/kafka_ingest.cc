@@ -207,8 +207,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       // dropped: whoever owns a partition next resumes from its stored
       // position. A committed batch still being written lands first (Reset
       // waits for it), so the positions the next owner reads are final.
-      // Nothing is published or committed here.
+      // Batches staged in memory (state/store.h Stage) are checkpointed,
+      // so that another process taking the partitions reads their
+      // positions from the store; one that fails leaves them staged and
+      // ingest stops at its next batch. Nothing is published here.
       pipeline->Reset();
+      Status checkpointed = store->Checkpoint();
+      if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
       for (auto* tp : partitions) {
         positions.erase(tp->partition());
         targets.erase(tp->partition());

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
@@ -18,6 +21,7 @@
 #include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
 #include "state/log.h"
+#include "state/overlay.h"
 
 #include <vector>
 
@@ -214,9 +218,24 @@ uint64_t WriteCounters::TotalBytes() const {
   return n;
 }
 
+// What a reader reads: the RocksDB snapshot the overlay's tables were
+// staged on, the table being checkpointed (frozen) and the one taking
+// stages (active), and the last stage's version. Immutable once published;
+// readers hold it for as long as they read (a Snapshot for its life).
+struct StagedView {
+  std::shared_ptr<const rocksdb::Snapshot> base;
+  std::shared_ptr<detail::OverlayTable> frozen;  // null: none
+  std::shared_ptr<detail::OverlayTable> active;  // null: no overlay
+  uint64_t version = 0;
+};
+
 struct Store::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  // Each family's merge operator (null: none), for resolving staged ops.
+  std::vector<std::shared_ptr<rocksdb::MergeOperator>> merge_owners;
+  std::vector<const rocksdb::MergeOperator*> merges;
+  Options options;
   // Write counters (relaxed atomics: statistics, read while written).
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> ops[static_cast<size_t>(Cf::kCount)] = {};
@@ -227,7 +246,72 @@ struct Store::Rep {
   // Store::CompactInBackground's thread and whether it is running.
   std::thread compactor;
   std::atomic<bool> compacting{false};
+
+  // The overlay. Lock order: write_mu, then stage_mu, then view_mu.
+  std::mutex write_mu;  // RocksDB writes: Write, checkpoints
+  std::mutex stage_mu;  // stages, and the changes of the view's tables
+  mutable std::mutex view_mu;
+  std::shared_ptr<const StagedView> view;  // under view_mu
+  uint64_t version = 0;              // under stage_mu
+  Status failed;                     // under stage_mu: the failed checkpoint's error
+  // The checkpoint thread.
+  std::thread checkpointer;
+  std::mutex wake_mu;
+  std::condition_variable wake;
+  bool stopping = false;  // under wake_mu
+  // CheckpointStats (relaxed atomics).
+  std::atomic<uint64_t> checkpoints{0}, checkpoint_failures{0}, staged_batches{0};
+  std::atomic<uint64_t> staged_bytes{0}, staged_keys{0};
+  std::atomic<double> last_checkpoint_seconds{0};
+
+  std::shared_ptr<const StagedView> Current() const {
+    std::lock_guard lock(view_mu);
+    return view;
+  }
+  void Publish(StagedView v) {
+    auto next = std::make_shared<const StagedView>(std::move(v));
+    std::lock_guard lock(view_mu);
+    view = std::move(next);
+  }
+  std::shared_ptr<const rocksdb::Snapshot> NewBase() const {
+    rocksdb::DB* d = db.get();
+    return std::shared_ptr<const rocksdb::Snapshot>(d->GetSnapshot(),
+                                                    [d](const rocksdb::Snapshot* s) { d->ReleaseSnapshot(s); });
+  }
+  void NoteStaged(const StagedView& v) {
+    uint64_t b = 0, k = 0;
+    for (const auto* t : {v.frozen.get(), v.active.get()}) {
+      if (!t) continue;
+      std::shared_lock lock(t->mu);
+      b += t->bytes();
+      k += t->keys();
+    }
+    staged_bytes.store(b, std::memory_order_relaxed);
+    staged_keys.store(k, std::memory_order_relaxed);
+  }
+
+  // Writes the frozen table, freezing the active one first when none is.
+  // REQUIRES: write_mu held, stage_lock locked (released during the
+  // RocksDB write when release is true, so stages go on meanwhile).
+  Status CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bool release);
+  void RunCheckpointer();
+
   ~Rep() {
+    if (db && checkpointer.joinable()) {
+      {
+        std::lock_guard lock(wake_mu);
+        stopping = true;
+      }
+      wake.notify_all();
+      checkpointer.join();
+    }
+    if (db && view && (view->frozen || (view->active && !view->active->empty()))) {
+      std::lock_guard write_lock(write_mu);
+      std::unique_lock stage_lock(stage_mu);
+      Status s = CheckpointLocked(stage_lock, false);
+      if (!s.ok()) LogError("the last checkpoint failed (its batches are consumed again): " + s.ToString());
+    }
+    view.reset();  // its snapshot, before the database closes
     if (db && compactor.joinable()) {
       db->DisableManualCompaction();  // the compaction below returns early
       compactor.join();
@@ -238,6 +322,68 @@ struct Store::Rep {
     }
   }
 };
+
+Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bool release) {
+  std::shared_ptr<const StagedView> v = Current();
+  std::shared_ptr<detail::OverlayTable> frozen = v->frozen;
+  if (!frozen) {
+    if (!v->active || v->active->empty()) return Status::Ok();  // no stage runs: stage_mu is held
+    frozen = v->active;
+    Publish(StagedView{v->base, frozen, std::make_shared<detail::OverlayTable>(), v->version});
+  }
+  if (release) stage_lock.unlock();
+  const auto t0 = std::chrono::steady_clock::now();
+  rocksdb::WriteBatch wb;
+  WriteCounters counts;
+  Status s = detail::AppendCheckpoint(*frozen, handles, merges, &wb, &counts);
+  if (s.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = false;
+    s = FromRocks(db->Write(wo, &wb));
+  }
+  if (release) stage_lock.lock();
+  if (!s.ok()) {
+    failed = s;
+    checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  failed = Status::Ok();
+  for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+    if (counts.ops[cf]) ops[cf].fetch_add(counts.ops[cf], std::memory_order_relaxed);
+    if (counts.bytes[cf]) bytes[cf].fetch_add(counts.bytes[cf], std::memory_order_relaxed);
+  }
+  batches.fetch_add(1, std::memory_order_relaxed);
+  checkpoints.fetch_add(1, std::memory_order_relaxed);
+  last_checkpoint_seconds.store(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                                std::memory_order_relaxed);
+  // RocksDB now holds the frozen table's ops, and nothing written since
+  // (write_mu): the new base and the frozen table are one and the same.
+  std::shared_ptr<const StagedView> now = Current();
+  StagedView next{NewBase(), nullptr, now->active, now->version};
+  NoteStaged(next);
+  Publish(std::move(next));
+  return Status::Ok();
+}
+
+void Store::Rep::RunCheckpointer() {
+  bool failing = false;
+  std::unique_lock wake_lock(wake_mu);
+  while (!stopping) {
+    wake.wait_for(wake_lock, std::chrono::milliseconds(options.checkpoint_interval_ms));
+    if (stopping) break;
+    wake_lock.unlock();
+    Status s;
+    {
+      std::lock_guard write_lock(write_mu);
+      std::unique_lock stage_lock(stage_mu);
+      s = CheckpointLocked(stage_lock, true);
+    }
+    if (!s.ok() && !failing) LogError("checkpoint failed (ingest stops until it succeeds): " + s.ToString());
+    if (s.ok() && failing) LogInfo("checkpoints succeed again");
+    failing = !s.ok();
+    wake_lock.lock();
+  }
+}
 
 Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Store::~Store() = default;
@@ -325,6 +471,16 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(raw);
   rep->can_join = CanJoinBatches(rep->handles);
+  rep->options = options;
+  for (const auto& d : descs) {
+    rep->merge_owners.push_back(d.options.merge_operator);
+    rep->merges.push_back(d.options.merge_operator.get());
+  }
+  rep->Publish(StagedView{rep->NewBase(), nullptr,
+                    options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0});
+  if (options.checkpoint_interval_ms > 0) {
+    rep->checkpointer = std::thread([r = rep.get()] { r->RunCheckpointer(); });
+  }
   out->reset(new Store(std::move(rep)));
   return Status::Ok();
 }
@@ -382,6 +538,12 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
       written.bytes[cf] += r.counts.bytes[cf];
     }
   }
+  // Staged batches go first (ops on one key keep their order), and no
+  // stage runs until this write is in the view.
+  std::lock_guard write_lock(rep_->write_mu);
+  std::unique_lock stage_lock(rep_->stage_mu);
+  Status staged = rep_->CheckpointLocked(stage_lock, false);
+  if (!staged.ok()) return staged;
   rocksdb::WriteBatch joined;
   const rocksdb::WriteBatch* wb = &joined;
   if (prepared.size() == 1) {
@@ -405,8 +567,67 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
       if (written.bytes[cf]) rep_->bytes[cf].fetch_add(written.bytes[cf], std::memory_order_relaxed);
     }
     rep_->batches.fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<const StagedView> v = rep_->Current();
+    rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
   }
   return s;
+}
+
+Status Store::Stage(std::span<WriteBatch* const> batches) {
+  bool direct = !rep_->Current()->active;
+  for (WriteBatch* b : batches) {
+    for (const auto& op : b->rep_->ops) direct = direct || op.kind == WriteBatch::Rep::Op::kDeleteRange;
+  }
+  if (direct) return Write(batches);
+  std::unique_lock stage_lock(rep_->stage_mu);
+  if (!rep_->failed.ok()) return rep_->failed;
+  std::shared_ptr<const StagedView> v = rep_->Current();
+  detail::OverlayTable& table = *v->active;
+  const uint64_t version = rep_->version + 1;
+  {
+    std::unique_lock table_lock(table.mu);
+    using Op = WriteBatch::Rep::Op;
+    for (WriteBatch* b : batches) {
+      b->Sort();  // keys in order: each insert next to the last
+      detail::OverlayTable::Hint hints[static_cast<size_t>(Cf::kCount)];
+      const WriteBatch::Rep& r = *b->rep_;
+      for (uint32_t i : r.order) {
+        const Op& op = r.ops[i];
+        const auto kind = op.kind == Op::kPut      ? detail::OverlayOp::kPut
+                          : op.kind == Op::kDelete ? detail::OverlayOp::kDelete
+                                                   : detail::OverlayOp::kMerge;
+        table.Add(op.cf, op.key, kind, op.value, version, &hints[static_cast<size_t>(op.cf)]);
+      }
+    }
+  }
+  rep_->version = version;
+  StagedView next{v->base, v->frozen, v->active, version};
+  rep_->NoteStaged(next);
+  rep_->Publish(std::move(next));
+  rep_->staged_batches.fetch_add(1, std::memory_order_relaxed);
+  const bool full = rep_->staged_bytes.load(std::memory_order_relaxed) > rep_->options.max_staged_bytes;
+  stage_lock.unlock();
+  if (full) return Checkpoint();
+  return Status::Ok();
+}
+
+bool Store::stages() const { return rep_->options.checkpoint_interval_ms > 0; }
+
+Status Store::Checkpoint() {
+  std::lock_guard write_lock(rep_->write_mu);
+  std::unique_lock stage_lock(rep_->stage_mu);
+  return rep_->CheckpointLocked(stage_lock, true);
+}
+
+Store::CheckpointStats Store::checkpoint_stats() const {
+  CheckpointStats c;
+  c.checkpoints = rep_->checkpoints.load(std::memory_order_relaxed);
+  c.failures = rep_->checkpoint_failures.load(std::memory_order_relaxed);
+  c.staged_batches = rep_->staged_batches.load(std::memory_order_relaxed);
+  c.staged_bytes = rep_->staged_bytes.load(std::memory_order_relaxed);
+  c.staged_keys = rep_->staged_keys.load(std::memory_order_relaxed);
+  c.last_seconds = rep_->last_checkpoint_seconds.load(std::memory_order_relaxed);
+  return c;
 }
 
 WriteCounters Store::write_counters() const {
@@ -419,25 +640,142 @@ WriteCounters Store::write_counters() const {
   return c;
 }
 
+namespace {
+
+// A key as a reader at view v sees it: its staged ops over the base.
+Status ReadKey(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key, std::string* value) {
+  detail::OverlayOps ops;
+  if (v.frozen) v.frozen->Find(cf, key, v.version, &ops);
+  if (v.active) v.active->Find(cf, key, v.version, &ops);
+  if (ops.empty()) return GetImpl(rep.db.get(), rep.handles, v.base.get(), cf, key, value);
+  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
+  bool needs_base = false, found = false;
+  Status s = detail::ResolveOps(merge, key, ops, false, nullptr, &needs_base, &found, value);
+  if (s.ok() && needs_base) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = v.base.get();
+    std::string base;
+    Status g = FromRocks(rep.db->Get(ro, rep.handles[static_cast<size_t>(cf)], ToSlice(key), &base));
+    if (!g.ok() && g.code() != Status::Code::kNotFound) return g;
+    s = detail::ResolveOps(merge, key, ops, true, g.ok() ? &base : nullptr, &needs_base, &found, value);
+  }
+  if (!s.ok()) return s;
+  if (!found) return Status::NotFound("deleted");
+  if (EmptyIsAbsent(cf) && value->empty()) return Status::NotFound("an emptied set");
+  return Status::Ok();
+}
+
+// A range as a reader at view v sees it: the base's keys and the staged
+// ones, merged in order.
+Status ScanView(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view begin, std::string_view end,
+                const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::vector<std::pair<std::string, detail::OverlayOps>> staged, later;
+  if (v.frozen) v.frozen->CopyRange(cf, begin, end, v.version, &staged);
+  if (v.active) v.active->CopyRange(cf, begin, end, v.version, &later);
+  if (staged.empty()) {
+    staged.swap(later);
+  } else if (!later.empty()) {  // one list: a key's frozen ops, then its active ones
+    std::vector<std::pair<std::string, detail::OverlayOps>> all;
+    all.reserve(staged.size() + later.size());
+    size_t i = 0, j = 0;
+    while (i < staged.size() || j < later.size()) {
+      if (j == later.size() || (i < staged.size() && staged[i].first < later[j].first)) {
+        all.push_back(std::move(staged[i++]));
+      } else if (i == staged.size() || later[j].first < staged[i].first) {
+        all.push_back(std::move(later[j++]));
+      } else {
+        all.push_back(std::move(staged[i++]));
+        auto& ops = all.back().second;
+        for (auto& op : later[j].second) ops.push_back(std::move(op));
+        ++j;
+      }
+    }
+    staged.swap(all);
+  }
+  if (staged.empty()) return ScanImpl(rep.db.get(), rep.handles, v.base.get(), cf, begin, end, fn);
+
+  const bool skip_empty = EmptyIsAbsent(cf);
+  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
+  rocksdb::ReadOptions ro;
+  ro.snapshot = v.base.get();
+  rocksdb::Slice upper = ToSlice(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(rep.db->NewIterator(ro, rep.handles[static_cast<size_t>(cf)]));
+  it->Seek(ToSlice(begin));
+  size_t next = 0;
+  std::string base, value;
+  while (it->Valid() || next < staged.size()) {
+    const bool take_base = it->Valid() && (next == staged.size() || it->key().ToStringView() < staged[next].first);
+    if (take_base) {
+      if (!(skip_empty && it->value().empty()) && !fn(it->key().ToStringView(), it->value().ToStringView())) {
+        return Status::Ok();
+      }
+      it->Next();
+      continue;
+    }
+    const auto& [key, ops] = staged[next++];
+    const bool both = it->Valid() && it->key().ToStringView() == key;
+    if (both) base.assign(it->value().data(), it->value().size());
+    bool needs_base = false, found = false;
+    Status s = detail::ResolveOps(merge, key, ops, true, both ? &base : nullptr, &needs_base, &found, &value);
+    if (!s.ok()) return s;
+    if (both) it->Next();
+    if (found && !(skip_empty && value.empty()) && !fn(key, value)) return Status::Ok();
+  }
+  return FromRocks(it->status());
+}
+
+}  // namespace
+
 Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
-  return GetImpl(rep_->db.get(), rep_->handles, nullptr, cf, key, value);
+  return ReadKey(*rep_, *rep_->Current(), cf, key, value);
 }
 
 Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vector<char>* found) const {
   found->assign(keys.size(), 0);
   if (keys.empty()) return Status::Ok();
+  std::shared_ptr<const StagedView> v = rep_->Current();
+  // Staged keys are resolved one by one; the others in one MultiGet.
+  std::vector<size_t> rest;
+  if (v->frozen || v->active) {
+    detail::OverlayOps ops;
+    std::string value;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ops.clear();
+      if (v->frozen) v->frozen->Find(cf, keys[i], v->version, &ops);
+      if (v->active) v->active->Find(cf, keys[i], v->version, &ops);
+      if (ops.empty()) {
+        rest.push_back(i);
+        continue;
+      }
+      Status s = ReadKey(*rep_, *v, cf, keys[i], &value);
+      if (s.ok()) {
+        (*found)[i] = 1;
+      } else if (s.code() != Status::Code::kNotFound) {
+        return s;
+      }
+    }
+    if (rest.empty()) return Status::Ok();
+  }
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
-  for (std::string_view k : keys) slices.push_back(ToSlice(k));
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  rep_->db->MultiGet(rocksdb::ReadOptions(), rep_->handles[static_cast<size_t>(cf)], keys.size(), slices.data(),
-                     values.data(), statuses.data());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].ok()) {
-      (*found)[i] = !EmptyIsAbsent(cf) || !values[i].empty();
-    } else if (!statuses[i].IsNotFound()) {
-      return FromRocks(statuses[i]);
+  if (rest.empty() && !(v->frozen || v->active)) {
+    for (std::string_view k : keys) slices.push_back(ToSlice(k));
+  } else {
+    for (size_t i : rest) slices.push_back(ToSlice(keys[i]));
+  }
+  const size_t n = slices.size();
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = v->base.get();
+  rep_->db->MultiGet(ro, rep_->handles[static_cast<size_t>(cf)], n, slices.data(), values.data(), statuses.data());
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = rest.empty() && !(v->frozen || v->active) ? j : rest[j];
+    if (statuses[j].ok()) {
+      (*found)[i] = !EmptyIsAbsent(cf) || !values[j].empty();
+    } else if (!statuses[j].IsNotFound()) {
+      return FromRocks(statuses[j]);
     }
   }
   return Status::Ok();
@@ -445,35 +783,32 @@ Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vecto
 
 Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  return ScanImpl(rep_->db.get(), rep_->handles, nullptr, cf, begin, end, fn);
+  return ScanView(*rep_, *rep_->Current(), cf, begin, end, fn);
 }
 
 namespace {
 
 class SnapshotReader : public Reader {
  public:
-  SnapshotReader(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* handles)
-      : db_(db), handles_(handles), snap_(db->GetSnapshot()) {}
-  ~SnapshotReader() override { db_->ReleaseSnapshot(snap_); }
+  SnapshotReader(const Store::Rep* rep, std::shared_ptr<const StagedView> view) : rep_(rep), view_(std::move(view)) {}
 
   Status Get(Cf cf, std::string_view key, std::string* value) const override {
-    return GetImpl(db_, *handles_, snap_, cf, key, value);
+    return ReadKey(*rep_, *view_, cf, key, value);
   }
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    return ScanImpl(db_, *handles_, snap_, cf, begin, end, fn);
+    return ScanView(*rep_, *view_, cf, begin, end, fn);
   }
 
  private:
-  rocksdb::DB* db_;
-  const std::vector<rocksdb::ColumnFamilyHandle*>* handles_;
-  const rocksdb::Snapshot* snap_;
+  const Store::Rep* rep_;
+  std::shared_ptr<const StagedView> view_;
 };
 
 }  // namespace
 
 std::unique_ptr<Reader> Store::NewSnapshot() const {
-  return std::make_unique<SnapshotReader>(rep_->db.get(), &rep_->handles);
+  return std::make_unique<SnapshotReader>(rep_.get(), rep_->Current());
 }
 
 uint64_t Store::IntProperty(const std::string& name) const {
@@ -485,7 +820,13 @@ uint64_t Store::IntProperty(const std::string& name) const {
   return total;
 }
 
-Status Store::Resume() { return FromRocks(rep_->db->Resume()); }
+Status Store::Resume() {
+  std::lock_guard write_lock(rep_->write_mu);
+  Status s = FromRocks(rep_->db->Resume());
+  if (!s.ok()) return s;
+  std::unique_lock stage_lock(rep_->stage_mu);
+  return rep_->CheckpointLocked(stage_lock, true);  // what a failed checkpoint left staged
+}
 
 void Store::CompactInBackground(Cf cf) {
   if (rep_->compacting.exchange(true)) return;
@@ -516,6 +857,8 @@ void Store::CompactInBackground(Cf cf) {
 bool Store::compacting() const { return rep_->compacting.load(); }
 
 Status Store::Flush() {
+  Status s = Checkpoint();
+  if (!s.ok()) return s;
   return FromRocks(rep_->db->Flush(rocksdb::FlushOptions(), rep_->handles));
 }
 

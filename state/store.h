@@ -4,9 +4,19 @@
 // the whole batch or nothing. Consumer positions are written in the same batch
 // as the state they produced.
 //
+// Batches are either written at once (Write) or staged (Stage): applied to
+// an in-memory overlay that every read of the store sees at once, and
+// written to RocksDB later, every staged batch since the last checkpoint
+// in one atomic write (Checkpoint; a thread of the store's own does it every
+// Options::checkpoint_interval_ms). A kill -9 loses the staged batches and
+// the positions staged with them together, so the consumer reads them again
+// from the checkpoint's positions: nothing lost, nothing counted twice.
+// Readers see the overlay over the RocksDB snapshot it was staged on, pinned
+// together (state/overlay.h), so never half a batch nor one twice.
+//
 // Thread safety: a Store may be used from any number of threads at once;
-// Write calls are serialized by RocksDB. A WriteBatch or Snapshot object must
-// be used by one thread at a time.
+// writes, stages and checkpoints are serialized. A WriteBatch or Snapshot
+// object must be used by one thread at a time.
 #ifndef LEADFLOW_STATE_STORE_H_
 #define LEADFLOW_STATE_STORE_H_
 
@@ -121,10 +131,19 @@ class Store : public Reader {
     // bound beyond each family's own. Default: 0 (the service sets it from
     // --memory-budget, ingest/memory_budget.h).
     size_t write_buffer_bytes = 0;
+    // How often staged batches are checkpointed (written to RocksDB);
+    // 0: Stage writes at once, like Write. Default: 0 (the service sets
+    // it, --checkpoint-interval-ms).
+    int checkpoint_interval_ms = 0;
+    // Staged bytes (estimated) beyond which Stage checkpoints before it
+    // returns. Default: 256 MiB.
+    size_t max_staged_bytes = 256u << 20;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.
   static Status Open(const std::string& dir, const Options& options, std::unique_ptr<Store>* out);
+  // Checkpoints what is staged (a failure is logged: those batches are
+  // consumed again after the restart).
   ~Store() override;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -136,6 +155,29 @@ class Store : public Reader {
   // commit filled by different threads). Ops on one key keep the order of
   // the batches, then their order within a batch.
   Status Write(std::span<WriteBatch* const> batches);
+
+  // Applies the batches as one atomic change that readers see when this
+  // returns and that RocksDB gets with the next checkpoint (with every
+  // batch staged before it, in order). Without an overlay
+  // (checkpoint_interval_ms 0), or for batches with a DeleteRange, it is
+  // Write. After a checkpoint failed, its error until Resume succeeds.
+  Status Stage(std::span<WriteBatch* const> batches);
+  // Whether Stage stages (checkpoint_interval_ms > 0) rather than writes.
+  bool stages() const;
+  // Writes every staged batch to RocksDB now, as one atomic write (OK when
+  // none is staged). On failure the staged batches stay staged and later
+  // Stage calls fail with the error until Resume writes them.
+  Status Checkpoint();
+  // The overlay and its checkpoints.
+  struct CheckpointStats {
+    uint64_t checkpoints = 0;        // successful, since Open
+    uint64_t failures = 0;           // failed attempts, since Open
+    uint64_t staged_batches = 0;     // Stage calls that staged, since Open
+    uint64_t staged_bytes = 0;       // estimated memory of the staged ops now
+    uint64_t staged_keys = 0;        // keys with staged ops now
+    double last_seconds = 0;         // the last checkpoint's write
+  };
+  CheckpointStats checkpoint_stats() const;
 
   // Puts batch into the form Write writes (its ops sorted by family and
   // key, encoded for RocksDB), so that Write has only to join and write.
@@ -165,7 +207,7 @@ class Store : public Reader {
   // A RocksDB property of the default family, e.g. "rocksdb.estimate-live-data-size".
   uint64_t IntProperty(const std::string& name) const;
 
-  // Flushes memtables to disk files.
+  // Checkpoints, then flushes memtables to disk files.
   Status Flush();
 
   // Starts a flush of every family's memtable (so that a restart replays
@@ -180,14 +222,17 @@ class Store : public Reader {
   // Whether a compaction started by CompactInBackground is still running.
   bool compacting() const;
 
-  // After a failed Write (a full disk puts RocksDB in a read-only error
-  // state; reads go on working), tries to leave that state: OK when writes
-  // are accepted again, else the error that still stands. Call it once the
-  // cause is gone (space was freed).
+  // After a failed Write or Checkpoint (a full disk puts RocksDB in a
+  // read-only error state; reads go on working), tries to leave that state
+  // and writes the staged batches: OK when writes are accepted again, else
+  // the error that still stands. Call it once the cause is gone (space was
+  // freed).
   Status Resume();
 
- private:
+  // Internal (state/store.cc): public so that its readers can name it.
   struct Rep;
+
+ private:
   explicit Store(std::unique_ptr<Rep> rep);
   // Appends batch's ops, in Sort's order, to *wb, adding them to *counts
   // when given.

@@ -609,7 +609,9 @@ Status Applier::ApplyChunkOps(size_t q) {
     for (const auto& e : entries) keys::AppendActivityEntry(&value, e);
     owner->batch.Put(Cf::kActivityLog, keys::ActivityLogBatch(prefix, batch_arrival_), value);
   }
-  store_->Prepare(&owner->batch);  // here, in parallel, rather than in Store::Write
+  // Here, in parallel, rather than in Store::Write (a staged batch is not
+  // encoded for RocksDB: its checkpoint is).
+  if (!stage_commit_) store_->Prepare(&owner->batch);
   return Status::Ok();
 }
 
@@ -620,6 +622,7 @@ void Applier::Discard() {
 
 Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts, CommitMode mode) {
   if (!poisoned_.ok()) return poisoned_;
+  stage_commit_ = mode == CommitMode::kWait && store_->stages();
   // Every owned lead's diff and this part's writes; then the chunk owners
   // apply the operations sent to them. A write in flight goes on meanwhile:
   // its leads stay cached, and chunks are never read (only merged into), so
@@ -684,14 +687,17 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   pending_counters_ = Counters();
   batch_arrival_ = 0;
 
-  auto write = [this] {
+  // A handed-off batch (catch-up) is a checkpoint of its own; a small one
+  // (live traffic) is staged: readers see it at once, and the store writes
+  // it to RocksDB with the next checkpoint (state/store.h Stage).
+  auto write = [this, mode] {
     if (before_write_) {
       Status held = before_write_();
       if (!held.ok()) return held;
     }
     std::vector<state::WriteBatch*> all{&inflight_meta_};
     for (auto& part : parts_) all.push_back(&part->inflight_batch);
-    return store_->Write(all);
+    return mode == CommitMode::kWait ? store_->Stage(all) : store_->Write(all);
   };
   if (mode == CommitMode::kWait) {
     // Small batches (live traffic) write on this thread: no thread to

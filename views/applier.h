@@ -321,6 +321,8 @@ class Applier {
   DedupSet dedup_;
   bool dedup_loaded_ = false;
 
+  // Whether the commit under way stages its write (state::Store::Stage).
+  bool stage_commit_ = false;
   // The write in flight (CommitMode::kHandOff) and what lands with it.
   std::future<Status> inflight_;
   DedupSet::Staged inflight_dedup_;
