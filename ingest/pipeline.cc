@@ -172,8 +172,9 @@ Status Pipeline::Commit() {
     AppendShardTotals(shard, after, &meta);
   }
   for (const auto& [shard, org] : pending_orgs_) meta.emplace_back(keys::ShardOrg(shard, org), "");
-  const auto mode = pending_ >= views::Applier::kMinParallelEvents ? views::Applier::CommitMode::kHandOff
-                                                                   : views::Applier::CommitMode::kWait;
+  const size_t hand_off_from = store_->stages() ? kMinStagedHandOff : views::Applier::kMinParallelEvents;
+  const auto mode = pending_ >= hand_off_from ? views::Applier::CommitMode::kHandOff
+                                              : views::Applier::CommitMode::kWait;
   Status s = applier_.Commit(meta, mode);  // the applier's batch is empty after it, either way
   if (s.ok()) {
     stats_->events_applied += sum.applied;

@@ -96,6 +96,7 @@ class Pipeline {
   Status Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
              int64_t offset);
   static constexpr size_t kBlockMessages = 4096;
+  static constexpr size_t kMinStagedHandOff = 16384;
 
   // Decodes and applies the messages added and not yet taken. After it,
   // dead_letters() lists every dead letter of the batch. Non-OK only when
@@ -119,7 +120,11 @@ class Pipeline {
   // is handed to a writer thread (views::Applier::CommitMode::kHandOff): OK
   // then means it lands, whole, before the next Commit, Sync or Reset
   // returns, while the next batch is read and applied. A smaller batch (live
-  // traffic) has landed when Commit returns. The stats count a batch when it
+  // traffic) has landed when Commit returns. When the store stages
+  // (state::Store::stages), batches below kMinStagedHandOff are staged and
+  // visible when Commit returns: a live backlog after a hiccup (a few
+  // thousand events) is not made to wait for a checkpoint and a write of
+  // its own. The stats count a batch when it
   // is handed off. A handed-off write that fails makes every later call fail:
   // the owner builds a new Pipeline.
   Status Commit();
