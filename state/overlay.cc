@@ -15,7 +15,8 @@ constexpr size_t kOpBytes = sizeof(OverlayOp);
 
 rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
 
-// The index of the last Put or Delete in ops, or -1.
+}  // namespace
+
 long LastBase(const OverlayOps& ops) {
   for (size_t i = ops.size(); i-- > 0;) {
     if (ops[i].kind != OverlayOp::kMerge) return static_cast<long>(i);
@@ -23,7 +24,32 @@ long LastBase(const OverlayOps& ops) {
   return -1;
 }
 
-}  // namespace
+size_t OverlayTable::MergesAtEnd(const Hint& hint) {
+  const OverlayOps& ops = hint.it->second;
+  return ops.size() - static_cast<size_t>(LastBase(ops) + 1);
+}
+
+void OverlayTable::AppendFolded(Hint* hint, uint64_t version, bool found, std::string value) {
+  bytes_ += value.size() + kOpBytes;
+  ++ops_;
+  hint->it->second.push_back(OverlayOp{version, found ? OverlayOp::kPut : OverlayOp::kDelete, std::move(value)});
+}
+
+void OverlayTable::Prune(Hint* hint, uint64_t oldest) {
+  OverlayOps& ops = hint->it->second;
+  size_t keep = 0;  // the index of the last Put or Delete of a version <= oldest
+  bool any = false;
+  for (size_t i = 0; i < ops.size() && ops[i].version <= oldest; ++i) {
+    if (ops[i].kind != OverlayOp::kMerge) {
+      keep = i;
+      any = true;
+    }
+  }
+  if (!any || keep == 0) return;
+  for (size_t i = 0; i < keep; ++i) bytes_ -= ops[i].value.size() + kOpBytes;
+  ops_ -= keep;
+  ops.erase(ops.begin(), ops.begin() + static_cast<long>(keep));
+}
 
 void OverlayTable::Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version,
                        Hint* hint) {
@@ -55,9 +81,16 @@ void OverlayTable::Find(Cf cf, std::string_view key, uint64_t version, OverlayOp
   const Map& m = maps_[static_cast<size_t>(cf)];
   auto it = m.find(key);
   if (it == m.end()) return;
-  for (const OverlayOp& op : it->second) {
-    if (op.version <= version) out->push_back(op);
+  const OverlayOps& ops = it->second;
+  size_t end = 0;  // versions only grow along a key's ops: those <= version are a prefix
+  while (end < ops.size() && ops[end].version <= version) ++end;
+  size_t begin = end;
+  while (begin > 0 && ops[begin - 1].kind == OverlayOp::kMerge) --begin;
+  if (begin > 0) {
+    --begin;  // the last Put or Delete: what came before it is not read
+    out->clear();
   }
+  out->insert(out->end(), ops.begin() + static_cast<long>(begin), ops.begin() + static_cast<long>(end));
 }
 
 void OverlayTable::CopyRange(Cf cf, std::string_view begin, std::string_view end, uint64_t version,

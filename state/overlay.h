@@ -62,8 +62,21 @@ class OverlayTable {
   };
   void Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version, Hint* hint);
 
-  // Appends the key's ops of versions <= version to *out (takes mu shared).
+  // Appends the key's ops of versions <= version to *out, from the last
+  // Put or Delete among them (what comes before it is of no use to the
+  // reader, so *out is cleared first when there is one); takes mu shared.
   void Find(Cf cf, std::string_view key, uint64_t version, OverlayOps* out) const;
+
+  // The stager's folds (it holds mu exclusively), on the key of hint's last
+  // Add: the merge operands after its last Put or Delete; appending the
+  // folded value as a Put of the same version (readers of that version on
+  // fold at most kFoldAfter operands, as RocksDB's max_successive_merges);
+  // dropping the ops before the last Put or Delete of a version <= oldest
+  // (the oldest version a reader holds: none of them reads those ops).
+  static constexpr size_t kFoldAfter = 16;
+  static size_t MergesAtEnd(const Hint& hint);
+  void AppendFolded(Hint* hint, uint64_t version, bool found, std::string value);
+  void Prune(Hint* hint, uint64_t oldest);
   // Calls fn(key, ops) for every key in [begin, end) of the family in
   // order, with its ops of versions <= version (takes mu shared; copies the
   // range out first so fn runs without the lock).
@@ -87,6 +100,9 @@ class OverlayTable {
   size_t keys_ = 0;
   size_t bytes_ = 0;
 };
+
+// The index of the last Put or Delete in ops, or -1.
+long LastBase(const OverlayOps& ops);
 
 // The value of a key after ops, over base (nullptr: absent in RocksDB; not
 // read when ops hold a Put or Delete). *found false when the result is

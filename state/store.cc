@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -252,6 +253,9 @@ struct Store::Rep {
   std::mutex stage_mu;  // stages, and the changes of the view's tables
   mutable std::mutex view_mu;
   std::shared_ptr<const StagedView> view;  // under view_mu
+  // Every view published and maybe still held by a reader, oldest first
+  // (under view_mu): Stage drops ops that only older versions read.
+  mutable std::deque<std::weak_ptr<const StagedView>> published;
   uint64_t version = 0;              // under stage_mu
   Status failed;                     // under stage_mu: the failed checkpoint's error
   // The checkpoint thread.
@@ -271,7 +275,17 @@ struct Store::Rep {
   void Publish(StagedView v) {
     auto next = std::make_shared<const StagedView>(std::move(v));
     std::lock_guard lock(view_mu);
+    published.push_back(next);
+    while (published.size() > 1 && published.front().expired()) published.pop_front();
     view = std::move(next);
+  }
+  // The oldest version a reader may still read (views are published in
+  // version order; the current one is always held).
+  uint64_t OldestPinnedVersion() const {
+    std::lock_guard lock(view_mu);
+    while (published.size() > 1 && published.front().expired()) published.pop_front();
+    std::shared_ptr<const StagedView> oldest = published.front().lock();
+    return oldest ? oldest->version : view->version;
   }
   std::shared_ptr<const rocksdb::Snapshot> NewBase() const {
     rocksdb::DB* d = db.get();
@@ -322,6 +336,9 @@ struct Store::Rep {
     }
   }
 };
+
+Status ResolveChain(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key,
+                    const detail::OverlayOps& ops, bool* found, std::string* value);
 
 Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bool release) {
   std::shared_ptr<const StagedView> v = Current();
@@ -584,9 +601,12 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
   std::shared_ptr<const StagedView> v = rep_->Current();
   detail::OverlayTable& table = *v->active;
   const uint64_t version = rep_->version + 1;
+  const uint64_t oldest = rep_->OldestPinnedVersion();
   {
     std::unique_lock table_lock(table.mu);
     using Op = WriteBatch::Rep::Op;
+    detail::OverlayOps chain;
+    std::string folded;
     for (WriteBatch* b : batches) {
       b->Sort();  // keys in order: each insert next to the last
       detail::OverlayTable::Hint hints[static_cast<size_t>(Cf::kCount)];
@@ -596,7 +616,23 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
         const auto kind = op.kind == Op::kPut      ? detail::OverlayOp::kPut
                           : op.kind == Op::kDelete ? detail::OverlayOp::kDelete
                                                    : detail::OverlayOp::kMerge;
-        table.Add(op.cf, op.key, kind, op.value, version, &hints[static_cast<size_t>(op.cf)]);
+        detail::OverlayTable::Hint& hint = hints[static_cast<size_t>(op.cf)];
+        table.Add(op.cf, op.key, kind, op.value, version, &hint);
+        if (kind != detail::OverlayOp::kMerge ||
+            detail::OverlayTable::MergesAtEnd(hint) < detail::OverlayTable::kFoldAfter) {
+          continue;
+        }
+        // A key with many operands (a hot bitmap chunk takes one per live
+        // batch): fold them into its value, so that readers do not.
+        chain.clear();
+        const detail::OverlayOps& ops = hint.it->second;
+        if (detail::LastBase(ops) < 0 && v->frozen) v->frozen->Find(op.cf, op.key, version, &chain);
+        chain.insert(chain.end(), ops.begin(), ops.end());
+        bool found = false;
+        Status s = ResolveChain(*rep_, *v, op.cf, op.key, chain, &found, &folded);
+        if (!s.ok()) continue;  // left unfolded: readers fold it (and meet the error)
+        table.AppendFolded(&hint, version, found, std::move(folded));
+        table.Prune(&hint, oldest);
       }
     }
   }
@@ -640,6 +676,24 @@ WriteCounters Store::write_counters() const {
   return c;
 }
 
+// A key's value after its staged ops (not empty), over the view's base
+// when they hold no Put or Delete. *found false: absent.
+Status ResolveChain(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key,
+                    const detail::OverlayOps& ops, bool* found, std::string* value) {
+  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
+  bool needs_base = false;
+  Status s = detail::ResolveOps(merge, key, ops, false, nullptr, &needs_base, found, value);
+  if (s.ok() && needs_base) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = v.base.get();
+    std::string base;
+    Status g = FromRocks(rep.db->Get(ro, rep.handles[static_cast<size_t>(cf)], ToSlice(key), &base));
+    if (!g.ok() && g.code() != Status::Code::kNotFound) return g;
+    s = detail::ResolveOps(merge, key, ops, true, g.ok() ? &base : nullptr, &needs_base, found, value);
+  }
+  return s;
+}
+
 namespace {
 
 // A key as a reader at view v sees it: its staged ops over the base.
@@ -648,17 +702,8 @@ Status ReadKey(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_vi
   if (v.frozen) v.frozen->Find(cf, key, v.version, &ops);
   if (v.active) v.active->Find(cf, key, v.version, &ops);
   if (ops.empty()) return GetImpl(rep.db.get(), rep.handles, v.base.get(), cf, key, value);
-  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
-  bool needs_base = false, found = false;
-  Status s = detail::ResolveOps(merge, key, ops, false, nullptr, &needs_base, &found, value);
-  if (s.ok() && needs_base) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = v.base.get();
-    std::string base;
-    Status g = FromRocks(rep.db->Get(ro, rep.handles[static_cast<size_t>(cf)], ToSlice(key), &base));
-    if (!g.ok() && g.code() != Status::Code::kNotFound) return g;
-    s = detail::ResolveOps(merge, key, ops, true, g.ok() ? &base : nullptr, &needs_base, &found, value);
-  }
+  bool found = false;
+  Status s = ResolveChain(rep, v, cf, key, ops, &found, value);
   if (!s.ok()) return s;
   if (!found) return Status::NotFound("deleted");
   if (EmptyIsAbsent(cf) && value->empty()) return Status::NotFound("an emptied set");
