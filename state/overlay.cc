@@ -29,23 +29,22 @@ size_t OverlayTable::MergesAtEnd(const Hint& hint) {
   return ops.size() - static_cast<size_t>(LastBase(ops) + 1);
 }
 
-void OverlayTable::AppendFolded(Hint* hint, uint64_t version, bool found, std::string value) {
+void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value,
+                                uint64_t oldest) {
+  Map& m = maps_[static_cast<size_t>(cf)];
+  auto it = m.find(key);
+  if (it == m.end()) return;
+  OverlayOps& ops = it->second;
+  size_t at = 0;
+  while (at < ops.size() && ops[at].version <= version) ++at;
   bytes_ += value.size() + kOpBytes;
   ++ops_;
-  hint->it->second.push_back(OverlayOp{version, found ? OverlayOp::kPut : OverlayOp::kDelete, std::move(value)});
-}
-
-void OverlayTable::Prune(Hint* hint, uint64_t oldest) {
-  OverlayOps& ops = hint->it->second;
+  ops.insert(ops.begin() + static_cast<long>(at),
+             OverlayOp{version, found ? OverlayOp::kPut : OverlayOp::kDelete, std::move(value)});
   size_t keep = 0;  // the index of the last Put or Delete of a version <= oldest
-  bool any = false;
   for (size_t i = 0; i < ops.size() && ops[i].version <= oldest; ++i) {
-    if (ops[i].kind != OverlayOp::kMerge) {
-      keep = i;
-      any = true;
-    }
+    if (ops[i].kind != OverlayOp::kMerge) keep = i;
   }
-  if (!any || keep == 0) return;
   for (size_t i = 0; i < keep; ++i) bytes_ -= ops[i].value.size() + kOpBytes;
   ops_ -= keep;
   ops.erase(ops.begin(), ops.begin() + static_cast<long>(keep));

@@ -67,16 +67,17 @@ class OverlayTable {
   // reader, so *out is cleared first when there is one); takes mu shared.
   void Find(Cf cf, std::string_view key, uint64_t version, OverlayOps* out) const;
 
-  // The stager's folds (it holds mu exclusively), on the key of hint's last
-  // Add: the merge operands after its last Put or Delete; appending the
-  // folded value as a Put of the same version (readers of that version on
-  // fold at most kFoldAfter operands, as RocksDB's max_successive_merges);
-  // dropping the ops before the last Put or Delete of a version <= oldest
-  // (the oldest version a reader holds: none of them reads those ops).
+  // Folds (the caller holds mu exclusively). MergesAtEnd: the merge
+  // operands after the last Put or Delete of hint's key. InsertFolded: the
+  // key's value as of version (its ops up to version folded) inserted as a
+  // Put (found) or Delete of that version after those ops, so that readers
+  // of that version on fold only the operands after it (at most about
+  // kFoldAfter, as RocksDB's max_successive_merges); then the ops before
+  // the last Put or Delete of a version <= oldest are dropped (oldest: the
+  // oldest version a reader holds; none of them reads those ops).
   static constexpr size_t kFoldAfter = 16;
   static size_t MergesAtEnd(const Hint& hint);
-  void AppendFolded(Hint* hint, uint64_t version, bool found, std::string value);
-  void Prune(Hint* hint, uint64_t oldest);
+  void InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value, uint64_t oldest);
   // Calls fn(key, ops) for every key in [begin, end) of the family in
   // order, with its ops of versions <= version (takes mu shared; copies the
   // range out first so fn runs without the lock).

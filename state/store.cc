@@ -304,6 +304,18 @@ struct Store::Rep {
     staged_keys.store(k, std::memory_order_relaxed);
   }
 
+  // Keys whose staged operands Stage found many, for FoldStaged (under
+  // stage_mu; a key may be listed more than once).
+  std::vector<std::pair<Cf, std::string>> fold_candidates;
+
+  // Folds the candidates' operands into values: each value is computed from
+  // the key's ops up to the current version without blocking stages, then
+  // inserted as a Put of that version after them (readers of that version
+  // on read it and the operands after it), and the ops no reader's version
+  // reads are dropped. REQUIRES: write_mu held (no checkpoint meanwhile).
+  void FoldStaged();
+  static constexpr int kFoldIntervalMs = 20;
+
   // Writes the frozen table, freezing the active one first when none is.
   // REQUIRES: write_mu held, stage_lock locked (released during the
   // RocksDB write when release is true, so stages go on meanwhile).
@@ -382,13 +394,62 @@ Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bo
   return Status::Ok();
 }
 
+void Store::Rep::FoldStaged() {
+  std::vector<std::pair<Cf, std::string>> keys;
+  std::shared_ptr<const StagedView> v;
+  {
+    std::lock_guard stage_lock(stage_mu);
+    keys.swap(fold_candidates);
+    v = Current();
+  }
+  if (keys.empty() || !v->active) return;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  struct Fold {
+    Cf cf = Cf::kMeta;
+    std::string key;
+    bool found = false;
+    std::string value;
+  };
+  std::vector<Fold> folds;
+  detail::OverlayOps chain;
+  for (auto& [cf, key] : keys) {
+    chain.clear();
+    if (v->frozen) v->frozen->Find(cf, key, v->version, &chain);
+    v->active->Find(cf, key, v->version, &chain);
+    if (chain.size() - static_cast<size_t>(detail::LastBase(chain) + 1) < detail::OverlayTable::kFoldAfter) continue;
+    Fold f;
+    f.cf = cf;
+    f.key = std::move(key);
+    if (!ResolveChain(*this, *v, cf, f.key, chain, &f.found, &f.value).ok()) continue;  // readers meet the error
+    folds.push_back(std::move(f));
+  }
+  if (folds.empty()) return;
+  std::lock_guard stage_lock(stage_mu);
+  const uint64_t oldest = OldestPinnedVersion();
+  {
+    std::unique_lock table_lock(v->active->mu);
+    for (Fold& f : folds) v->active->InsertFolded(f.cf, f.key, v->version, f.found, std::move(f.value), oldest);
+  }
+  NoteStaged(*Current());
+}
+
 void Store::Rep::RunCheckpointer() {
   bool failing = false;
+  auto next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.checkpoint_interval_ms);
   std::unique_lock wake_lock(wake_mu);
   while (!stopping) {
-    wake.wait_for(wake_lock, std::chrono::milliseconds(options.checkpoint_interval_ms));
+    const auto fold_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFoldIntervalMs);
+    wake.wait_until(wake_lock, std::min(fold_at, next_checkpoint));
     if (stopping) break;
     wake_lock.unlock();
+    if (std::chrono::steady_clock::now() < next_checkpoint) {
+      std::lock_guard write_lock(write_mu);
+      FoldStaged();
+      wake_lock.lock();
+      continue;
+    }
+    next_checkpoint = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.checkpoint_interval_ms);
     Status s;
     {
       std::lock_guard write_lock(write_mu);
@@ -601,12 +662,9 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
   std::shared_ptr<const StagedView> v = rep_->Current();
   detail::OverlayTable& table = *v->active;
   const uint64_t version = rep_->version + 1;
-  const uint64_t oldest = rep_->OldestPinnedVersion();
   {
     std::unique_lock table_lock(table.mu);
     using Op = WriteBatch::Rep::Op;
-    detail::OverlayOps chain;
-    std::string folded;
     for (WriteBatch* b : batches) {
       b->Sort();  // keys in order: each insert next to the last
       detail::OverlayTable::Hint hints[static_cast<size_t>(Cf::kCount)];
@@ -618,21 +676,13 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
                                                    : detail::OverlayOp::kMerge;
         detail::OverlayTable::Hint& hint = hints[static_cast<size_t>(op.cf)];
         table.Add(op.cf, op.key, kind, op.value, version, &hint);
-        if (kind != detail::OverlayOp::kMerge ||
-            detail::OverlayTable::MergesAtEnd(hint) < detail::OverlayTable::kFoldAfter) {
-          continue;
-        }
         // A key with many operands (a hot bitmap chunk takes one per live
-        // batch): fold them into its value, so that readers do not.
-        chain.clear();
-        const detail::OverlayOps& ops = hint.it->second;
-        if (detail::LastBase(ops) < 0 && v->frozen) v->frozen->Find(op.cf, op.key, version, &chain);
-        chain.insert(chain.end(), ops.begin(), ops.end());
-        bool found = false;
-        Status s = ResolveChain(*rep_, *v, op.cf, op.key, chain, &found, &folded);
-        if (!s.ok()) continue;  // left unfolded: readers fold it (and meet the error)
-        table.AppendFolded(&hint, version, found, std::move(folded));
-        table.Prune(&hint, oldest);
+        // batch): the store's thread folds them into its value (FoldStaged),
+        // so that readers do not.
+        if (kind == detail::OverlayOp::kMerge &&
+            detail::OverlayTable::MergesAtEnd(hint) % detail::OverlayTable::kFoldAfter == 0) {
+          rep_->fold_candidates.emplace_back(op.cf, op.key);
+        }
       }
     }
   }
