@@ -1,5 +1,8 @@
 #include "state/store.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -53,6 +56,9 @@ rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.s
 constexpr size_t kBatchHeader = 12;
 
 constexpr size_t kMaxSuccessiveBitmapMerges = 16;
+
+// The checkpoint thread's nice value (see Store::Open).
+constexpr int kCheckpointerNice = 10;
 
 std::string JoinBatches(const std::vector<const rocksdb::WriteBatch*>& batches) {
   size_t size = kBatchHeader;
@@ -557,7 +563,16 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   rep->Publish(StagedView{rep->NewBase(), nullptr,
                     options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0});
   if (options.checkpoint_interval_ms > 0) {
-    rep->checkpointer = std::thread([r = rep.get()] { r->RunCheckpointer(); });
+    // A service: what readers and the live path wait for (the ingest
+    // thread, HTTP) goes first; flushes, compactions and checkpoints take
+    // the CPU that is left (they run behind, never in the way: a reader
+    // or a stage never waits for them).
+    db_opts.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow).PermitUncheckedError();
+    db_opts.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow).PermitUncheckedError();
+    rep->checkpointer = std::thread([r = rep.get()] {
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCheckpointerNice);
+      r->RunCheckpointer();
+    });
   }
   out->reset(new Store(std::move(rep)));
   return Status::Ok();
@@ -693,7 +708,8 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
   rep_->staged_batches.fetch_add(1, std::memory_order_relaxed);
   const bool full = rep_->staged_bytes.load(std::memory_order_relaxed) > rep_->options.max_staged_bytes;
   stage_lock.unlock();
-  if (full) return Checkpoint();
+  // Staged either way: a checkpoint that fails here fails the next Stage.
+  if (full) (void)Checkpoint();
   return Status::Ok();
 }
 
