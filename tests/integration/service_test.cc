@@ -96,6 +96,17 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
       if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     CHECK(caught_up);
+    // The live batch was staged (served from memory at once) and goes to
+    // RocksDB with the next checkpoint (--checkpoint-interval-ms, 1 s).
+    CHECK(Metric(svc.port(), "leadflow_state_staged_batches_total") >= 1);
+    bool checkpointed = false;
+    for (int i = 0; i < 100 && !checkpointed; ++i) {
+      checkpointed = Metric(svc.port(), "leadflow_state_checkpoints_total") >= 1 &&
+                     Metric(svc.port(), "leadflow_state_staged_keys") == 0;
+      if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(checkpointed);
+    CHECK(Metric(svc.port(), "leadflow_state_checkpoint_failures_total") == 0);
   }
 
   SUBCASE("a slow client does not hold up others") {
