@@ -147,7 +147,8 @@ void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
                                                     {"lead_cache", b.lead_cache},
                                                     {"write_buffers", b.write_buffers},
                                                     {"block_cache", b.block_cache},
-                                                    {"prefetch", b.prefetch}};
+                                                    {"prefetch", b.prefetch},
+                                                    {"staged", b.staged_bytes}};
   for (const auto& [name, bytes] : parts) {
     *out += std::string("leadflow_memory_budget_bytes{part=\"") + name + "\"} " + std::to_string(bytes) + "\n";
   }
@@ -216,6 +217,7 @@ state::Store::Options StoreOptions(const ingest::MemoryBudget& budget) {
   state::Store::Options o;
   o.block_cache_bytes = budget.block_cache;
   o.write_buffer_bytes = budget.write_buffers;
+  o.max_staged_bytes = budget.staged_bytes;
   return o;
 }
 

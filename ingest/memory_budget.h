@@ -15,7 +15,11 @@
 //   the rest             the batch being applied and the one being written
 //                        (their cap, batch_events, is sized from the budget:
 //                        about 1.4 KB of memory per event of the cap was
-//                        measured for the two together), the tables' indexes
+//                        measured for the two together), live batches staged
+//                        ahead of their checkpoint (state/store.h Stage: at
+//                        most staged_bytes, 1/16 of the budget; the stage
+//                        that passes it checkpoints at once; a second of
+//                        20,000 events/s is ~5 MB), the tables' indexes
 //                        and Bloom filters (kept open, state/store.cc), HTTP,
 //                        the allocator's slack
 //
@@ -45,6 +49,9 @@ struct MemoryBudget {
   uint64_t write_buffers = 0;
   uint64_t block_cache = 0;
   uint64_t prefetch = 0;
+  // Live batches staged in memory before a checkpoint writes them
+  // (state::Store::Options::max_staged_bytes): total / 16.
+  uint64_t staged_bytes = 0;
   // Events per batch while catching up (the Kafka consumer's message cap,
   // `ingest --file`'s default --batch): one per 5 KiB of the budget,
   // 10,000 to 1,000,000 (2 GiB: 419,430). Bigger batches write each touched
