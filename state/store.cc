@@ -23,6 +23,7 @@
 
 #include "state/append_merge.h"
 #include "state/bitmap_merge.h"
+#include "state/disk.h"
 #include "state/entry_set_merge.h"
 #include "state/log.h"
 #include "state/overlay.h"
@@ -243,6 +244,7 @@ struct Store::Rep {
   std::vector<std::shared_ptr<rocksdb::MergeOperator>> merge_owners;
   std::vector<const rocksdb::MergeOperator*> merges;
   Options options;
+  std::string dir;
   // Write counters (relaxed atomics: statistics, read while written).
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> ops[static_cast<size_t>(Cf::kCount)] = {};
@@ -322,6 +324,18 @@ struct Store::Rep {
   void FoldStaged();
   static constexpr int kFoldIntervalMs = 20;
 
+  // OK when the data directory has room for table's checkpoint
+  // (Options::min_free_disk_bytes), else IoError "disk nearly full".
+  Status CheckRoomFor(const detail::OverlayTable& table) const {
+    if (options.min_free_disk_bytes == 0) return Status::Ok();
+    const std::optional<uint64_t> free = FreeBytes(dir);
+    const uint64_t need = options.min_free_disk_bytes + 2 * uint64_t{table.bytes()};
+    if (!free || *free >= need) return Status::Ok();
+    return Status::IoError("disk nearly full: " + HumanBytes(*free) + " free in " + dir + ", a checkpoint of " +
+                           HumanBytes(table.bytes()) + " staged needs " + HumanBytes(need) +
+                           " (--min-free-disk-mb and twice the staged bytes); it is written once space is freed");
+  }
+
   // Writes the frozen table, freezing the active one first when none is.
   // REQUIRES: write_mu held, stage_lock locked (released during the
   // RocksDB write when release is true, so stages go on meanwhile).
@@ -370,7 +384,8 @@ Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bo
   const auto t0 = std::chrono::steady_clock::now();
   rocksdb::WriteBatch wb;
   WriteCounters counts;
-  Status s = detail::AppendCheckpoint(*frozen, handles, merges, &wb, &counts);
+  Status s = CheckRoomFor(*frozen);
+  if (s.ok()) s = detail::AppendCheckpoint(*frozen, handles, merges, &wb, &counts);
   if (s.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = false;
@@ -556,6 +571,7 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   rep->db.reset(raw);
   rep->can_join = CanJoinBatches(rep->handles);
   rep->options = options;
+  rep->dir = dir;
   for (const auto& d : descs) {
     rep->merge_owners.push_back(d.options.merge_operator);
     rep->merges.push_back(d.options.merge_operator.get());

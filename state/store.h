@@ -138,6 +138,13 @@ class Store : public Reader {
     // Staged bytes (estimated) beyond which Stage checkpoints before it
     // returns. Default: 256 MiB.
     size_t max_staged_bytes = 256u << 20;
+    // Free bytes the data directory keeps: a checkpoint that would leave
+    // less (it counts twice its staged bytes: the log, then a table file)
+    // is not written but fails as IoError "disk nearly full: ..." (RocksDB
+    // is not asked to write into a full disk, where Debian's build may
+    // abort), and is retried by Resume. 0: no check. Default: 0 (the
+    // service passes --min-free-disk-mb).
+    uint64_t min_free_disk_bytes = 0;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.

@@ -284,6 +284,38 @@ TEST_CASE("a key merged by every stage is folded, and snapshots keep their versi
   CHECK(staged->checkpoint_stats().staged_bytes < 15'000);
 }
 
+// A checkpoint that would leave the disk with less than min_free_disk_bytes
+// is not written: the staged batches stay served, the next stage fails with
+// the reason, Resume fails with it while the disk has no room, and what was
+// staged is not in RocksDB (a restart consumes it again).
+TEST_CASE("a checkpoint with no room on the disk is not written, and ingest is told why") {
+  testing::TempDir dir;
+  {
+    Store::Options o;
+    o.block_cache_bytes = 8u << 20;
+    o.checkpoint_interval_ms = 3'600'000;
+    o.min_free_disk_bytes = uint64_t{1} << 60;  // more than any disk has
+    std::unique_ptr<Store> store;
+    REQUIRE_OK(Store::Open(dir.path(), o, &store));
+    WriteBatch b;
+    b.Put(Cf::kMeta, "position", "7");
+    WriteBatch* all[] = {&b};
+    REQUIRE_OK(store->Stage(all));
+    Status s = store->Checkpoint();
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK(s.message().find("disk nearly full") != std::string::npos);
+    std::string v;
+    REQUIRE_OK(store->Get(Cf::kMeta, "position", &v));  // still served
+    CHECK(v == "7");
+    CHECK(store->Stage(all).message().find("disk nearly full") != std::string::npos);
+    CHECK(store->Resume().message().find("disk nearly full") != std::string::npos);
+    CHECK(store->checkpoint_stats().failures >= 2);
+  }  // the last checkpoint fails too (logged)
+  std::unique_ptr<Store> reopened = OpenStore(dir.path(), 0);
+  std::string v;
+  CHECK(reopened->Get(Cf::kMeta, "position", &v).IsNotFound());
+}
+
 // A child process stages batches, checkpoints some, and is killed with
 // SIGKILL; the store it leaves holds exactly the batches checkpointed.
 TEST_CASE("a kill -9 loses the staged batches since the last checkpoint, whole") {
