@@ -29,7 +29,8 @@ size_t OverlayTable::MergesAtEnd(const Hint& hint) {
   return ops.size() - static_cast<size_t>(LastBase(ops) + 1);
 }
 
-void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, std::string value, uint64_t oldest) {
+void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value,
+                                uint64_t oldest) {
   Map& m = maps_[static_cast<size_t>(cf)];
   auto it = m.find(key);
   if (it == m.end()) return;
@@ -38,22 +39,15 @@ void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, s
   while (at < ops.size() && ops[at].version <= version) ++at;
   bytes_ += value.size() + kOpBytes;
   ++ops_;
-  ops.insert(ops.begin() + static_cast<long>(at), OverlayOp{version, OverlayOp::kFolded, std::move(value)});
-  size_t keep = 0;  // the index of the last Put, Delete or fold of a version <= oldest
+  ops.insert(ops.begin() + static_cast<long>(at),
+             OverlayOp{version, found ? OverlayOp::kPut : OverlayOp::kDelete, std::move(value)});
+  size_t keep = 0;  // the index of the last Put or Delete of a version <= oldest
   for (size_t i = 0; i < ops.size() && ops[i].version <= oldest; ++i) {
     if (ops[i].kind != OverlayOp::kMerge) keep = i;
   }
-  size_t kept = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (i < keep && ops[i].kind == OverlayOp::kFolded) {
-      bytes_ -= ops[i].value.size() + kOpBytes;
-      --ops_;
-      continue;
-    }
-    if (kept != i) ops[kept] = std::move(ops[i]);
-    ++kept;
-  }
-  ops.resize(kept);
+  for (size_t i = 0; i < keep; ++i) bytes_ -= ops[i].value.size() + kOpBytes;
+  ops_ -= keep;
+  ops.erase(ops.begin(), ops.begin() + static_cast<long>(keep));
 }
 
 void OverlayTable::Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version,
@@ -117,7 +111,7 @@ Status ResolveOps(const rocksdb::MergeOperator* merge, std::string_view key, con
   const long last = LastBase(ops);
   const std::string* existing = nullptr;
   if (last >= 0) {
-    existing = ops[last].kind != OverlayOp::kDelete ? &ops[last].value : nullptr;
+    existing = ops[last].kind == OverlayOp::kPut ? &ops[last].value : nullptr;
   } else if (!base_known) {
     *needs_base = true;
     return Status::Ok();
@@ -159,19 +153,7 @@ Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::Co
   for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
     rocksdb::ColumnFamilyHandle* h = handles[cf];
     const rocksdb::MergeOperator* merge = merges[cf];
-    for (const auto& [key, staged] : table.map(static_cast<Cf>(cf))) {
-      // The ops as staged: folds only spare readers work.
-      const OverlayOps* all = &staged;
-      OverlayOps written;
-      for (const OverlayOp& op : staged) {
-        if (op.kind != OverlayOp::kFolded) continue;
-        for (const OverlayOp& o : staged) {
-          if (o.kind != OverlayOp::kFolded) written.push_back(o);
-        }
-        all = &written;
-        break;
-      }
-      const OverlayOps& ops = *all;
+    for (const auto& [key, ops] : table.map(static_cast<Cf>(cf))) {
       if (ops.empty()) continue;
       const long last = LastBase(ops);
       rocksdb::Status s;

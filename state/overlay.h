@@ -43,11 +43,7 @@ class ColumnFamilyHandle;
 namespace leadflow::state::detail {
 
 struct OverlayOp {
-  // kFolded: the key's value as of the op's version, computed by a fold
-  // from the ops before it. Readers take it as a Put; a checkpoint ignores
-  // it and writes the ops it stands for (a chunk's deltas as one small
-  // delta, not the whole chunk).
-  enum Kind : uint8_t { kPut, kDelete, kMerge, kFolded };
+  enum Kind : uint8_t { kPut, kDelete, kMerge };
   uint64_t version = 0;
   Kind kind = kPut;
   std::string value;  // the Put's value or the merge operand
@@ -72,17 +68,16 @@ class OverlayTable {
   void Find(Cf cf, std::string_view key, uint64_t version, OverlayOps* out) const;
 
   // Folds (the caller holds mu exclusively). MergesAtEnd: the merge
-  // operands after the last Put, Delete or fold of hint's key.
-  // InsertFolded: the key's value as of version (its ops up to version
-  // folded) inserted as a kFolded op of that version after those ops, so
-  // that readers of that version on fold only the operands after it (at
-  // most about kFoldAfter, as RocksDB's max_successive_merges); then the
-  // folds before the last Put, Delete or fold of a version <= oldest are
-  // dropped (oldest: the oldest version a reader holds; none of them reads
-  // those). The other ops stay for the checkpoint.
+  // operands after the last Put or Delete of hint's key. InsertFolded: the
+  // key's value as of version (its ops up to version folded) inserted as a
+  // Put (found) or Delete of that version after those ops, so that readers
+  // of that version on fold only the operands after it (at most about
+  // kFoldAfter, as RocksDB's max_successive_merges); then the ops before
+  // the last Put or Delete of a version <= oldest are dropped (oldest: the
+  // oldest version a reader holds; none of them reads those ops).
   static constexpr size_t kFoldAfter = 16;
   static size_t MergesAtEnd(const Hint& hint);
-  void InsertFolded(Cf cf, std::string_view key, uint64_t version, std::string value, uint64_t oldest);
+  void InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value, uint64_t oldest);
   // Calls fn(key, ops) for every key in [begin, end) of the family in
   // order, with its ops of versions <= version (takes mu shared; copies the
   // range out first so fn runs without the lock).
@@ -107,7 +102,7 @@ class OverlayTable {
   size_t bytes_ = 0;
 };
 
-// The index of the last Put, Delete or fold in ops, or -1.
+// The index of the last Put or Delete in ops, or -1.
 long LastBase(const OverlayOps& ops);
 
 // The value of a key after ops, over base (nullptr: absent in RocksDB; not

@@ -442,8 +442,7 @@ void Store::Rep::FoldStaged() {
     Fold f;
     f.cf = cf;
     f.key = std::move(key);
-    // Not found only after a Delete with no operand after it: never after kFoldAfter operands.
-    if (!ResolveChain(*this, *v, cf, f.key, chain, &f.found, &f.value).ok() || !f.found) continue;
+    if (!ResolveChain(*this, *v, cf, f.key, chain, &f.found, &f.value).ok()) continue;  // readers meet the error
     folds.push_back(std::move(f));
   }
   if (folds.empty()) return;
@@ -451,7 +450,7 @@ void Store::Rep::FoldStaged() {
   const uint64_t oldest = OldestPinnedVersion();
   {
     std::unique_lock table_lock(v->active->mu);
-    for (Fold& f : folds) v->active->InsertFolded(f.cf, f.key, v->version, std::move(f.value), oldest);
+    for (Fold& f : folds) v->active->InsertFolded(f.cf, f.key, v->version, f.found, std::move(f.value), oldest);
   }
   NoteStaged(*Current());
 }
