@@ -80,7 +80,10 @@ void OverlayTable::Find(Cf cf, std::string_view key, uint64_t version, OverlayOp
   const Map& m = maps_[static_cast<size_t>(cf)];
   auto it = m.find(key);
   if (it == m.end()) return;
-  const OverlayOps& ops = it->second;
+  Find(it->second, version, out);
+}
+
+void OverlayTable::Find(const OverlayOps& ops, uint64_t version, OverlayOps* out) {
   size_t end = 0;  // versions only grow along a key's ops: those <= version are a prefix
   while (end < ops.size() && ops[end].version <= version) ++end;
   size_t begin = end;
@@ -98,9 +101,7 @@ void OverlayTable::CopyRange(Cf cf, std::string_view begin, std::string_view end
   const Map& m = maps_[static_cast<size_t>(cf)];
   for (auto it = m.lower_bound(begin); it != m.end() && it->first < end; ++it) {
     OverlayOps ops;
-    for (const OverlayOp& op : it->second) {
-      if (op.version <= version) ops.push_back(op);
-    }
+    Find(it->second, version, &ops);
     if (!ops.empty()) out->emplace_back(it->first, std::move(ops));
   }
 }

@@ -78,9 +78,10 @@ class OverlayTable {
   static constexpr size_t kFoldAfter = 16;
   static size_t MergesAtEnd(const Hint& hint);
   void InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value, uint64_t oldest);
-  // Calls fn(key, ops) for every key in [begin, end) of the family in
-  // order, with its ops of versions <= version (takes mu shared; copies the
-  // range out first so fn runs without the lock).
+  // Appends (key, ops) to *out for every key in [begin, end) of the family
+  // in order, with its ops of versions <= version from the last Put or
+  // Delete among them (takes mu shared; copies the range out first so the
+  // caller reads it without the lock).
   void CopyRange(Cf cf, std::string_view begin, std::string_view end, uint64_t version,
                  std::vector<std::pair<std::string, OverlayOps>>* out) const;
 
@@ -96,6 +97,8 @@ class OverlayTable {
   mutable std::shared_mutex mu;
 
  private:
+  // Find on one key's ops.
+  static void Find(const OverlayOps& ops, uint64_t version, OverlayOps* out);
   Map maps_[static_cast<size_t>(Cf::kCount)];
   size_t ops_ = 0;
   size_t keys_ = 0;
