@@ -24,10 +24,9 @@ long LastBase(const OverlayOps& ops) {
   return -1;
 }
 
-size_t OverlayTable::MergesAtEnd(const Hint& hint) {
-  const OverlayOps& ops = hint.it->second;
-  return ops.size() - static_cast<size_t>(LastBase(ops) + 1);
-}
+size_t MergesAtEnd(const OverlayOps& ops) { return ops.size() - static_cast<size_t>(LastBase(ops) + 1); }
+
+size_t OverlayTable::MergesAtEnd(const Hint& hint) { return detail::MergesAtEnd(hint.it->second); }
 
 void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value,
                                 uint64_t oldest) {
@@ -147,51 +146,41 @@ Status ResolveOps(const rocksdb::MergeOperator* merge, std::string_view key, con
 }
 
 Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-                        const std::vector<const rocksdb::MergeOperator*>& merges, rocksdb::WriteBatch* wb,
+                        const std::vector<std::shared_ptr<rocksdb::MergeOperator>>& merges, rocksdb::WriteBatch* wb,
                         WriteCounters* counts) {
   std::string value;
   std::deque<rocksdb::Slice> operands;
   for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
     rocksdb::ColumnFamilyHandle* h = handles[cf];
-    const rocksdb::MergeOperator* merge = merges[cf];
+    const rocksdb::MergeOperator* merge = merges[cf].get();
     for (const auto& [key, ops] : table.map(static_cast<Cf>(cf))) {
       if (ops.empty()) continue;
-      const long last = LastBase(ops);
       rocksdb::Status s;
       auto count = [&](size_t value_bytes) {
         ++counts->ops[cf];
         counts->bytes[cf] += key.size() + value_bytes;
       };
-      if (last >= 0) {
-        if (static_cast<size_t>(last) + 1 == ops.size() && ops[last].kind == OverlayOp::kDelete) {
-          s = wb->Delete(h, key);
-          count(0);
-        } else {
-          bool needs_base = false, found = false;
-          Status r = ResolveOps(merge, key, ops, true, nullptr, &needs_base, &found, &value);
-          if (!r.ok()) return r;
-          s = found ? wb->Put(h, key, value) : wb->Delete(h, key);
-          count(found ? value.size() : 0);
-        }
-      } else if (ops.size() == 1 || !merge) {
+      // Operands only: joined into one by the family's operator, if it can.
+      auto join = [&] {
+        operands.clear();
+        for (const OverlayOp& op : ops) operands.push_back(ToSlice(op.value));
+        value.clear();
+        return merge->PartialMergeMulti(ToSlice(key), operands, &value, nullptr);
+      };
+      if (LastBase(ops) >= 0) {
+        bool needs_base = false, found = false;
+        Status r = ResolveOps(merge, key, ops, true, nullptr, &needs_base, &found, &value);
+        if (!r.ok()) return r;
+        s = found ? wb->Put(h, key, value) : wb->Delete(h, key);
+        count(found ? value.size() : 0);
+      } else if (ops.size() > 1 && merge && join()) {
+        s = wb->Merge(h, key, value);
+        count(value.size());
+      } else {
         for (const OverlayOp& op : ops) {
           s = wb->Merge(h, key, op.value);
           if (!s.ok()) break;
           count(op.value.size());
-        }
-      } else {
-        operands.clear();
-        for (const OverlayOp& op : ops) operands.push_back(ToSlice(op.value));
-        value.clear();
-        if (merge->PartialMergeMulti(ToSlice(key), operands, &value, nullptr)) {
-          s = wb->Merge(h, key, value);
-          count(value.size());
-        } else {
-          for (const OverlayOp& op : ops) {
-            s = wb->Merge(h, key, op.value);
-            if (!s.ok()) break;
-            count(op.value.size());
-          }
         }
       }
       if (!s.ok()) return Status::IoError("a checkpoint batch: " + s.ToString());

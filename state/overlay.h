@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -76,7 +77,7 @@ class OverlayTable {
   // the last Put or Delete of a version <= oldest are dropped (oldest: the
   // oldest version a reader holds; none of them reads those ops).
   static constexpr size_t kFoldAfter = 16;
-  static size_t MergesAtEnd(const Hint& hint);
+  static size_t MergesAtEnd(const Hint& hint);  // of hint's key
   void InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value, uint64_t oldest);
   // Appends (key, ops) to *out for every key in [begin, end) of the family
   // in order, with its ops of versions <= version from the last Put or
@@ -107,6 +108,8 @@ class OverlayTable {
 
 // The index of the last Put or Delete in ops, or -1.
 long LastBase(const OverlayOps& ops);
+// The merge operands after it.
+size_t MergesAtEnd(const OverlayOps& ops);
 
 // The value of a key after ops, over base (nullptr: absent in RocksDB; not
 // read when ops hold a Put or Delete). *found false when the result is
@@ -119,7 +122,7 @@ Status ResolveOps(const rocksdb::MergeOperator* merge, std::string_view key, con
 // Appends the table's ops to *wb as one op per key (see the header
 // comment), in family and key order; counts them in *counts.
 Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-                        const std::vector<const rocksdb::MergeOperator*>& merges, rocksdb::WriteBatch* wb,
+                        const std::vector<std::shared_ptr<rocksdb::MergeOperator>>& merges, rocksdb::WriteBatch* wb,
                         WriteCounters* counts);
 
 }  // namespace leadflow::state::detail

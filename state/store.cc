@@ -235,14 +235,20 @@ struct StagedView {
   std::shared_ptr<detail::OverlayTable> frozen;  // null: none
   std::shared_ptr<detail::OverlayTable> active;  // null: no overlay
   uint64_t version = 0;
+
+  // The key's staged ops as this view reads them: the frozen table's, then
+  // the active one's (from the last Put or Delete). Empty: not staged.
+  void Find(Cf cf, std::string_view key, detail::OverlayOps* ops) const {
+    if (frozen) frozen->Find(cf, key, version, ops);
+    if (active) active->Find(cf, key, version, ops);
+  }
 };
 
 struct Store::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   // Each family's merge operator (null: none), for resolving staged ops.
-  std::vector<std::shared_ptr<rocksdb::MergeOperator>> merge_owners;
-  std::vector<const rocksdb::MergeOperator*> merges;
+  std::vector<std::shared_ptr<rocksdb::MergeOperator>> merges;
   Options options;
   std::string dir;
   // Write counters (relaxed atomics: statistics, read while written).
@@ -299,6 +305,14 @@ struct Store::Rep {
     rocksdb::DB* d = db.get();
     return std::shared_ptr<const rocksdb::Snapshot>(d->GetSnapshot(),
                                                     [d](const rocksdb::Snapshot* s) { d->ReleaseSnapshot(s); });
+  }
+  // Adds a landed write's counts to the totals.
+  void CountWritten(const WriteCounters& c) {
+    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+      if (c.ops[cf]) ops[cf].fetch_add(c.ops[cf], std::memory_order_relaxed);
+      if (c.bytes[cf]) bytes[cf].fetch_add(c.bytes[cf], std::memory_order_relaxed);
+    }
+    batches.fetch_add(1, std::memory_order_relaxed);
   }
   void NoteStaged(const StagedView& v) {
     uint64_t b = 0, k = 0;
@@ -398,11 +412,7 @@ Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bo
     return s;
   }
   failed = Status::Ok();
-  for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
-    if (counts.ops[cf]) ops[cf].fetch_add(counts.ops[cf], std::memory_order_relaxed);
-    if (counts.bytes[cf]) bytes[cf].fetch_add(counts.bytes[cf], std::memory_order_relaxed);
-  }
-  batches.fetch_add(1, std::memory_order_relaxed);
+  CountWritten(counts);
   checkpoints.fetch_add(1, std::memory_order_relaxed);
   last_checkpoint_seconds.store(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                                 std::memory_order_relaxed);
@@ -436,9 +446,8 @@ void Store::Rep::FoldStaged() {
   detail::OverlayOps chain;
   for (auto& [cf, key] : keys) {
     chain.clear();
-    if (v->frozen) v->frozen->Find(cf, key, v->version, &chain);
-    v->active->Find(cf, key, v->version, &chain);
-    if (chain.size() - static_cast<size_t>(detail::LastBase(chain) + 1) < detail::OverlayTable::kFoldAfter) continue;
+    v->Find(cf, key, &chain);
+    if (detail::MergesAtEnd(chain) < detail::OverlayTable::kFoldAfter) continue;
     Fold f;
     f.cf = cf;
     f.key = std::move(key);
@@ -572,10 +581,7 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   rep->can_join = CanJoinBatches(rep->handles);
   rep->options = options;
   rep->dir = dir;
-  for (const auto& d : descs) {
-    rep->merge_owners.push_back(d.options.merge_operator);
-    rep->merges.push_back(d.options.merge_operator.get());
-  }
+  for (const auto& d : descs) rep->merges.push_back(d.options.merge_operator);
   rep->Publish(StagedView{rep->NewBase(), nullptr,
                     options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0});
   if (options.checkpoint_interval_ms > 0) {
@@ -671,11 +677,7 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   // RocksDB's Write takes a non-const batch but does not change it.
   Status s = FromRocks(rep_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(wb)));
   if (s.ok()) {
-    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
-      if (written.ops[cf]) rep_->ops[cf].fetch_add(written.ops[cf], std::memory_order_relaxed);
-      if (written.bytes[cf]) rep_->bytes[cf].fetch_add(written.bytes[cf], std::memory_order_relaxed);
-    }
-    rep_->batches.fetch_add(1, std::memory_order_relaxed);
+    rep_->CountWritten(written);
     std::shared_ptr<const StagedView> v = rep_->Current();
     rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
   }
@@ -683,7 +685,7 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
 }
 
 Status Store::Stage(std::span<WriteBatch* const> batches) {
-  bool direct = !rep_->Current()->active;
+  bool direct = !stages();
   for (WriteBatch* b : batches) {
     for (const auto& op : b->rep_->ops) direct = direct || op.kind == WriteBatch::Rep::Op::kDeleteRange;
   }
@@ -762,7 +764,7 @@ WriteCounters Store::write_counters() const {
 // when they hold no Put or Delete. *found false: absent.
 Status ResolveChain(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key,
                     const detail::OverlayOps& ops, bool* found, std::string* value) {
-  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
+  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)].get();
   bool needs_base = false;
   Status s = detail::ResolveOps(merge, key, ops, false, nullptr, &needs_base, found, value);
   if (s.ok() && needs_base) {
@@ -778,18 +780,23 @@ Status ResolveChain(const Store::Rep& rep, const StagedView& v, Cf cf, std::stri
 
 namespace {
 
-// A key as a reader at view v sees it: its staged ops over the base.
-Status ReadKey(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key, std::string* value) {
-  detail::OverlayOps ops;
-  if (v.frozen) v.frozen->Find(cf, key, v.version, &ops);
-  if (v.active) v.active->Find(cf, key, v.version, &ops);
-  if (ops.empty()) return GetImpl(rep.db.get(), rep.handles, v.base.get(), cf, key, value);
+// A staged key (ops: its staged ops, not empty) as a reader at view v sees it.
+Status ReadStaged(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key,
+                  const detail::OverlayOps& ops, std::string* value) {
   bool found = false;
   Status s = ResolveChain(rep, v, cf, key, ops, &found, value);
   if (!s.ok()) return s;
   if (!found) return Status::NotFound("deleted");
   if (EmptyIsAbsent(cf) && value->empty()) return Status::NotFound("an emptied set");
   return Status::Ok();
+}
+
+// A key as a reader at view v sees it: its staged ops over the base.
+Status ReadKey(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_view key, std::string* value) {
+  detail::OverlayOps ops;
+  v.Find(cf, key, &ops);
+  if (ops.empty()) return GetImpl(rep.db.get(), rep.handles, v.base.get(), cf, key, value);
+  return ReadStaged(rep, v, cf, key, ops, value);
 }
 
 // A range as a reader at view v sees it: the base's keys and the staged
@@ -822,7 +829,7 @@ Status ScanView(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_v
   if (staged.empty()) return ScanImpl(rep.db.get(), rep.handles, v.base.get(), cf, begin, end, fn);
 
   const bool skip_empty = EmptyIsAbsent(cf);
-  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)];
+  const rocksdb::MergeOperator* merge = rep.merges[static_cast<size_t>(cf)].get();
   rocksdb::ReadOptions ro;
   ro.snapshot = v.base.get();
   rocksdb::Slice upper = ToSlice(end);
@@ -864,33 +871,25 @@ Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vecto
   std::shared_ptr<const StagedView> v = rep_->Current();
   // Staged keys are resolved one by one; the others in one MultiGet.
   std::vector<size_t> rest;
-  if (v->frozen || v->active) {
-    detail::OverlayOps ops;
-    std::string value;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      ops.clear();
-      if (v->frozen) v->frozen->Find(cf, keys[i], v->version, &ops);
-      if (v->active) v->active->Find(cf, keys[i], v->version, &ops);
-      if (ops.empty()) {
-        rest.push_back(i);
-        continue;
-      }
-      Status s = ReadKey(*rep_, *v, cf, keys[i], &value);
-      if (s.ok()) {
-        (*found)[i] = 1;
-      } else if (s.code() != Status::Code::kNotFound) {
-        return s;
-      }
-    }
-    if (rest.empty()) return Status::Ok();
-  }
   std::vector<rocksdb::Slice> slices;
-  slices.reserve(keys.size());
-  if (rest.empty() && !(v->frozen || v->active)) {
-    for (std::string_view k : keys) slices.push_back(ToSlice(k));
-  } else {
-    for (size_t i : rest) slices.push_back(ToSlice(keys[i]));
+  detail::OverlayOps ops;
+  std::string value;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ops.clear();
+    v->Find(cf, keys[i], &ops);
+    if (ops.empty()) {
+      rest.push_back(i);
+      slices.push_back(ToSlice(keys[i]));
+      continue;
+    }
+    Status s = ReadStaged(*rep_, *v, cf, keys[i], ops, &value);
+    if (s.ok()) {
+      (*found)[i] = 1;
+    } else if (s.code() != Status::Code::kNotFound) {
+      return s;
+    }
   }
+  if (rest.empty()) return Status::Ok();
   const size_t n = slices.size();
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
@@ -898,9 +897,8 @@ Status Store::Contains(Cf cf, std::span<const std::string_view> keys, std::vecto
   ro.snapshot = v->base.get();
   rep_->db->MultiGet(ro, rep_->handles[static_cast<size_t>(cf)], n, slices.data(), values.data(), statuses.data());
   for (size_t j = 0; j < n; ++j) {
-    const size_t i = rest.empty() && !(v->frozen || v->active) ? j : rest[j];
     if (statuses[j].ok()) {
-      (*found)[i] = !EmptyIsAbsent(cf) || !values[j].empty();
+      (*found)[rest[j]] = !EmptyIsAbsent(cf) || !values[j].empty();
     } else if (!statuses[j].IsNotFound()) {
       return FromRocks(statuses[j]);
     }
