@@ -222,6 +222,12 @@ class Applier {
   // the batch, their cache) and the bitmap chunks whose key hashes to it.
   // Only that worker touches a Part during a parallel step, so no two
   // threads write one lead or one chunk.
+  struct OrgStatusHash {
+    size_t operator()(const std::pair<std::string_view, std::string_view>& k) const {
+      const size_t h = std::hash<std::string_view>()(k.first);
+      return h ^ (std::hash<std::string_view>()(k.second) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2));
+    }
+  };
   using DedupKeys = std::unordered_map<detail::HashedKey, uint32_t, detail::HashedKeyHash, detail::HashedKeyEq>;
   struct Part {
     explicit Part(size_t lead_bytes) : lead_cache(lead_bytes) {}
@@ -238,6 +244,11 @@ class Applier {
       EventTime time;
     };
     std::vector<Work> work;  // the block's events of owned leads, in arrival order
+    // ApplyBlock's scratch: the block's new slots with the index of the
+    // event that named them first, and the earliest time each (org, status)
+    // was named by the block's events of owned leads (views into the block).
+    std::vector<std::pair<size_t, LeadSlot*>> block_new_slots;
+    std::unordered_map<std::pair<std::string_view, std::string_view>, int64_t, OrgStatusHash> block_statuses;
     std::map<uint32_t, uint64_t> anomalies;  // by shard
     // The activity log entries of owned leads, by day (keys::ActivityDayPrefix);
     // the owner of a day's key writes the day's entries of every part.
@@ -286,6 +297,9 @@ class Applier {
   // Queues (num, add) for the chunk of logical that holds num, in part's
   // outbox to the chunk's owner. scratch: a buffer for the chunk key.
   void SendChunkOp(Part* part, std::string_view logical, uint32_t num, bool add, std::string* scratch) const;
+  // The outbox list of chunk `chunk` of logical (SendChunkOp's target).
+  std::vector<std::pair<uint32_t, bool>>* ChunkOutbox(Part* part, std::string_view logical, uint32_t chunk,
+                                                      std::string* scratch) const;
   Status ApplyChunkOps(size_t q);
   // Runs fn(index of a part) for every part, on the workers when the work
   // covers at least min_parallel_events_ events, else on this thread; the
