@@ -520,9 +520,10 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
 std::vector<std::pair<uint32_t, bool>>* Applier::ChunkOutbox(Part* part, std::string_view logical, uint32_t chunk,
                                                             std::string* scratch) const {
   keys::AssignBitmapChunk(scratch, logical, chunk);
-  ChunkOps& box = part->outbox[PartOf(*scratch)];
-  auto it = box.find(*scratch);
-  if (it == box.end()) it = box.emplace(*scratch, std::vector<std::pair<uint32_t, bool>>()).first;
+  const size_t hash = detail::HashKey(*scratch);
+  ChunkOps& box = part->outbox[PartOfHash(hash)];
+  auto it = box.find(detail::HashedKeyView{hash, *scratch});
+  if (it == box.end()) it = box.try_emplace(detail::HashedKey{hash, *scratch}).first;
   return &it->second;
 }
 
@@ -633,10 +634,12 @@ Status Applier::ApplyChunkOps(size_t q) {
   // The numbers are gathered and sorted first: a bitmap built from sorted
   // numbers appends, where adding them one by one in arrival order inserts
   // into the middle of its arrays.
-  std::unordered_map<std::string_view, std::pair<std::vector<uint32_t>, std::vector<uint32_t>>> deltas;  // chunk -> adds, removes
+  std::unordered_map<detail::HashedKeyView, std::pair<std::vector<uint32_t>, std::vector<uint32_t>>, detail::HashedKeyHash,
+                     detail::HashedKeyEq>
+      deltas;  // chunk -> adds, removes
   for (auto& sender : parts_) {
     for (const auto& [key, ops] : sender->outbox[q]) {
-      auto& [adds, removes] = deltas[key];
+      auto& [adds, removes] = deltas[detail::HashedKeyView{key.hash, key.key}];
       for (const auto& [num, add] : ops) (add ? adds : removes).push_back(num);
     }
   }
@@ -647,7 +650,7 @@ Status Applier::ApplyChunkOps(size_t q) {
     removes = Roaring();
     adds.addMany(delta.first.size(), delta.first.data());
     removes.addMany(delta.second.size(), delta.second.data());
-    owner->batch.Merge(Cf::kBitmaps, key, state::EncodeBitmapDelta(adds, removes));
+    owner->batch.Merge(Cf::kBitmaps, key.key, state::EncodeBitmapDelta(adds, removes));
   }
   // The activity log: one key per day of the batch, written by the day's
   // owner, its entries sorted (so the value does not depend on which part

@@ -216,7 +216,9 @@ class Applier {
   using ActivityAdds =
       std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>;
   // Stored chunk key (keys::BitmapChunk) -> (lead number, add?) operations.
-  using ChunkOps = std::unordered_map<std::string, std::vector<std::pair<uint32_t, bool>>>;
+  // (Keyed with their hash, computed once: it also picks the chunk's owner.)
+  using ChunkOps = std::unordered_map<detail::HashedKey, std::vector<std::pair<uint32_t, bool>>, detail::HashedKeyHash,
+                                      detail::HashedKeyEq>;
 
   // What one worker owns: the leads whose key hashes to it (their slots in
   // the batch, their cache) and the bitmap chunks whose key hashes to it.
