@@ -293,7 +293,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         lead_part[i] = static_cast<uint32_t>(PartOf(lead_keys[i]));
       }
       const Part& owner = *parts_[event_part[i]];
-      if (owner.inflight_event_keys.count(detail::HashedKeyView{event_hashes[i], event_keys[i]})) {
+      if (owner.inflight_event_keys.Contains(event_hashes[i], event_keys[i])) {
         dup[i] = 1;
         continue;
       }
@@ -316,7 +316,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     DedupKeys& keys = parts_[p]->event_keys;
     for (size_t i = 0; i < n; ++i) {
       if (event_part[i] != p || dup[i]) continue;
-      if (!keys.try_emplace({event_hashes[i], std::move(event_keys[i])}, ShardOfArrival(events[i].arrival)).second) {
+      if (!keys.TryEmplace(event_hashes[i], std::move(event_keys[i]), ShardOfArrival(events[i].arrival))) {
         dup[i] = 1;
       }
     }
@@ -718,7 +718,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     for (const auto& part : parts_) count += part->event_keys.size();
     entries.reserve(count);
     for (const auto& part : parts_) {
-      for (const auto& [k, shard] : part->event_keys) entries.push_back({k.hash, k.key, shard});
+      for (const auto& e : part->event_keys.entries()) entries.push_back({e.hash, e.key, e.value});
     }
     s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_);
     if (!s.ok()) {

@@ -230,7 +230,7 @@ class Applier {
       return h ^ (std::hash<std::string_view>()(k.second) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2));
     }
   };
-  using DedupKeys = std::unordered_map<detail::HashedKey, uint32_t, detail::HashedKeyHash, detail::HashedKeyEq>;
+  using DedupKeys = detail::HashedKeyMap<uint32_t>;  // key -> shard
   struct Part {
     explicit Part(size_t lead_bytes) : lead_cache(lead_bytes) {}
     // The pending batch.

@@ -7,11 +7,13 @@
 #define LEADFLOW_VIEWS_DETAIL_HASHED_KEY_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 namespace leadflow::views::detail {
 
@@ -68,6 +70,100 @@ struct HashedKeyEq {
 };
 
 using HashedKeySet = std::unordered_set<HashedKey, HashedKeyHash, HashedKeyEq>;
+
+// An insert-only map from hashed keys to values, for one batch's keys:
+// the entries in a vector in order of insertion, and an open-addressing
+// index of their positions (linear probing, at most half full) whose slots
+// also hold 32 bits of each key's hash, so a lookup reads one slot, and an
+// entry's bytes only when those bits match. No node per key, no rehash of
+// strings when it grows, and clear() keeps the memory for the next batch.
+template <typename V>
+class HashedKeyMap {
+ public:
+  struct Entry {
+    uint64_t hash;
+    std::string key;
+    V value;
+  };
+
+  // Adds (hash, key) -> value unless the key is there; whether it was added.
+  bool TryEmplace(uint64_t hash, std::string&& key, V value) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
+    for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) {
+        entries_.push_back(Entry{hash, std::move(key), std::move(value)});
+        slots_[i] = Tag(hash) | entries_.size();
+        return true;
+      }
+      if (Matches(slot, hash, key)) return false;
+    }
+  }
+  bool Contains(uint64_t hash, std::string_view key) const {
+    if (entries_.empty()) return false;
+    for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return false;
+      if (Matches(slot, hash, key)) return true;
+    }
+  }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+  // Keeps the capacity; costs the entries, not the capacity, when few (a
+  // small live batch after a catch-up's big one).
+  void clear() {
+    if (entries_.empty()) return;
+    if (entries_.size() * 16 < slots_.size()) {
+      for (size_t n = 0; n < entries_.size(); ++n) {
+        for (size_t i = SlotOf(entries_[n].hash);; i = (i + 1) & (slots_.size() - 1)) {
+          if ((slots_[i] & ~kTagMask) == n + 1) {
+            slots_[i] = 0;
+            break;
+          }
+        }
+      }
+    } else {
+      std::fill(slots_.begin(), slots_.end(), 0);
+    }
+    entries_.clear();
+  }
+  void swap(HashedKeyMap& other) noexcept {
+    entries_.swap(other.entries_);
+    slots_.swap(other.slots_);
+    std::swap(shift_, other.shift_);
+  }
+
+ private:
+  static constexpr uint64_t kTagMask = 0xFFFFFFFF00000000ull;
+  static uint64_t Tag(uint64_t hash) { return hash & kTagMask; }
+  // The slot index from the hash's middle bits: the owner part of a key is
+  // its hash modulo the number of parts, so the low bits are skewed within
+  // a part, and the high bits are the tag.
+  size_t SlotOf(uint64_t hash) const { return static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> shift_); }
+  bool Matches(uint64_t slot, uint64_t hash, std::string_view key) const {
+    if ((slot & kTagMask) != Tag(hash)) return false;
+    const Entry& e = entries_[(slot & ~kTagMask) - 1];
+    return e.hash == hash && e.key == key;
+  }
+  void Grow() {
+    const size_t capacity = slots_.empty() ? 1024 : slots_.size() * 2;
+    slots_.assign(capacity, 0);
+    shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
+    for (size_t n = 0; n < entries_.size(); ++n) {
+      for (size_t i = SlotOf(entries_[n].hash);; i = (i + 1) & (capacity - 1)) {
+        if (slots_[i] == 0) {
+          slots_[i] = Tag(entries_[n].hash) | (n + 1);
+          break;
+        }
+      }
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> slots_;  // 0: empty; else tag | (index in entries_ + 1)
+  unsigned shift_ = 64;
+};
 
 }  // namespace leadflow::views::detail
 

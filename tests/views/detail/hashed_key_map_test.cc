@@ -1,0 +1,91 @@
+// detail::HashedKeyMap (views/detail/hashed_key.h) against std::unordered_map:
+// random keys, hashes that collide in full or in their tag or slot bits,
+// growth, clear after a big batch and after a small one, swap.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "views/detail/hashed_key.h"
+
+namespace leadflow::views::detail {
+namespace {
+
+// Checks m against the model: every key in the model is found with its
+// value (the first one inserted), keys not in it are not found, and the
+// entries are the model's in insertion order.
+void CheckSame(const HashedKeyMap<uint32_t>& m, const std::vector<std::pair<uint64_t, std::string>>& order,
+               const std::unordered_map<std::string, uint32_t>& model,
+               const std::vector<std::pair<uint64_t, std::string>>& absent) {
+  REQUIRE(m.size() == model.size());
+  REQUIRE(m.entries().size() == order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& e = m.entries()[i];
+    CHECK(e.hash == order[i].first);
+    CHECK(e.key == order[i].second);
+    CHECK(e.value == model.at(order[i].second));
+    CHECK(m.Contains(order[i].first, order[i].second));
+  }
+  for (const auto& [h, k] : absent) {
+    if (!model.count(k)) CHECK_FALSE(m.Contains(h, k));
+  }
+}
+
+// Hashes of a few shapes: real ones, ones that share everything (a full
+// collision of different keys), ones that share the tag (high 32 bits) or
+// the low bits only.
+uint64_t HashFor(const std::string& key, int shape) {
+  const uint64_t h = HashKey(key);
+  switch (shape) {
+    case 0: return h;
+    case 1: return 42;                                   // every key the same hash
+    case 2: return (0xABCDull << 32) | (h & 0xFFFFFFFF);  // one tag
+    default: return h & 0xFFFFFFFF00000003ull;            // few low bits
+  }
+}
+
+}  // namespace
+
+TEST_CASE("HashedKeyMap finds what std::unordered_map finds, with colliding hashes, growth, clear and swap") {
+  std::mt19937_64 rng(7);
+  for (int shape = 0; shape < 4; ++shape) {
+    CAPTURE(shape);
+    HashedKeyMap<uint32_t> m, other;
+    for (int batch = 0; batch < 6; ++batch) {
+      CAPTURE(batch);
+      // Big and small batches alternate: a clear after 5,000 keys, and a
+      // small batch's clear (by entry) on the grown index.
+      const size_t n = shape == 1 ? 300 : (batch % 2 == 0 ? 5000 : 37);
+      std::unordered_map<std::string, uint32_t> model;
+      std::vector<std::pair<uint64_t, std::string>> order, absent;
+      for (size_t i = 0; i < n; ++i) {
+        std::string key = "org_" + std::to_string(rng() % (n * 2)) + "\x1f" + "event";
+        const uint64_t h = HashFor(key, shape);
+        const auto value = static_cast<uint32_t>(i);
+        const bool added = m.TryEmplace(h, std::string(key), value);
+        CHECK(added == !model.count(key));
+        if (added) {
+          model.emplace(key, value);
+          order.emplace_back(h, key);
+        }
+      }
+      for (size_t i = 0; i < 200; ++i) {
+        std::string key = "org_" + std::to_string(rng() % (n * 4)) + "\x1f" + "event";
+        absent.emplace_back(HashFor(key, shape), key);
+      }
+      CheckSame(m, order, model, absent);
+      // swap: the other map answers, this one is what the other was.
+      m.swap(other);
+      CheckSame(other, order, model, absent);
+      m.swap(other);
+      CheckSame(m, order, model, absent);
+      m.clear();
+      CHECK(m.empty());
+      for (const auto& [h, k] : order) CHECK_FALSE(m.Contains(h, k));
+    }
+  }
+}
+
+}  // namespace leadflow::views::detail
