@@ -18,13 +18,6 @@ namespace {
 
 using state::Cf;
 
-std::string EncodeU64(uint64_t v) {
-  std::string s;
-  keys::AppendI64(&s, static_cast<int64_t>(v));
-  return s;
-}
-uint64_t DecodeU64(std::string_view s) { return s.size() == 8 ? static_cast<uint64_t>(keys::ReadI64(s, 0)) : 0; }
-
 std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
 
 bool IsLeadEvent(EventType t) {
@@ -55,11 +48,11 @@ Status CheckStateFormat(state::Store* store) {
   return store->Write(&batch);
 }
 
-Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers) : store_(store), pool_(workers) {
+Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers)
+    : store_(store), pool_(workers), org_(store) {
   const size_t n = pool_.workers();
   for (size_t i = 0; i < n; ++i) {
-    parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n));
-    parts_.back()->outbox.resize(n);
+    parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n, n));
   }
 }
 
@@ -103,7 +96,7 @@ void Applier::Part::ResetBatch() {
   anomalies.clear();
   activity_log.clear();
   activity_adds.clear();
-  for (auto& box : outbox) box.clear();
+  outbox.Clear();
   new_pairs.clear();
   batch.Clear();
 }
@@ -167,12 +160,7 @@ void Applier::Reset() {
     parts_[p]->ResetBatch();
     return Status::Ok();
   });
-  statuses_.clear();
-  users_.clear();
-  lead_counters_.clear();
-  touched_statuses_.clear();
-  touched_users_.clear();
-  touched_counters_.clear();
+  org_.Clear();
   pending_events_ = 0;
   pending_counters_ = Counters();
   batch_arrival_ = 0;
@@ -209,48 +197,6 @@ Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
   slot->attributes_before = DeriveAttributes(slot->lead_id, slot->record);
   if (slot->attributes_before) slot->row_before = slot->attributes_before->Encode();
   return Status::Ok();
-}
-
-Status Applier::NextLeadNum(std::string_view org, uint32_t* num) {
-  auto it = lead_counters_.find(std::string(org));
-  if (it == lead_counters_.end()) {
-    std::string bytes;
-    Status s = store_->Get(Cf::kMeta, keys::MetaLeadCounter(org), &bytes);
-    if (!s.ok() && !s.IsNotFound()) return s;
-    it = lead_counters_.emplace(std::string(org), static_cast<uint32_t>(s.ok() ? DecodeU64(bytes) : 0)).first;
-  }
-  touched_counters_.insert(it->first);
-  if (it->second == UINT32_MAX) return Status::InvalidArgument("org " + std::string(org) + " has too many leads");
-  *num = it->second++;
-  return Status::Ok();
-}
-
-Status Applier::LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec) {
-  std::string key = keys::Status(org, status_id);
-  auto it = statuses_.find(key);
-  if (it == statuses_.end()) {
-    StatusRecord fresh;
-    fresh.label = status_id;
-    std::string bytes;
-    Status s = store_->Get(Cf::kStatuses, key, &bytes);
-    if (s.ok()) {
-      s = StatusRecord::Decode(bytes, &fresh);
-      if (!s.ok()) return s;
-    } else if (!s.IsNotFound()) {
-      return s;
-    }
-    it = statuses_.emplace(std::move(key), std::move(fresh)).first;
-  }
-  touched_statuses_.insert(it->first);
-  *rec = &it->second;
-  return Status::Ok();
-}
-
-Status Applier::NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms) {
-  StatusRecord* rec;
-  Status s = LoadStatus(org, status_id, &rec);
-  if (s.ok()) rec->first_seen_ms = std::min(rec->first_seen_ms, at_ms);
-  return s;
 }
 
 Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
@@ -334,7 +280,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     }
     batch_arrival_ = std::max(batch_arrival_, e.arrival);
     if (!IsLeadEvent(e.type)) {
-      s = ApplyOrgEvent(e, EventTime{e.occurred_at_ms, e.arrival});
+      s = org_.Apply(e, EventTime{e.occurred_at_ms, e.arrival});
       if (!s.ok()) return s;
     }
     ++pending_events_;
@@ -377,7 +323,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   std::vector<std::pair<size_t, LeadSlot*>> new_slots;  // the block's new slots, in order of first sight
   for (auto& part : parts_) {
     for (const auto& [key, at_ms] : part->block_statuses) {
-      s = NoteStatusSeen(std::string(key.first), std::string(key.second), at_ms);
+      s = org_.NoteStatusSeen(key.first, key.second, at_ms);
       if (!s.ok()) return s;
     }
     new_slots.insert(new_slots.end(), part->block_new_slots.begin(), part->block_new_slots.end());
@@ -386,7 +332,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   // 5. New leads get their numbers in order of first sight.
   for (auto [first, slot] : new_slots) {
     if (!slot->is_new) continue;
-    s = NextLeadNum(slot->org, &slot->record.num);
+    s = org_.NextLeadNum(slot->org, &slot->record.num);
     if (!s.ok()) return s;
   }
   // 6. The owners apply their leads' events, each lead's in arrival order.
@@ -399,53 +345,6 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     part->work.clear();
     return Status::Ok();
   });
-}
-
-Status Applier::ApplyOrgEvent(const Event& e, const EventTime& time) {
-  Status s;
-  switch (e.type) {
-    case EventType::kStatusUpserted: {
-      StatusRecord* rec;
-      if (!(s = LoadStatus(e.org_id, e.status_id, &rec)).ok()) return s;
-      rec->first_seen_ms = std::min(rec->first_seen_ms, e.occurred_at_ms);
-      if (!rec->upserted || time > *rec->upserted) {
-        rec->upserted = time;
-        rec->label = e.label;
-        rec->position = e.position;
-      }
-      return Status::Ok();
-    }
-    case EventType::kStatusDeleted: {
-      StatusRecord* rec;
-      if (!(s = LoadStatus(e.org_id, e.status_id, &rec)).ok()) return s;
-      rec->first_seen_ms = std::min(rec->first_seen_ms, e.occurred_at_ms);
-      if (!rec->deleted_at || time > *rec->deleted_at) rec->deleted_at = time;
-      return Status::Ok();
-    }
-    case EventType::kUserUpserted: {
-      std::string key = keys::User(e.org_id, e.user_id);
-      auto it = users_.find(key);
-      if (it == users_.end()) {
-        UserRecord fresh;
-        std::string bytes;
-        s = store_->Get(Cf::kUsers, key, &bytes);
-        if (s.ok()) {
-          if (!(s = UserRecord::Decode(bytes, &fresh)).ok()) return s;
-        } else if (!s.IsNotFound()) {
-          return s;
-        }
-        it = users_.emplace(std::move(key), std::move(fresh)).first;
-      }
-      touched_users_.insert(it->first);
-      if (it->second.fields.is_null() || time > it->second.upserted) {
-        it->second.upserted = time;
-        it->second.fields = e.fields;
-      }
-      return Status::Ok();
-    }
-    default:
-      return Status::InvalidArgument("not an org-level event");
-  }
 }
 
 void Applier::MarkStatusDirty(LeadSlot* slot) {
@@ -517,23 +416,8 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
   return Status::Ok();
 }
 
-std::vector<std::pair<uint32_t, bool>>* Applier::ChunkOutbox(Part* part, std::string_view logical, uint32_t chunk,
-                                                            std::string* scratch) const {
-  keys::AssignBitmapChunk(scratch, logical, chunk);
-  const size_t hash = detail::HashKey(*scratch);
-  ChunkOps& box = part->outbox[PartOfHash(hash)];
-  auto it = box.find(detail::HashedKeyView{hash, *scratch});
-  if (it == box.end()) it = box.try_emplace(detail::HashedKey{hash, *scratch}).first;
-  return &it->second;
-}
-
-void Applier::SendChunkOp(Part* part, std::string_view logical, uint32_t num, bool add, std::string* scratch) const {
-  ChunkOutbox(part, logical, num >> keys::kChunkBits, scratch)->emplace_back(num, add);
-}
-
 void Applier::DiffPart(Part* part) {
   state::WriteBatch& batch = part->batch;
-  std::string scratch;
   // The date entries the part's leads leave and join, per stored day key
   // (keys::DateEntriesDay): one merge operand per key (state/entry_set_merge.h).
   using Entry = std::array<char, state::kEntryBytes>;
@@ -555,7 +439,7 @@ void Applier::DiffPart(Part* part) {
                       &slot->attributes_before, &slot->row_before, slot->journal.empty()};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
-    for (const auto& [k, add] : d.bitmap_ops) SendChunkOp(part, k, num, add, &scratch);
+    for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);
     for (const auto& k : d.log_deletes) batch.Delete(Cf::kLog, k);
     for (const auto& [k, v] : d.log_puts) batch.Put(Cf::kLog, k, v);
     for (auto& p : d.pairs) {
@@ -594,18 +478,7 @@ void Applier::DiffPart(Part* part) {
   }
   for (const auto& [org, units] : part->activity_adds) {
     for (const auto& [unit, nums] : units) {
-      const std::string logical = keys::ActivityBitmap(org, unit.code, unit.level, unit.unit);
-      // A unit's numbers mostly fall in one chunk (2^16 leads): its outbox
-      // is looked up once per run of one chunk, not per number.
-      uint32_t chunk = UINT32_MAX;
-      std::vector<std::pair<uint32_t, bool>>* out = nullptr;
-      for (uint32_t num : nums) {
-        if (num >> keys::kChunkBits != chunk) {
-          chunk = num >> keys::kChunkBits;
-          out = ChunkOutbox(part, logical, chunk, &scratch);
-        }
-        out->emplace_back(num, true);
-      }
+      part->outbox.SendAdds(keys::ActivityBitmap(org, unit.code, unit.level, unit.unit), nums);
     }
   }
   // A lead's entries added and removed are disjoint, and different leads'
@@ -631,27 +504,9 @@ Status Applier::ApplyChunkOps(size_t q) {
   // folds it into the chunk, state/bitmap_merge.h), whatever the senders'
   // order.
   Part* owner = parts_[q].get();
-  // The numbers are gathered and sorted first: a bitmap built from sorted
-  // numbers appends, where adding them one by one in arrival order inserts
-  // into the middle of its arrays.
-  std::unordered_map<detail::HashedKeyView, std::pair<std::vector<uint32_t>, std::vector<uint32_t>>, detail::HashedKeyHash,
-                     detail::HashedKeyEq>
-      deltas;  // chunk -> adds, removes
-  for (auto& sender : parts_) {
-    for (const auto& [key, ops] : sender->outbox[q]) {
-      auto& [adds, removes] = deltas[detail::HashedKeyView{key.hash, key.key}];
-      for (const auto& [num, add] : ops) (add ? adds : removes).push_back(num);
-    }
-  }
-  Roaring adds, removes;
-  for (auto& [key, delta] : deltas) {
-    for (auto* list : {&delta.first, &delta.second}) std::sort(list->begin(), list->end());
-    adds = Roaring();
-    removes = Roaring();
-    adds.addMany(delta.first.size(), delta.first.data());
-    removes.addMany(delta.second.size(), delta.second.data());
-    owner->batch.Merge(Cf::kBitmaps, key.key, state::EncodeBitmapDelta(adds, removes));
-  }
+  std::vector<const ChunkOutbox*> senders;
+  for (const auto& sender : parts_) senders.push_back(&sender->outbox);
+  WriteChunkDeltas(senders, q, &owner->batch);
   // The activity log: one key per day of the batch, written by the day's
   // owner, its entries sorted (so the value does not depend on which part
   // sent which).
@@ -704,11 +559,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   if (!s.ok()) return s;
 
   state::WriteBatch& batch = inflight_meta_;
-  for (const auto& key : touched_statuses_) batch.Put(Cf::kStatuses, key, statuses_.at(key).Encode());
-  for (const auto& key : touched_users_) batch.Put(Cf::kUsers, key, users_.at(key).Encode());
-  for (const auto& org : touched_counters_) {
-    batch.Put(Cf::kMeta, keys::MetaLeadCounter(org), EncodeU64(lead_counters_.at(org)));
-  }
+  org_.WriteTouched(&batch);
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
   // The batch's new duplicate keys (views/write/dedup_set.h): an open
   // record per shard, or the generations of the shards sealed now.
@@ -727,9 +578,6 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       return s;
     }
   }
-  touched_statuses_.clear();
-  touched_users_.clear();
-  touched_counters_.clear();
 
   // Hand the batch over: its share of the write and its markers to the
   // in-flight slots, its leads to the cache.

@@ -34,8 +34,10 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
+#include "views/write/chunk_outbox.h"
 #include "views/write/dedup_set.h"
 #include "views/write/lead_cache.h"
+#include "views/write/org_records.h"
 
 namespace leadflow::views {
 
@@ -215,11 +217,6 @@ class Applier {
   };
   using ActivityAdds =
       std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>;
-  // Stored chunk key (keys::BitmapChunk) -> (lead number, add?) operations.
-  // (Keyed with their hash, computed once: it also picks the chunk's owner.)
-  using ChunkOps = std::unordered_map<detail::HashedKey, std::vector<std::pair<uint32_t, bool>>, detail::HashedKeyHash,
-                                      detail::HashedKeyEq>;
-
   // What one worker owns: the leads whose key hashes to it (their slots in
   // the batch, their cache) and the bitmap chunks whose key hashes to it.
   // Only that worker touches a Part during a parallel step, so no two
@@ -232,7 +229,7 @@ class Applier {
   };
   using DedupKeys = detail::HashedKeyMap<uint32_t>;  // key -> shard
   struct Part {
-    explicit Part(size_t lead_bytes) : lead_cache(lead_bytes) {}
+    Part(size_t lead_bytes, size_t parts) : outbox(parts), lead_cache(lead_bytes) {}
     // The pending batch.
     std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
     std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
@@ -257,9 +254,9 @@ class Applier {
     std::unordered_map<std::string, std::vector<keys::ActivityEntry>> activity_log;
     ActivityAdds activity_adds;
     Status error;
-    // Commit scratch: operations for each chunk owner, and this part's
-    // share of the write.
-    std::vector<ChunkOps> outbox;
+    // Commit scratch: operations for each chunk owner
+    // (views/write/chunk_outbox.h), and this part's share of the write.
+    ChunkOutbox outbox;
     std::set<std::string> new_pairs;
     state::WriteBatch batch;
     // The batch whose write is in flight: this part's share of it and its
@@ -287,21 +284,11 @@ class Applier {
   // Commit's failure path: waits for the write in flight, forgets the
   // pending batch.
   void Discard();
-  Status LoadStatus(const std::string& org, const std::string& status_id, StatusRecord** rec);
-  Status NoteStatusSeen(const std::string& org, const std::string& status_id, int64_t at_ms);
-  Status NextLeadNum(std::string_view org, uint32_t* num);
-  Status ApplyOrgEvent(const Event& e, const EventTime& time);
   static Status ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time);
   // Before the first status-affecting event of the batch on this lead.
   static void MarkStatusDirty(LeadSlot* slot);
   // Commit's parallel steps, for one part.
   void DiffPart(Part* part);
-  // Queues (num, add) for the chunk of logical that holds num, in part's
-  // outbox to the chunk's owner. scratch: a buffer for the chunk key.
-  void SendChunkOp(Part* part, std::string_view logical, uint32_t num, bool add, std::string* scratch) const;
-  // The outbox list of chunk `chunk` of logical (SendChunkOp's target).
-  std::vector<std::pair<uint32_t, bool>>* ChunkOutbox(Part* part, std::string_view logical, uint32_t chunk,
-                                                      std::string* scratch) const;
   Status ApplyChunkOps(size_t q);
   // Runs fn(index of a part) for every part, on the workers when the work
   // covers at least min_parallel_events_ events, else on this thread; the
@@ -324,13 +311,8 @@ class Applier {
   // (statuses squared per org) and never shrinks, so a pair is written once
   // instead of with every transition.
   std::set<std::string> known_pairs_;
-  std::unordered_map<std::string, StatusRecord> statuses_;   // keys::Status
-  std::unordered_map<std::string, UserRecord> users_;        // keys::User
-  std::unordered_map<std::string, uint32_t> lead_counters_;  // org -> next lead number
-  // The keys of the records above that the pending batch read or changed:
-  // the batch writes those (the maps are kept across batches: while a
-  // write is in flight the store is behind them).
-  std::unordered_set<std::string> touched_statuses_, touched_users_, touched_counters_;
+  // Statuses, users and lead counters (views/write/org_records.h).
+  OrgRecords org_;
 
   // The duplicate set of the landed batches (views/write/dedup_set.h),
   // read from the store before the first block.

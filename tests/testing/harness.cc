@@ -63,6 +63,14 @@ std::string WithEventId(const std::string& event_json, const std::string& event_
   return j.dump();
 }
 
+std::unique_ptr<state::Store> OpenTestStore(const std::string& dir) {
+  state::Store::Options o;
+  o.block_cache_bytes = 8u << 20;
+  std::unique_ptr<state::Store> s;
+  REQUIRE_OK(state::Store::Open(dir, o, &s));
+  return s;
+}
+
 TestDb::TestDb() { REQUIRE_OK(state::Store::Open(dir_.path(), state::Store::Options(), &store_)); }
 
 size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size) {

@@ -46,6 +46,10 @@ std::string WithEventId(const std::string& event_json, const std::string& event_
 // above are made with it).
 std::string Ev(nlohmann::json fields, const std::string& type, const std::string& at, const std::string& org = "org1");
 
+// A store in dir with default options and a small block cache; fails the
+// test when it does not open.
+std::unique_ptr<state::Store> OpenTestStore(const std::string& dir);
+
 class TestDb {
  public:
   TestDb();

@@ -1,0 +1,65 @@
+#include "views/write/chunk_outbox.h"
+
+#include <algorithm>
+
+#include <roaring/roaring.hh>
+
+#include "state/bitmap_merge.h"
+#include "views/keys.h"
+
+namespace leadflow::views {
+
+ChunkOutbox::Ops* ChunkOutbox::ListOf(std::string_view logical, uint32_t chunk) {
+  keys::AssignBitmapChunk(&scratch_, logical, chunk);
+  const size_t hash = detail::HashKey(scratch_);
+  Box& box = boxes_[boxes_.size() == 1 ? 0 : hash % boxes_.size()];
+  auto it = box.find(detail::HashedKeyView{hash, scratch_});
+  if (it == box.end()) it = box.try_emplace(detail::HashedKey{hash, scratch_}).first;
+  return &it->second;
+}
+
+void ChunkOutbox::Send(std::string_view logical, uint32_t num, bool add) {
+  ListOf(logical, num >> keys::kChunkBits)->emplace_back(num, add);
+}
+
+void ChunkOutbox::SendAdds(std::string_view logical, std::span<const uint32_t> nums) {
+  uint32_t chunk = UINT32_MAX;
+  Ops* out = nullptr;
+  for (uint32_t num : nums) {
+    if (num >> keys::kChunkBits != chunk) {
+      chunk = num >> keys::kChunkBits;
+      out = ListOf(logical, chunk);
+    }
+    out->emplace_back(num, true);
+  }
+}
+
+void ChunkOutbox::Clear() {
+  for (Box& box : boxes_) box.clear();
+}
+
+void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner, state::WriteBatch* batch) {
+  // The numbers are gathered and sorted first: a bitmap built from sorted
+  // numbers appends, where adding them one by one in arrival order inserts
+  // into the middle of its arrays.
+  std::unordered_map<detail::HashedKeyView, std::pair<std::vector<uint32_t>, std::vector<uint32_t>>,
+                     detail::HashedKeyHash, detail::HashedKeyEq>
+      deltas;  // chunk -> adds, removes
+  for (const ChunkOutbox* sender : senders) {
+    for (const auto& [key, ops] : sender->to(owner)) {
+      auto& [adds, removes] = deltas[detail::HashedKeyView{key.hash, key.key}];
+      for (const auto& [num, add] : ops) (add ? adds : removes).push_back(num);
+    }
+  }
+  Roaring adds, removes;
+  for (auto& [key, delta] : deltas) {
+    for (auto* list : {&delta.first, &delta.second}) std::sort(list->begin(), list->end());
+    adds = Roaring();
+    removes = Roaring();
+    adds.addMany(delta.first.size(), delta.first.data());
+    removes.addMany(delta.second.size(), delta.second.data());
+    batch->Merge(state::Cf::kBitmaps, key.key, state::EncodeBitmapDelta(adds, removes));
+  }
+}
+
+}  // namespace leadflow::views

@@ -1,0 +1,71 @@
+// ChunkOutbox: the bitmap operations one applier part sends to the owners
+// of the chunks they change, and WriteChunkDeltas, which an owner runs to
+// turn what every part sent it into its share of the batch's write.
+//
+// A logical bitmap (keys::Bitmap, keys::ActivityBitmap, ...) is stored as
+// chunks of 2^keys::kChunkBits lead numbers (keys::BitmapChunk). Each chunk
+// has one owner among the applier's parts: the part its key's hash
+// (detail::HashKey) falls to, hash modulo the number of owners. A part that
+// owns a lead diffs the lead's facts into (chunk, number, add or remove)
+// operations (views/lead_diff.h) and sends each to the chunk's owner; the
+// owner then writes one merge operand per chunk (state/bitmap_merge.h), so
+// no two threads ever write one chunk, and a chunk costs one key per batch
+// however many leads it gained or lost.
+//
+// Operations on one (chunk, lead) come only from the lead's owner and are
+// net (never an add and a remove of one number), and different leads'
+// operations commute, so the delta depends only on the set of operations,
+// not on which part sent them or in which order.
+//
+// Thread safety: a part fills its own outbox; WriteChunkDeltas for owner q
+// reads box q of every outbox, so it runs once the senders are done (the
+// applier's steps are separated by its worker pool's joins).
+#ifndef LEADFLOW_VIEWS_WRITE_CHUNK_OUTBOX_H_
+#define LEADFLOW_VIEWS_WRITE_CHUNK_OUTBOX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "state/store.h"
+#include "views/detail/hashed_key.h"
+
+namespace leadflow::views {
+
+class ChunkOutbox {
+ public:
+  using Ops = std::vector<std::pair<uint32_t, bool>>;  // (lead number, add?)
+  // Stored chunk key -> its operations, keyed with the hash that picks the owner.
+  using Box = std::unordered_map<detail::HashedKey, Ops, detail::HashedKeyHash, detail::HashedKeyEq>;
+
+  explicit ChunkOutbox(size_t owners) : boxes_(owners == 0 ? 1 : owners) {}
+
+  // Adds (num, add) to the chunk of logical that holds num.
+  void Send(std::string_view logical, uint32_t num, bool add);
+  // Adds every number of nums to logical. A unit's numbers mostly fall in
+  // one chunk, so its list is looked up once per run of one chunk.
+  void SendAdds(std::string_view logical, std::span<const uint32_t> nums);
+
+  size_t owners() const { return boxes_.size(); }
+  const Box& to(size_t owner) const { return boxes_[owner]; }
+  void Clear();
+
+ private:
+  Ops* ListOf(std::string_view logical, uint32_t chunk);
+
+  std::vector<Box> boxes_;  // by owner
+  std::string scratch_;     // the chunk key being looked up
+};
+
+// Box `owner` of every sender: one merge operand (state::EncodeBitmapDelta,
+// adds and removes) per chunk, merged into batch's family kBitmaps.
+void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner, state::WriteBatch* batch);
+
+}  // namespace leadflow::views
+
+#endif  // LEADFLOW_VIEWS_WRITE_CHUNK_OUTBOX_H_
