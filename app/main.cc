@@ -38,7 +38,7 @@
 #include "state/disk.h"
 #include "state/log.h"
 #include "state/store.h"
-#include "views/applier.h"
+#include "views/write/applier.h"
 #include "views/records.h"
 
 namespace leadflow {

@@ -23,7 +23,7 @@
 #include "ingest/batch_metrics.h"
 #include "state/status.h"
 #include "state/store.h"
-#include "views/applier.h"
+#include "views/write/applier.h"
 
 namespace leadflow::ingest {
 

@@ -1,5 +1,5 @@
 // Event: one decoded, validated lead event (contract section 1). Produced by
-// ingest/decode.h, consumed by views/applier.h.
+// ingest/decode.h, consumed by views/write/applier.h.
 //
 // Thread safety: a plain value type. Intentionally copyable.
 #ifndef LEADFLOW_VIEWS_EVENT_H_

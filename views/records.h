@@ -71,7 +71,7 @@ struct LeadRecord {
   int64_t last_activity_ms = INT64_MIN;  // latest activity.logged occurred_at
   std::optional<std::string> last_activity_name;
 
-  // The record's mutations, as an event applies them (views/applier.cc)
+  // The record's mutations, as an event applies them (views/write/applier.cc)
   // and as a journal entry replays them (lead_journal below).
   // A creation: the first, or the earliest of several (a later one counts
   // in extra_creations).

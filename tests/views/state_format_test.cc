@@ -6,7 +6,7 @@
 
 #include "tests/testing/check_ok.h"
 #include "tests/testing/harness.h"
-#include "views/applier.h"
+#include "views/write/applier.h"
 #include "views/keys.h"
 
 namespace leadflow {

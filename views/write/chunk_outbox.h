@@ -7,7 +7,7 @@
 // has one owner among the applier's parts: the part its key's hash
 // (detail::HashKey) falls to, hash modulo the number of owners. A part that
 // owns a lead diffs the lead's facts into (chunk, number, add or remove)
-// operations (views/lead_diff.h) and sends each to the chunk's owner; the
+// operations (views/write/lead_diff.h) and sends each to the chunk's owner; the
 // owner then writes one merge operand per chunk (state/bitmap_merge.h), so
 // no two threads ever write one chunk, and a chunk costs one key per batch
 // however many leads it gained or lost.

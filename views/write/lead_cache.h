@@ -13,7 +13,7 @@
 // estimate's error (calibrated on the medium bench stream: 2.6 KB estimated
 // against ~2.9 KB of RSS per lead; docs/design.md, session 9).
 //
-// Thread safety: none; each applier part owns one (views/applier.h).
+// Thread safety: none; each applier part owns one (views/write/applier.h).
 #ifndef LEADFLOW_VIEWS_WRITE_LEAD_CACHE_H_
 #define LEADFLOW_VIEWS_WRITE_LEAD_CACHE_H_
 

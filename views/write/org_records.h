@@ -11,7 +11,7 @@
 // seen; the newest upsert or deletion by (occurred_at, arrival) wins), so the
 // order in which a batch's notes arrive does not change what is written.
 //
-// Thread safety: none; the applier's serial step owns it (views/applier.h).
+// Thread safety: none; the applier's serial step owns it (views/write/applier.h).
 #ifndef LEADFLOW_VIEWS_WRITE_ORG_RECORDS_H_
 #define LEADFLOW_VIEWS_WRITE_ORG_RECORDS_H_
 

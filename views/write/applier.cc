@@ -1,4 +1,4 @@
-#include "views/applier.h"
+#include "views/write/applier.h"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
 #include "views/keys.h"
-#include "views/lead_diff.h"
+#include "views/write/lead_diff.h"
 #include "views/time.h"
 
 namespace leadflow::views {

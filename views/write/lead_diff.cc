@@ -1,4 +1,4 @@
-#include "views/lead_diff.h"
+#include "views/write/lead_diff.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -5,7 +5,7 @@
 // sizes. The stream (leadflow-gen's
 // simulation) has duplicates, out-of-order events, second creations,
 // deletions and status changes before creation.
-#include "views/applier.h"
+#include "views/write/applier.h"
 
 #include <doctest/doctest.h>
 

@@ -3,7 +3,7 @@
 // the full derivation gives: the same bitmap and index operations, the same
 // row and the same attributes, over random leads (created or not, deleted,
 // with activities before creation, ties on the instant, names absent).
-#include "views/lead_diff.h"
+#include "views/write/lead_diff.h"
 
 #include <doctest/doctest.h>
 

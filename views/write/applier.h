@@ -9,8 +9,8 @@
 // Thread safety: one thread at a time (the ingest thread); a handed-off write
 // runs on a thread of its own (Commit). Readers use store snapshots and never
 // see a half-applied batch.
-#ifndef LEADFLOW_VIEWS_APPLIER_H_
-#define LEADFLOW_VIEWS_APPLIER_H_
+#ifndef LEADFLOW_VIEWS_WRITE_APPLIER_H_
+#define LEADFLOW_VIEWS_WRITE_APPLIER_H_
 
 #include <cstdint>
 #include <functional>
@@ -118,7 +118,7 @@ class Applier {
   // consumer positions) atomically, then starts an empty batch. On failure
   // nothing of this batch was written and the batch is discarded.
   //
-  // The owners of the leads diff them (views/lead_diff.h) and send each
+  // The owners of the leads diff them (views/write/lead_diff.h) and send each
   // bitmap operation to the owner of its chunk; a chunk owner writes one
   // delta per chunk, a merge operand that the store folds into the chunk
   // (state/bitmap_merge.h: no chunk is read back); every worker fills its
@@ -333,4 +333,4 @@ class Applier {
 
 }  // namespace leadflow::views
 
-#endif  // LEADFLOW_VIEWS_APPLIER_H_
+#endif  // LEADFLOW_VIEWS_WRITE_APPLIER_H_

@@ -11,8 +11,8 @@
 //
 // Thread safety: a function of its arguments (it writes only
 // *before.attributes); leads are diffed in parallel.
-#ifndef LEADFLOW_VIEWS_LEAD_DIFF_H_
-#define LEADFLOW_VIEWS_LEAD_DIFF_H_
+#ifndef LEADFLOW_VIEWS_WRITE_LEAD_DIFF_H_
+#define LEADFLOW_VIEWS_WRITE_LEAD_DIFF_H_
 
 #include <string>
 #include <string_view>
@@ -63,4 +63,4 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
 
 }  // namespace leadflow::views
 
-#endif  // LEADFLOW_VIEWS_LEAD_DIFF_H_
+#endif  // LEADFLOW_VIEWS_WRITE_LEAD_DIFF_H_
