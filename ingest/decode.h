@@ -54,7 +54,7 @@ inline constexpr size_t kMaxJsonDepth = 32;
 // Decodes and validates value. When key is given (the Kafka message key), it
 // must equal the event's org_id. OK and *out set on success; otherwise
 // InvalidArgument whose message is the reason, fit for a dead-letter header,
-// and *out untouched. Reasons include:
+// and *out unspecified (decoding writes into it in place). Reasons include:
 //   "event is 1200000 bytes; at most 1048576 are allowed"
 //   "not valid JSON at byte 17"
 //   "not valid JSON: unexpected end of input"

@@ -113,7 +113,6 @@ Status Pipeline::ApplyAdded() {
   const size_t spread = n >= views::Applier::kMinParallelEvents ? n : 1;  // small: on this thread
   applier_.pool().ParallelFor(spread, [&](size_t part, size_t parts) {
     for (size_t i = part; i < n; i += parts) {
-      events_[i] = views::Event();
       decoded[i] = DecodeEvent(value_of(added_[i]), key_of(added_[i]), &events_[i]);
       events_[i].arrival = added_[i].arrival;
     }

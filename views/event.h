@@ -28,6 +28,9 @@ enum class EventType {
 const char* EventTypeName(EventType type);
 std::optional<EventType> EventTypeFromName(std::string_view name);
 
+// A member added here is also reset by ingest/decode.cc ResetEvent (events
+// are decoded into reused slots) and compared by tests/ingest/decode_test.cc
+// CheckSameEvent.
 struct Event {
   std::string event_id;
   EventType type = EventType::kLeadCreated;
