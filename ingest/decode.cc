@@ -93,7 +93,8 @@ namespace {
 
 // Every member of e as a default Event has it, the strings' buffers kept.
 // (tests/ingest/decode_test.cc decodes events of every type into one reused
-// Event and compares it with a fresh one, member by member.)
+// Event and compares it with a fresh one, member by member:
+// tests/ingest/same_event.h.)
 void ResetEvent(views::Event* e) {
   e->event_id.clear();
   e->type = views::EventType::kLeadCreated;

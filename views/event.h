@@ -29,7 +29,7 @@ const char* EventTypeName(EventType type);
 std::optional<EventType> EventTypeFromName(std::string_view name);
 
 // A member added here is also reset by ingest/decode.cc ResetEvent (events
-// are decoded into reused slots) and compared by tests/ingest/decode_test.cc
+// are decoded into reused slots) and compared by tests/ingest/same_event.h
 // CheckSameEvent.
 struct Event {
   std::string event_id;

@@ -20,6 +20,7 @@
 
 #include "ingest/decode.h"
 #include "tests/ingest/decode_reference.h"
+#include "tests/ingest/same_event.h"
 #include "tools/eventgen.h"
 
 namespace leadflow::ingest {
@@ -28,26 +29,6 @@ namespace {
 using testing_ref::DecodeEventReference;
 
 bool IsSyntaxError(const Status& s) { return s.message().starts_with("not valid JSON"); }
-
-// Every field of the two events, fields compared as their JSON text (so a
-// number's type counts too: 1, 1.0 and -0 differ).
-void CheckSameEvent(const views::Event& a, const views::Event& b) {
-  CHECK(a.event_id == b.event_id);
-  CHECK(a.type == b.type);
-  CHECK(a.org_id == b.org_id);
-  CHECK(a.occurred_at_ms == b.occurred_at_ms);
-  CHECK(a.status_id == b.status_id);
-  CHECK(a.label == b.label);
-  CHECK(a.position == b.position);
-  CHECK(a.user_id == b.user_id);
-  CHECK(a.lead_id == b.lead_id);
-  CHECK(a.owner_id == b.owner_id);
-  CHECK(a.previous_status_id == b.previous_status_id);
-  CHECK(a.fields.dump() == b.fields.dump());
-  CHECK(a.activity_id == b.activity_id);
-  CHECK(a.activity_event == b.activity_event);
-  CHECK(a.activity_name == b.activity_name);
-}
 
 // Decodes value with both decoders, without a key and with key, and checks
 // that they agree. Returns whether they agreed on the reasons too.

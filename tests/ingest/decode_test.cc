@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/ingest/same_event.h"
 #include "tests/testing/check_ok.h"
 #include "views/time.h"
 
@@ -560,27 +561,6 @@ TEST_CASE("a lead.created with 100,000 fields is refused in linear time") {
   MESSAGE("decoding 100,000 fields (" << value.size() << " bytes) took " << seconds << " s");
   CHECK(reason == "fields has 100000 keys; at most 1000 are allowed");
   CHECK(seconds < 1.0);
-}
-
-// Every member of two events, whatever Describe leaves out (empty strings
-// against unset ones, the label of other types, the arrival).
-static void CheckSameEvent(const views::Event& a, const views::Event& b) {
-  CHECK(a.event_id == b.event_id);
-  CHECK(a.type == b.type);
-  CHECK(a.org_id == b.org_id);
-  CHECK(a.occurred_at_ms == b.occurred_at_ms);
-  CHECK(a.status_id == b.status_id);
-  CHECK(a.label == b.label);
-  CHECK(a.position == b.position);
-  CHECK(a.user_id == b.user_id);
-  CHECK(a.lead_id == b.lead_id);
-  CHECK(a.owner_id == b.owner_id);
-  CHECK(a.previous_status_id == b.previous_status_id);
-  CHECK(a.fields == b.fields);
-  CHECK(a.activity_id == b.activity_id);
-  CHECK(a.activity_event == b.activity_event);
-  CHECK(a.activity_name == b.activity_name);
-  CHECK(a.arrival == b.arrival);
 }
 
 TEST_CASE("an event decoded into a reused Event equals one decoded into a fresh Event") {
