@@ -5,9 +5,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include <roaring/roaring.hh>
-
-#include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
 #include "views/keys.h"
 #include "views/write/lead_diff.h"
@@ -498,11 +495,8 @@ void Applier::DiffPart(Part* part) {
 }
 
 Status Applier::ApplyChunkOps(size_t q) {
-  // Operations on one (chunk, lead) come from the lead's owner and are net,
-  // and those of different leads commute: each chunk's operations of the
-  // batch, from every sender, make one delta (a merge operand: the store
-  // folds it into the chunk, state/bitmap_merge.h), whatever the senders'
-  // order.
+  // Each chunk this part owns: one delta from every part's operations on
+  // it (views/write/chunk_outbox.h).
   Part* owner = parts_[q].get();
   std::vector<const ChunkOutbox*> senders;
   for (const auto& sender : parts_) senders.push_back(&sender->outbox);
