@@ -318,17 +318,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   static constexpr uint64_t kBatchWriteFactor = 4;
   Status CheckDisk(uint64_t batch_message_bytes = 0) const {
     if (options.data_dir.empty()) return Status::Ok();
-    const std::optional<uint64_t> free = state::FreeBytes(options.data_dir);
     // Live batches staged since the last checkpoint are still to be
     // written too (state/store.h Stage): counted at their memory estimate.
     const uint64_t need = options.min_free_disk_bytes + kBatchWriteFactor * batch_message_bytes +
                           store->checkpoint_stats().staged_bytes;
-    if (free && *free < need) {
-      return Status::IoError("disk nearly full: " + state::HumanBytes(*free) + " free in " + options.data_dir +
-                             ", ingest pauses below " + state::HumanBytes(options.min_free_disk_bytes) +
-                             " (--min-free-disk-mb) plus room for the next batch");
-    }
-    return Status::Ok();
+    return state::CheckRoom(options.data_dir, need,
+                            "ingest pauses below " + state::HumanBytes(options.min_free_disk_bytes) +
+                                " (--min-free-disk-mb) plus room for the next batch");
   }
 
   // What a store fault makes of ingest: corrupt state is a stop (a human

@@ -24,6 +24,12 @@ std::string HumanBytes(uint64_t bytes) {
   return buf;
 }
 
+Status CheckRoom(const std::string& dir, uint64_t need, std::string_view why) {
+  const std::optional<uint64_t> free = FreeBytes(dir);
+  if (!free || *free >= need) return Status::Ok();
+  return Status::IoError("disk nearly full: " + HumanBytes(*free) + " free in " + dir + ", " + std::string(why));
+}
+
 Status CheckWritable(const std::string& dir, uint64_t min_free_bytes, uint64_t probe_bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "state/status.h"
 
@@ -24,6 +25,11 @@ std::optional<uint64_t> FreeBytes(const std::string& path);
 // wrong ("no space left on device: 1.2 MB free in /data, at least 64.0 MB
 // needed"), fit to show an operator.
 Status CheckWritable(const std::string& dir, uint64_t min_free_bytes, uint64_t probe_bytes = 1u << 20);
+
+// OK unless the file system holding dir is known to have fewer than need
+// bytes available; then IoError "disk nearly full: <free> free in <dir>,
+// <why>" (why: what the room was for, for an operator).
+Status CheckRoom(const std::string& dir, uint64_t need, std::string_view why);
 
 // "12.3 MB": a byte count for messages.
 std::string HumanBytes(uint64_t bytes);

@@ -356,12 +356,10 @@ struct Store::Rep {
   // (Options::min_free_disk_bytes), else IoError "disk nearly full".
   Status CheckRoomFor(const detail::OverlayTable& table) const {
     if (options.min_free_disk_bytes == 0) return Status::Ok();
-    const std::optional<uint64_t> free = FreeBytes(dir);
     const uint64_t need = options.min_free_disk_bytes + 2 * uint64_t{table.bytes()};
-    if (!free || *free >= need) return Status::Ok();
-    return Status::IoError("disk nearly full: " + HumanBytes(*free) + " free in " + dir + ", a checkpoint of " +
-                           HumanBytes(table.bytes()) + " staged needs " + HumanBytes(need) +
-                           " (--min-free-disk-mb and twice the staged bytes); it is written once space is freed");
+    return CheckRoom(dir, need,
+                     "a checkpoint of " + HumanBytes(table.bytes()) + " staged needs " + HumanBytes(need) +
+                         " (--min-free-disk-mb and twice the staged bytes); it is written once space is freed");
   }
 
   // Writes the frozen table, freezing the active one first when none is.
