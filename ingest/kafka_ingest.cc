@@ -80,6 +80,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // of the bitmaps (Store::CompactInBackground).
   static constexpr uint64_t kCompactAfterCatchUpEvents = 500000;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  // A message read but left for the next batch because this one had no
+  // more room on disk (BatchRoom); taken before the consumer is asked
+  // again, and dropped with the consumer's session.
+  std::unique_ptr<RdKafka::Message> carried;
   std::unique_ptr<DeadLetterPublisher> dead_letters;  // lives across sessions
   // A client that only asks the broker for metadata and partition ends, so
   // that the lag stays current between sessions (while ingest is blocked,
@@ -164,6 +168,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
+    // A message carried to the next batch is read again from the position
+    // the partition resumes at (on a revoke its batch is dropped too).
+    carried.reset();
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       // Stored positions first: one that cannot be read ends the session
       // (never "start from the beginning", which would count every event
@@ -327,6 +334,18 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
                                 " (--min-free-disk-mb) plus room for the next batch");
   }
 
+  // The message bytes a batch may hold so that CheckDisk passes for it:
+  // a batch is closed before it outgrows the disk's room, since a batch
+  // larger than the room would wait for space forever though smaller ones
+  // fit. 0 when not even the threshold is left (CheckDisk then stops).
+  uint64_t BatchRoom() const {
+    if (options.data_dir.empty()) return UINT64_MAX;
+    const std::optional<uint64_t> free = state::FreeBytes(options.data_dir);
+    if (!free) return UINT64_MAX;
+    const uint64_t reserved = options.min_free_disk_bytes + store->checkpoint_stats().staged_bytes;
+    return *free > reserved ? (*free - reserved) / kBatchWriteFactor : 0;
+  }
+
   // What a store fault makes of ingest: corrupt state is a stop (a human
   // must look), anything else a store error retried once writes work.
   static ConsumerState FaultState(const Status& s) {
@@ -373,6 +392,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
 }
 
 void KafkaIngest::Impl::CloseClients() {
+  carried.reset();  // before its consumer goes
   if (consumer) {
     consumer->close();
     consumer.reset();
@@ -396,11 +416,13 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     const auto collect_start = Clock::now();
     size_t n = 0;
     uint64_t batch_bytes = 0;
+    const uint64_t batch_room = BatchRoom();
     bool ran_dry = false;  // closed because the local queue had no more (not by a cap)
     while (n < options.batch_max_messages && !stop_requested.load()) {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
-      std::unique_ptr<RdKafka::Message> msg(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
+      std::unique_ptr<RdKafka::Message> msg =
+          carried ? std::move(carried) : std::unique_ptr<RdKafka::Message>(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
       if (session_fault) return {FaultState(*session_fault), *session_fault};
       const RdKafka::ErrorCode code = msg->err();
       if (code == RdKafka::ERR__TIMED_OUT) {
@@ -428,6 +450,11 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       auto pos = positions.find(msg->partition());
       // A stale message of a revoked partition, or one already consumed.
       if (pos == positions.end() || msg->offset() < pos->second) continue;
+      const uint64_t message_bytes = msg->len() + msg->key_len();
+      if (n > 0 && batch_bytes + message_bytes > batch_room) {
+        carried = std::move(msg);  // the first of the next batch
+        break;
+      }
       std::optional<std::string_view> key;
       if (msg->key_pointer()) key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
       Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
@@ -436,7 +463,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       pos->second = msg->offset() + 1;
       NoteProgress();
       ++n;
-      batch_bytes += msg->len() + msg->key_len();
+      batch_bytes += message_bytes;
       if (Clock::now() >= deadline) break;
     }
     if (n == 0) {
