@@ -1,10 +1,12 @@
 #include "views/event.h"
 
+#include <string_view>
+
 namespace leadflow::views {
 namespace {
 struct TypeName {
   EventType type;
-  const char* name;
+  std::string_view name;  // its length known: a lookup compares lengths first
 };
 constexpr TypeName kTypeNames[] = {
     {EventType::kStatusUpserted, "status.upserted"},
@@ -20,7 +22,7 @@ constexpr TypeName kTypeNames[] = {
 
 const char* EventTypeName(EventType type) {
   for (const auto& t : kTypeNames) {
-    if (t.type == type) return t.name;
+    if (t.type == type) return t.name.data();  // the literals are NUL-terminated
   }
   return "unknown";
 }

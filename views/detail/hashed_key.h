@@ -71,7 +71,8 @@ struct HashedKeyEq {
 
 using HashedKeySet = std::unordered_set<HashedKey, HashedKeyHash, HashedKeyEq>;
 
-// An insert-only map from hashed keys to values, for one batch's keys:
+// An insert-only map from hashed keys to values, for one batch's keys
+// (the duplicate keys of a batch, the chunks an outbox sends to):
 // the entries in a vector in order of insertion, and an open-addressing
 // index of their positions (linear probing, at most half full) whose slots
 // also hold 32 bits of each key's hash, so a lookup reads one slot, and an
@@ -88,16 +89,21 @@ class HashedKeyMap {
 
   // Adds (hash, key) -> value unless the key is there; whether it was added.
   bool TryEmplace(uint64_t hash, std::string&& key, V value) {
-    if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
-    for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {
-      const uint64_t slot = slots_[i];
-      if (slot == 0) {
-        entries_.push_back(Entry{hash, std::move(key), std::move(value)});
-        slots_[i] = Tag(hash) | entries_.size();
-        return true;
-      }
-      if (Matches(slot, hash, key)) return false;
+    uint64_t* slot = Probe(hash, key);
+    if (*slot != 0) return false;
+    entries_.push_back(Entry{hash, std::move(key), std::move(value)});
+    *slot = Tag(hash) | entries_.size();
+    return true;
+  }
+  // The value of (hash, key), added as V{} (key copied) when missing. The
+  // pointer is good until the next insert.
+  V* FindOrEmplace(uint64_t hash, std::string_view key) {
+    uint64_t* slot = Probe(hash, key);
+    if (*slot == 0) {
+      entries_.push_back(Entry{hash, std::string(key), V{}});
+      *slot = Tag(hash) | entries_.size();
     }
+    return &entries_[(*slot & ~kTagMask) - 1].value;
   }
   bool Contains(uint64_t hash, std::string_view key) const {
     if (entries_.empty()) return false;
@@ -141,6 +147,15 @@ class HashedKeyMap {
   // its hash modulo the number of parts, so the low bits are skewed within
   // a part, and the high bits are the tag.
   size_t SlotOf(uint64_t hash) const { return static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> shift_); }
+  // The slot holding (hash, key), or the empty slot it would go to, with
+  // room for one more entry.
+  uint64_t* Probe(uint64_t hash, std::string_view key) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
+    for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0 || Matches(slot, hash, key)) return &slots_[i];
+    }
+  }
   bool Matches(uint64_t slot, uint64_t hash, std::string_view key) const {
     if ((slot & kTagMask) != Tag(hash)) return false;
     const Entry& e = entries_[(slot & ~kTagMask) - 1];

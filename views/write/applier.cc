@@ -93,6 +93,7 @@ void Applier::Part::ResetBatch() {
   anomalies.clear();
   activity_log.clear();
   activity_adds.clear();
+  last_activity_day = ActivityDay{};
   outbox.Clear();
   new_pairs.clear();
   batch.Clear();
@@ -394,17 +395,27 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
       lead.ApplyActivity(e.occurred_at_ms, e.activity_name);
       slot->activity_changed = true;  // journaled once, at the diff
       const int64_t day = DayOf(e.occurred_at_ms);
-      part->activity_log[keys::ActivityDayPrefix(e.org_id, day)].push_back(
-          {e.occurred_at_ms, lead.num, e.activity_event});
+      Part::ActivityDay& at = part->last_activity_day;
+      if (at.day != day || at.org != e.org_id) {
+        at.org = e.org_id;
+        at.day = day;
+        at.log = &part->activity_log[keys::ActivityDayPrefix(e.org_id, day)];
+        at.units = &part->activity_adds[e.org_id];
+        at.any = {&(*at.units)[{keys::kAnyActivity, keys::Level::kAll, 0}],
+                  &(*at.units)[{keys::kAnyActivity, keys::Level::kYear, YearOfDay(day)}],
+                  &(*at.units)[{keys::kAnyActivity, keys::Level::kMonth, MonthOfDay(day)}],
+                  &(*at.units)[{keys::kAnyActivity, keys::Level::kDay, day}]};
+      }
+      at.log->push_back({e.occurred_at_ms, lead.num, e.activity_event});
       // The lead joins its code's and "any" bitmaps of the day, month, year
       // and all time: numbers gathered per unit, keys built once per batch.
-      auto& units = part->activity_adds[e.org_id];
-      for (int64_t code : {e.activity_event, keys::kAnyActivity}) {
-        units[{code, keys::Level::kAll, 0}].push_back(lead.num);
-        units[{code, keys::Level::kYear, YearOfDay(day)}].push_back(lead.num);
-        units[{code, keys::Level::kMonth, MonthOfDay(day)}].push_back(lead.num);
-        units[{code, keys::Level::kDay, day}].push_back(lead.num);
-      }
+      auto& units = *at.units;
+      const int64_t code = e.activity_event;  // >= 0 (ingest/decode.cc): never kAnyActivity
+      units[{code, keys::Level::kAll, 0}].push_back(lead.num);
+      units[{code, keys::Level::kYear, YearOfDay(day)}].push_back(lead.num);
+      units[{code, keys::Level::kMonth, MonthOfDay(day)}].push_back(lead.num);
+      units[{code, keys::Level::kDay, day}].push_back(lead.num);
+      for (std::vector<uint32_t>* any : at.any) any->push_back(lead.num);
       break;
     }
     default:

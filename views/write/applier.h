@@ -252,6 +252,16 @@ class Applier {
     // the owner of a day's key writes the day's entries of every part.
     std::unordered_map<std::string, std::vector<keys::ActivityEntry>> activity_log;
     ActivityAdds activity_adds;
+    // The org and day of the last activity and where its entries went
+    // (the maps' nodes never move): a run of activities of one org and day
+    // builds no key and looks up only its code's units.
+    struct ActivityDay {
+      std::string org;
+      int64_t day = INT64_MIN;
+      std::vector<keys::ActivityEntry>* log = nullptr;
+      ActivityAdds::mapped_type* units = nullptr;
+      std::array<std::vector<uint32_t>*, 4> any{};  // kAnyActivity's units: all, year, month, day
+    } last_activity_day;
     Status error;
     // Commit scratch: operations for each chunk owner
     // (views/write/chunk_outbox.h), and this part's share of the write.

@@ -12,10 +12,7 @@ namespace leadflow::views {
 ChunkOutbox::Ops* ChunkOutbox::ListOf(std::string_view logical, uint32_t chunk) {
   keys::AssignBitmapChunk(&scratch_, logical, chunk);
   const size_t hash = detail::HashKey(scratch_);
-  Box& box = boxes_[boxes_.size() == 1 ? 0 : hash % boxes_.size()];
-  auto it = box.find(detail::HashedKeyView{hash, scratch_});
-  if (it == box.end()) it = box.try_emplace(detail::HashedKey{hash, scratch_}).first;
-  return &it->second;
+  return boxes_[boxes_.size() == 1 ? 0 : hash % boxes_.size()].FindOrEmplace(hash, scratch_);
 }
 
 void ChunkOutbox::Send(std::string_view logical, uint32_t num, bool add) {
@@ -46,9 +43,9 @@ void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner,
                      detail::HashedKeyHash, detail::HashedKeyEq>
       deltas;  // chunk -> adds, removes
   for (const ChunkOutbox* sender : senders) {
-    for (const auto& [key, ops] : sender->to(owner)) {
-      auto& [adds, removes] = deltas[detail::HashedKeyView{key.hash, key.key}];
-      for (const auto& [num, add] : ops) (add ? adds : removes).push_back(num);
+    for (const auto& chunk : sender->to(owner).entries()) {
+      auto& [adds, removes] = deltas[detail::HashedKeyView{chunk.hash, chunk.key}];
+      for (const auto& [num, add] : chunk.value) (add ? adds : removes).push_back(num);
     }
   }
   Roaring adds, removes;

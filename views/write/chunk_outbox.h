@@ -28,7 +28,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,8 +39,9 @@ namespace leadflow::views {
 class ChunkOutbox {
  public:
   using Ops = std::vector<std::pair<uint32_t, bool>>;  // (lead number, add?)
-  // Stored chunk key -> its operations, keyed with the hash that picks the owner.
-  using Box = std::unordered_map<detail::HashedKey, Ops, detail::HashedKeyHash, detail::HashedKeyEq>;
+  // Stored chunk key -> its operations, keyed with the hash that picks the
+  // owner; its entries() in order of first send.
+  using Box = detail::HashedKeyMap<Ops>;
 
   explicit ChunkOutbox(size_t owners) : boxes_(owners == 0 ? 1 : owners) {}
 

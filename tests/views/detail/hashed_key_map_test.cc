@@ -1,6 +1,7 @@
 // detail::HashedKeyMap (views/detail/hashed_key.h) against std::unordered_map:
 // random keys, hashes that collide in full or in their tag or slot bits,
-// growth, clear after a big batch and after a small one, swap.
+// growth, clear after a big batch and after a small one, swap; inserts by
+// TryEmplace and FindOrEmplace.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -48,7 +49,7 @@ uint64_t HashFor(const std::string& key, int shape) {
 
 }  // namespace
 
-TEST_CASE("HashedKeyMap finds what std::unordered_map finds, with colliding hashes, growth, clear and swap") {
+TEST_CASE("HashedKeyMap finds what std::unordered_map finds, with colliding hashes, growth, clear and swap, by either insert") {
   std::mt19937_64 rng(7);
   for (int shape = 0; shape < 4; ++shape) {
     CAPTURE(shape);
@@ -64,7 +65,21 @@ TEST_CASE("HashedKeyMap finds what std::unordered_map finds, with colliding hash
         std::string key = "org_" + std::to_string(rng() % (n * 2)) + "\x1f" + "event";
         const uint64_t h = HashFor(key, shape);
         const auto value = static_cast<uint32_t>(i);
-        const bool added = m.TryEmplace(h, std::string(key), value);
+        bool added = false;
+        if (i % 2 == 0) {
+          added = m.TryEmplace(h, std::string(key), value);
+        } else {
+          // FindOrEmplace: a new key's value is V{}, a known key's its own.
+          const size_t before = m.size();
+          uint32_t* v = m.FindOrEmplace(h, key);
+          added = m.size() == before + 1;
+          if (added) {
+            CHECK(*v == 0u);
+            *v = value;
+          } else {
+            CHECK(*v == model.at(key));
+          }
+        }
         CHECK(added == !model.count(key));
         if (added) {
           model.emplace(key, value);

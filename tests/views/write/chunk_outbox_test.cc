@@ -65,11 +65,11 @@ std::map<std::string, std::string> Run(const std::map<std::string, std::set<uint
   std::set<std::string> owned;
   for (size_t q = 0; q < owners; ++q) {
     for (const auto& sender : boxes) {
-      for (const auto& [key, list] : sender.to(q)) {
+      for (const auto& chunk : sender.to(q).entries()) {
         // A chunk key goes to the one owner its hash picks, whichever part sends it.
-        CHECK(key.hash == detail::HashKey(key.key));
-        CHECK(detail::HashKey(key.key) % owners == q);
-        owned.insert(key.key);
+        CHECK(chunk.hash == detail::HashKey(chunk.key));
+        CHECK(detail::HashKey(chunk.key) % owners == q);
+        owned.insert(chunk.key);
       }
     }
     state::WriteBatch b;
