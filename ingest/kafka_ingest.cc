@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ingest/dead_letter_publisher.h"
+#include "ingest/detail/assignment.h"
 #include "ingest/detail/kafka_client.h"
 #include "state/disk.h"
 #include "state/log.h"
@@ -90,13 +91,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // paused or restarting). Lives as long as the object.
   std::unique_ptr<RdKafka::Producer> watcher;
   detail::ClientEvents consumer_events{"consumer"};
-  // Partitions currently assigned -> next offset to read.
-  std::map<int32_t, int64_t> positions;
-  // Readiness targets: partition -> high watermark when assigned; -1 while
-  // the broker has not told it yet (never guessed: a failed query must not
-  // make an unconsumed partition look caught up).
-  std::map<int32_t, int64_t> targets;
-  bool assigned_once = false;
+  // The partitions this session holds, their next offsets and readiness
+  // targets (ingest/detail/assignment.h).
+  detail::Assignment assignment;
   // A fault met inside a callback (a stored position that cannot be read):
   // the consume loop ends the session with it.
   std::optional<Status> session_fault;
@@ -166,68 +163,72 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  // The rebalance callback does what must happen before librdkafka goes
+  // on, and no more: on an assignment, the stored positions read and
+  // assigned (the readiness targets are asked of the broker later, by the
+  // consume loop's UpdateReadiness, never here where a slow broker would
+  // hold the group up); on a revoke, the pending batch dropped and the
+  // staged batches checkpointed, so the next owner reads final positions.
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     // A message carried to the next batch is read again from the position
     // the partition resumes at (on a revoke its batch is dropped too).
     carried.reset();
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      // Stored positions first: one that cannot be read ends the session
-      // (never "start from the beginning", which would count every event
-      // again); nothing is assigned then.
-      std::vector<std::optional<int64_t>> stored_positions(partitions.size());
-      Status landed = pipeline->Sync();  // a batch still being written lands first
-      if (!landed.ok()) {
-        session_fault = landed;
+      OnAssign(c, partitions);
+    } else {
+      OnRevoke(c, partitions);
+    }
+  }
+
+  void OnAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+    // Stored positions first: one that cannot be read ends the session
+    // (never "start from the beginning", which would count every event
+    // again); nothing is assigned then.
+    std::vector<std::optional<int64_t>> stored_positions(partitions.size());
+    Status landed = pipeline->Sync();  // a batch still being written lands first
+    if (!landed.ok()) {
+      session_fault = landed;
+      return;
+    }
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
+      if (!s.ok()) {
+        session_fault = s;
         return;
       }
-      for (size_t i = 0; i < partitions.size(); ++i) {
-        Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
-        if (!s.ok()) {
-          session_fault = s;
-          return;
-        }
-      }
-      for (size_t i = 0; i < partitions.size(); ++i) {
-        RdKafka::TopicPartition* tp = partitions[i];
-        const std::optional<int64_t>& stored = stored_positions[i];
-        tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
-        int64_t low = 0, high = -1;
-        RdKafka::ErrorCode qerr = c->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 5000);
-        if (qerr != RdKafka::ERR_NO_ERROR) {
-          LogWarn("watermarks of partition " + std::to_string(tp->partition()) + ": " + RdKafka::err2str(qerr) +
-                  " (retried before readiness)");
-          low = 0;
-          high = -1;
-        }
-        positions[tp->partition()] = stored ? *stored : low;
-        if (!owner->ready_.load()) targets[tp->partition()] = high;
-        LogInfo("assigned " + tp->topic() + "[" + std::to_string(tp->partition()) + "] from offset " +
-                (stored ? std::to_string(*stored) : std::string("beginning")) + ", end " + std::to_string(high));
-      }
-      c->assign(partitions);
-      assigned_once = true;
-      NoteProgress();
-      SetState(ConsumerState::kRunning, "");
-    } else {
-      // Positions live in the store, so the pending batch is simply
-      // dropped: whoever owns a partition next resumes from its stored
-      // position. A committed batch still being written lands first (Reset
-      // waits for it), so the positions the next owner reads are final.
-      // Batches staged in memory (state/store.h Stage) are checkpointed,
-      // so that another process taking the partitions reads their
-      // positions from the store; one that fails leaves them staged and
-      // ingest stops at its next batch. Nothing is published here.
-      pipeline->Reset();
-      Status checkpointed = store->Checkpoint();
-      if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
-      for (auto* tp : partitions) {
-        positions.erase(tp->partition());
-        targets.erase(tp->partition());
-      }
-      c->unassign();
-      LogInfo("partitions revoked (" + RdKafka::err2str(err) + "); the pending batch is consumed again");
     }
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      RdKafka::TopicPartition* tp = partitions[i];
+      const std::optional<int64_t>& stored = stored_positions[i];
+      tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
+      // No stored position: from the partition's start, whatever offset
+      // that is (UpdateReadiness raises the position to it).
+      assignment.Assign(tp->partition(), stored ? *stored : 0,
+                        owner->ready_.load() ? std::nullopt : std::optional<int64_t>(-1));
+      LogInfo("assigned " + tp->topic() + "[" + std::to_string(tp->partition()) + "] from offset " +
+              (stored ? std::to_string(*stored) : std::string("beginning")));
+    }
+    c->assign(partitions);
+    NoteProgress();
+    SetState(ConsumerState::kRunning, "");
+  }
+
+  void OnRevoke(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+    // Positions live in the store, so the pending batch is simply
+    // dropped: whoever owns a partition next resumes from its stored
+    // position. A committed batch still being written lands first (Reset
+    // waits for it), so the positions the next owner reads are final.
+    // Batches staged in memory (state/store.h Stage) are checkpointed,
+    // so that another process taking the partitions reads their
+    // positions from the store; one that fails leaves them staged and
+    // ingest stops at its next batch. Nothing is published here.
+    pipeline->Reset();
+    Status checkpointed = store->Checkpoint();
+    if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
+    for (auto* tp : partitions) assignment.Revoke(tp->partition());
+    c->unassign();
+    LogInfo("partitions revoked; the pending batch is consumed again");
   }
 
   int TopicPartitions() {
@@ -260,9 +261,8 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     int64_t lag = 0;
     for (int32_t p = 0; p < n; ++p) {
       int64_t low = -1, high = -1;
-      auto pos = positions.find(p);
-      if (consumer && pos != positions.end() &&
-          consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
+      const std::optional<int64_t> pos = assignment.next(p);
+      if (consumer && pos && consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
         high = -1;
       }
       if (high < 0 &&
@@ -270,7 +270,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
         high = -1;
       }
       int64_t& end = partition_end[p];
-      end = std::max({end, high, pos != positions.end() ? pos->second : int64_t{0}});
+      end = std::max({end, high, pos.value_or(0)});
       if (low >= 0) partition_start[p] = low;
       int64_t next = partition_start.count(p) ? partition_start[p] : 0;
       // An unreadable position (the session ends on it) counts from the
@@ -283,25 +283,20 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   }
 
   void UpdateReadiness() {
-    if (owner->ready_.load() || !assigned_once) return;
+    if (owner->ready_.load() || !assignment.assigned_once()) return;
     // A dead member of the group may still hold partitions after a crash;
     // readiness waits until this consumer owns them all.
     const int n = TopicPartitions();
-    if (n <= 0 || static_cast<int>(positions.size()) < n) return;
-    for (auto& [partition, target] : targets) {
-      if (target < 0) {
-        int64_t low = 0, high = -1;
-        if (consumer->query_watermark_offsets(options.topic, partition, &low, &high, 1000) != RdKafka::ERR_NO_ERROR ||
-            high < 0) {
-          return;
-        }
-        target = high;
-        auto pos = positions.find(partition);
-        if (pos != positions.end() && pos->second < low) pos->second = low;
+    if (n <= 0 || static_cast<int>(assignment.size()) < n) return;
+    for (int32_t partition : assignment.UnknownTargets()) {
+      int64_t low = 0, high = -1;
+      if (consumer->query_watermark_offsets(options.topic, partition, &low, &high, 1000) != RdKafka::ERR_NO_ERROR ||
+          high < 0) {
+        return;
       }
-      auto it = positions.find(partition);
-      if (it == positions.end() || it->second < target) return;
+      assignment.SetTarget(partition, high, low);
     }
+    if (!assignment.CaughtUp(n)) return;
     // Ready means the reports have it all: the last batch must have landed
     // (a failed write ends the session at the next commit).
     if (!pipeline->Sync().ok()) return;
@@ -366,9 +361,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers, options.lead_cache_bytes);
   if (!created.ok()) return {FaultState(created), created};
   applied_at_session_start = stats->events_applied.load();
-  positions.clear();
-  targets.clear();
-  assigned_once = false;
+  assignment.Reset();
   topic_partitions = 0;
   consumer_events.Clear();
   Status s = NewConsumer(&consumer);
@@ -398,8 +391,7 @@ void KafkaIngest::Impl::CloseClients() {
     consumer.reset();
   }
   dead_letters->Close();
-  positions.clear();
-  targets.clear();
+  assignment.Reset();
 }
 
 SessionEnd KafkaIngest::Impl::ConsumeBatches() {
@@ -439,7 +431,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
           last_consume_warning = Clock::now();
           LogWarn("consume: " + msg->errstr());
           // Not assigned yet (e.g. the topic does not exist): say why.
-          if (positions.empty()) SetState(ConsumerState::kStarting, msg->errstr());
+          if (assignment.empty()) SetState(ConsumerState::kStarting, msg->errstr());
         }
         if (n > 0) {
           ran_dry = true;
@@ -447,9 +439,8 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         }
         continue;
       }
-      auto pos = positions.find(msg->partition());
       // A stale message of a revoked partition, or one already consumed.
-      if (pos == positions.end() || msg->offset() < pos->second) continue;
+      if (!assignment.Wants(msg->partition(), msg->offset())) continue;
       const uint64_t message_bytes = msg->len() + msg->key_len();
       if (n > 0 && batch_bytes + message_bytes > batch_room) {
         carried = std::move(msg);  // the first of the next batch
@@ -460,7 +451,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
                                SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
       if (!s.ok()) return {FaultState(s), s};
-      pos->second = msg->offset() + 1;
+      assignment.Consumed(msg->partition(), msg->offset());
       NoteProgress();
       ++n;
       batch_bytes += message_bytes;

@@ -1,0 +1,73 @@
+// detail::Assignment (ingest/detail/assignment.h): which messages a session
+// applies, and when it is caught up, from the rebalance and consume events
+// alone.
+#include <doctest/doctest.h>
+
+#include "ingest/detail/assignment.h"
+
+namespace leadflow::ingest::detail {
+
+TEST_CASE("Assignment applies a partition's messages from its position on, once, and none of a revoked partition") {
+  Assignment a;
+  CHECK(a.empty());
+  CHECK_FALSE(a.Wants(0, 0));  // nothing assigned: a stale message
+  a.Assign(0, 10, -1);
+  a.Assign(1, 0, -1);
+  CHECK(a.size() == 2);
+  CHECK_FALSE(a.Wants(0, 9));  // before the stored position: applied already
+  CHECK(a.Wants(0, 10));
+  a.Consumed(0, 10);
+  CHECK(a.next(0) == 11);
+  CHECK_FALSE(a.Wants(0, 10));  // read again after a fetch retry: not twice
+  CHECK(a.Wants(0, 12));        // a gap (compaction, transactions) is fine
+  a.Consumed(0, 12);
+  CHECK(a.next(0) == 13);
+  a.Revoke(0);
+  CHECK_FALSE(a.Wants(0, 13));  // a message of a revoked partition still queued
+  CHECK_FALSE(a.next(0).has_value());
+  a.Consumed(0, 20);  // ignored: not assigned
+  CHECK_FALSE(a.next(0).has_value());
+  CHECK(a.Wants(1, 0));
+  // Assigned again (from the store's position after the revoke): from there.
+  a.Assign(0, 11, -1);
+  CHECK(a.Wants(0, 11));
+  a.Reset();
+  CHECK(a.empty());
+  CHECK_FALSE(a.assigned_once());
+  CHECK_FALSE(a.Wants(1, 5));
+}
+
+TEST_CASE("Assignment is caught up only when it holds every partition and each has reached a known target") {
+  Assignment a;
+  CHECK_FALSE(a.CaughtUp(2));  // never assigned
+  a.Assign(0, 5, -1);
+  CHECK_FALSE(a.CaughtUp(2));  // partition 1 is another member's (or a dead one's)
+  a.Assign(1, 0, -1);
+  CHECK_FALSE(a.CaughtUp(0));  // the topic's partitions not known
+  // Targets unknown: never guessed caught up, even at the end.
+  CHECK_FALSE(a.CaughtUp(2));
+  CHECK(a.UnknownTargets() == std::vector<int32_t>{0, 1});
+  a.SetTarget(0, 5, 0);
+  CHECK(a.UnknownTargets() == std::vector<int32_t>{1});
+  CHECK_FALSE(a.CaughtUp(2));
+  // Partition 1's records before 3 are gone (retention): its position
+  // moves up to the start.
+  a.SetTarget(1, 4, 3);
+  CHECK(a.next(1) == 3);
+  CHECK_FALSE(a.CaughtUp(2));
+  a.Consumed(1, 3);
+  CHECK(a.CaughtUp(2));
+  // A position is never moved down by a start below it.
+  a.SetTarget(0, 5, 1);
+  CHECK(a.next(0) == 5);
+  // A partition assigned once the service is ready has no target.
+  a.Revoke(1);
+  CHECK_FALSE(a.CaughtUp(2));
+  a.Assign(1, 0, std::nullopt);
+  CHECK(a.UnknownTargets().empty());
+  CHECK(a.CaughtUp(2));
+  a.SetTarget(1, 100, 0);  // no target tracked: nothing changes
+  CHECK(a.CaughtUp(2));
+}
+
+}  // namespace leadflow::ingest::detail
