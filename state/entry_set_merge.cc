@@ -7,6 +7,8 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice.h>
 
+#include "state/detail/fixed_runs.h"
+
 namespace leadflow::state {
 
 namespace {
@@ -101,24 +103,7 @@ void EntryDifference(std::string_view a, std::string_view b, std::string* out) {
   }
 }
 
-void EntryUnion(std::string_view a, std::string_view b, std::string* out) {
-  out->clear();
-  out->reserve(a.size() + b.size());
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    const int c = Compare(a.data() + i, b.data() + j);
-    if (c <= 0) {
-      out->append(a.data() + i, kEntryBytes);
-      i += kEntryBytes;
-      if (c == 0) j += kEntryBytes;
-    } else {
-      out->append(b.data() + j, kEntryBytes);
-      j += kEntryBytes;
-    }
-  }
-  out->append(a.substr(i));
-  out->append(b.substr(j));
-}
+void EntryUnion(std::string_view a, std::string_view b, std::string* out) { detail::FixedUnion(a, b, kEntryBytes, out); }
 
 std::shared_ptr<rocksdb::MergeOperator> NewEntrySetMergeOperator() { return std::make_shared<EntrySetMergeOperator>(); }
 

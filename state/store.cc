@@ -26,6 +26,7 @@
 #include "state/bitmap_merge.h"
 #include "state/disk.h"
 #include "state/entry_set_merge.h"
+#include "state/record_set_merge.h"
 #include "state/log.h"
 #include "state/overlay.h"
 
@@ -570,6 +571,11 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   auto& attr_index = descs[static_cast<size_t>(Cf::kAttrIndex)].options;
   attr_index.merge_operator = NewEntrySetMergeOperator();
   attr_index.max_successive_merges = kMaxSuccessiveBitmapMerges;
+  // The transition log is kept as record sets per org and hour, changed by
+  // merge operands too (state/record_set_merge.h).
+  auto& log = descs[static_cast<size_t>(Cf::kLog)].options;
+  log.merge_operator = NewRecordSetMergeOperator();
+  log.max_successive_merges = kMaxSuccessiveBitmapMerges;
   // Lead records grow by appended journals (state/append_merge.h); the
   // applier bounds a record's journal itself, so RocksDB need not count.
   descs[static_cast<size_t>(Cf::kLeads)].options.merge_operator = NewAppendMergeOperator();

@@ -45,7 +45,7 @@ enum class Cf : int {
   kStatuses,     // org, status_id -> status record
   kUsers,        // org, user_id -> user record
   kBitmaps,      // org, kind, subject, level, unit -> roaring bitmap of lead numbers (merged deltas)
-  kLog,          // org, day, time, lead number, index -> effective transition
+  kLog,          // org, day, hour -> its effective transitions (record set: time, lead number, index -> from, to)
   kPairs,        // org, from, to -> "" (every transition pair ever seen)
   kActivities,   // no longer written (nothing read it); kept so older data dirs open
   kLeadRows,     // org, lead number -> lead attributes (Leads Not Contacted rows)

@@ -75,13 +75,22 @@ std::string BitmapPrefix(std::string_view org, Kind kind, std::string_view subje
 std::string Bitmap(std::string_view org, Kind kind, std::string_view subject, Level level, int64_t unit);
 
 // Effective transitions by time, for the partial days at a period's edges.
+// Stored per org and UTC hour (LogHour) as a record set
+// (state/record_set_merge.h) whose records are (the entry's id: time, lead
+// number, index) -> the transition's value (views/lead_facts.h).
 std::string LogDayPrefix(std::string_view org, int64_t day);
+std::string LogHour(std::string_view org, int64_t day, int hour);
+// One entry's logical key (what a lead's diff names): LogDayPrefix, then its
+// id. SplitLogEntry returns the id and sets *hour_key to the stored key of
+// its hour.
 std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, uint32_t index);
+std::string_view SplitLogEntry(std::string_view log_key, std::string* hour_key);
 struct LogKeyParts {
   int64_t at_ms;
   uint32_t lead_num;
 };
-LogKeyParts ParseLogKey(std::string_view key, size_t prefix_len);
+// The parts of an entry's id (a record's id in the hour's set).
+LogKeyParts ParseLogId(std::string_view id);
 
 // Lead attribute indexes (Leads Not Contacted). attr is a normalized column.
 // Typed values sort booleans < numbers < strings, each by value.

@@ -114,6 +114,11 @@ std::map<std::string, std::string> Dump(state::Store* store) {
         views::LeadRecord r;
         REQUIRE(views::LeadRecord::Decode(v, &r).ok());
         all.emplace(std::to_string(cf) + "|" + std::string(k), r.Encode());
+      } else if ((static_cast<state::Cf>(cf) == state::Cf::kLog || static_cast<state::Cf>(cf) == state::Cf::kAttrIndex) &&
+                 v.empty()) {
+        // A set whose entries were all removed (a late event moved them
+        // elsewhere) reads as none: whether the key is left with an empty
+        // set depends on the batches.
       } else if (static_cast<state::Cf>(cf) != state::Cf::kActivityLog && static_cast<state::Cf>(cf) != state::Cf::kEvents) {
         all.emplace(std::to_string(cf) + "|" + std::string(k), std::string(v));
       }

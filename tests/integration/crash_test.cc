@@ -75,9 +75,13 @@ TEST_CASE("kill -9 at random moments during ingestion loses nothing and counts n
   CHECK(crashed_days == testing::ActivityLogDays(*ref.store));
   for (const auto& [cf, name] : families) {
     std::vector<std::pair<std::string, std::string>> a, b;
-    auto collect = [](std::vector<std::pair<std::string, std::string>>* out) {
-      return [out](std::string_view k, std::string_view v) {
-        out->emplace_back(std::string(k), std::string(v));
+    // A set whose entries were all removed (a late event moved them
+    // elsewhere) reads as none: whether its key is left with an empty set
+    // depends on the batches.
+    const bool sets = cf == state::Cf::kLog || cf == state::Cf::kAttrIndex;
+    auto collect = [sets](std::vector<std::pair<std::string, std::string>>* out) {
+      return [out, sets](std::string_view k, std::string_view v) {
+        if (!(sets && v.empty())) out->emplace_back(std::string(k), std::string(v));
         return true;
       };
     };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "state/bitmap_merge.h"
+#include "state/record_set_merge.h"
 #include "views/lead_facts.h"
 #include "views/time.h"
 
@@ -79,19 +80,34 @@ Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int
 
 Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
                std::vector<LogEntry>* out) {
+  // The day's hours (keys::LogHour) in order, each a record set sorted by
+  // (time, lead number, index): the entries come in time order.
+  constexpr int64_t kHourMs = 3'600'000;
   const std::string prefix = keys::LogDayPrefix(org, day);
   Status failure;
   Status s = reader.Scan(Cf::kLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    keys::LogKeyParts parts = keys::ParseLogKey(k, prefix.size());
-    if (parts.at_ms >= to_ms) return false;
-    if (parts.at_ms < from_ms) return true;
-    LogEntry e{parts.at_ms, parts.lead_num, std::nullopt, {}};
-    if (!DecodeLogValue(v, &e.from, &e.to)) {
-      failure = Status::Corruption("bad transition log entry");
+    if (k.size() != prefix.size() + 1) {
+      failure = Status::Corruption("bad transition log key");
       return false;
     }
-    out->push_back(std::move(e));
-    return true;
+    const int64_t hour_start = DayStartMs(day) + static_cast<unsigned char>(k[prefix.size()]) * kHourMs;
+    if (hour_start >= to_ms) return false;
+    if (hour_start + kHourMs <= from_ms) return true;
+    bool more = true;
+    Status walked = state::ForEachRecord(v, [&](std::string_view id, std::string_view value) {
+      const keys::LogKeyParts parts = keys::ParseLogId(id);
+      if (parts.at_ms >= to_ms) return more = false;
+      if (parts.at_ms < from_ms) return true;
+      LogEntry e{parts.at_ms, parts.lead_num, std::nullopt, {}};
+      if (!DecodeLogValue(value, &e.from, &e.to)) {
+        failure = Status::Corruption("bad transition log entry");
+        return more = false;
+      }
+      out->push_back(std::move(e));
+      return true;
+    });
+    if (!walked.ok()) failure = walked;
+    return more && walked.ok();
   });
   return s.ok() ? failure : s;
 }

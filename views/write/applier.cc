@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "state/entry_set_merge.h"
+#include "state/record_set_merge.h"
 #include "views/keys.h"
 #include "views/write/lead_diff.h"
 #include "views/time.h"
@@ -438,6 +439,24 @@ void Applier::DiffPart(Part* part) {
     std::memcpy(e.data(), entry.data(), e.size());
     (add ? adds : removes).push_back(e);
   };
+  // The transition log entries the part's leads remove and put, per stored
+  // hour key (keys::LogHour): one merge operand per key
+  // (state/record_set_merge.h). Different leads' entries differ (the lead
+  // number is in their ids), and one lead's are net.
+  using LogId = std::array<char, state::kRecordIdBytes>;
+  std::unordered_map<std::string, std::pair<std::vector<std::pair<LogId, std::string>>, std::vector<LogId>>> log_deltas;
+  std::string hour_key;
+  auto note_log = [&](const std::string& entry_key, std::string* value) {
+    const std::string_view id = keys::SplitLogEntry(entry_key, &hour_key);
+    auto& [puts, removes] = log_deltas[hour_key];
+    LogId lid;
+    std::memcpy(lid.data(), id.data(), lid.size());
+    if (value) {
+      puts.emplace_back(lid, std::move(*value));
+    } else {
+      removes.push_back(lid);
+    }
+  };
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
@@ -448,8 +467,8 @@ void Applier::DiffPart(Part* part) {
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
     for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);
-    for (const auto& k : d.log_deletes) batch.Delete(Cf::kLog, k);
-    for (const auto& [k, v] : d.log_puts) batch.Put(Cf::kLog, k, v);
+    for (const auto& k : d.log_deletes) note_log(k, nullptr);
+    for (auto& [k, v] : d.log_puts) note_log(k, &v);
     for (auto& p : d.pairs) {
       if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
     }
@@ -502,6 +521,19 @@ void Applier::DiffPart(Part* part) {
     for (const Entry& e : delta.first) adds.append(e.data(), e.size());
     for (const Entry& e : delta.second) removes.append(e.data(), e.size());
     batch.Merge(Cf::kAttrIndex, day_key, state::EncodeEntryDelta(adds, removes));
+  }
+  for (auto& [key, delta] : log_deltas) {
+    auto& [puts, ids] = delta;
+    // By bytes, as the merge operator orders records (std::array's < would
+    // compare signed chars).
+    auto before = [](const LogId& x, const LogId& y) { return std::memcmp(x.data(), y.data(), x.size()) < 0; };
+    std::sort(puts.begin(), puts.end(), [&](const auto& x, const auto& y) { return before(x.first, y.first); });
+    std::sort(ids.begin(), ids.end(), before);
+    adds.clear();
+    removes.clear();
+    for (const auto& [id, value] : puts) state::AppendRecord(&adds, std::string_view(id.data(), id.size()), value);
+    for (const LogId& id : ids) removes.append(id.data(), id.size());
+    batch.Merge(Cf::kLog, key, state::EncodeRecordDelta(adds, removes));
   }
 }
 
