@@ -349,7 +349,10 @@ def write(r, out: Path):
                   f"while a background stream runs at {fmt(fr['background_rate'])} events/s "
                   f"(leadflow applied {fmt(fr.get('observed_apply_rate'), 0)} events/s meanwhile): "
                   f"p50 {fr['p50_ms']:.1f} ms, p90 {fr['p90_ms']:.1f} ms, p99 {fr['p99_ms']:.1f} ms, "
-                  f"max {fr['max_ms']:.1f} ms.", "", "![freshness](freshness.png)", ""]
+                  f"max {fr['max_ms']:.1f} ms."
+                  + (f" The state held {fmt(fr['state_events_before'], 0)} applied events when the probes began "
+                     "(each freshness run adds its background stream to it)." if fr.get("state_events_before") else ""),
+                  "", "![freshness](freshness.png)", ""]
         s = sorted(fr.get("samples_ms", []))
         if s:
             fig, ax = plt.subplots(figsize=(6, 3.2))

@@ -429,6 +429,10 @@ class Bench:
         applied = after.get("leadflow_events_applied_total", 0) - before.get("leadflow_events_applied_total", 0)
         res["background_rate"] = rate
         res["observed_apply_rate"] = applied / elapsed
+        # The state the probes met: a live event touches a lead whose record
+        # and facts grow with its history, and every freshness run adds its
+        # background stream to the state, so repeated runs drift worse.
+        res["state_events_before"] = before.get("leadflow_events_applied_total")
         res["lag_at_end"] = after.get("leadflow_consumer_lag_messages")
         self.results["freshness"] = res
         log(f"freshness: p50 {res['p50_ms']:.1f} ms p99 {res['p99_ms']:.1f} ms "
