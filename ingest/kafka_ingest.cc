@@ -318,12 +318,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // of a batch (WAL and memtable, later an SST) is estimated at
   // kBatchWriteFactor times the batch's message bytes.
   static constexpr uint64_t kBatchWriteFactor = 4;
+  // The room kept free before any batch: the threshold, and the live
+  // batches staged since the last checkpoint, still to be written (state/
+  // store.h Stage), counted at their memory estimate.
+  uint64_t ReservedBytes() const { return options.min_free_disk_bytes + store->checkpoint_stats().staged_bytes; }
   Status CheckDisk(uint64_t batch_message_bytes = 0) const {
     if (options.data_dir.empty()) return Status::Ok();
-    // Live batches staged since the last checkpoint are still to be
-    // written too (state/store.h Stage): counted at their memory estimate.
-    const uint64_t need = options.min_free_disk_bytes + kBatchWriteFactor * batch_message_bytes +
-                          store->checkpoint_stats().staged_bytes;
+    const uint64_t need = ReservedBytes() + kBatchWriteFactor * batch_message_bytes;
     return state::CheckRoom(options.data_dir, need,
                             "ingest pauses below " + state::HumanBytes(options.min_free_disk_bytes) +
                                 " (--min-free-disk-mb) plus room for the next batch");
@@ -337,7 +338,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     if (options.data_dir.empty()) return UINT64_MAX;
     const std::optional<uint64_t> free = state::FreeBytes(options.data_dir);
     if (!free) return UINT64_MAX;
-    const uint64_t reserved = options.min_free_disk_bytes + store->checkpoint_stats().staged_bytes;
+    const uint64_t reserved = ReservedBytes();
     return *free > reserved ? (*free - reserved) / kBatchWriteFactor : 0;
   }
 

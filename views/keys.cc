@@ -148,19 +148,18 @@ std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_
   return k;
 }
 
-std::string LogHour(std::string_view org, int64_t day, int hour) {
-  std::string k = LogDayPrefix(org, day);
-  k.push_back(static_cast<char>(hour));
-  return k;
-}
-
 std::string_view SplitLogEntry(std::string_view log_key, std::string* hour_key) {
   constexpr size_t kId = 16;  // AppendI64 + AppendU32 + AppendU32, as Log writes them
   const size_t at = log_key.size() - kId;
   const int64_t at_ms = ReadI64(log_key, at);
   hour_key->assign(log_key.substr(0, at));
-  hour_key->push_back(static_cast<char>((at_ms - DayStartMs(DayOf(at_ms))) / 3'600'000));
+  hour_key->push_back(static_cast<char>((at_ms - DayStartMs(DayOf(at_ms))) / kLogHourMs));
   return log_key.substr(at);
+}
+
+std::optional<int64_t> LogHourStartMs(std::string_view hour_key, size_t day_prefix_size, int64_t day) {
+  if (hour_key.size() != day_prefix_size + 1) return std::nullopt;
+  return DayStartMs(day) + static_cast<unsigned char>(hour_key[day_prefix_size]) * kLogHourMs;
 }
 
 LogKeyParts ParseLogId(std::string_view id) { return LogKeyParts{ReadI64(id, 0), ReadU32(id, 8)}; }

@@ -75,16 +75,20 @@ std::string BitmapPrefix(std::string_view org, Kind kind, std::string_view subje
 std::string Bitmap(std::string_view org, Kind kind, std::string_view subject, Level level, int64_t unit);
 
 // Effective transitions by time, for the partial days at a period's edges.
-// Stored per org and UTC hour (LogHour) as a record set
-// (state/record_set_merge.h) whose records are (the entry's id: time, lead
-// number, index) -> the transition's value (views/lead_facts.h).
+// Stored per org and UTC hour as a record set (state/record_set_merge.h)
+// whose records are (the entry's id: time, lead number, index) -> the
+// transition's value (views/lead_facts.h). An hour's key is LogDayPrefix,
+// then the hour of the day (one byte).
 std::string LogDayPrefix(std::string_view org, int64_t day);
-std::string LogHour(std::string_view org, int64_t day, int hour);
+inline constexpr int64_t kLogHourMs = 3'600'000;
 // One entry's logical key (what a lead's diff names): LogDayPrefix, then its
 // id. SplitLogEntry returns the id and sets *hour_key to the stored key of
 // its hour.
 std::string Log(std::string_view org, int64_t day, int64_t at_ms, uint32_t lead_num, uint32_t index);
 std::string_view SplitLogEntry(std::string_view log_key, std::string* hour_key);
+// The start of the hour a stored key of day names (day_prefix_size: the
+// size of its LogDayPrefix); nullopt when the key is not an hour's key.
+std::optional<int64_t> LogHourStartMs(std::string_view hour_key, size_t day_prefix_size, int64_t day);
 struct LogKeyParts {
   int64_t at_ms;
   uint32_t lead_num;

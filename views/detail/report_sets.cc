@@ -80,19 +80,18 @@ Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int
 
 Status ReadLog(const state::Reader& reader, std::string_view org, int64_t day, int64_t from_ms, int64_t to_ms,
                std::vector<LogEntry>* out) {
-  // The day's hours (keys::LogHour) in order, each a record set sorted by
-  // (time, lead number, index): the entries come in time order.
-  constexpr int64_t kHourMs = 3'600'000;
+  // The day's hours (keys.h) in order, each a record set sorted by (time,
+  // lead number, index): the entries come in time order.
   const std::string prefix = keys::LogDayPrefix(org, day);
   Status failure;
   Status s = reader.Scan(Cf::kLog, prefix, keys::PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    if (k.size() != prefix.size() + 1) {
+    const std::optional<int64_t> hour_start = keys::LogHourStartMs(k, prefix.size(), day);
+    if (!hour_start) {
       failure = Status::Corruption("bad transition log key");
       return false;
     }
-    const int64_t hour_start = DayStartMs(day) + static_cast<unsigned char>(k[prefix.size()]) * kHourMs;
-    if (hour_start >= to_ms) return false;
-    if (hour_start + kHourMs <= from_ms) return true;
+    if (*hour_start >= to_ms) return false;
+    if (*hour_start + keys::kLogHourMs <= from_ms) return true;
     bool more = true;
     Status walked = state::ForEachRecord(v, [&](std::string_view id, std::string_view value) {
       const keys::LogKeyParts parts = keys::ParseLogId(id);

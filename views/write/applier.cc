@@ -440,7 +440,7 @@ void Applier::DiffPart(Part* part) {
     (add ? adds : removes).push_back(e);
   };
   // The transition log entries the part's leads remove and put, per stored
-  // hour key (keys::LogHour): one merge operand per key
+  // hour key (keys::SplitLogEntry): one merge operand per key
   // (state/record_set_merge.h). Different leads' entries differ (the lead
   // number is in their ids), and one lead's are net.
   using LogId = std::array<char, state::kRecordIdBytes>;

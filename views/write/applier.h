@@ -51,7 +51,7 @@ enum class ApplyOutcome { kApplied, kDuplicate };
 // records in a binary layout, views/records.cc; 8: the duplicate set as
 // generations and open records per shard, views/write/dedup_set.h; 9: lead
 // records followed by journals, views/records.h lead_journal; 10: the
-// transition log as record sets per org and hour, keys::LogHour,
+// transition log as record sets per org and hour, keys::SplitLogEntry,
 // state/record_set_merge.h). A new data directory is stamped with it; a
 // directory of another layout is refused (Corruption, saying to rebuild it
 // from the topic) instead of being misread.
