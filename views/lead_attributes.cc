@@ -124,42 +124,58 @@ json ColumnValue(const LeadAttributes& a, std::string_view normalized, const std
   return v ? *v : json();
 }
 
-std::string LeadAttributes::Encode() const {
-  // The msgpack of the map {"a", "c", "f", "i", "m", "n", "o", "s"} (in
-  // that order, as nlohmann's std::map-ordered object writes it), written
-  // directly: building the map would copy the fields. Decode reads it with
-  // nlohmann.
-  std::string out;
-  out.reserve(64);
-  detail::AppendMsgpackMapHeader(&out, 8);
-  auto key = [&](const char* k) { detail::AppendMsgpackStr(&out, k); };
+// The msgpack of the map {"a", "c", "f", "i", "m", "n", "o", "s"} (in that
+// order, as nlohmann's std::map-ordered object writes it), written directly:
+// building the map would copy the fields. Decode reads it with nlohmann.
+void LeadAttributes::EncodeHead(std::string* out) const {
+  detail::AppendMsgpackMapHeader(out, 8);
+  detail::AppendMsgpackStr(out, "a");
+  if (activity_max_ms) {
+    detail::AppendMsgpackInt(out, *activity_max_ms);
+  } else {
+    detail::AppendMsgpackNil(out);
+  }
+  detail::AppendMsgpackStr(out, "c");
+  detail::AppendMsgpackInt(out, created_ms);
+  detail::AppendMsgpackStr(out, "f");
+}
+
+void LeadAttributes::EncodeTail(std::string* out) const {
   auto opt_str = [&](const std::optional<std::string>& v) {
     if (v) {
-      detail::AppendMsgpackStr(&out, *v);
+      detail::AppendMsgpackStr(out, *v);
     } else {
-      detail::AppendMsgpackNil(&out);
+      detail::AppendMsgpackNil(out);
     }
   };
-  key("a");
-  if (activity_max_ms) {
-    detail::AppendMsgpackInt(&out, *activity_max_ms);
-  } else {
-    detail::AppendMsgpackNil(&out);
-  }
-  key("c");
-  detail::AppendMsgpackInt(&out, created_ms);
-  key("f");
-  detail::AppendMsgpack(&out, fields);
-  key("i");
-  detail::AppendMsgpackStr(&out, lead_id);
-  key("m");
-  detail::AppendMsgpackInt(&out, modified_ms);
-  key("n");
+  detail::AppendMsgpackStr(out, "i");
+  detail::AppendMsgpackStr(out, lead_id);
+  detail::AppendMsgpackStr(out, "m");
+  detail::AppendMsgpackInt(out, modified_ms);
+  detail::AppendMsgpackStr(out, "n");
   opt_str(activity_max_name);
-  key("o");
+  detail::AppendMsgpackStr(out, "o");
   opt_str(owner_id);
-  key("s");
-  detail::AppendMsgpackStr(&out, status_id);
+  detail::AppendMsgpackStr(out, "s");
+  detail::AppendMsgpackStr(out, status_id);
+}
+
+std::string LeadAttributes::Encode() const {
+  std::string out;
+  out.reserve(64);
+  EncodeHead(&out);
+  detail::AppendMsgpack(&out, fields);
+  EncodeTail(&out);
+  return out;
+}
+
+std::string LeadAttributes::EncodeWithFieldsOf(std::string_view row, std::string_view head, std::string_view tail) const {
+  if (row.size() < head.size() + tail.size() || !row.starts_with(head) || !row.ends_with(tail)) return Encode();
+  std::string out;
+  out.reserve(row.size() + 16);
+  EncodeHead(&out);
+  out.append(row.substr(head.size(), row.size() - head.size() - tail.size()));
+  EncodeTail(&out);
   return out;
 }
 

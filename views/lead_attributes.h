@@ -39,6 +39,16 @@ struct LeadAttributes {
 
   std::string Encode() const;
   static Status Decode(std::string_view bytes, LeadAttributes* out);
+  // Encode() is the head (the columns before the fields, and the fields'
+  // name), the fields, and the tail (the columns after them): the two ends
+  // alone, so a row whose fields did not change is re-encoded around them.
+  void EncodeHead(std::string* out) const;
+  void EncodeTail(std::string* out) const;
+  // This row's encoding, with the fields taken from `row` (the encoding of
+  // attributes whose head and tail are head and tail) instead of encoded
+  // again: for attributes whose fields are the same as those. Encodes them
+  // when row does not begin with head and end with tail.
+  std::string EncodeWithFieldsOf(std::string_view row, std::string_view head, std::string_view tail) const;
 };
 
 // The attributes of a created, non-deleted lead; nullopt otherwise.

@@ -7,6 +7,12 @@
 
 namespace leadflow::views {
 
+const std::string* CurrentStatus(const LeadRecord& lead) {
+  const std::string* current = nullptr;
+  ForEachEffectiveTransition(lead, [&](int64_t, const std::string*, const std::string& to) { current = &to; });
+  return current;
+}
+
 std::vector<Transition> EffectiveTransitions(const LeadRecord& lead) {
   std::vector<Transition> out;
   ForEachEffectiveTransition(lead, [&](int64_t at_ms, const std::string* from, const std::string& to) {

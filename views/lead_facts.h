@@ -47,6 +47,9 @@ void ForEachEffectiveTransition(const LeadRecord& lead, Fn&& fn) {
 }
 // The same, as values.
 std::vector<Transition> EffectiveTransitions(const LeadRecord& lead);
+// The status the last of them moved to (a reference into lead), nullptr
+// when there are none.
+const std::string* CurrentStatus(const LeadRecord& lead);
 
 // The status ids a lead's facts name, interned: facts hold indexes into it,
 // so deriving and comparing a lead's facts builds no strings (only the keys

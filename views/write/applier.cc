@@ -360,6 +360,9 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
       e.type == EventType::kLeadDeleted) {
     MarkStatusDirty(slot);
   }
+  if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadUpdated || e.type == EventType::kLeadDeleted) {
+    slot->fields_touched = true;
+  }
   switch (e.type) {
     case EventType::kLeadCreated: {
       LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
@@ -460,10 +463,8 @@ void Applier::DiffPart(Part* part) {
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
-    // Every lead event but an activity has put an entry in the journal by
-    // now (activities are journaled below): an empty one means activities only.
     LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
-                      &slot->attributes_before, &slot->row_before, slot->journal.empty()};
+                      &slot->attributes_before, &slot->row_before, !slot->fields_touched};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
     for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);

@@ -188,6 +188,10 @@ class Applier {
     LeadFacts before;
     StatusNames names;  // of before and the facts after
     bool status_dirty = false;
+    // Whether an event of this batch created, updated or deleted the lead
+    // (else its fields, owner and creation are as before: LeadBefore's
+    // fields_unchanged).
+    bool fields_touched = false;
     std::optional<LeadAttributes> attributes_before;  // nullopt: no row
     std::string row_before;                           // encoded, "" when none
     bool is_new = false;  // not in the store; numbered on first sight

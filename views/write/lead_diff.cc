@@ -40,25 +40,48 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     detail::ForEachMissing(was.index_keys, now.index_keys, [&](const std::string& k) { d.index_deletes.push_back(k); });
     detail::ForEachMissing(now.index_keys, was.index_keys, [&](const std::string& k) { d.index_puts.push_back(k); });
   };
-  if (before.activities_only) {
-    // Activities move only the last activity (never backwards: a record
-    // keeps the latest), so DeriveAttributes(after) is the attributes
-    // before with the activity columns set and ModifiedOn raised to the
-    // activity: no copy of the fields. (A lead not created or deleted
-    // has no attributes before or after.)
-    if (attrs && after.last_activity_ms != INT64_MIN) {
+  if (before.fields_unchanged) {
+    // Status changes and activities only move the status, ModifiedOn (the
+    // latest of the creation, updates, changes and the last activity, all
+    // from the creation on: a max, so only what this batch added can raise
+    // it) and the activity columns (the last activity never goes back).
+    // DeriveAttributes(after) is the attributes before with those set: no
+    // copy of the fields. (A lead not created or deleted has no attributes
+    // before or after: neither changes here.)
+    if (attrs) {
+      std::string head, tail;  // the row's ends before: its fields are reused
+      attrs->EncodeHead(&head);
+      attrs->EncodeTail(&tail);
+      int64_t modified = attrs->modified_ms;
+      bool status_moved = false;
+      if (before.status_changed) {
+        const int64_t created = after.created->time.at_ms;
+        for (const StatusChange& c : after.changes) {
+          if (c.time.at_ms >= created) modified = std::max(modified, c.time.at_ms);
+        }
+        const std::string* status = CurrentStatus(after);
+        if (status && *status != attrs->status_id) {
+          attrs->status_id = *status;
+          status_moved = true;
+        }
+      }
       unsigned parts = 0;
-      const int64_t modified = std::max(attrs->modified_ms, after.last_activity_ms);
+      if (after.last_activity_ms != INT64_MIN) {
+        modified = std::max(modified, after.last_activity_ms);
+        if (attrs->activity_max_ms != after.last_activity_ms) parts |= kAttrActivityDate;
+        if (attrs->activity_max_name != after.last_activity_name) parts |= kAttrActivityName;
+      }
       if (attrs->modified_ms != modified) parts |= kAttrModified;
-      if (attrs->activity_max_ms != after.last_activity_ms) parts |= kAttrActivityDate;
-      if (attrs->activity_max_name != after.last_activity_name) parts |= kAttrActivityName;
       if (parts != 0) {
         const AttributeFacts was = DeriveAttributeFacts(org, after.num, attrs, parts);
         attrs->modified_ms = modified;
-        attrs->activity_max_ms = after.last_activity_ms;
-        attrs->activity_max_name = after.last_activity_name;
+        if (after.last_activity_ms != INT64_MIN) {
+          attrs->activity_max_ms = after.last_activity_ms;
+          attrs->activity_max_name = after.last_activity_name;
+        }
         diff_parts(was, DeriveAttributeFacts(org, after.num, attrs, parts));
       }
+      d.row = parts != 0 || status_moved ? attrs->EncodeWithFieldsOf(*before.row, head, tail) : *before.row;
     }
   } else {
     std::optional<LeadAttributes> now_attrs = DeriveAttributes(lead_id, after);
@@ -70,8 +93,8 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
                  DeriveAttributeFacts(org, after.num, now_attrs, parts));
     }
     attrs = std::move(now_attrs);
+    if (attrs) d.row = attrs->Encode();
   }
-  if (attrs) d.row = attrs->Encode();
   d.row_changed = d.row != *before.row;
   return d;
 }

@@ -38,11 +38,13 @@ struct LeadBefore {
   // attributes after it (what the lead cache keeps), changed in place.
   std::optional<LeadAttributes>* attributes = nullptr;
   const std::string* row = nullptr;  // encoded LeadAttributes, "" when none
-  // Whether every event of the batch on this lead was an activity (then
-  // only the last activity of the record changed, and the attributes
-  // follow from the ones before without deriving them from the history:
-  // most live touches).
-  bool activities_only = false;
+  // Whether every event of the batch on this lead was a status change or
+  // an activity (no creation, update or deletion): then the fields, the
+  // owner and the creation are as before, and the attributes after follow
+  // from the ones before (status, ModifiedOn and the activity columns
+  // moved) without deriving them from the history, and the row is encoded
+  // around the fields it had: most live touches.
+  bool fields_unchanged = false;
 };
 
 struct LeadDiff {
