@@ -104,6 +104,10 @@ std::string Pair(std::string_view org, const std::optional<std::string>& from, s
 
 void AssignBitmapChunk(std::string* out, std::string_view logical, uint32_t chunk) {
   out->assign(logical);
+  AppendBitmapChunkSuffix(out, chunk);
+}
+
+void AppendBitmapChunkSuffix(std::string* out, uint32_t chunk) {
   out->push_back(static_cast<char>((chunk >> 8) & 0xFF));
   out->push_back(static_cast<char>(chunk & 0xFF));
 }

@@ -43,6 +43,8 @@ std::string BitmapChunk(std::string_view logical, uint32_t chunk);
 // BitmapChunk into *out (its buffer reused: no allocation once it is large
 // enough).
 void AssignBitmapChunk(std::string* out, std::string_view logical, uint32_t chunk);
+// What BitmapChunk appends to the logical key.
+void AppendBitmapChunkSuffix(std::string* out, uint32_t chunk);
 std::string BitmapChunksEnd(std::string_view logical);
 // The logical key of a stored chunk key.
 inline std::string_view LogicalBitmapKey(std::string_view stored) {

@@ -138,10 +138,30 @@ LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names) {
 }
 
 std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const StatusNames& names) {
-  const std::string subject = f.kind == keys::Kind::kTransition
-                                  ? keys::PairSubject(FromName(f.a, names), names.Name(f.b))
-                                  : keys::StatusSubject(names.Name(f.a));
-  return keys::Bitmap(org, f.kind, subject, f.level, f.unit);
+  std::string k;
+  AppendBitmapFactKey(&k, org, f, names);
+  return k;
+}
+
+void AppendBitmapFactKey(std::string* out, std::string_view org, const BitmapFact& f, const StatusNames& names) {
+  // keys::Bitmap(org, kind, subject, level, unit), the subject
+  // keys::StatusSubject(a) or, for a transition, keys::PairSubject(a, b),
+  // written in place (tests/views/lead_facts_test.cc holds them equal).
+  out->append(org);
+  out->push_back('\0');
+  out->push_back(static_cast<char>(f.kind));
+  if (f.kind == keys::Kind::kTransition) {
+    if (f.a == kNoStatus) {
+      out->append("\xFF\xFF", 2);  // a creation's null "from"
+    } else {
+      keys::AppendStr(out, names.Name(f.a));
+    }
+    keys::AppendStr(out, names.Name(f.b));
+  } else {
+    keys::AppendStr(out, names.Name(f.a));
+  }
+  out->push_back(static_cast<char>(f.level));
+  keys::AppendI64(out, f.unit);
 }
 
 std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f) {

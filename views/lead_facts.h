@@ -92,6 +92,9 @@ struct LeadFacts {
 LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names);
 
 std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const StatusNames& names);
+// Appends BitmapFactKey(org, f, names) to *out: no string of its own (the
+// applier writes a batch's bitmap operations' keys into one buffer).
+void AppendBitmapFactKey(std::string* out, std::string_view org, const BitmapFact& f, const StatusNames& names);
 std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f);
 std::string LogFactValue(const LogFact& f, const StatusNames& names);
 std::string PairFactKey(std::string_view org, std::pair<uint32_t, uint32_t> pair, const StatusNames& names);

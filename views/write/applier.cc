@@ -467,6 +467,7 @@ void Applier::DiffPart(Part* part) {
                       &slot->attributes_before, &slot->row_before, !slot->fields_touched};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
+    for (const auto& [f, add] : d.fact_ops) part->outbox.SendFact(org, f, slot->names, num, add);
     for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);
     for (const auto& k : d.log_deletes) note_log(k, nullptr);
     for (auto& [k, v] : d.log_puts) note_log(k, &v);

@@ -11,8 +11,20 @@ namespace leadflow::views {
 
 ChunkOutbox::Ops* ChunkOutbox::ListOf(std::string_view logical, uint32_t chunk) {
   keys::AssignBitmapChunk(&scratch_, logical, chunk);
+  return ListOfScratch();
+}
+
+ChunkOutbox::Ops* ChunkOutbox::ListOfScratch() {
   const size_t hash = detail::HashKey(scratch_);
   return boxes_[boxes_.size() == 1 ? 0 : hash % boxes_.size()].FindOrEmplace(hash, scratch_);
+}
+
+void ChunkOutbox::SendFact(std::string_view org, const BitmapFact& fact, const StatusNames& names, uint32_t num,
+                           bool add) {
+  scratch_.clear();
+  AppendBitmapFactKey(&scratch_, org, fact, names);
+  keys::AppendBitmapChunkSuffix(&scratch_, num >> keys::kChunkBits);
+  ListOfScratch()->emplace_back(num, add);
 }
 
 void ChunkOutbox::Send(std::string_view logical, uint32_t num, bool add) {

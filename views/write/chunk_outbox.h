@@ -33,6 +33,7 @@
 
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
+#include "views/lead_facts.h"
 
 namespace leadflow::views {
 
@@ -47,6 +48,9 @@ class ChunkOutbox {
 
   // Adds (num, add) to the chunk of logical that holds num.
   void Send(std::string_view logical, uint32_t num, bool add);
+  // The same for the bitmap of a status fact, its key
+  // (AppendBitmapFactKey) written into the outbox's own buffer.
+  void SendFact(std::string_view org, const BitmapFact& fact, const StatusNames& names, uint32_t num, bool add);
   // Adds every number of nums to logical. A unit's numbers mostly fall in
   // one chunk, so its list is looked up once per run of one chunk.
   void SendAdds(std::string_view logical, std::span<const uint32_t> nums);
@@ -57,6 +61,8 @@ class ChunkOutbox {
 
  private:
   Ops* ListOf(std::string_view logical, uint32_t chunk);
+  // The list of the chunk key in scratch_.
+  Ops* ListOfScratch();
 
   std::vector<Box> boxes_;  // by owner
   std::string scratch_;     // the chunk key being looked up

@@ -13,8 +13,8 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     const LeadFacts& was = *before.status;
     const LeadFacts now = DeriveFacts(after, before.names);
     const StatusNames& names = *before.names;
-    detail::ForEachMissing(was.bitmaps, now.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), false); });
-    detail::ForEachMissing(now.bitmaps, was.bitmaps, [&](const BitmapFact& f) { d.bitmap_ops.emplace_back(BitmapFactKey(org, f, names), true); });
+    detail::ForEachMissing(was.bitmaps, now.bitmaps, [&](const BitmapFact& f) { d.fact_ops.emplace_back(f, false); });
+    detail::ForEachMissing(now.bitmaps, was.bitmaps, [&](const BitmapFact& f) { d.fact_ops.emplace_back(f, true); });
     // Log entries are keyed by (time, index): the index is the position.
     const size_t common = std::min(was.log.size(), now.log.size());
     for (size_t i = 0; i < common; ++i) {

@@ -48,7 +48,11 @@ struct LeadBefore {
 };
 
 struct LeadDiff {
-  // Bitmaps (logical keys) the lead leaves (false) or joins (true).
+  // Bitmaps the lead leaves (false) or joins (true): its status facts as
+  // facts (their keys, AppendBitmapFactKey with LeadBefore's names, are
+  // written by the chunk outbox, not built here), its attribute facts by
+  // logical key.
+  std::vector<std::pair<BitmapFact, bool>> fact_ops;
   std::vector<std::pair<std::string, bool>> bitmap_ops;
   std::vector<std::pair<std::string, std::string>> log_puts;  // keys::Log -> value
   std::vector<std::string> log_deletes;

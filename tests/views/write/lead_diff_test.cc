@@ -103,6 +103,7 @@ TEST_CASE("a batch of status changes and activities diffs as the full derivation
     const LeadDiff full = DiffLead("org1", "lead1", after, LeadBefore{&full_facts, &full_names, changed, &full_attrs, &row_before, false});
     CAPTURE(i);
     CHECK(fast.bitmap_ops == full.bitmap_ops);
+    CHECK(fast.fact_ops == full.fact_ops);
     CHECK(fast.log_puts == full.log_puts);
     CHECK(fast.log_deletes == full.log_deletes);
     CHECK(fast.pairs == full.pairs);
