@@ -72,10 +72,13 @@ BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
 # Each scale has its own broker, ports and PostgreSQL, so a CI smoke run
-# (small) can run beside a long full-scale run.
+# (small) can run beside a long full-scale run. Every port is below Linux's
+# ephemeral range (32768-60999): in that range a client's outgoing
+# connection (the tests' thousands) can hold the port, and a broker that
+# then starts fails to bind it (it did in CI in session 16).
 PORT_OFFSET = {"full": 0, "small": 100, "medium": 200}
-HTTP_PORT = 38080
-PG_PORT = 35432
+HTTP_PORT = 28080
+PG_PORT = 25432
 KAFKA_ENV = {}
 BROKERS = ""
 
@@ -83,9 +86,9 @@ BROKERS = ""
 def configure_ports(scale):
     global HTTP_PORT, PG_PORT, KAFKA_ENV, BROKERS
     off = PORT_OFFSET[scale]
-    HTTP_PORT = 38080 + off
-    PG_PORT = 35432 + off
-    kafka_port = 39092 + off
+    HTTP_PORT = 28080 + off
+    PG_PORT = 25432 + off
+    kafka_port = 29092 + off
     kafka_dir = "/tmp/leadflow-kafka-bench" + ("" if scale == "full" else f"-{scale}")
     KAFKA_ENV = {"KAFKA_DIR": kafka_dir, "KAFKA_PORT": str(kafka_port),
                  "KAFKA_CONTROLLER_PORT": str(kafka_port + 1), "KAFKA_HEAP_OPTS": "-Xms512m -Xmx1g"}

@@ -9,8 +9,8 @@
 # Needs a medium bench's work directory and broker: run once
 #   bash bench/run.sh --scale medium
 # (or `python3 bench/run.py --scale medium --phases gen,ingest`), then
-#   KAFKA_DIR=/tmp/leadflow-kafka-bench-medium KAFKA_PORT=39292 \
-#   KAFKA_CONTROLLER_PORT=39293 bash scripts/kafka.sh start
+#   KAFKA_DIR=/tmp/leadflow-kafka-bench-medium KAFKA_PORT=29292 \
+#   KAFKA_CONTROLLER_PORT=29293 bash scripts/kafka.sh start
 # Each run restarts `leadflow serve` on /tmp/leadflow-bench-medium's state
 # with the binary under test (tools and the prober come from build-release)
 # and adds 4 new orgs of background; both binaries must read the state's

@@ -29,8 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = Path("/tmp/leadflow-bench-medium")
-BROKERS = "127.0.0.1:39292"
-PORT = 38280
+BROKERS = "127.0.0.1:29292"
+PORT = 28280
 
 
 def main():

@@ -7,7 +7,7 @@ benchmark can run the same reports against both (bench/scenarios.py).
 
 Module API (standard library + psycopg2 only):
 
-    cluster = Cluster(data_dir='/tmp/leadflow-pg', port=55432)
+    cluster = Cluster(data_dir='/tmp/leadflow-pg', port=25332)
     cluster.start()                 # initdb on first use, then pg_ctl start; no-op when running
     dsn = cluster.dsn()             # libpq DSN (unix socket inside data_dir, database 'leadflow')
     stats = load(dsn, 'events.ndjson')   # drop + COPY + derive + index; returns timings and sizes
@@ -41,7 +41,7 @@ import psycopg2
 PG_BIN = os.environ.get("LEADFLOW_PG_BIN", "/usr/lib/postgresql/15/bin")
 SQL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql")
 DEFAULT_DATA_DIR = "/tmp/leadflow-pg"
-DEFAULT_PORT = 55432
+DEFAULT_PORT = 25332
 DATABASE = "leadflow"
 OS_USER = "postgres"
 
