@@ -79,8 +79,7 @@ std::optional<LeadAttributes> DeriveAttributes(std::string_view lead_id, const L
   LeadAttributes a;
   a.lead_id = std::string(lead_id);
   const int64_t created = lead.created->time.at_ms;
-  std::vector<Transition> trs = EffectiveTransitions(lead);
-  a.status_id = trs.back().to;
+  a.status_id = *CurrentStatus(lead);  // a created, non-deleted lead has its creation's
   a.owner_id = lead.created->owner_id;
   a.created_ms = created;
   a.modified_ms = created;

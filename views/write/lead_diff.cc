@@ -49,21 +49,15 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
     // copy of the fields. (A lead not created or deleted has no attributes
     // before or after: neither changes here.)
     if (attrs) {
-      std::string head, tail;  // the row's ends before: its fields are reused
-      attrs->EncodeHead(&head);
-      attrs->EncodeTail(&tail);
+      // What moves, decided first; then the attributes change in one place.
       int64_t modified = attrs->modified_ms;
-      bool status_moved = false;
+      const std::string* status = &attrs->status_id;
       if (before.status_changed) {
         const int64_t created = after.created->time.at_ms;
         for (const StatusChange& c : after.changes) {
           if (c.time.at_ms >= created) modified = std::max(modified, c.time.at_ms);
         }
-        const std::string* status = CurrentStatus(after);
-        if (status && *status != attrs->status_id) {
-          attrs->status_id = *status;
-          status_moved = true;
-        }
+        if (const std::string* now = CurrentStatus(after)) status = now;
       }
       unsigned parts = 0;
       if (after.last_activity_ms != INT64_MIN) {
@@ -72,16 +66,22 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
         if (attrs->activity_max_name != after.last_activity_name) parts |= kAttrActivityName;
       }
       if (attrs->modified_ms != modified) parts |= kAttrModified;
-      if (parts != 0) {
+      if (parts == 0 && *status == attrs->status_id) {
+        d.row = *before.row;
+      } else {
+        std::string head, tail;  // the row's ends before: its fields are reused
+        attrs->EncodeHead(&head);
+        attrs->EncodeTail(&tail);
         const AttributeFacts was = DeriveAttributeFacts(org, after.num, attrs, parts);
+        attrs->status_id = *status;
         attrs->modified_ms = modified;
         if (after.last_activity_ms != INT64_MIN) {
           attrs->activity_max_ms = after.last_activity_ms;
           attrs->activity_max_name = after.last_activity_name;
         }
-        diff_parts(was, DeriveAttributeFacts(org, after.num, attrs, parts));
+        if (parts != 0) diff_parts(was, DeriveAttributeFacts(org, after.num, attrs, parts));
+        d.row = attrs->EncodeWithFieldsOf(*before.row, head, tail);
       }
-      d.row = parts != 0 || status_moved ? attrs->EncodeWithFieldsOf(*before.row, head, tail) : *before.row;
     }
   } else {
     std::optional<LeadAttributes> now_attrs = DeriveAttributes(lead_id, after);

@@ -42,6 +42,23 @@ LeadRecord RandomLead(std::mt19937_64& rng) {
   return r;
 }
 
+// The shortcut's diff and attributes after equal the full derivation's:
+// every operation, the row, and the attributes (encoded).
+void CheckSameDiff(const LeadDiff& fast, const LeadDiff& full, const std::optional<LeadAttributes>& fast_attrs,
+                   const std::optional<LeadAttributes>& full_attrs) {
+  CHECK(fast.bitmap_ops == full.bitmap_ops);
+  CHECK(fast.fact_ops == full.fact_ops);
+  CHECK(fast.log_puts == full.log_puts);
+  CHECK(fast.log_deletes == full.log_deletes);
+  CHECK(fast.pairs == full.pairs);
+  CHECK(fast.index_puts == full.index_puts);
+  CHECK(fast.index_deletes == full.index_deletes);
+  CHECK(fast.row == full.row);
+  CHECK(fast.row_changed == full.row_changed);
+  REQUIRE(fast_attrs.has_value() == full_attrs.has_value());
+  if (fast_attrs) CHECK(fast_attrs->Encode() == full_attrs->Encode());
+}
+
 TEST_CASE("a batch of activities only diffs as the full derivation does") {
   std::mt19937_64 rng(5);
   int shortcut_changed = 0;
@@ -63,13 +80,7 @@ TEST_CASE("a batch of activities only diffs as the full derivation does") {
     const LeadDiff fast = DiffLead("org1", "lead1", after, LeadBefore{&facts, &names, false, &fast_attrs, &row_before, true});
     const LeadDiff full = DiffLead("org1", "lead1", after, LeadBefore{&facts, &names, false, &full_attrs, &row_before, false});
     CAPTURE(i);
-    CHECK(fast.bitmap_ops == full.bitmap_ops);
-    CHECK(fast.index_puts == full.index_puts);
-    CHECK(fast.index_deletes == full.index_deletes);
-    CHECK(fast.row == full.row);
-    CHECK(fast.row_changed == full.row_changed);
-    REQUIRE(fast_attrs.has_value() == full_attrs.has_value());
-    if (fast_attrs) CHECK(fast_attrs->Encode() == full_attrs->Encode());
+    CheckSameDiff(fast, full, fast_attrs, full_attrs);
     CHECK(full_attrs.has_value() == DeriveAttributes("lead1", after).has_value());
     shortcut_changed += fast.row_changed;
   }
@@ -102,18 +113,8 @@ TEST_CASE("a batch of status changes and activities diffs as the full derivation
     const LeadDiff fast = DiffLead("org1", "lead1", after, LeadBefore{&fast_facts, &fast_names, changed, &fast_attrs, &row_before, true});
     const LeadDiff full = DiffLead("org1", "lead1", after, LeadBefore{&full_facts, &full_names, changed, &full_attrs, &row_before, false});
     CAPTURE(i);
-    CHECK(fast.bitmap_ops == full.bitmap_ops);
-    CHECK(fast.fact_ops == full.fact_ops);
-    CHECK(fast.log_puts == full.log_puts);
-    CHECK(fast.log_deletes == full.log_deletes);
-    CHECK(fast.pairs == full.pairs);
-    CHECK(fast.index_puts == full.index_puts);
-    CHECK(fast.index_deletes == full.index_deletes);
-    CHECK(fast.row == full.row);
-    CHECK(fast.row_changed == full.row_changed);
-    REQUIRE(fast_attrs.has_value() == full_attrs.has_value());
+    CheckSameDiff(fast, full, fast_attrs, full_attrs);
     if (fast_attrs) {
-      CHECK(fast_attrs->Encode() == full_attrs->Encode());
       CHECK(fast.row == fast_attrs->Encode());
       status_moved += fast_attrs->status_id != attrs_before->status_id;
     }
