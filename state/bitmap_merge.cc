@@ -1,7 +1,9 @@
 #include "state/bitmap_merge.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <vector>
 #include <exception>
 
 #include <rocksdb/merge_operator.h>
@@ -63,7 +65,69 @@ void AppendPortable(std::string* out, Roaring* bitmap) {
   bitmap->write(out->data() + at, true);
 }
 
+// CRoaring's portable serialization of sorted, strictly increasing
+// numbers appended to *out, when it is an array container or none: all in
+// one container (the same high 16 bits), at most 4,096 of them, and no two
+// consecutive (then runOptimize keeps the array: a run per number is
+// larger). False, with *out unchanged, otherwise.
+bool AppendSmallPortable(std::string* out, std::span<const uint32_t> sorted) {
+  constexpr uint32_t kNoRunCookie = 12346;  // SERIAL_COOKIE_NO_RUNCONTAINER
+  constexpr size_t kMaxArray = 4096;        // DEFAULT_MAX_SIZE
+  auto put16 = [out](uint32_t v) {
+    out->push_back(static_cast<char>(v & 0xFF));
+    out->push_back(static_cast<char>((v >> 8) & 0xFF));
+  };
+  auto put32 = [&](uint32_t v) {
+    put16(v & 0xFFFF);
+    put16(v >> 16);
+  };
+  if (sorted.size() > kMaxArray) return false;
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i] <= sorted[i - 1] + 1 || (sorted[i] >> 16) != (sorted[0] >> 16)) return false;
+  }
+  put32(kNoRunCookie);
+  put32(sorted.empty() ? 0 : 1);  // containers
+  if (sorted.empty()) return true;
+  put16(sorted[0] >> 16);                                // the container's key
+  put16(static_cast<uint32_t>(sorted.size() - 1));       // its cardinality - 1
+  put32(16);                                             // its offset: after this header
+  for (uint32_t v : sorted) put16(v & 0xFFFF);
+  return true;
+}
+
+// The distinct numbers of a sorted list (duplicates dropped) in *scratch,
+// or the list itself when it has none.
+std::span<const uint32_t> Distinct(std::span<const uint32_t> sorted, std::vector<uint32_t>* scratch) {
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i] == sorted[i - 1]) {
+      scratch->assign(sorted.begin(), sorted.end());
+      scratch->erase(std::unique(scratch->begin(), scratch->end()), scratch->end());
+      return *scratch;
+    }
+  }
+  return sorted;
+}
+
 }  // namespace
+
+std::string EncodeBitmapDelta(std::span<const uint32_t> adds, std::span<const uint32_t> removes) {
+  std::vector<uint32_t> add_scratch, remove_scratch;
+  adds = Distinct(adds, &add_scratch);
+  removes = Distinct(removes, &remove_scratch);
+  std::string out(kDeltaHeader, '\0');
+  out[0] = kDeltaTag;
+  if (AppendSmallPortable(&out, adds)) {
+    const uint32_t adds_size = static_cast<uint32_t>(out.size() - kDeltaHeader);
+    if (AppendSmallPortable(&out, removes)) {
+      for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
+      return out;
+    }
+  }
+  Roaring a, r;
+  a.addMany(adds.size(), adds.data());
+  r.addMany(removes.size(), removes.data());
+  return EncodeBitmapDelta(a, r);
+}
 
 std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes) {
   std::string out(kDeltaHeader, '\0');

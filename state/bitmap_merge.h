@@ -16,7 +16,9 @@
 #ifndef LEADFLOW_STATE_BITMAP_MERGE_H_
 #define LEADFLOW_STATE_BITMAP_MERGE_H_
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,11 @@ namespace leadflow::state {
 
 // The operand that removes `removes` from a chunk, then adds `adds`.
 std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes);
+// The same operand from sorted lists of lead numbers (duplicates allowed),
+// byte for byte: a delta of a few numbers in one chunk (a live batch's, at
+// most a handful per chunk) is written directly in CRoaring's portable
+// layout, with no bitmap built; any other goes through CRoaring.
+std::string EncodeBitmapDelta(std::span<const uint32_t> adds, std::span<const uint32_t> removes);
 // Its inverse; Corruption when bytes are not a delta.
 Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes);
 

@@ -6,11 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 #include <chrono>
 
 #include "state/store.h"
@@ -57,6 +59,39 @@ TEST_CASE("a delta round-trips, and bytes that are not a delta are refused") {
   for (const std::string& bad : {std::string(), std::string("D"), std::string("X") + good.substr(1),
                                  good.substr(0, good.size() - 1), std::string("D\xff\xff\xff\x7f", 5) + good}) {
     CHECK(DecodeBitmapDelta(bad, &adds, &removes).code() == Status::Code::kCorruption);
+  }
+}
+
+TEST_CASE("a delta from sorted lists has the bytes of the delta from bitmaps, small or large") {
+  std::mt19937 rng(17);
+  auto check = [](std::vector<uint32_t> adds, std::vector<uint32_t> removes) {
+    std::sort(adds.begin(), adds.end());
+    std::sort(removes.begin(), removes.end());
+    Roaring a, r;
+    a.addMany(adds.size(), adds.data());
+    r.addMany(removes.size(), removes.data());
+    REQUIRE(EncodeBitmapDelta(adds, removes) == EncodeBitmapDelta(a, r));
+  };
+  check({}, {});
+  check({7}, {});
+  check({}, {65535});
+  check({5, 6}, {9});          // consecutive: a run container
+  check({5, 5, 9}, {9, 9});    // duplicates
+  check({3, 65536 + 3}, {});   // two containers
+  check({65536 * 7 + 1, 65536 * 7 + 3, 65536 * 7 + 60000}, {65536 * 7 + 2});
+  for (int round = 0; round < 3000; ++round) {
+    const uint32_t base = (rng() % 20) << 16;
+    const int shape = round % 4;
+    const size_t n = shape == 0 ? rng() % 6 : shape == 1 ? rng() % 300 : shape == 2 ? 4000 + rng() % 200 : rng() % 5000;
+    const uint32_t span = shape == 3 ? 1u << 17 : 1u << 16;  // shape 3 crosses into the next container
+    std::vector<uint32_t> adds, removes;
+    for (size_t i = 0; i < n; ++i) adds.push_back(base + rng() % span);
+    for (size_t i = 0; i < rng() % 4; ++i) removes.push_back(base + rng() % span);
+    if (shape == 1) {  // spread out: never consecutive, the direct path
+      for (auto& v : adds) v = base + ((v - base) & ~1u);
+      for (auto& v : removes) v = base + ((v - base) | 1u);
+    }
+    check(adds, removes);
   }
 }
 

@@ -603,12 +603,28 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // The batch's new duplicate keys (views/write/dedup_set.h): an open
   // record per shard, or the generations of the shards sealed now.
   {
+    // Each part sorts its keys by shard and key in parallel; the sorted
+    // runs are merged here, so Stage finds them in order (a sort of a
+    // catch-up batch's ~300,000 keys on this thread alone was a fifth of
+    // the time the second worker waited, session 17).
+    std::vector<std::vector<DedupSet::Entry>> runs(parts_.size());
+    (void)ForEachPart(pending_events_, [&](size_t p) {
+      std::vector<DedupSet::Entry>& run = runs[p];
+      run.reserve(parts_[p]->event_keys.size());
+      for (const auto& e : parts_[p]->event_keys.entries()) run.push_back({e.hash, e.key, e.value});
+      std::sort(run.begin(), run.end(), DedupSet::EntryLess);
+      return Status::Ok();
+    });
     std::vector<DedupSet::Entry> entries;
-    size_t count = 0;
-    for (const auto& part : parts_) count += part->event_keys.size();
-    entries.reserve(count);
-    for (const auto& part : parts_) {
-      for (const auto& e : part->event_keys.entries()) entries.push_back({e.hash, e.key, e.value});
+    for (auto& run : runs) {
+      if (entries.empty()) {
+        entries = std::move(run);
+        continue;
+      }
+      const size_t mid = entries.size();
+      entries.insert(entries.end(), run.begin(), run.end());
+      std::inplace_merge(entries.begin(), entries.begin() + static_cast<long>(mid), entries.end(),
+                         DedupSet::EntryLess);
     }
     s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_);
     if (!s.ok()) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <roaring/roaring.hh>
 
 #include "state/bitmap_merge.h"
 #include "views/keys.h"
@@ -60,14 +59,9 @@ void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner,
       for (const auto& [num, add] : chunk.value) (add ? adds : removes).push_back(num);
     }
   }
-  Roaring adds, removes;
   for (auto& [key, delta] : deltas) {
     for (auto* list : {&delta.first, &delta.second}) std::sort(list->begin(), list->end());
-    adds = Roaring();
-    removes = Roaring();
-    adds.addMany(delta.first.size(), delta.first.data());
-    removes.addMany(delta.second.size(), delta.second.data());
-    batch->Merge(state::Cf::kBitmaps, key.key, state::EncodeBitmapDelta(adds, removes));
+    batch->Merge(state::Cf::kBitmaps, key.key, state::EncodeBitmapDelta(delta.first, delta.second));
   }
 }
 

@@ -324,7 +324,8 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
     }
     // An open record of the batch's keys, sorted (the same bytes for the
     // same batch, whatever order the applier's parts gave them in).
-    std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    auto by_key = [](const Entry& a, const Entry& b) { return a.key < b.key; };
+    if (!std::is_sorted(list.begin(), list.end(), by_key)) std::sort(list.begin(), list.end(), by_key);
     value.clear();
     for (const Entry& e : list) AppendKey(&value, e.key);
     auto it = shards_.find(shard);
@@ -357,7 +358,10 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
     for (uint32_t b = 0; b < buckets; ++b) {
       auto first = order.begin() + starts[b], last = order.begin() + starts[b + 1];
       if (first == last) continue;
-      std::sort(first, last, [&](uint32_t x, uint32_t y) { return list[x].key < list[y].key; });
+      // In order already when the list came sorted (the applier sorts a
+      // batch's keys in parallel) and the bucket holds no open keys.
+      auto by_key = [&](uint32_t x, uint32_t y) { return list[x].key < list[y].key; };
+      if (!std::is_sorted(first, last, by_key)) std::sort(first, last, by_key);
       value.clear();
       for (auto i = first; i != last; ++i) {
         AppendKey(&value, list[*i].key);

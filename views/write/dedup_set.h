@@ -96,6 +96,11 @@ class DedupSet {
     std::string_view key;
     uint32_t shard;
   };
+  // By shard, then key: the order Stage writes a shard's open record in
+  // (it takes entries in any order, and costs least in this one).
+  static bool EntryLess(const Entry& a, const Entry& b) {
+    return a.shard != b.shard ? a.shard < b.shard : a.key < b.key;
+  }
   // What a staged batch changes in memory once its write lands.
   struct Staged {
     std::vector<Entry> entries;  // the batch's keys (their bytes must live until Land)
