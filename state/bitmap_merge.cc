@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <vector>
 #include <exception>
+#include <vector>
 
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice.h>
@@ -56,6 +56,19 @@ class BitmapMergeOperator : public rocksdb::MergeOperator {
 
   const char* Name() const override { return "leadflow.BitmapDelta"; }
 };
+
+// A delta's header ('D' and room for the adds' size), to append the adds to.
+std::string NewDelta() {
+  std::string out(kDeltaHeader, '\0');
+  out[0] = kDeltaTag;
+  return out;
+}
+
+// Writes the size of the adds, appended to out's header just now, into it.
+void SetAddsSize(std::string* out) {
+  const uint32_t adds_size = static_cast<uint32_t>(out->size() - kDeltaHeader);
+  for (int i = 0; i < 4; ++i) (*out)[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
+}
 
 // Appends bitmap's run-optimized portable serialization.
 void AppendPortable(std::string* out, Roaring* bitmap) {
@@ -114,14 +127,10 @@ std::string EncodeBitmapDelta(std::span<const uint32_t> adds, std::span<const ui
   std::vector<uint32_t> add_scratch, remove_scratch;
   adds = Distinct(adds, &add_scratch);
   removes = Distinct(removes, &remove_scratch);
-  std::string out(kDeltaHeader, '\0');
-  out[0] = kDeltaTag;
+  std::string out = NewDelta();
   if (AppendSmallPortable(&out, adds)) {
-    const uint32_t adds_size = static_cast<uint32_t>(out.size() - kDeltaHeader);
-    if (AppendSmallPortable(&out, removes)) {
-      for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
-      return out;
-    }
+    SetAddsSize(&out);
+    if (AppendSmallPortable(&out, removes)) return out;
   }
   Roaring a, r;
   a.addMany(adds.size(), adds.data());
@@ -130,12 +139,10 @@ std::string EncodeBitmapDelta(std::span<const uint32_t> adds, std::span<const ui
 }
 
 std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes) {
-  std::string out(kDeltaHeader, '\0');
-  out[0] = kDeltaTag;
+  std::string out = NewDelta();
   Roaring a = adds, r = removes;
   AppendPortable(&out, &a);
-  const uint32_t adds_size = static_cast<uint32_t>(out.size() - kDeltaHeader);
-  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((adds_size >> (8 * i)) & 0xFF);
+  SetAddsSize(&out);
   AppendPortable(&out, &r);
   return out;
 }

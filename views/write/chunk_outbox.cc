@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 #include "state/bitmap_merge.h"
 #include "views/keys.h"
 
