@@ -21,7 +21,21 @@ std::string EncodeI64(int64_t v) {
 }  // namespace
 
 Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers, size_t lead_cache_bytes)
-    : store_(store), stats_(stats), applier_(store, lead_cache_bytes, apply_workers) {}
+    : store_(store), stats_(stats), applier_(store, lead_cache_bytes, apply_workers) {
+  decode_fn_ = [this](size_t part, size_t) {
+    const size_t begin = part * kDecodePartMessages;
+    decoding_.Decode(begin, std::min(decoding_.added.size(), begin + kDecodePartMessages));
+  };
+}
+
+Pipeline::~Pipeline() { applier_.pool().WaitBackground(); }
+
+void Pipeline::Block::Decode(size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    decoded[i] = DecodeEvent(value(added[i]), key(added[i]), &events[i]);
+    events[i].arrival = added[i].arrival;
+  }
+}
 
 Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipeline>* out, size_t apply_workers,
                         size_t lead_cache_bytes) {
@@ -79,15 +93,16 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
     ++src;
   }
   if (src == sources_.size()) sources_.push_back(source);
-  Added a{arena_.size(), value.size(), 0, 0, key.has_value(), src, offset, arrival};
-  arena_.append(value);
+  std::string& arena = adding_.arena;
+  Added a{arena.size(), value.size(), 0, 0, key.has_value(), src, offset, arrival};
+  arena.append(value);
   if (key) {
-    a.key_begin = arena_.size();
+    a.key_begin = arena.size();
     a.key_size = key->size();
-    arena_.append(*key);
+    arena.append(*key);
   }
-  added_.push_back(a);
-  if (added_.size() >= kBlockMessages) return ApplyAdded();
+  adding_.added.push_back(a);
+  if (adding_.added.size() >= kBlockMessages) return TakeFullBlock();
   return Status::Ok();
 }
 
@@ -99,51 +114,90 @@ void Pipeline::NoteShardOrg(uint32_t shard, std::string_view org) {
   pending_orgs_.emplace(shard, std::string(org));
 }
 
+Status Pipeline::TakeFullBlock() {
+  views::detail::WorkerPool& pool = applier_.pool();
+  if (pool.workers() < 2) return ApplyAdded();  // no worker to decode meanwhile
+  // The block before the last one is decoded by now (or this thread
+  // finishes it): it is applied while the full one decodes.
+  if (decoding_started_) {
+    pool.WaitBackground();
+    decoding_started_ = false;
+    std::swap(decoding_, ready_);
+  }
+  std::swap(adding_, decoding_);
+  const size_t n = decoding_.added.size();
+  decoding_.events.resize(n);
+  decoding_.decoded.resize(n);
+  pool.StartBackground((n + kDecodePartMessages - 1) / kDecodePartMessages, &decode_fn_);
+  decoding_started_ = true;
+  if (ready_.added.empty()) return Status::Ok();
+  return ApplyDecoded(&ready_);
+}
+
+Status Pipeline::ApplyDecoding() {
+  if (!decoding_started_) return Status::Ok();
+  applier_.pool().WaitBackground();
+  decoding_started_ = false;
+  std::swap(decoding_, ready_);
+  return ApplyDecoded(&ready_);
+}
+
+void Pipeline::DropDecoding() {
+  applier_.pool().WaitBackground();
+  decoding_started_ = false;
+  decoding_.Clear();
+  ready_.Clear();
+  adding_.Clear();
+}
+
 Status Pipeline::ApplyAdded() {
-  if (added_.empty()) return Status::Ok();
-  const size_t n = added_.size();
-  auto value_of = [this](const Added& a) { return std::string_view(arena_).substr(a.value_begin, a.value_size); };
-  auto key_of = [this](const Added& a) -> std::optional<std::string_view> {
-    if (!a.has_key) return std::nullopt;
-    return std::string_view(arena_).substr(a.key_begin, a.key_size);
-  };
-  // Decoding is pure: in parallel, then the valid events in order.
-  events_.resize(n);
-  std::vector<Status> decoded(n);
-  const size_t spread = n >= views::Applier::kMinParallelEvents ? n : 1;  // small: on this thread
+  if (Status s = ApplyDecoding(); !s.ok()) return s;
+  if (adding_.added.empty()) return Status::Ok();
+  std::swap(adding_, ready_);
+  Block& b = ready_;
+  const size_t n = b.added.size();
+  b.events.resize(n);
+  b.decoded.resize(n);
+  // Decoding is pure: in parallel (small: on this thread).
+  const size_t chunks = (n + kDecodePartMessages - 1) / kDecodePartMessages;
+  const size_t spread = n >= views::Applier::kMinParallelEvents ? chunks : 1;
   applier_.pool().ParallelFor(spread, [&](size_t part, size_t parts) {
-    for (size_t i = part; i < n; i += parts) {
-      decoded[i] = DecodeEvent(value_of(added_[i]), key_of(added_[i]), &events_[i]);
-      events_[i].arrival = added_[i].arrival;
+    for (size_t c = part; c < chunks; c += parts) {
+      b.Decode(c * kDecodePartMessages, std::min(n, (c + 1) * kDecodePartMessages));
     }
   });
+  return ApplyDecoded(&b);
+}
+
+Status Pipeline::ApplyDecoded(Block* b) {
+  const size_t n = b->added.size();
+  std::vector<views::Event>& events = b->events;
   size_t valid = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (decoded[i].ok()) {
-      if (valid != i) events_[valid] = std::move(events_[i]);
+    if (b->decoded[i].ok()) {
+      if (valid != i) events[valid] = std::move(events[i]);
       ++valid;
       continue;
     }
-    const Added& a = added_[i];
+    const Added& a = b->added[i];
     ++pending_totals_[ShardOf(sources_[a.source])].dead_lettered;
-    std::optional<std::string_view> key = key_of(a);
-    dead_letters_.push_back(DeadLetter{decoded[i].message(), std::string(value_of(a)),
+    std::optional<std::string_view> key = b->key(a);
+    dead_letters_.push_back(DeadLetter{b->decoded[i].message(), std::string(b->value(a)),
                                        key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
                                        sources_[a.source], a.offset});
   }
-  added_.clear();
-  arena_.clear();
+  b->Clear();
   std::vector<views::ApplyOutcome> outcomes;
-  Status s = applier_.ApplyBlock(std::span<const views::Event>(events_.data(), valid), &outcomes);
+  Status s = applier_.ApplyBlock(std::span<const views::Event>(events.data(), valid), &outcomes);
   if (!s.ok()) {
     Reset();
     return s;
   }
   for (size_t i = 0; i < valid; ++i) {
-    const uint32_t shard = views::ShardOfArrival(events_[i].arrival);
+    const uint32_t shard = views::ShardOfArrival(events[i].arrival);
     if (outcomes[i] == views::ApplyOutcome::kApplied) {
       ++pending_totals_[shard].applied;
-      NoteShardOrg(shard, events_[i].org_id);
+      NoteShardOrg(shard, events[i].org_id);
     } else {
       ++pending_totals_[shard].duplicate;
     }
@@ -199,8 +253,7 @@ void Pipeline::Reset() {
 
 void Pipeline::ClearPending() {
   dead_letters_.clear();
-  added_.clear();
-  arena_.clear();
+  DropDecoding();
   next_offsets_.clear();
   pending_ = 0;
   pending_totals_.clear();

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +82,7 @@ class Pipeline {
                        size_t lead_cache_bytes = views::Applier::kDefaultLeadCacheBytes);
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline();
 
   // Adds one message at (source, offset) to the batch. Messages are copied
   // and taken in blocks of kBlockMessages: a block is decoded in parallel on
@@ -150,7 +152,7 @@ class Pipeline {
   state::Store* store_;
   Stats* stats_;
   views::Applier applier_;
-  // Added messages not yet decoded: their bytes in arena_.
+  // A block of added messages: their bytes in arena, then their decode.
   struct Added {
     size_t value_begin, value_size;
     size_t key_begin, key_size;
@@ -159,10 +161,42 @@ class Pipeline {
     int64_t offset;
     uint64_t arrival;  // views::ArrivalSeq
   };
-  std::string arena_;
-  std::vector<Added> added_;
+  struct Block {
+    std::string arena;
+    std::vector<Added> added;
+    std::vector<views::Event> events;  // added[i]'s decode
+    std::vector<Status> decoded;       // OK, or why added[i] is a dead letter
+    std::string_view value(const Added& a) const { return std::string_view(arena).substr(a.value_begin, a.value_size); }
+    std::optional<std::string_view> key(const Added& a) const {
+      if (!a.has_key) return std::nullopt;
+      return std::string_view(arena).substr(a.key_begin, a.key_size);
+    }
+    void Clear() {  // keeps the capacity
+      arena.clear();
+      added.clear();
+    }
+    // Decodes added[i] for i in [begin, end).
+    void Decode(size_t begin, size_t end);
+  };
+  // A full block is decoded in the background (WorkerPool::StartBackground)
+  // while the one before it is applied, so the workers decode during the
+  // applier's serial steps and while this thread reads the next block:
+  // adding_ fills, decoding_ decodes (when decoding_started_), ready_ is
+  // applied. Blocks are applied in the order they were added.
+  Block adding_, decoding_, ready_;
+  bool decoding_started_ = false;
+  std::function<void(size_t, size_t)> decode_fn_;  // the background loop over decoding_
+  static constexpr size_t kDecodePartMessages = 256;
+  // Block full: starts its decode in the background and applies the block
+  // before it.
+  Status TakeFullBlock();
+  // Applies block b, decoded: dead letters, then views::Applier::ApplyBlock.
+  Status ApplyDecoded(Block* b);
+  // Waits for the background decode and applies its block.
+  Status ApplyDecoding();
+  // Waits for the background decode and drops it (a reset).
+  void DropDecoding();
   std::vector<SourcePosition> sources_;
-  std::vector<views::Event> events_;  // a block's decode, reused
   std::vector<DeadLetter> dead_letters_;
   std::map<SourcePosition, int64_t> next_offsets_;
   size_t pending_ = 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/sst_file_manager.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -266,6 +268,9 @@ struct Store::Rep {
   std::vector<std::shared_ptr<rocksdb::MergeOperator>> merges;
   Options options;
   std::string dir;
+  // Each family's options, for the table files of WriteTables.
+  std::vector<rocksdb::Options> table_options;
+  uint64_t next_table_write = 0;  // under write_mu: names WriteTables' files
   // Write counters (relaxed atomics: statistics, read while written).
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> ops[static_cast<size_t>(Cf::kCount)] = {};
@@ -362,6 +367,18 @@ struct Store::Rep {
                      "a checkpoint of " + HumanBytes(table.bytes()) + " staged needs " + HumanBytes(need) +
                          " (--min-free-disk-mb and twice the staged bytes); it is written once space is freed");
   }
+
+  // Writes the batches (sorted: WriteBatch::Sort) as one table file per
+  // family and ingests them in one atomic change; *counts gets what was
+  // written. *fits false (and OK, nothing written) when a table cannot
+  // hold the ops as the batches mean them: a key with two ops (a table
+  // holds a key once, so ops in order on one key would need merging here)
+  // or a range deletion (in a table it would not delete the table's own
+  // keys). REQUIRES: write_mu held.
+  Status WriteTables(std::span<WriteBatch* const> writes, WriteCounters* counts, bool* fits);
+  // The directory WriteTables builds its files in (emptied at Open: files
+  // left by a kill -9 were never ingested).
+  std::string TableDir() const { return dir + "/table-writes"; }
 
   // Writes the frozen table, freezing the active one first when none is.
   // REQUIRES: write_mu held, stage_lock locked (released during the
@@ -507,6 +524,128 @@ void Store::Rep::RunCheckpointer() {
   }
 }
 
+Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounters* counts, bool* fits) {
+  using Op = WriteBatch::Rep::Op;
+  *fits = false;
+  // Each batch's ops in (family, key) order; the families' ranges of it.
+  struct Cursor {
+    const WriteBatch::Rep* r;
+    size_t at = 0;
+    const Op* op() const { return at < r->order.size() ? &r->ops[r->order[at]] : nullptr; }
+  };
+  std::vector<Cursor> cursors;
+  for (WriteBatch* b : writes) {
+    b->Sort();
+    for (const Op& op : b->rep_->ops) {
+      if (op.kind == Op::kDeleteRange) return Status::Ok();
+    }
+    if (!b->rep_->ops.empty()) cursors.push_back({b->rep_.get()});
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(TableDir(), ec);
+  if (ec) return Status::IoError("creating " + TableDir() + ": " + ec.message());
+  const uint64_t write_no = next_table_write++;
+  std::vector<std::string> files;
+  auto cleanup = [&files] {
+    std::error_code ignored;
+    for (const auto& f : files) std::filesystem::remove(f, ignored);
+  };
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  WriteCounters written;
+  std::vector<const Op*> same;  // one key's ops, in order
+  std::deque<rocksdb::Slice> operands;
+  std::string combined;
+  for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+    std::unique_ptr<rocksdb::SstFileWriter> writer;
+    for (;;) {
+      // The smallest key of this family among the batches' next ops (on a
+      // tie the earlier batch: ops on one key keep the batches' order).
+      Cursor* next = nullptr;
+      for (Cursor& c : cursors) {
+        const Op* op = c.op();
+        if (!op || static_cast<size_t>(op->cf) != cf) continue;
+        if (!next || op->key < next->op()->key) next = &c;
+      }
+      if (!next) break;
+      const std::string& key = next->op()->key;
+      same.clear();
+      for (bool more = true; more;) {  // every op on this key, in order
+        more = false;
+        for (Cursor& c : cursors) {
+          while (c.op() && static_cast<size_t>(c.op()->cf) == cf && c.op()->key == key) {
+            same.push_back(c.op());
+            ++c.at;
+            more = true;
+          }
+          if (more) break;  // the later batches' ops on it after this one's
+        }
+      }
+      // One op with their effect: the last Put or Delete when no merge
+      // follows it; merges alone folded into one (the family's partial
+      // merge, as RocksDB would); anything else is not for a table.
+      const Op* op = same.back();
+      if (op->kind == Op::kMerge && same.size() > 1) {
+        operands.clear();
+        for (const Op* o : same) {
+          if (o->kind != Op::kMerge) {
+            cleanup();
+            return Status::Ok();
+          }
+          operands.emplace_back(o->value);
+        }
+        combined.clear();
+        if (!merges[cf] || !merges[cf]->PartialMergeMulti(key, operands, &combined, nullptr)) {
+          cleanup();
+          return Status::Ok();
+        }
+      }
+      if (!writer) {
+        writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), table_options[cf], handles[cf]);
+        files.push_back(TableDir() + "/" + std::to_string(write_no) + "-" + kCfNames[cf] + ".sst");
+        rocksdb::Status st = writer->Open(files.back());
+        if (!st.ok()) {
+          cleanup();
+          return FromRocks(st);
+        }
+      }
+      const bool folded = op->kind == Op::kMerge && same.size() > 1;
+      rocksdb::Status st = op->kind == Op::kDelete ? writer->Delete(key)
+                           : op->kind == Op::kMerge ? writer->Merge(key, folded ? combined : op->value)
+                                                    : writer->Put(key, op->value);
+      if (!st.ok()) {
+        cleanup();
+        return FromRocks(st);
+      }
+      for (const Op* o : same) {  // what the batches wrote, as a log write counts it
+        ++written.ops[cf];
+        written.bytes[cf] += o->key.size() + o->value.size();
+      }
+    }
+    if (!writer) continue;
+    rocksdb::Status st = writer->Finish();
+    if (!st.ok()) {
+      cleanup();
+      return FromRocks(st);
+    }
+    rocksdb::IngestExternalFileArg arg;
+    arg.column_family = handles[cf];
+    arg.external_files = {files.back()};
+    arg.options.move_files = true;
+    arg.options.snapshot_consistency = true;  // readers' snapshots do not see it
+    arg.options.allow_global_seqno = true;
+    arg.options.allow_blocking_flush = true;  // a memtable with these keys is flushed first
+    arg.options.write_global_seqno = false;
+    args.push_back(std::move(arg));
+  }
+  *fits = true;
+  if (args.empty()) return Status::Ok();
+  NoPerfCounters();
+  Status s = FromRocks(db->IngestExternalFiles(args));
+  cleanup();  // moved files are gone already; a failed ingestion leaves its own
+  if (s.ok()) *counts = written;
+  return s;
+}
+
 Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Store::~Store() = default;
 
@@ -600,6 +739,11 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   rep->can_join = CanJoinBatches(rep->handles);
   rep->options = options;
   rep->dir = dir;
+  for (const auto& d : descs) rep->table_options.emplace_back(db_opts, d.options);
+  {
+    std::error_code ignored;  // files of a write that never landed
+    std::filesystem::remove_all(rep->TableDir(), ignored);
+  }
   for (const auto& d : descs) rep->merges.push_back(d.options.merge_operator);
   rep->Publish(StagedView{rep->NewBase(), nullptr,
                     options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0});
@@ -644,6 +788,9 @@ void Store::Prepare(WriteBatch* batch) const {
   WriteBatch::Rep& r = *batch->rep_;
   if (r.prepared) return;
   batch->Sort();
+  // A batch this big goes in as tables (Write): sorted is all it needs.
+  const size_t tables_from = rep_->options.table_write_min_ops;
+  if (tables_from > 0 && r.ops.size() >= tables_from / 2) return;
   auto wb = std::make_unique<rocksdb::WriteBatch>(r.bytes + 16 * r.ops.size() + 64);
   r.counts = WriteCounters();
   // Put and Delete fail only past RocksDB's size limits (4 GiB), which
@@ -660,12 +807,40 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   // threads), the batches one after another: ops on one key keep the order
   // of the batches, then their order within a batch (the last one wins).
   WriteCounters written;  // this write's, added to the totals once it lands
+  size_t total_ops = 0;
+  for (WriteBatch* b : batches) total_ops += b->rep_->ops.size();
+  const size_t tables_from = rep_->options.table_write_min_ops;
+  if (tables_from > 0 && total_ops >= tables_from) {
+    std::lock_guard write_lock(rep_->write_mu);
+    std::unique_lock stage_lock(rep_->stage_mu);
+    Status staged = rep_->CheckpointLocked(stage_lock, false);
+    if (!staged.ok()) return staged;
+    bool fits = false;
+    Status s = rep_->WriteTables(batches, &written, &fits);
+    if (!s.ok() || fits) {
+      if (s.ok()) {
+        rep_->CountWritten(written);
+        std::shared_ptr<const StagedView> v = rep_->Current();
+        rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
+      }
+      return s;
+    }
+    // Not as tables: the usual write below (nothing staged meanwhile:
+    // no stage has run since this thread wrote the staged ones).
+  }
   std::vector<const rocksdb::WriteBatch*> prepared;
   for (WriteBatch* b : batches) {
-    Prepare(b);
+    if (b->rep_->ops.empty()) continue;
+    if (!b->rep_->prepared) {
+      // Prepare left it sorted only (it was to go as tables), or it failed.
+      auto wb = std::make_unique<rocksdb::WriteBatch>(b->rep_->bytes + 16 * b->rep_->ops.size() + 64);
+      b->Sort();
+      b->rep_->counts = WriteCounters();
+      Status e = Encode(*b, wb.get(), &b->rep_->counts);
+      if (!e.ok()) return Status::InvalidArgument("a write batch is too large: " + e.ToString());
+      b->rep_->prepared = std::move(wb);
+    }
     const WriteBatch::Rep& r = *b->rep_;
-    if (!r.prepared) return Status::InvalidArgument("a write batch is too large");
-    if (r.ops.empty()) continue;
     prepared.push_back(r.prepared.get());
     for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
       written.ops[cf] += r.counts.ops[cf];

@@ -145,6 +145,14 @@ class Store : public Reader {
     // abort), and is retried by Resume. 0: no check. Default: 0 (the
     // service passes --min-free-disk-mb).
     uint64_t min_free_disk_bytes = 0;
+    // A Write of at least this many ops (a catch-up batch) goes in as
+    // table files, one per family, ingested in one atomic change
+    // (RocksDB IngestExternalFiles) instead of through the log and the
+    // memtables: no memtable inserts and no flush of them, and the same
+    // atomicity (a kill -9 leaves all of the files or none). Falls back to
+    // the usual write for ops a table cannot hold as the batch means them
+    // (a key written twice, a range deletion). 0: never. Default: 65,536.
+    size_t table_write_min_ops = 65536;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.

@@ -3,7 +3,12 @@
 // then the later op, wins), whether a batch was prepared beforehand or not.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "state/store.h"
 #include "tests/testing/check_ok.h"
@@ -21,9 +26,13 @@ std::string Value(Store* store, Cf cf, const std::string& key) {
 }
 
 TEST_CASE("several batches written together land as if written in order") {
+  for (size_t tables_from : {size_t{0}, size_t{1}}) {  // through the log, or as table files
   for (bool prepare : {false, true}) {  // prepared for RocksDB beforehand, or by Write
+    CAPTURE(tables_from);
     CAPTURE(prepare);
-    testing::TestDb db;
+    Store::Options options;
+    options.table_write_min_ops = tables_from;
+    testing::TestDb db(options);
     // This RocksDB's batches can be joined, so Write takes the fast path.
     CHECK(db.store()->joins_prepared_batches());
     WriteBatch seed;
@@ -54,6 +63,88 @@ TEST_CASE("several batches written together land as if written in order") {
     CHECK(Value(db.store(), Cf::kLeads, "a") == "c");
     CHECK(Value(db.store(), Cf::kBitmaps, "k") == "bitmap");
   }
+  }
+}
+
+// Every key and value of two families, raw.
+std::map<std::string, std::string> Raw(const Reader& r) {
+  std::map<std::string, std::string> all;
+  for (Cf cf : {Cf::kLeads, Cf::kMeta}) {
+    REQUIRE_OK(r.Scan(cf, "", "\xFF", [&](std::string_view k, std::string_view v) {
+      all.emplace(std::string(CfName(cf)) + "|" + std::string(k), std::string(v));
+      return true;
+    }));
+  }
+  return all;
+}
+
+TEST_CASE("writes as table files read exactly as writes through the log, and snapshots do not see later ones") {
+  // Random puts, deletes and merges (kLeads appends its operands) over a few
+  // keys, one to three batches a write, with flushes between: a key with
+  // several ops in one write (merges folded, or the last put or delete), a
+  // put then merges (not for a table: the write goes through the log), a
+  // range deletion (likewise), keys already in the memtable or in tables.
+  Store::Options tables_opts, log_opts;
+  tables_opts.table_write_min_ops = 1;
+  log_opts.table_write_min_ops = 0;
+  testing::TestDb tables(tables_opts), log(log_opts);
+  std::mt19937_64 rng(42);
+  auto key = [&] { return "k" + std::to_string(rng() % 24); };
+  std::vector<std::pair<std::unique_ptr<Reader>, std::map<std::string, std::string>>> held;
+  for (int round = 0; round < 300; ++round) {
+    CAPTURE(round);
+    const int n_batches = 1 + static_cast<int>(rng() % 3);
+    std::vector<WriteBatch> a(n_batches), b(n_batches);
+    for (int i = 0; i < n_batches; ++i) {
+      const int ops = 1 + static_cast<int>(rng() % 12);
+      for (int j = 0; j < ops; ++j) {
+        const int what = static_cast<int>(rng() % 100);
+        const Cf cf = rng() % 4 == 0 ? Cf::kMeta : Cf::kLeads;
+        const std::string k = key(), v = "v" + std::to_string(rng() % 1000) + ";";
+        for (WriteBatch* w : {&a[i], &b[i]}) {
+          if (what < 1) {
+            w->DeleteRange(Cf::kMeta, "k1", "k3");
+          } else if (what < 20) {
+            w->Delete(cf, k);
+          } else if (what < 45 || cf == Cf::kMeta) {
+            w->Put(cf, k, v);
+          } else {
+            w->Merge(Cf::kLeads, k, v);
+          }
+        }
+      }
+    }
+    std::vector<WriteBatch*> pa, pb;
+    for (int i = 0; i < n_batches; ++i) {
+      pa.push_back(&a[i]);
+      pb.push_back(&b[i]);
+    }
+    REQUIRE_OK(tables.store()->Write(pa));
+    REQUIRE_OK(log.store()->Write(pb));
+    const auto now = Raw(*log.store());
+    REQUIRE(Raw(*tables.store()) == now);
+    if (round % 37 == 0) {
+      REQUIRE_OK(tables.store()->Flush());
+      REQUIRE_OK(log.store()->Flush());
+    }
+    if (round % 50 == 7) held.emplace_back(tables.store()->NewSnapshot(), now);
+  }
+  for (const auto& [snap, then] : held) CHECK(Raw(*snap) == then);
+}
+
+TEST_CASE("table files left by a write that never landed are removed when the store opens") {
+  testing::TempDir dir;
+  {
+    std::unique_ptr<Store> store = testing::OpenTestStore(dir.path());
+    WriteBatch a;
+    a.Put(Cf::kLeads, "kept", "1");
+    REQUIRE_OK(store->Write(&a));
+  }
+  std::filesystem::create_directories(dir.path() + "/table-writes");
+  { std::ofstream(dir.path() + "/table-writes/7-leads.sst") << "half a table"; }
+  std::unique_ptr<Store> store = testing::OpenTestStore(dir.path());
+  CHECK(!std::filesystem::exists(dir.path() + "/table-writes"));
+  CHECK(Value(store.get(), Cf::kLeads, "kept") == "1");
 }
 
 TEST_CASE("a put after Prepare is still written") {

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/testing/check_ok.h"
+#include "state/bitmap_merge.h"
+#include "views/records.h"
 #include "views/time.h"
 
 namespace leadflow::testing {
@@ -72,6 +74,32 @@ std::unique_ptr<state::Store> OpenTestStore(const std::string& dir) {
 }
 
 TestDb::TestDb() { REQUIRE_OK(state::Store::Open(dir_.path(), state::Store::Options(), &store_)); }
+TestDb::TestDb(const state::Store::Options& options) { REQUIRE_OK(state::Store::Open(dir_.path(), options, &store_)); }
+
+std::map<std::string, std::string> DumpState(state::Store* store, bool bitmaps_as_sets) {
+  std::map<std::string, std::string> all;
+  for (int cf = 0; cf < static_cast<int>(state::Cf::kCount); ++cf) {
+    REQUIRE_OK(store->Scan(static_cast<state::Cf>(cf), "", "\xFF\xFF\xFF\xFF", [&](std::string_view k, std::string_view v) {
+      if (static_cast<state::Cf>(cf) == state::Cf::kLeads) {
+        views::LeadRecord r;
+        REQUIRE(views::LeadRecord::Decode(v, &r).ok());
+        all.emplace(std::to_string(cf) + "|" + std::string(k), r.Encode());
+        return true;
+      }
+      if (bitmaps_as_sets && static_cast<state::Cf>(cf) == state::Cf::kBitmaps) {
+        Roaring chunk;
+        REQUIRE(state::DecodeBitmapChunk(v, &chunk).ok());
+        std::string numbers;
+        for (uint32_t n : chunk) numbers += std::to_string(n) + ",";
+        all.emplace(std::to_string(cf) + "|" + std::string(k), numbers);
+        return true;
+      }
+      all.emplace(std::to_string(cf) + "|" + std::string(k), std::string(v));
+      return true;
+    }));
+  }
+  return all;
+}
 
 size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size) {
   ingest::Stats stats;

@@ -53,6 +53,7 @@ std::unique_ptr<state::Store> OpenTestStore(const std::string& dir);
 class TestDb {
  public:
   TestDb();
+  explicit TestDb(const state::Store::Options& options);
   state::Store* store() { return store_.get(); }
 
   // Applies events in order, committing every batch_size events. Fails the
@@ -67,6 +68,13 @@ class TestDb {
   TempDir dir_;
   std::unique_ptr<state::Store> store_;
 };
+
+// Every key and value of every family, keyed "family|key". A lead record
+// and the journals appended to it since it was last written whole depend on
+// the batches, so kLeads values are the record they make. With
+// bitmaps_as_sets, a bitmap chunk is the list of its numbers (CRoaring's
+// containers of one set may differ with the order deltas were folded in).
+std::map<std::string, std::string> DumpState(state::Store* store, bool bitmaps_as_sets = false);
 
 // "2024-01-01T00:00:00Z" -> ms.
 int64_t Ms(const std::string& rfc3339);

@@ -31,16 +31,54 @@ bool WorkerPool::RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generat
   return true;
 }
 
+bool WorkerPool::RunOneBackgroundPart(std::unique_lock<std::mutex>* lock) {
+  if (bg_next_ == bg_parts_) return false;
+  const size_t part = bg_next_++;
+  const auto* fn = bg_fn_;
+  const size_t parts = bg_parts_;
+  lock->unlock();
+  (*fn)(part, parts);
+  lock->lock();
+  if (++bg_done_ == bg_parts_) bg_done_cv_.notify_one();
+  return true;
+}
+
 void WorkerPool::Run() {
   uint64_t seen = 0;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen || bg_next_ != bg_parts_; });
     if (stop_) return;
-    seen = generation_;
-    while (RunOnePart(&lock, seen)) {
+    if (generation_ != seen) {
+      seen = generation_;
+      while (RunOnePart(&lock, seen)) {
+      }
+      continue;
     }
+    // One background part, then the foreground is looked at again.
+    (void)RunOneBackgroundPart(&lock);
   }
+}
+
+void WorkerPool::StartBackground(size_t parts, const std::function<void(size_t, size_t)>* fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bg_fn_ = fn;
+    bg_parts_ = parts;
+    bg_next_ = 0;
+    bg_done_ = 0;
+  }
+  if (!threads_.empty() && parts > 0) work_cv_.notify_all();
+}
+
+void WorkerPool::WaitBackground() {
+  if (bg_fn_ == nullptr) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (RunOneBackgroundPart(&lock)) {
+  }
+  bg_done_cv_.wait(lock, [&] { return bg_done_ == bg_parts_; });
+  bg_fn_ = nullptr;
+  bg_parts_ = bg_next_ = bg_done_ = 0;
 }
 
 void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>& fn) {

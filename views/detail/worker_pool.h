@@ -2,7 +2,15 @@
 // parallel, with the calling thread taking a part too. For loops over a
 // batch's leads or chunks: every call waits until the whole loop is done.
 //
-// Thread safety: ParallelFor from one thread at a time (the applier's).
+// Beside it, one *background* loop: its parts are taken by workers that
+// find no part of a ParallelFor to run, so the work of a later step (the
+// next block's decode) fills the time a worker would wait while the
+// caller runs a serial step. A worker takes a background part only when
+// the foreground has none, and looks at the foreground again after each
+// part, so keep background parts short (~100 us).
+//
+// Thread safety: ParallelFor, StartBackground and WaitBackground from one
+// thread at a time (the applier's).
 #ifndef LEADFLOW_VIEWS_DETAIL_WORKER_POOL_H_
 #define LEADFLOW_VIEWS_DETAIL_WORKER_POOL_H_
 
@@ -35,21 +43,40 @@ class WorkerPool {
   // split fn chooses. fn must not throw.
   void ParallelFor(size_t n, const std::function<void(size_t part, size_t parts)>& fn);
 
+  // Starts the background loop: fn(part, parts) will be called once for
+  // every part in [0, parts), by workers between foreground loops, or by
+  // the caller in WaitBackground. *fn must live until WaitBackground
+  // returns. One background loop at a time: the previous one must have
+  // been waited for. With no worker threads, nothing runs until
+  // WaitBackground.
+  void StartBackground(size_t parts, const std::function<void(size_t part, size_t parts)>* fn);
+  // Runs the background loop's unclaimed parts on this thread and waits
+  // for those running elsewhere. Returns at once when none was started.
+  void WaitBackground();
+  bool background_running() const { return bg_fn_ != nullptr; }
+
  private:
   void Run();
+  // Claims and runs one part of the background loop; false when none is
+  // left. Called with mu_ held.
+  bool RunOneBackgroundPart(std::unique_lock<std::mutex>* lock);
   // Claims and runs one part of the loop of this generation; false when
   // none is left (or the loop is another one). Called with mu_ held.
   bool RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation);
 
   std::vector<std::thread> threads_;
   std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
+  std::condition_variable work_cv_, done_cv_, bg_done_cv_;
   const std::function<void(size_t, size_t)>* fn_ = nullptr;  // guarded by mu_
   size_t parts_ = 0;                                          // guarded by mu_
   size_t next_part_ = 0;                                      // guarded by mu_: the next part to claim
   size_t done_parts_ = 0;                                     // guarded by mu_
   uint64_t generation_ = 0;                                   // guarded by mu_
   bool stop_ = false;                                         // guarded by mu_
+  // The background loop (bg_fn_ is set by the caller's thread only, so it
+  // reads it without the lock).
+  const std::function<void(size_t, size_t)>* bg_fn_ = nullptr;
+  size_t bg_parts_ = 0, bg_next_ = 0, bg_done_ = 0;  // guarded by mu_
 };
 
 }  // namespace leadflow::views::detail
