@@ -324,8 +324,7 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
     }
     // An open record of the batch's keys, sorted (the same bytes for the
     // same batch, whatever order the applier's parts gave them in).
-    auto by_key = [](const Entry& a, const Entry& b) { return a.key < b.key; };
-    if (!std::is_sorted(list.begin(), list.end(), by_key)) std::sort(list.begin(), list.end(), by_key);
+    if (!std::is_sorted(list.begin(), list.end(), EntryLess)) std::sort(list.begin(), list.end(), EntryLess);
     value.clear();
     for (const Entry& e : list) AppendKey(&value, e.key);
     auto it = shards_.find(shard);
@@ -360,7 +359,7 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
       if (first == last) continue;
       // In order already when the list came sorted (the applier sorts a
       // batch's keys in parallel) and the bucket holds no open keys.
-      auto by_key = [&](uint32_t x, uint32_t y) { return list[x].key < list[y].key; };
+      auto by_key = [&](uint32_t x, uint32_t y) { return EntryLess(list[x], list[y]); };
       if (!std::is_sorted(first, last, by_key)) std::sort(first, last, by_key);
       value.clear();
       for (auto i = first; i != last; ++i) {

@@ -12,9 +12,9 @@
 //   - a *generation* is a set of keys of one shard, written once: its
 //     fingerprints in one record, `shard 'F' gen` -> u32 bucket count, then
 //     each key's 64-bit fingerprint (HashKey); its keys in buckets of ~64,
-//     `shard 'K' gen bucket` -> (u16 length, key bytes)*, sorted;
+//     `shard 'K' gen bucket` -> (u16 length, key bytes)*, in EntryLess order;
 //   - keys not in a generation yet are *open*: one record per batch and
-//     shard, `shard 'O' seq` -> (u16 length, key bytes)*, sorted.
+//     shard, `shard 'O' seq` -> (u16 length, key bytes)*, in EntryLess order.
 // A shard's open keys become a generation (sealed, the open records
 // deleted) in the batch that brings them to kSealEvents, or when all open
 // keys together pass kOpenLimit; a catch-up batch is usually a generation
@@ -96,10 +96,16 @@ class DedupSet {
     std::string_view key;
     uint32_t shard;
   };
-  // By shard, then key: the order Stage writes a shard's open record in
-  // (it takes entries in any order, and costs least in this one).
+  // By shard, then fingerprint, then key: the order Stage writes a
+  // shard's records in (it takes entries in any order, and costs least in
+  // this one). Readers scan a record whole, so any fixed order would do;
+  // this one compares integers, not strings, for all but colliding
+  // fingerprints (sorting a catch-up batch's keys by key was ~4% of
+  // `ingest --file`'s CPU, in memcmp).
   static bool EntryLess(const Entry& a, const Entry& b) {
-    return a.shard != b.shard ? a.shard < b.shard : a.key < b.key;
+    if (a.shard != b.shard) return a.shard < b.shard;
+    if (a.hash != b.hash) return a.hash < b.hash;
+    return a.key < b.key;
   }
   // What a staged batch changes in memory once its write lands.
   struct Staged {
