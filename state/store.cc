@@ -191,6 +191,11 @@ void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
   rep_->Changed();
   rep_->ops.push_back({cf, Rep::Op::kPut, std::string(key), std::string(value)});
 }
+void WriteBatch::PutOwned(Cf cf, std::string&& key, std::string&& value) {
+  rep_->bytes += key.size() + value.size();
+  rep_->Changed();
+  rep_->ops.push_back({cf, Rep::Op::kPut, std::move(key), std::move(value)});
+}
 void WriteBatch::Merge(Cf cf, std::string_view key, std::string_view operand) {
   rep_->bytes += key.size() + operand.size();
   rep_->Changed();

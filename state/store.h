@@ -80,6 +80,8 @@ class WriteBatch {
   WriteBatch& operator=(const WriteBatch&) = delete;
 
   void Put(Cf cf, std::string_view key, std::string_view value);
+  // The same, taking the strings (no copy).
+  void PutOwned(Cf cf, std::string&& key, std::string&& value);
   void Delete(Cf cf, std::string_view key);
   // Deletes every key in [begin, end) of the family (a range tombstone).
   void DeleteRange(Cf cf, std::string_view begin, std::string_view end);

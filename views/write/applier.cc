@@ -51,6 +51,7 @@ Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers)
   const size_t n = pool_.workers();
   for (size_t i = 0; i < n; ++i) {
     parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n, n));
+    inflight_buckets_.push_back(std::make_unique<state::WriteBatch>());
   }
 }
 
@@ -133,6 +134,7 @@ Status Applier::Land(Status s) {
   counters_.anomalies += inflight_counters_.anomalies;
   inflight_counters_ = Counters();
   inflight_meta_.Clear();
+  for (auto& b : inflight_buckets_) b->Clear();
   dedup_.Land(&inflight_dedup_);  // before the keys it views go
   (void)ForEachPart(inflight_events_, [this](size_t p) {
     Part* part = parts_[p].get();
@@ -626,9 +628,20 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       std::inplace_merge(entries.begin(), entries.begin() + static_cast<long>(mid), entries.end(),
                          DedupSet::EntryLess);
     }
-    s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_);
+    // A catch-up batch's generation: its bucket records built on the
+    // workers too.
+    const DedupSet::ParallelFn parallel = [this](size_t n, const std::function<void(size_t)>& fn) {
+      pool_.ParallelFor(n, [&](size_t part, size_t parts) {
+        for (size_t i = part; i < n; i += parts) fn(i);
+      });
+    };
+    std::vector<state::WriteBatch*> buckets;
+    for (auto& b : inflight_buckets_) buckets.push_back(b.get());
+    const bool in_parallel = pending_events_ >= min_parallel_events_ && parts_.size() > 1;
+    s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_, in_parallel ? &parallel : nullptr, buckets);
     if (!s.ok()) {
       batch.Clear();
+      for (auto& b : inflight_buckets_) b->Clear();
       Discard();
       return s;
     }
@@ -663,6 +676,9 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     }
     std::vector<state::WriteBatch*> all{&inflight_meta_};
     for (auto& part : parts_) all.push_back(&part->inflight_batch);
+    for (auto& b : inflight_buckets_) {
+      if (b->Count() > 0) all.push_back(b.get());
+    }
     return mode == CommitMode::kWait ? store_->Stage(all) : store_->Write(all);
   };
   if (mode == CommitMode::kWait) {

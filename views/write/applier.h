@@ -339,6 +339,9 @@ class Applier {
   std::future<Status> inflight_;
   DedupSet::Staged inflight_dedup_;
   state::WriteBatch inflight_meta_;
+  // A new generation's bucket records of the duplicate set, one batch per
+  // part (built in parallel by DedupSet::Stage), written with the rest.
+  std::vector<std::unique_ptr<state::WriteBatch>> inflight_buckets_;
   Counters inflight_counters_;
   size_t inflight_events_ = 0;
   Status poisoned_;  // a handed-off write failed: every call returns this

@@ -23,8 +23,9 @@ uint64_t ReadU64Be(const char* p) {
 void AppendU32Le(std::string* out, uint32_t v) {
   for (int s = 0; s < 32; s += 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
 }
-void AppendU64Le(std::string* out, uint64_t v) {
-  for (int s = 0; s < 64; s += 8) out->push_back(static_cast<char>((v >> s) & 0xFF));
+// v's 8 little-endian bytes at out.
+void WriteU64Le(char* out, uint64_t v) {
+  for (int k = 0; k < 8; ++k) out[k] = static_cast<char>((v >> (8 * k)) & 0xFF);
 }
 uint32_t ReadU32Le(const char* p) {
   uint32_t v = 0;
@@ -282,11 +283,18 @@ Status DedupSet::Contains(const state::Reader& store, uint64_t hash, std::string
   return err;
 }
 
-Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged) const {
+Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged, const ParallelFn* parallel,
+                       std::span<state::WriteBatch* const> bucket_batches) const {
   staged->Clear();
-  // The batch's keys by shard, and which shards seal.
-  std::map<uint32_t, std::vector<Entry>> by_shard;
-  for (const Entry& e : entries) by_shard[e.shard].push_back(e);
+  if (!std::is_sorted(entries.begin(), entries.end(), EntryLess)) std::sort(entries.begin(), entries.end(), EntryLess);
+  // The batch's keys by shard (ranges of entries), and which shards seal.
+  std::map<uint32_t, std::span<const Entry>> by_shard;
+  for (size_t b = 0; b < entries.size();) {
+    size_t e = b;
+    while (e < entries.size() && entries[e].shard == entries[b].shard) ++e;
+    by_shard[entries[b].shard] = std::span<const Entry>(entries.data() + b, e - b);
+    b = e;
+  }
   size_t open_after = open_.size();
   std::map<uint32_t, size_t> shard_open;  // shard -> its open keys after the batch, if not sealed
   for (const auto& [shard, list] : by_shard) {
@@ -306,25 +314,30 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
                               "): rebuild the data directory from the topic");
   }
 
-  // Sealed shards: a generation of their open keys and the batch's.
-  std::map<uint32_t, std::vector<Entry>> gen_entries;
-  for (uint32_t shard : staged->sealed) gen_entries[shard];
-  if (!staged->sealed.empty()) {
+  // Sealed shards: a generation of their open keys and the batch's (the
+  // batch's range itself when the shard has no open keys: a catch-up batch).
+  std::map<uint32_t, std::vector<Entry>> with_open;  // sealed shards with open keys
+  for (uint32_t shard : staged->sealed) {
+    auto it = shards_.find(shard);
+    if (it != shards_.end() && it->second.open_keys > 0) with_open[shard];
+  }
+  if (!with_open.empty()) {
     for (const auto& [k, shard] : open_) {
-      auto it = gen_entries.find(shard);
-      if (it != gen_entries.end()) it->second.push_back({k.hash, k.key, shard});
+      auto it = with_open.find(shard);
+      if (it != with_open.end()) it->second.push_back({k.hash, k.key, shard});
+    }
+    for (auto& [shard, list] : with_open) {
+      auto batch_keys = by_shard.find(shard);
+      if (batch_keys != by_shard.end()) list.insert(list.end(), batch_keys->second.begin(), batch_keys->second.end());
+      std::sort(list.begin(), list.end(), EntryLess);
     }
   }
   std::string value;
-  for (auto& [shard, list] : by_shard) {
-    auto sealed = gen_entries.find(shard);
-    if (sealed != gen_entries.end()) {
-      sealed->second.insert(sealed->second.end(), list.begin(), list.end());
-      continue;
-    }
-    // An open record of the batch's keys, sorted (the same bytes for the
-    // same batch, whatever order the applier's parts gave them in).
-    if (!std::is_sorted(list.begin(), list.end(), EntryLess)) std::sort(list.begin(), list.end(), EntryLess);
+  for (const auto& [shard, list] : by_shard) {
+    if (std::binary_search(staged->sealed.begin(), staged->sealed.end(), shard)) continue;
+    // An open record of the batch's keys, in EntryLess order (the same
+    // bytes for the same batch, whatever order the applier's parts gave
+    // them in).
     value.clear();
     for (const Entry& e : list) AppendKey(&value, e.key);
     auto it = shards_.find(shard);
@@ -332,11 +345,17 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
     batch->Put(Cf::kEvents, OpenKey(shard, seq), value);
     staged->open_records[shard] = seq;
   }
-  for (auto& [shard, list] : gen_entries) {
+  for (uint32_t shard : staged->sealed) {
+    std::span<const Entry> list;
+    if (auto o = with_open.find(shard); o != with_open.end()) {
+      list = o->second;
+    } else if (auto b = by_shard.find(shard); b != by_shard.end()) {
+      list = b->second;
+    }
     auto it = shards_.find(shard);
     const uint32_t seq = it == shards_.end() ? 0 : it->second.next_gen;
     const auto buckets = static_cast<uint32_t>(std::max<size_t>(1, (list.size() + kKeysPerBucket - 1) / kKeysPerBucket));
-    // By bucket, then key.
+    // By bucket, then EntryLess (a counting sort keeps the list's order).
     std::vector<uint32_t> bucket_of(list.size());
     std::vector<uint32_t> order(list.size());
     std::vector<uint32_t> starts(buckets + 1, 0);
@@ -350,26 +369,38 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
       for (size_t i = 0; i < list.size(); ++i) order[fill[bucket_of[i]]++] = static_cast<uint32_t>(i);
     }
     Staged::Gen gen{shard, seq, buckets, {}};
-    gen.hashes.reserve(list.size());
+    gen.hashes.resize(list.size());
     std::string fps;
     fps.reserve(4 + 8 * list.size());
     AppendU32Le(&fps, buckets);
-    for (uint32_t b = 0; b < buckets; ++b) {
-      auto first = order.begin() + starts[b], last = order.begin() + starts[b + 1];
-      if (first == last) continue;
-      // In order already when the list came sorted (the applier sorts a
-      // batch's keys in parallel) and the bucket holds no open keys.
-      auto by_key = [&](uint32_t x, uint32_t y) { return EntryLess(list[x], list[y]); };
-      if (!std::is_sorted(first, last, by_key)) std::sort(first, last, by_key);
-      value.clear();
-      for (auto i = first; i != last; ++i) {
-        AppendKey(&value, list[*i].key);
-        AppendU64Le(&fps, list[*i].hash);
-        gen.hashes.push_back(list[*i].hash);
+    fps.resize(4 + 8 * list.size());
+    // Buckets [first, last) into out: their records, and their keys'
+    // fingerprints at their places in fps and gen.hashes (a bucket's keys
+    // are order[starts[b], starts[b + 1])).
+    auto build = [&](uint32_t first, uint32_t last, state::WriteBatch* out) {
+      std::string v;
+      for (uint32_t b = first; b < last; ++b) {
+        if (starts[b] == starts[b + 1]) continue;
+        v.clear();
+        for (uint32_t at = starts[b]; at < starts[b + 1]; ++at) {
+          const Entry& e = list[order[at]];
+          AppendKey(&v, e.key);
+          WriteU64Le(fps.data() + 4 + 8 * at, e.hash);
+          gen.hashes[at] = e.hash;
+        }
+        out->PutOwned(Cf::kEvents, BucketKey(shard, seq, b), std::move(v));
+        v = std::string();
       }
-      batch->Put(Cf::kEvents, BucketKey(shard, seq, b), value);
+    };
+    if (parallel && !bucket_batches.empty() && buckets >= 2 * bucket_batches.size()) {
+      const size_t n = bucket_batches.size();
+      (*parallel)(n, [&](size_t i) {
+        build(static_cast<uint32_t>(buckets * i / n), static_cast<uint32_t>(buckets * (i + 1) / n), bucket_batches[i]);
+      });
+    } else {
+      build(0, buckets, batch);
     }
-    batch->Put(Cf::kEvents, GenKey(shard, seq), fps);
+    batch->PutOwned(Cf::kEvents, GenKey(shard, seq), std::move(fps));
     if (it != shards_.end()) {
       for (uint64_t open_seq : it->second.open_records) batch->Delete(Cf::kEvents, OpenKey(shard, open_seq));
     }

@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -123,8 +124,16 @@ class DedupSet {
   // Cf::kEvents: open records, or generations of the shards sealed now (and
   // the deletion of their open records). *staged says what Land then does.
   // ResourceExhausted (nothing written) when the generations' numbers are
-  // used up.
-  Status Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged) const;
+  // used up. Entries in EntryLess order cost least (no copy, no sort).
+  //
+  // With parallel (it calls fn(i) for every i in [0, n), in parallel, and
+  // returns when all are done) and bucket_batches, a generation's bucket
+  // records are built in n = bucket_batches.size() ranges, range i's
+  // records put into bucket_batches[i] (they are written with batch, in
+  // one atomic write); the records are the same either way.
+  using ParallelFn = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+  Status Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged,
+               const ParallelFn* parallel = nullptr, std::span<state::WriteBatch* const> bucket_batches = {}) const;
   // The batch staged as *staged landed: the set holds its keys.
   void Land(Staged* staged);
 
