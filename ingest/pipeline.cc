@@ -30,6 +30,12 @@ Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers, size
 
 Pipeline::~Pipeline() { applier_.pool().WaitBackground(); }
 
+size_t Pipeline::Block::StartDecode() {
+  events.resize(added.size());
+  decoded.resize(added.size());
+  return (added.size() + kDecodePartMessages - 1) / kDecodePartMessages;
+}
+
 void Pipeline::Block::Decode(size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     decoded[i] = DecodeEvent(value(added[i]), key(added[i]), &events[i]);
@@ -119,26 +125,24 @@ Status Pipeline::TakeFullBlock() {
   if (pool.workers() < 2) return ApplyAdded();  // no worker to decode meanwhile
   // The block before the last one is decoded by now (or this thread
   // finishes it): it is applied while the full one decodes.
-  if (decoding_started_) {
-    pool.WaitBackground();
-    decoding_started_ = false;
-    std::swap(decoding_, ready_);
-  }
+  FinishDecoding();
   std::swap(adding_, decoding_);
-  const size_t n = decoding_.added.size();
-  decoding_.events.resize(n);
-  decoding_.decoded.resize(n);
-  pool.StartBackground((n + kDecodePartMessages - 1) / kDecodePartMessages, &decode_fn_);
+  pool.StartBackground(decoding_.StartDecode(), &decode_fn_);
   decoding_started_ = true;
   if (ready_.added.empty()) return Status::Ok();
   return ApplyDecoded(&ready_);
 }
 
-Status Pipeline::ApplyDecoding() {
-  if (!decoding_started_) return Status::Ok();
+void Pipeline::FinishDecoding() {
+  if (!decoding_started_) return;
   applier_.pool().WaitBackground();
   decoding_started_ = false;
   std::swap(decoding_, ready_);
+}
+
+Status Pipeline::ApplyDecoding() {
+  if (!decoding_started_) return Status::Ok();
+  FinishDecoding();
   return ApplyDecoded(&ready_);
 }
 
@@ -156,10 +160,8 @@ Status Pipeline::ApplyAdded() {
   std::swap(adding_, ready_);
   Block& b = ready_;
   const size_t n = b.added.size();
-  b.events.resize(n);
-  b.decoded.resize(n);
   // Decoding is pure: in parallel (small: on this thread).
-  const size_t chunks = (n + kDecodePartMessages - 1) / kDecodePartMessages;
+  const size_t chunks = b.StartDecode();
   const size_t spread = n >= views::Applier::kMinParallelEvents ? chunks : 1;
   applier_.pool().ParallelFor(spread, [&](size_t part, size_t parts) {
     for (size_t c = part; c < chunks; c += parts) {

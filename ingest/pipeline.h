@@ -175,6 +175,8 @@ class Pipeline {
       arena.clear();
       added.clear();
     }
+    // Makes room for the decode; returns its parts of kDecodePartMessages.
+    size_t StartDecode();
     // Decodes added[i] for i in [begin, end).
     void Decode(size_t begin, size_t end);
   };
@@ -192,6 +194,9 @@ class Pipeline {
   Status TakeFullBlock();
   // Applies block b, decoded: dead letters, then views::Applier::ApplyBlock.
   Status ApplyDecoded(Block* b);
+  // Waits for the background decode, if one runs, and moves its block to
+  // ready_.
+  void FinishDecoding();
   // Waits for the background decode and applies its block.
   Status ApplyDecoding();
   // Waits for the background decode and drops it (a reset).

@@ -550,11 +550,16 @@ Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounter
   std::filesystem::create_directories(TableDir(), ec);
   if (ec) return Status::IoError("creating " + TableDir() + ": " + ec.message());
   const uint64_t write_no = next_table_write++;
-  std::vector<std::string> files;
-  auto cleanup = [&files] {
-    std::error_code ignored;
-    for (const auto& f : files) std::filesystem::remove(f, ignored);
-  };
+  // The files built, removed whatever the outcome: an ingestion moves its
+  // own, and files not ingested are never needed again.
+  struct Files {
+    std::vector<std::string> paths;
+    ~Files() {
+      std::error_code ignored;
+      for (const auto& f : paths) std::filesystem::remove(f, ignored);
+    }
+  } built;
+  std::vector<std::string>& files = built.paths;
   std::vector<rocksdb::IngestExternalFileArg> args;
   WriteCounters written;
   std::vector<const Op*> same;  // one key's ops, in order
@@ -592,35 +597,23 @@ Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounter
       if (op->kind == Op::kMerge && same.size() > 1) {
         operands.clear();
         for (const Op* o : same) {
-          if (o->kind != Op::kMerge) {
-            cleanup();
-            return Status::Ok();
-          }
+          if (o->kind != Op::kMerge) return Status::Ok();
           operands.emplace_back(o->value);
         }
         combined.clear();
-        if (!merges[cf] || !merges[cf]->PartialMergeMulti(key, operands, &combined, nullptr)) {
-          cleanup();
-          return Status::Ok();
-        }
+        if (!merges[cf] || !merges[cf]->PartialMergeMulti(key, operands, &combined, nullptr)) return Status::Ok();
       }
       if (!writer) {
         writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), table_options[cf], handles[cf]);
         files.push_back(TableDir() + "/" + std::to_string(write_no) + "-" + kCfNames[cf] + ".sst");
         rocksdb::Status st = writer->Open(files.back());
-        if (!st.ok()) {
-          cleanup();
-          return FromRocks(st);
-        }
+        if (!st.ok()) return FromRocks(st);
       }
       const bool folded = op->kind == Op::kMerge && same.size() > 1;
       rocksdb::Status st = op->kind == Op::kDelete ? writer->Delete(key)
                            : op->kind == Op::kMerge ? writer->Merge(key, folded ? combined : op->value)
                                                     : writer->Put(key, op->value);
-      if (!st.ok()) {
-        cleanup();
-        return FromRocks(st);
-      }
+      if (!st.ok()) return FromRocks(st);
       for (const Op* o : same) {  // what the batches wrote, as a log write counts it
         ++written.ops[cf];
         written.bytes[cf] += o->key.size() + o->value.size();
@@ -628,10 +621,7 @@ Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounter
     }
     if (!writer) continue;
     rocksdb::Status st = writer->Finish();
-    if (!st.ok()) {
-      cleanup();
-      return FromRocks(st);
-    }
+    if (!st.ok()) return FromRocks(st);
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = handles[cf];
     arg.external_files = {files.back()};
@@ -646,7 +636,6 @@ Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounter
   if (args.empty()) return Status::Ok();
   NoPerfCounters();
   Status s = FromRocks(db->IngestExternalFiles(args));
-  cleanup();  // moved files are gone already; a failed ingestion leaves its own
   if (s.ok()) *counts = written;
   return s;
 }
@@ -789,67 +778,48 @@ Status Store::Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCoun
   return Status::Ok();
 }
 
-void Store::Prepare(WriteBatch* batch) const {
+Status Store::EncodeForLog(WriteBatch* batch) const {
   WriteBatch::Rep& r = *batch->rep_;
-  if (r.prepared) return;
+  if (r.prepared) return Status::Ok();
   batch->Sort();
-  // A batch this big goes in as tables (Write): sorted is all it needs.
-  const size_t tables_from = rep_->options.table_write_min_ops;
-  if (tables_from > 0 && r.ops.size() >= tables_from / 2) return;
   auto wb = std::make_unique<rocksdb::WriteBatch>(r.bytes + 16 * r.ops.size() + 64);
   r.counts = WriteCounters();
-  // Put and Delete fail only past RocksDB's size limits (4 GiB), which
-  // Write then reports: the batch stays unprepared.
-  if (Encode(*batch, wb.get(), &r.counts).ok()) r.prepared = std::move(wb);
+  Status s = Encode(*batch, wb.get(), &r.counts);
+  if (!s.ok()) return Status::InvalidArgument("a write batch is too large: " + s.ToString());
+  r.prepared = std::move(wb);
+  return Status::Ok();
+}
+
+void Store::Prepare(WriteBatch* batch) const {
+  // A batch this big goes in as tables (Write): sorted is all it needs.
+  const size_t tables_from = rep_->options.table_write_min_ops;
+  if (tables_from > 0 && batch->rep_->ops.size() >= tables_from / 2) {
+    batch->Sort();
+    return;
+  }
+  // A failure (past RocksDB's size limits) leaves the batch unprepared:
+  // Write reports it.
+  (void)EncodeForLog(batch);
 }
 
 Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* const>(&batch, 1)); }
 
 Status Store::Write(std::span<WriteBatch* const> batches) {
-  // Each batch goes in as prepared (Prepare: its ops sorted by family and
-  // key, so the memtable's skip list reuses its last insert position
-  // instead of searching from the top; callers may prepare theirs on other
-  // threads), the batches one after another: ops on one key keep the order
-  // of the batches, then their order within a batch (the last one wins).
-  WriteCounters written;  // this write's, added to the totals once it lands
+  // A big write (catch-up) goes in as table files (Rep::WriteTables), the
+  // rest through the log. There each batch goes in as prepared (Prepare:
+  // its ops sorted by family and key, so the memtable's skip list reuses
+  // its last insert position instead of searching from the top; callers
+  // may prepare theirs on other threads), the batches one after another:
+  // ops on one key keep the order of the batches, then their order within
+  // a batch (the last one wins).
   size_t total_ops = 0;
   for (WriteBatch* b : batches) total_ops += b->rep_->ops.size();
   const size_t tables_from = rep_->options.table_write_min_ops;
-  if (tables_from > 0 && total_ops >= tables_from) {
-    std::lock_guard write_lock(rep_->write_mu);
-    std::unique_lock stage_lock(rep_->stage_mu);
-    Status staged = rep_->CheckpointLocked(stage_lock, false);
-    if (!staged.ok()) return staged;
-    bool fits = false;
-    Status s = rep_->WriteTables(batches, &written, &fits);
-    if (!s.ok() || fits) {
-      if (s.ok()) {
-        rep_->CountWritten(written);
-        std::shared_ptr<const StagedView> v = rep_->Current();
-        rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
-      }
-      return s;
-    }
-    // Not as tables: the usual write below (nothing staged meanwhile:
-    // no stage has run since this thread wrote the staged ones).
-  }
-  std::vector<const rocksdb::WriteBatch*> prepared;
-  for (WriteBatch* b : batches) {
-    if (b->rep_->ops.empty()) continue;
-    if (!b->rep_->prepared) {
-      // Prepare left it sorted only (it was to go as tables), or it failed.
-      auto wb = std::make_unique<rocksdb::WriteBatch>(b->rep_->bytes + 16 * b->rep_->ops.size() + 64);
-      b->Sort();
-      b->rep_->counts = WriteCounters();
-      Status e = Encode(*b, wb.get(), &b->rep_->counts);
-      if (!e.ok()) return Status::InvalidArgument("a write batch is too large: " + e.ToString());
-      b->rep_->prepared = std::move(wb);
-    }
-    const WriteBatch::Rep& r = *b->rep_;
-    prepared.push_back(r.prepared.get());
-    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
-      written.ops[cf] += r.counts.ops[cf];
-      written.bytes[cf] += r.counts.bytes[cf];
+  const bool as_tables = tables_from > 0 && total_ops >= tables_from;
+  if (!as_tables) {  // encoded before the locks
+    for (WriteBatch* b : batches) {
+      Status e = EncodeForLog(b);
+      if (!e.ok()) return e;
     }
   }
   // Staged batches go first (ops on one key keep their order), and no
@@ -858,6 +828,35 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   std::unique_lock stage_lock(rep_->stage_mu);
   Status staged = rep_->CheckpointLocked(stage_lock, false);
   if (!staged.ok()) return staged;
+  WriteCounters written;  // this write's, added to the totals once it lands
+  bool fits = false;
+  if (as_tables) {
+    Status s = rep_->WriteTables(batches, &written, &fits);
+    if (!s.ok()) return s;
+  }
+  if (!fits) {
+    Status s = WriteLogLocked(batches, &written);
+    if (!s.ok()) return s;
+  }
+  rep_->CountWritten(written);
+  std::shared_ptr<const StagedView> v = rep_->Current();
+  rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
+  return Status::Ok();
+}
+
+Status Store::WriteLogLocked(std::span<WriteBatch* const> batches, WriteCounters* written) {
+  std::vector<const rocksdb::WriteBatch*> prepared;
+  for (WriteBatch* b : batches) {
+    if (b->rep_->ops.empty()) continue;
+    Status e = EncodeForLog(b);  // only those that were to go as tables
+    if (!e.ok()) return e;
+    const WriteBatch::Rep& r = *b->rep_;
+    prepared.push_back(r.prepared.get());
+    for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
+      written->ops[cf] += r.counts.ops[cf];
+      written->bytes[cf] += r.counts.bytes[cf];
+    }
+  }
   rocksdb::WriteBatch joined;
   const rocksdb::WriteBatch* wb = &joined;
   if (prepared.size() == 1) {
@@ -875,13 +874,7 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   wo.sync = false;
   // RocksDB's Write takes a non-const batch but does not change it.
   NoPerfCounters();
-  Status s = FromRocks(rep_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(wb)));
-  if (s.ok()) {
-    rep_->CountWritten(written);
-    std::shared_ptr<const StagedView> v = rep_->Current();
-    rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
-  }
-  return s;
+  return FromRocks(rep_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(wb)));
 }
 
 Status Store::Stage(std::span<WriteBatch* const> batches) {

@@ -254,6 +254,13 @@ class Store : public Reader {
   // Appends batch's ops, in Sort's order, to *wb, adding them to *counts
   // when given.
   Status Encode(const WriteBatch& batch, rocksdb::WriteBatch* wb, WriteCounters* counts) const;
+  // Puts batch into the form a log write writes (sorted, encoded for
+  // RocksDB, with its counts) unless it is already; InvalidArgument past
+  // RocksDB's size limits (4 GiB).
+  Status EncodeForLog(WriteBatch* batch) const;
+  // Writes the batches through the log and memtables as one atomic write,
+  // adding their counts to *written. REQUIRES: write_mu held.
+  Status WriteLogLocked(std::span<WriteBatch* const> batches, WriteCounters* written);
   std::unique_ptr<Rep> rep_;
 };
 

@@ -5,6 +5,8 @@
 // boundaries inside and between blocks, with bad lines in every block.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <vector>
 
 namespace leadflow::views::detail {
@@ -27,6 +28,33 @@ TEST_CASE("every index is run once, over many loops, for any number of workers a
         for (size_t i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
         CHECK(parts_seen.load() == std::max<size_t>(1, std::min(workers, n)));
       }
+    }
+  }
+}
+
+TEST_CASE("a background loop runs every part once, beside foreground loops, and is done when waited for") {
+  for (size_t workers : {1u, 2u, 7u}) {
+    CAPTURE(workers);
+    WorkerPool pool(workers);
+    pool.WaitBackground();  // none started: returns at once
+    for (int round = 0; round < 50; ++round) {
+      const size_t parts = 1 + static_cast<size_t>(round % 9);
+      std::vector<std::atomic<int>> bg_hits(parts);
+      const std::function<void(size_t, size_t)> bg = [&](size_t part, size_t n) {
+        REQUIRE(n == parts);
+        bg_hits[part].fetch_add(1);
+      };
+      pool.StartBackground(parts, &bg);
+      // Foreground loops meanwhile run whole, as always.
+      for (int loop = 0; loop < 3; ++loop) {
+        std::vector<std::atomic<int>> hits(100);
+        pool.ParallelFor(100, [&](size_t part, size_t n) {
+          for (size_t i = part; i < 100; i += n) hits[i].fetch_add(1);
+        });
+        for (auto& h : hits) REQUIRE(h.load() == 1);
+      }
+      pool.WaitBackground();
+      for (auto& h : bg_hits) REQUIRE(h.load() == 1);
     }
   }
 }

@@ -17,29 +17,15 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-bool WorkerPool::RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation) {
-  // Parts are claimed under the lock, for the loop of this generation only:
-  // a thread that wakes after its loop is over finds nothing to claim.
-  if (generation_ != generation || fn_ == nullptr || next_part_ == parts_) return false;
-  const size_t part = next_part_++;
-  const auto* fn = fn_;
-  const size_t parts = parts_;
+bool WorkerPool::RunOne(std::unique_lock<std::mutex>* lock, Loop* loop) {
+  if (loop->fn == nullptr || loop->next == loop->parts) return false;
+  const size_t part = loop->next++;
+  const auto* fn = loop->fn;
+  const size_t parts = loop->parts;
   lock->unlock();
   (*fn)(part, parts);
   lock->lock();
-  if (++done_parts_ == parts_) done_cv_.notify_one();
-  return true;
-}
-
-bool WorkerPool::RunOneBackgroundPart(std::unique_lock<std::mutex>* lock) {
-  if (bg_next_ == bg_parts_) return false;
-  const size_t part = bg_next_++;
-  const auto* fn = bg_fn_;
-  const size_t parts = bg_parts_;
-  lock->unlock();
-  (*fn)(part, parts);
-  lock->lock();
-  if (++bg_done_ == bg_parts_) bg_done_cv_.notify_one();
+  if (++loop->done == loop->parts) loop->done_cv.notify_one();
   return true;
 }
 
@@ -47,7 +33,7 @@ void WorkerPool::Run() {
   uint64_t seen = 0;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen || bg_next_ != bg_parts_; });
+    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen || (bg_.fn && bg_.next != bg_.parts); });
     if (stop_) return;
     if (generation_ != seen) {
       seen = generation_;
@@ -56,29 +42,25 @@ void WorkerPool::Run() {
       continue;
     }
     // One background part, then the foreground is looked at again.
-    (void)RunOneBackgroundPart(&lock);
+    (void)RunOne(&lock, &bg_);
   }
 }
 
 void WorkerPool::StartBackground(size_t parts, const std::function<void(size_t, size_t)>* fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    bg_fn_ = fn;
-    bg_parts_ = parts;
-    bg_next_ = 0;
-    bg_done_ = 0;
+    bg_.Start(fn, parts);
   }
   if (!threads_.empty() && parts > 0) work_cv_.notify_all();
 }
 
 void WorkerPool::WaitBackground() {
-  if (bg_fn_ == nullptr) return;
+  if (bg_.fn == nullptr) return;
   std::unique_lock<std::mutex> lock(mu_);
-  while (RunOneBackgroundPart(&lock)) {
+  while (RunOne(&lock, &bg_)) {
   }
-  bg_done_cv_.wait(lock, [&] { return bg_done_ == bg_parts_; });
-  bg_fn_ = nullptr;
-  bg_parts_ = bg_next_ = bg_done_ = 0;
+  bg_.done_cv.wait(lock, [&] { return bg_.done == bg_.parts; });
+  bg_.Start(nullptr, 0);
 }
 
 void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>& fn) {
@@ -88,10 +70,7 @@ void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>
     return;
   }
   std::unique_lock<std::mutex> lock(mu_);
-  fn_ = &fn;
-  parts_ = parts;
-  next_part_ = 0;
-  done_parts_ = 0;
+  fg_.Start(&fn, parts);
   const uint64_t generation = ++generation_;
   work_cv_.notify_all();
   // The caller claims parts too, so a worker that is slow to wake (another
@@ -99,8 +78,8 @@ void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>
   // the loop up; the loop waits only for parts already running.
   while (RunOnePart(&lock, generation)) {
   }
-  done_cv_.wait(lock, [&] { return done_parts_ == parts_; });
-  fn_ = nullptr;
+  fg_.done_cv.wait(lock, [&] { return fg_.done == fg_.parts; });
+  fg_.fn = nullptr;
 }
 
 }  // namespace leadflow::views::detail

@@ -53,30 +53,40 @@ class WorkerPool {
   // Runs the background loop's unclaimed parts on this thread and waits
   // for those running elsewhere. Returns at once when none was started.
   void WaitBackground();
-  bool background_running() const { return bg_fn_ != nullptr; }
 
  private:
+  // A loop's parts: claimed under mu_ (fn null: no loop), then run.
+  struct Loop {
+    const std::function<void(size_t, size_t)>* fn = nullptr;
+    size_t parts = 0;
+    size_t next = 0;  // the next part to claim
+    size_t done = 0;
+    std::condition_variable done_cv;  // done reached parts
+    void Start(const std::function<void(size_t, size_t)>* f, size_t n) {
+      fn = f;
+      parts = n;
+      next = done = 0;
+    }
+  };
   void Run();
-  // Claims and runs one part of the background loop; false when none is
-  // left. Called with mu_ held.
-  bool RunOneBackgroundPart(std::unique_lock<std::mutex>* lock);
-  // Claims and runs one part of the loop of this generation; false when
-  // none is left (or the loop is another one). Called with mu_ held.
-  bool RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation);
+  // Claims and runs one part of loop; false when none is left. Called
+  // with mu_ held.
+  static bool RunOne(std::unique_lock<std::mutex>* lock, Loop* loop);
+  // RunOne of the foreground loop of this generation only: a thread that
+  // wakes after its loop is over finds nothing to claim.
+  bool RunOnePart(std::unique_lock<std::mutex>* lock, uint64_t generation) {
+    return generation_ == generation && RunOne(lock, &fg_);
+  }
 
   std::vector<std::thread> threads_;
   std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_, bg_done_cv_;
-  const std::function<void(size_t, size_t)>* fn_ = nullptr;  // guarded by mu_
-  size_t parts_ = 0;                                          // guarded by mu_
-  size_t next_part_ = 0;                                      // guarded by mu_: the next part to claim
-  size_t done_parts_ = 0;                                     // guarded by mu_
-  uint64_t generation_ = 0;                                   // guarded by mu_
-  bool stop_ = false;                                         // guarded by mu_
-  // The background loop (bg_fn_ is set by the caller's thread only, so it
-  // reads it without the lock).
-  const std::function<void(size_t, size_t)>* bg_fn_ = nullptr;
-  size_t bg_parts_ = 0, bg_next_ = 0, bg_done_ = 0;  // guarded by mu_
+  std::condition_variable work_cv_;
+  Loop fg_;                  // guarded by mu_: ParallelFor's
+  uint64_t generation_ = 0;  // guarded by mu_: ParallelFor's calls
+  bool stop_ = false;        // guarded by mu_
+  // The background loop (its fn is set by the caller's thread only, so
+  // the caller reads it without the lock).
+  Loop bg_;
 };
 
 }  // namespace leadflow::views::detail
