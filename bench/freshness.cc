@@ -26,6 +26,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "views/time.h"
@@ -208,13 +209,17 @@ int main(int argc, char** argv) {
   };
   std::printf("{\"probes\": %zu, \"p50_ms\": %.2f, \"p90_ms\": %.2f, \"p99_ms\": %.2f, \"max_ms\": %.2f, \"samples_ms\": [",
               samples.size(), pct(0.5), pct(0.9), pct(0.99), sorted.back());
-  for (size_t i = 0; i < samples.size(); ++i) std::printf("%s%.2f", i ? ", " : "", samples[i]);
+  auto print_list = [](const auto& values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::printf(std::is_integral_v<std::decay_t<decltype(values[i])>> ? "%s%.0f" : "%s%.2f", i ? ", " : "",
+                  static_cast<double>(values[i]));
+    }
+  };
+  print_list(samples);
   std::printf("], \"acked_ms\": [");
-  for (size_t i = 0; i < acked_ms.size(); ++i) std::printf("%s%.2f", i ? ", " : "", acked_ms[i]);
+  print_list(acked_ms);
   std::printf("], \"sent_unix_ms\": [");
-  for (size_t i = 0; i < sent_unix_ms.size(); ++i) {
-    std::printf("%s%lld", i ? ", " : "", static_cast<long long>(sent_unix_ms[i]));
-  }
+  print_list(sent_unix_ms);
   std::printf("]}\n");
   return 0;
 }
