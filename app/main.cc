@@ -326,6 +326,7 @@ int Serve(const app::Flags& flags) {
   state::Store::Options store_options = StoreOptions(budget);
   store_options.checkpoint_interval_ms = static_cast<int>(checkpoint_ms);
   store_options.min_free_disk_bytes = min_free_bytes;
+  store_options.bitmap_cache_bytes = budget.bitmap_cache;  // the reports' (ingest --file serves none)
   if (!OpenState(data_dir, min_free_bytes, store_options, &store, &error)) return Fail(error);
   LogInfo("memory budget " + budget.Describe());
 

@@ -12,7 +12,8 @@ MemoryBudget MemoryBudget::Split(uint64_t total) {
   b.total = total;
   b.lead_cache = total / 100 * 35;
   b.write_buffers = total / 100 * 20;
-  b.block_cache = total / 100 * 20;
+  b.block_cache = total / 100 * 13;
+  b.bitmap_cache = total / 100 * 7;
   b.prefetch = std::clamp<uint64_t>(total / 16, uint64_t{16} << 20, uint64_t{256} << 20);
   b.staged_bytes = total / 16;
   b.batch_events = std::clamp<uint64_t>(total / 5120, 10'000, 1'000'000);
@@ -46,7 +47,8 @@ std::optional<uint64_t> MemoryBudget::Parse(std::string_view text) {
 
 std::string MemoryBudget::Describe() const {
   return state::HumanBytes(total) + ": lead cache " + state::HumanBytes(lead_cache) + ", write buffers " +
-         state::HumanBytes(write_buffers) + ", block cache " + state::HumanBytes(block_cache) + ", prefetch " +
+         state::HumanBytes(write_buffers) + ", block cache " + state::HumanBytes(block_cache) + ", bitmap cache " +
+         state::HumanBytes(bitmap_cache) + ", prefetch " +
          state::HumanBytes(prefetch) + ", staged live batches " + state::HumanBytes(staged_bytes) + ", batches of up to " + std::to_string(batch_events) + " events";
 }
 

@@ -8,8 +8,11 @@
 //   write buffers   20%  RocksDB's memtables of every column family together
 //                        (a WriteBufferManager: the largest is flushed
 //                        when they reach it)
-//   block cache     20%  RocksDB's cache of table blocks (the reports' reads
+//   block cache     13%  RocksDB's cache of table blocks (the reports' reads
 //                        and the duplicate set's confirmations)
+//   bitmap cache     7%  whole bitmaps the reports read, kept decoded for as
+//                        long as they do not change (state/bitmap_cache.h;
+//                        `serve` only)
 //   prefetch        1/16 fetched messages librdkafka holds before they are
 //                        consumed (queued.max.messages.kbytes), 16-256 MiB
 //   the rest             the batch being applied and the one being written
@@ -48,6 +51,7 @@ struct MemoryBudget {
   uint64_t lead_cache = 0;
   uint64_t write_buffers = 0;
   uint64_t block_cache = 0;
+  uint64_t bitmap_cache = 0;
   uint64_t prefetch = 0;
   // Live batches staged in memory before a checkpoint writes them
   // (state::Store::Options::max_staged_bytes): total / 16.

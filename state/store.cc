@@ -257,6 +257,9 @@ struct StagedView {
   std::shared_ptr<detail::OverlayTable> frozen;  // null: none
   std::shared_ptr<detail::OverlayTable> active;  // null: no overlay
   uint64_t version = 0;
+  // The state's epoch (state/bitmap_cache.h): one more with every Write and
+  // Stage, the same through checkpoints (they change no value).
+  uint64_t epoch = 0;
 
   // The key's staged ops as this view reads them: the frozen table's, then
   // the active one's (from the last Put or Delete). Empty: not staged.
@@ -296,6 +299,8 @@ struct Store::Rep {
   // (under view_mu): Stage drops ops that only older versions read.
   mutable std::deque<std::weak_ptr<const StagedView>> published;
   uint64_t version = 0;              // under stage_mu
+  uint64_t epoch = 0;                // under stage_mu: the last epoch published
+  std::unique_ptr<BitmapCache> bitmap_cache;
   Status failed;                     // under stage_mu: the failed checkpoint's error
   // The checkpoint thread.
   std::thread checkpointer;
@@ -331,6 +336,9 @@ struct Store::Rep {
     return std::shared_ptr<const rocksdb::Snapshot>(d->GetSnapshot(),
                                                     [d](const rocksdb::Snapshot* s) { d->ReleaseSnapshot(s); });
   }
+  // The next epoch, with every bitmap group the batches change noted at
+  // it (state/bitmap_cache.h), before it is published. REQUIRES: stage_mu.
+  uint64_t NoteChanges(std::span<WriteBatch* const> changes);
   // Adds a landed write's counts to the totals.
   void CountWritten(const WriteCounters& c) {
     for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
@@ -427,7 +435,7 @@ Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bo
   if (!frozen) {
     if (!v->active || v->active->empty()) return Status::Ok();  // no stage runs: stage_mu is held
     frozen = v->active;
-    Publish(StagedView{v->base, frozen, std::make_shared<detail::OverlayTable>(), v->version});
+    Publish(StagedView{v->base, frozen, std::make_shared<detail::OverlayTable>(), v->version, v->epoch});
   }
   if (release) stage_lock.unlock();
   const auto t0 = std::chrono::steady_clock::now();
@@ -455,7 +463,7 @@ Status Store::Rep::CheckpointLocked(std::unique_lock<std::mutex>& stage_lock, bo
   // RocksDB now holds the frozen table's ops, and nothing written since
   // (write_mu): the new base and the frozen table are one and the same.
   std::shared_ptr<const StagedView> now = Current();
-  StagedView next{NewBase(), nullptr, now->active, now->version};
+  StagedView next{NewBase(), nullptr, now->active, now->version, now->epoch};
   NoteStaged(next);
   Publish(std::move(next));
   return Status::Ok();
@@ -739,8 +747,9 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
     std::filesystem::remove_all(rep->TableDir(), ignored);
   }
   for (const auto& d : descs) rep->merges.push_back(d.options.merge_operator);
+  rep->bitmap_cache = std::make_unique<BitmapCache>(options.bitmap_cache_bytes);
   rep->Publish(StagedView{rep->NewBase(), nullptr,
-                    options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0});
+                    options.checkpoint_interval_ms > 0 ? std::make_shared<detail::OverlayTable>() : nullptr, 0, 0});
   if (options.checkpoint_interval_ms > 0) {
     // A service: what readers and the live path wait for (the ingest
     // thread, HTTP) goes first; flushes, compactions and checkpoints take
@@ -804,6 +813,23 @@ void Store::Prepare(WriteBatch* batch) const {
 
 Status Store::Write(WriteBatch* batch) { return Write(std::span<WriteBatch* const>(&batch, 1)); }
 
+uint64_t Store::Rep::NoteChanges(std::span<WriteBatch* const> changes) {
+  const uint64_t next = ++epoch;
+  if (bitmap_cache->capacity() == 0) return next;  // nothing kept: nothing to invalidate
+  using Op = WriteBatch::Rep::Op;
+  for (const WriteBatch* b : changes) {
+    for (const Op& op : b->rep_->ops) {
+      if (op.cf != Cf::kBitmaps) continue;
+      if (op.kind == Op::kDeleteRange || op.key.size() < kBitmapChunkSuffixBytes) {
+        bitmap_cache->NoteAllChanged(next);
+      } else {
+        bitmap_cache->NoteChanged(std::string_view(op.key).substr(0, op.key.size() - kBitmapChunkSuffixBytes), next);
+      }
+    }
+  }
+  return next;
+}
+
 Status Store::Write(std::span<WriteBatch* const> batches) {
   // A big write (catch-up) goes in as table files (Rep::WriteTables), the
   // rest through the log. There each batch goes in as prepared (Prepare:
@@ -839,8 +865,9 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
     if (!s.ok()) return s;
   }
   rep_->CountWritten(written);
+  const uint64_t epoch = rep_->NoteChanges(batches);
   std::shared_ptr<const StagedView> v = rep_->Current();
-  rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version});
+  rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version, epoch});
   return Status::Ok();
 }
 
@@ -913,7 +940,8 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
     }
   }
   rep_->version = version;
-  StagedView next{v->base, v->frozen, v->active, version};
+  const uint64_t epoch = rep_->NoteChanges(batches);
+  StagedView next{v->base, v->frozen, v->active, version, epoch};
   rep_->NoteStaged(next);
   rep_->Publish(std::move(next));
   rep_->staged_batches.fetch_add(1, std::memory_order_relaxed);
@@ -1053,7 +1081,76 @@ Status ScanView(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_v
   return FromRocks(it->status());
 }
 
+// The smallest key after every key that starts with prefix ("" when none
+// is: a prefix of 0xFF bytes only).
+std::string PrefixEndOf(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+// The union of the chunks of group, read by scan(begin, end, fn). Chunks
+// hold disjoint ranges of numbers: one many-way OR.
+template <typename ScanFn>
+Status FoldChunks(std::string_view group, const ScanFn& scan, Roaring* out) {
+  std::vector<Roaring> chunks;
+  Status failure;
+  std::string end = PrefixEndOf(group);
+  if (end.empty()) end.assign(group.size() + kBitmapChunkSuffixBytes + 1, '\xFF');
+  Status s = scan(group, end, [&](std::string_view, std::string_view value) {
+    Roaring b;
+    if (!(failure = DecodeBitmapChunk(value, &b)).ok()) return false;
+    chunks.push_back(std::move(b));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  if (chunks.size() == 1) {
+    *out = std::move(chunks[0]);
+  } else if (chunks.size() > 1) {
+    std::vector<const roaring_bitmap_t*> inputs;
+    for (const Roaring& c : chunks) inputs.push_back(&c.roaring);
+    roaring_bitmap_t* all = roaring_bitmap_or_many(inputs.size(), inputs.data());
+    if (all == nullptr) return Status::IoError("out of memory folding bitmap chunks");
+    *out = Roaring(all);
+  }
+  return Status::Ok();
+}
+
+// Reader::GetBitmap at view v: from the cache when it holds the group as
+// of v, else read, and offered to it.
+Status ReadBitmapGroup(const Store::Rep& rep, const StagedView& v, std::string_view group,
+                       std::shared_ptr<const Roaring>* out) {
+  if (std::shared_ptr<const Roaring> hit = rep.bitmap_cache->Find(group, v.epoch)) {
+    *out = std::move(hit);
+    return Status::Ok();
+  }
+  auto bitmap = std::make_shared<Roaring>();
+  Status s = FoldChunks(
+      group,
+      [&](std::string_view begin, std::string_view end,
+          const std::function<bool(std::string_view, std::string_view)>& fn) {
+        return ScanView(rep, v, Cf::kBitmaps, begin, end, fn);
+      },
+      bitmap.get());
+  if (!s.ok()) return s;
+  rep.bitmap_cache->Offer(group, v.epoch, bitmap);
+  *out = std::move(bitmap);
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status FoldBitmapChunks(const Reader& reader, std::string_view group, Roaring* out) {
+  return FoldChunks(
+      group,
+      [&](std::string_view begin, std::string_view end,
+          const std::function<bool(std::string_view, std::string_view)>& fn) {
+        return reader.Scan(Cf::kBitmaps, begin, end, fn);
+      },
+      out);
+}
 
 Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
   return ReadKey(*rep_, *rep_->Current(), cf, key, value);
@@ -1106,6 +1203,19 @@ Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
   return ScanView(*rep_, *rep_->Current(), cf, begin, end, fn);
 }
 
+Status Store::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
+  return ReadBitmapGroup(*rep_, *rep_->Current(), group, out);
+}
+
+BitmapCache::Stats Store::bitmap_cache_stats() const { return rep_->bitmap_cache->stats(); }
+
+Status Reader::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
+  auto bitmap = std::make_shared<Roaring>();
+  Status s = FoldBitmapChunks(*this, group, bitmap.get());
+  if (s.ok()) *out = std::move(bitmap);
+  return s;
+}
+
 namespace {
 
 class SnapshotReader : public Reader {
@@ -1118,6 +1228,9 @@ class SnapshotReader : public Reader {
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     return ScanView(*rep_, *view_, cf, begin, end, fn);
+  }
+  Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const override {
+    return ReadBitmapGroup(*rep_, *view_, group, out);
   }
 
  private:

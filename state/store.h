@@ -28,6 +28,7 @@
 #include <vector>
 #include <string_view>
 
+#include "state/bitmap_cache.h"
 #include "state/status.h"
 
 namespace rocksdb {
@@ -121,7 +122,18 @@ class Reader {
   // returns false. The views passed to fn are valid only during the call.
   virtual Status Scan(Cf cf, std::string_view begin, std::string_view end,
                       const std::function<bool(std::string_view, std::string_view)>& fn) const = 0;
+  // The bitmap of one logical key of Cf::kBitmaps: the union of the chunks
+  // (state/bitmap_merge.h) of every key that starts with group, the logical
+  // key (chunk keys are group + kBitmapChunkSuffixBytes bytes, and logical
+  // keys are prefix-free: views/keys.h). Empty when there are none. The
+  // store and its snapshots keep what they read decoded across readers
+  // (Options::bitmap_cache_bytes, state/bitmap_cache.h) for as long as none
+  // of the group's chunks changes; this default scans and decodes.
+  virtual Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const;
 };
+
+// Reader::GetBitmap's reading, through reader.Scan and without a cache.
+Status FoldBitmapChunks(const Reader& reader, std::string_view group, Roaring* out);
 
 class Store : public Reader {
  public:
@@ -163,6 +175,10 @@ class Store : public Reader {
     // turning on where a batch's keys do not overlap what is stored (the
     // duplicate set's generations, split by shard), not across the board.
     size_t table_write_min_ops = 0;
+    // Bytes of whole bitmaps kept decoded for Reader::GetBitmap
+    // (state/bitmap_cache.h); 0: none kept. Default: 0 (the service sets
+    // it from --memory-budget).
+    size_t bitmap_cache_bytes = 0;
   };
 
   // Opens (creating if missing) the database in dir. On success *out owns it.
@@ -217,6 +233,7 @@ class Store : public Reader {
   Status Get(Cf cf, std::string_view key, std::string* value) const override;
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override;
+  Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const override;
   // Whether each key is present, in one batched lookup (RocksDB MultiGet:
   // the memtables, filters and index blocks visited once for all the keys);
   // (*found)[i] for keys[i]. Non-OK if any lookup failed.
@@ -225,6 +242,9 @@ class Store : public Reader {
   // A consistent read-only view of the state as of now. It stays valid after
   // later writes; the Store must outlive it.
   std::unique_ptr<Reader> NewSnapshot() const;
+
+  // The bitmap cache's hits, misses and size (Reader::GetBitmap).
+  BitmapCache::Stats bitmap_cache_stats() const;
 
   // Totals of every successful Write since Open.
   WriteCounters write_counters() const;

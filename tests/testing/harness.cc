@@ -68,12 +68,17 @@ std::string WithEventId(const std::string& event_json, const std::string& event_
 std::unique_ptr<state::Store> OpenTestStore(const std::string& dir) {
   state::Store::Options o;
   o.block_cache_bytes = 8u << 20;
+  o.bitmap_cache_bytes = 16u << 20;  // reports read through it, as the service's do
   std::unique_ptr<state::Store> s;
   REQUIRE_OK(state::Store::Open(dir, o, &s));
   return s;
 }
 
-TestDb::TestDb() { REQUIRE_OK(state::Store::Open(dir_.path(), state::Store::Options(), &store_)); }
+TestDb::TestDb() {
+  state::Store::Options o;
+  o.bitmap_cache_bytes = 16u << 20;  // reports read through it, as the service's do
+  REQUIRE_OK(state::Store::Open(dir_.path(), o, &store_));
+}
 TestDb::TestDb(const state::Store::Options& options) { REQUIRE_OK(state::Store::Open(dir_.path(), options, &store_)); }
 
 std::map<std::string, std::string> DumpState(state::Store* store, bool bitmaps_as_sets) {

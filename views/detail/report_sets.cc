@@ -14,33 +14,40 @@ using keys::Kind;
 using keys::Level;
 using state::Cf;
 
-// Appends every stored bitmap (chunk) with a key in [begin, end) to parts.
-Status ReadBitmaps(const state::Reader& reader, const std::string& begin, const std::string& end,
-                   std::vector<Roaring>* parts) {
-  Status failure;
-  Status s = reader.Scan(Cf::kBitmaps, begin, end, [&](std::string_view, std::string_view value) {
-    Roaring b;
-    if (!(failure = state::DecodeBitmapChunk(value, &b)).ok()) return false;
-    parts->push_back(std::move(b));
+static_assert(keys::kChunkSuffixSize == state::kBitmapChunkSuffixBytes,
+              "the store's bitmap cache groups chunk keys by their logical key");
+
+// Units of one range looked up one by one (each a hash lookup once cached);
+// a longer range (the open-ended years of MembersAt) is first listed by a
+// scan of its keys.
+constexpr int64_t kMaxUnitLookups = 400;
+
+// The logical bitmaps stored in [begin, end) of Cf::kBitmaps, in order.
+Status ListBitmaps(const state::Reader& reader, const std::string& begin, const std::string& end,
+                   std::vector<std::string>* out) {
+  return reader.Scan(Cf::kBitmaps, begin, end, [&](std::string_view key, std::string_view) {
+    const std::string_view logical = keys::LogicalBitmapKey(key);
+    if (out->empty() || out->back() != logical) out->emplace_back(logical);
     return true;
   });
-  return s.ok() ? failure : s;
 }
 
 // Folds *acc and parts at once: CRoaring's many-way OR/XOR works container
 // by container with lazy cardinalities, where folding one by one recomputes
 // them at every step (a 90-day report ORs ~60 day bitmaps per status and
-// pair).
-Status FoldAll(std::vector<Roaring> parts, BitmapFolder::Op op, Roaring* acc) {
-  if (parts.empty()) return Status::Ok();
-  if (!acc->isEmpty()) parts.push_back(std::move(*acc));
-  if (parts.size() == 1) {
-    *acc = std::move(parts[0]);
+// pair). The parts are the store's (shared, read-only): never copied.
+Status FoldAll(const std::vector<std::shared_ptr<const Roaring>>& parts, BitmapFolder::Op op, Roaring* acc) {
+  std::vector<const roaring_bitmap_t*> inputs;
+  inputs.reserve(parts.size() + 1);
+  for (const auto& p : parts) {
+    if (!p->isEmpty()) inputs.push_back(&p->roaring);
+  }
+  if (inputs.empty()) return Status::Ok();
+  if (!acc->isEmpty()) inputs.push_back(&acc->roaring);
+  if (inputs.size() == 1) {
+    *acc = Roaring(roaring_bitmap_copy(inputs[0]));
     return Status::Ok();
   }
-  std::vector<const roaring_bitmap_t*> inputs;
-  inputs.reserve(parts.size());
-  for (const Roaring& p : parts) inputs.push_back(&p.roaring);
   roaring_bitmap_t* folded = op == BitmapFolder::Op::kOr ? roaring_bitmap_or_many(inputs.size(), inputs.data())
                                                          : roaring_bitmap_xor_many(inputs.size(), inputs.data());
   if (folded == nullptr) return Status::IoError("out of memory folding bitmaps");
@@ -51,27 +58,36 @@ Status FoldAll(std::vector<Roaring> parts, BitmapFolder::Op op, Roaring* acc) {
 }  // namespace
 
 Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* out) {
-  // The union of the key's chunks (keys::BitmapChunk); they hold disjoint
-  // ranges of lead numbers.
-  *out = Roaring();
-  std::vector<Roaring> chunks;
-  Status s = ReadBitmaps(reader, keys::BitmapChunk(key, 0), keys::BitmapChunksEnd(key), &chunks);
-  return s.ok() ? FoldAll(std::move(chunks), BitmapFolder::Op::kOr, out) : s;
+  std::shared_ptr<const Roaring> b;
+  Status s = reader.GetBitmap(key, &b);
+  if (s.ok()) *out = *b;
+  return s;
 }
 
-// A range of logical keys holds exactly the chunks of the keys in it, and
-// OR and XOR fold chunk by chunk as they fold whole bitmaps (the chunks of
-// one bitmap are disjoint), so Fold needs no regrouping.
+// Each unit's bitmap comes whole from the store (Reader::GetBitmap, kept
+// decoded between reports); absent units are empty.
 Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
                           Roaring* acc) const {
-  std::vector<Roaring> parts;
+  std::vector<std::shared_ptr<const Roaring>> parts;
+  std::vector<std::string> listed;
   for (const auto& r : ranges) {
     if (r.begin >= r.end) continue;
-    Status s = ReadBitmaps(reader_, keys::Bitmap(org_, kind, subject, r.level, r.begin),
-                           keys::Bitmap(org_, kind, subject, r.level, r.end), &parts);
-    if (!s.ok()) return s;
+    listed.clear();
+    if (r.end - r.begin <= kMaxUnitLookups) {
+      for (int64_t u = r.begin; u < r.end; ++u) listed.push_back(keys::Bitmap(org_, kind, subject, r.level, u));
+    } else {
+      Status s = ListBitmaps(reader_, keys::Bitmap(org_, kind, subject, r.level, r.begin),
+                             keys::Bitmap(org_, kind, subject, r.level, r.end), &listed);
+      if (!s.ok()) return s;
+    }
+    for (const std::string& key : listed) {
+      std::shared_ptr<const Roaring> b;
+      Status s = reader_.GetBitmap(key, &b);
+      if (!s.ok()) return s;
+      parts.push_back(std::move(b));
+    }
   }
-  return FoldAll(std::move(parts), op, acc);
+  return FoldAll(parts, op, acc);
 }
 
 Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {
