@@ -138,6 +138,16 @@ void AppendCheckpoints(std::string* out, const state::Store::CheckpointStats& c)
           std::to_string(c.last_seconds) + "\n";
 }
 
+// The reports' bitmap cache (state/bitmap_cache.h).
+void AppendBitmapCache(std::string* out, const state::BitmapCache::Stats& c) {
+  AppendCounter(out, "leadflow_bitmap_cache_hits_total", "Bitmaps a report read decoded from the bitmap cache.",
+                "counter", c.hits);
+  AppendCounter(out, "leadflow_bitmap_cache_misses_total",
+                "Bitmaps a report read from RocksDB (not cached, or changed since).", "counter", c.misses);
+  AppendCounter(out, "leadflow_bitmap_cache_bytes", "Estimated memory of the bitmap cache.", "gauge", c.bytes);
+  AppendCounter(out, "leadflow_bitmap_cache_entries", "Bitmaps in the bitmap cache.", "gauge", c.entries);
+}
+
 // The memory budget and its split (ingest/memory_budget.h), so that an
 // operator can compare it with the process's resident memory.
 void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
@@ -147,6 +157,7 @@ void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
                                                     {"lead_cache", b.lead_cache},
                                                     {"write_buffers", b.write_buffers},
                                                     {"block_cache", b.block_cache},
+                                                    {"bitmap_cache", b.bitmap_cache},
                                                     {"prefetch", b.prefetch},
                                                     {"staged", b.staged_bytes}};
   for (const auto& [name, bytes] : parts) {
@@ -390,6 +401,7 @@ int Serve(const app::Flags& flags) {
                   store->IntProperty("rocksdb.estimate-live-data-size"));
     AppendStateWrites(out, store->write_counters());
     AppendCheckpoints(out, store->checkpoint_stats());
+    AppendBitmapCache(out, store->bitmap_cache_stats());
     AppendMemoryBudget(out, budget);
   };
 

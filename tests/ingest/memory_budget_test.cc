@@ -32,7 +32,8 @@ TEST_CASE("the budget's parts fit in it, with room left for the batches") {
     CHECK(b.block_cache > 0);
     CHECK(b.prefetch >= 16 * kMiB);
     CHECK(b.prefetch <= 256 * kMiB);
-    CHECK(b.lead_cache + b.write_buffers + b.block_cache + b.prefetch + b.staged_bytes <= total);
+    CHECK(b.bitmap_cache > 0);
+    CHECK(b.lead_cache + b.write_buffers + b.block_cache + b.bitmap_cache + b.prefetch + b.staged_bytes <= total);
     CHECK(b.staged_bytes == total / 16);
     CHECK(b.batch_events >= 10'000);
     CHECK(b.batch_events <= 1'000'000);

@@ -62,6 +62,13 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   // The memory budget and its split, as configured.
   CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"total\"}") == 256.0 * (1 << 20));
   CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"lead_cache\"}") > 0);
+  CHECK(Metric(svc.port(), "leadflow_memory_budget_bytes{part=\"bitmap_cache\"}") > 0);
+  // The report read its bitmaps through the bitmap cache: the same report
+  // again finds them there, and answers the same.
+  CHECK(Metric(svc.port(), "leadflow_bitmap_cache_misses_total") > 0);
+  CHECK(HttpGet(svc.port(), kJan, {{"Authorization", BasicAuth(Service::KeyOf("org1"))}}).body == res.body);
+  CHECK(Metric(svc.port(), "leadflow_bitmap_cache_hits_total") > 0);
+  CHECK(Metric(svc.port(), "leadflow_bitmap_cache_entries") > 0);
   // The batch that brought the stream in: counted in each step's histogram
   // and in the sizes' (5 messages).
   CHECK(Metric(svc.port(), "leadflow_batch_phase_seconds_count{phase=\"commit\"}") >= 1);
