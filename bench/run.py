@@ -279,6 +279,9 @@ class Bench:
 
     def phase_ingest(self):
         log("leadflow from empty state until caught up (a full rebuild from the topic)")
+        # The peak RSS is this rebuild's and what follows it, not an earlier
+        # run's kept in results.json (a partial run never showed a decrease).
+        self.results["peak_rss_bytes"] = 0
         samples = []
         t0 = self.start_server(fresh=True)
 
