@@ -1091,24 +1091,18 @@ Status ScanView(const Store::Rep& rep, const StagedView& v, Cf cf, std::string_v
   return FromRocks(it->status());
 }
 
-// The smallest key after every key that starts with prefix ("" when none
-// is: a prefix of 0xFF bytes only).
-std::string PrefixEndOf(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
-  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-  return end;
-}
+}  // namespace
 
-// The union of the chunks of group, read by scan(begin, end, fn). Chunks
-// hold disjoint ranges of numbers: one many-way OR.
-template <typename ScanFn>
-Status FoldChunks(std::string_view group, const ScanFn& scan, Roaring* out) {
+Status FoldBitmapChunks(const Reader& reader, std::string_view group, Roaring* out) {
+  // The chunk keys are group + kBitmapChunkSuffixBytes bytes, and no other
+  // key starts with group (logical keys are prefix-free): every key in
+  // [group, group + 0xFF... + 0x00) is one of them.
+  std::string end(group);
+  end.append(kBitmapChunkSuffixBytes, '\xFF');
+  end.push_back('\0');
   std::vector<Roaring> chunks;
   Status failure;
-  std::string end = PrefixEndOf(group);
-  if (end.empty()) end.assign(group.size() + kBitmapChunkSuffixBytes + 1, '\xFF');
-  Status s = scan(group, end, [&](std::string_view, std::string_view value) {
+  Status s = reader.Scan(Cf::kBitmaps, group, end, [&](std::string_view, std::string_view value) {
     Roaring b;
     if (!(failure = DecodeBitmapChunk(value, &b)).ok()) return false;
     chunks.push_back(std::move(b));
@@ -1116,6 +1110,7 @@ Status FoldChunks(std::string_view group, const ScanFn& scan, Roaring* out) {
   });
   if (!s.ok()) return s;
   if (!failure.ok()) return failure;
+  // Chunks hold disjoint ranges of numbers: one many-way OR.
   if (chunks.size() == 1) {
     *out = std::move(chunks[0]);
   } else if (chunks.size() > 1) {
@@ -1126,40 +1121,6 @@ Status FoldChunks(std::string_view group, const ScanFn& scan, Roaring* out) {
     *out = Roaring(all);
   }
   return Status::Ok();
-}
-
-// Reader::GetBitmap at view v: from the cache when it holds the group as
-// of v, else read, and offered to it.
-Status ReadBitmapGroup(const Store::Rep& rep, const StagedView& v, std::string_view group,
-                       std::shared_ptr<const Roaring>* out) {
-  if (std::shared_ptr<const Roaring> hit = rep.bitmap_cache->Find(group, v.epoch)) {
-    *out = std::move(hit);
-    return Status::Ok();
-  }
-  auto bitmap = std::make_shared<Roaring>();
-  Status s = FoldChunks(
-      group,
-      [&](std::string_view begin, std::string_view end,
-          const std::function<bool(std::string_view, std::string_view)>& fn) {
-        return ScanView(rep, v, Cf::kBitmaps, begin, end, fn);
-      },
-      bitmap.get());
-  if (!s.ok()) return s;
-  rep.bitmap_cache->Offer(group, v.epoch, bitmap);
-  *out = std::move(bitmap);
-  return Status::Ok();
-}
-
-}  // namespace
-
-Status FoldBitmapChunks(const Reader& reader, std::string_view group, Roaring* out) {
-  return FoldChunks(
-      group,
-      [&](std::string_view begin, std::string_view end,
-          const std::function<bool(std::string_view, std::string_view)>& fn) {
-        return reader.Scan(Cf::kBitmaps, begin, end, fn);
-      },
-      out);
 }
 
 Status Store::Get(Cf cf, std::string_view key, std::string* value) const {
@@ -1213,10 +1174,6 @@ Status Store::Scan(Cf cf, std::string_view begin, std::string_view end,
   return ScanView(*rep_, *rep_->Current(), cf, begin, end, fn);
 }
 
-Status Store::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
-  return ReadBitmapGroup(*rep_, *rep_->Current(), group, out);
-}
-
 BitmapCache::Stats Store::bitmap_cache_stats() const { return rep_->bitmap_cache->stats(); }
 
 Status Reader::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
@@ -1239,8 +1196,19 @@ class SnapshotReader : public Reader {
               const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     return ScanView(*rep_, *view_, cf, begin, end, fn);
   }
+  // From the store's cache when it holds the group as of this view, else
+  // read at this view and offered to it.
   Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const override {
-    return ReadBitmapGroup(*rep_, *view_, group, out);
+    if (std::shared_ptr<const Roaring> hit = rep_->bitmap_cache->Find(group, view_->epoch)) {
+      *out = std::move(hit);
+      return Status::Ok();
+    }
+    auto bitmap = std::make_shared<Roaring>();
+    Status s = FoldBitmapChunks(*this, group, bitmap.get());
+    if (!s.ok()) return s;
+    rep_->bitmap_cache->Offer(group, view_->epoch, bitmap);
+    *out = std::move(bitmap);
+    return Status::Ok();
   }
 
  private:
@@ -1252,6 +1220,10 @@ class SnapshotReader : public Reader {
 
 std::unique_ptr<Reader> Store::NewSnapshot() const {
   return std::make_unique<SnapshotReader>(rep_.get(), rep_->Current());
+}
+
+Status Store::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
+  return SnapshotReader(rep_.get(), rep_->Current()).GetBitmap(group, out);  // one view for the whole read
 }
 
 uint64_t Store::IntProperty(const std::string& name) const {

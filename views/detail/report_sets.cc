@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "state/bitmap_merge.h"
 #include "state/record_set_merge.h"
 #include "views/lead_facts.h"
 #include "views/time.h"
