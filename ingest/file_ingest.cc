@@ -6,7 +6,7 @@ namespace leadflow::ingest {
 
 Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, std::ostream* dead_letters,
                     FileIngestResult* result, const FileIngestProgress& progress, size_t apply_workers,
-                    size_t lead_cache_bytes) {
+                    size_t lead_cache_bytes, std::unique_ptr<Pipeline>* finished) {
   *result = FileIngestResult();
   Stats stats;
   std::unique_ptr<Pipeline> owned;
@@ -67,6 +67,7 @@ Status IngestStream(std::istream& in, state::Store* store, size_t batch_lines, s
   if (pipeline.pending() > 0) s = flush();
   if (s.ok()) s = pipeline.Sync();
   if (!s.ok()) result->lines = lines_committed;
+  if (s.ok() && finished) *finished = std::move(owned);
   return s;
 }
 
