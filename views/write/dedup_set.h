@@ -91,6 +91,10 @@ class DedupSet {
   // Whether key, whose fingerprint is hash, is in the landed set. Reads the
   // store only to confirm a fingerprint found in the table.
   Status Contains(const state::Reader& store, uint64_t hash, std::string_view key, bool* found) const;
+  // Starts fetching the table slots Contains(hash) reads first: the table
+  // is large and its slots random, so a caller with many keys prefetches a
+  // few keys ahead of the one it asks about.
+  void Prefetch(uint64_t hash) const { table_.Prefetch(hash); }
 
   struct Entry {
     uint64_t hash;  // options.hash(key)
@@ -182,6 +186,10 @@ class DedupSet {
     // Calls fn(gen) for each slot whose tag is hash's.
     template <typename Fn>
     void ForEachMatch(uint64_t hash, Fn&& fn) const;
+    void Prefetch(uint64_t hash) const {
+      if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Tag(hash))]);
+      if (!old_.empty()) __builtin_prefetch(&old_[Home(Tag(hash), old_.size())]);
+    }
     size_t capacity() const { return slots_.size() + old_.size(); }
     size_t size() const { return size_; }
     bool growing() const { return !old_.empty(); }
