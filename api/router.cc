@@ -128,6 +128,19 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
 
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
   Response res = Dispatch(req, ctx, route);
+  // A 401 names the ways to authenticate (RFC 9110 section 11.6.1), so
+  // that a client or a person with curl sees what is expected: the Close
+  // API takes the key as Basic user name or as a Bearer token; the
+  // LeadSquared API takes an access and secret key pair (query or
+  // x-LSQ-* headers), no standard scheme, so its challenge is its own.
+  if (res.result() == http::status::unauthorized && res.find(http::field::www_authenticate) == res.end()) {
+    if (HasPrefixNoCase(std::string_view(req.target().data(), req.target().size()), kLsqPrefix)) {
+      res.insert(http::field::www_authenticate, R"(LSQ-Keys realm="leadflow")");
+    } else {
+      res.insert(http::field::www_authenticate, R"(Basic realm="leadflow", charset="UTF-8")");
+      res.insert(http::field::www_authenticate, R"(Bearer realm="leadflow")");
+    }
+  }
   // Every answer computed from the state says how fresh that state is, so
   // that a report read while ingest catches up (or is stopped) is told
   // apart from a current one.

@@ -32,6 +32,7 @@
 #include "api/server.h"
 #include "app/flags.h"
 #include "ingest/file_ingest.h"
+#include "ingest/kafka_config.h"
 #include "ingest/kafka_ingest.h"
 #include "ingest/memory_budget.h"
 #include "ingest/shard.h"
@@ -49,7 +50,8 @@ const char* kUsage =
     "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
     "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
     "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
-    "                 [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N] [--min-free-disk-mb N]\n"
+    "                 [--kafka-config FILE] [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N]\n"
+    "                 [--min-free-disk-mb N]\n"
     "                 [--apply-workers N] [--memory-budget SIZE] [--checkpoint-interval-ms N]\n"
     "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
     "                  [--min-free-disk-mb N] [--memory-budget SIZE]\n"
@@ -70,10 +72,38 @@ void AppendCounter(std::string* out, const char* name, const char* help, const c
           std::to_string(v) + "\n";
 }
 
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string PromLabel(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const std::string& data_dir) {
   AppendCounter(out, "leadflow_consumer_lag_messages",
                 "Messages of the topic not yet applied (last known value while the broker cannot be asked).", "gauge",
                 static_cast<uint64_t>(std::max<int64_t>(0, h.lag_messages)));
+  if (!h.partitions.empty()) {
+    *out += "# HELP leadflow_consumer_partition_lag_messages Messages of a partition not yet applied.\n"
+            "# TYPE leadflow_consumer_partition_lag_messages gauge\n";
+    for (const auto& p : h.partitions) {
+      *out += "leadflow_consumer_partition_lag_messages{topic=\"" + PromLabel(h.topic) + "\",partition=\"" +
+              std::to_string(p.partition) + "\"} " + std::to_string(std::max<int64_t>(0, p.end - p.next)) + "\n";
+    }
+    *out += "# HELP leadflow_consumer_partition_position The next offset of a partition to apply (the stored "
+            "position).\n# TYPE leadflow_consumer_partition_position gauge\n";
+    for (const auto& p : h.partitions) {
+      *out += "leadflow_consumer_partition_position{topic=\"" + PromLabel(h.topic) + "\",partition=\"" +
+              std::to_string(p.partition) + "\"} " + std::to_string(p.next) + "\n";
+    }
+  }
   AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", h.ready ? 1 : 0);
   AppendCounter(out, "leadflow_consumer_up", "1 while the consumer is assigned and consuming.", "gauge",
                 h.state == ingest::ConsumerState::kRunning ? 1 : 0);
@@ -317,7 +347,12 @@ int Serve(const app::Flags& flags) {
     return Fail("--dlq-max-message-bytes must be a number from 4096 to 100000000, got '" +
                 flags.Get("dlq-max-message-bytes") + "'");
   }
-  std::vector<std::pair<std::string, std::string>> kafka_props;
+  // The consumer's and the dead-letter producer's librdkafka properties:
+  // the file's first, then each --kafka-prop (a later setting wins).
+  ingest::KafkaProperties kafka_props;
+  if (const std::string config = flags.Get("kafka-config"); !config.empty()) {
+    if (Status c = ingest::ReadKafkaConfig(config, &kafka_props); !c.ok()) return Fail("--kafka-config: " + c.ToString());
+  }
   for (const std::string& kv : flags.GetAll("kafka-prop")) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return Fail("--kafka-prop must be KEY=VALUE (a value was given without '=')");
@@ -595,7 +630,7 @@ int main(int argc, char** argv) {
     Status s = app::Flags::Parse(
         args,
         {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
-         "lsq-rate-window", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers",
+         "lsq-rate-window", "kafka-config", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers",
          "memory-budget", "checkpoint-interval-ms"},
         &flags);
     if (!s.ok()) return Fail(s.message() + "\n" + kUsage);

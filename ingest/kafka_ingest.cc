@@ -111,6 +111,8 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   mutable std::mutex mu;
   ConsumerState state = ConsumerState::kStarting;  // guarded by mu
   std::string reason;                              // guarded by mu
+  std::vector<IngestHealth::PartitionLag> partition_lags;  // guarded by mu
+  std::map<int32_t, int64_t> group_committed;  // positions last committed to the group (this session)
   std::atomic<uint64_t> restarts{0};
   std::atomic<int64_t> progress_ms{0};  // steady clock ms of the last progress
 
@@ -259,6 +261,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     const int n = TopicPartitions();
     if (n <= 0) return;
     int64_t lag = 0;
+    std::vector<IngestHealth::PartitionLag> lags;
     for (int32_t p = 0; p < n; ++p) {
       int64_t low = -1, high = -1;
       const std::optional<int64_t> pos = assignment.next(p);
@@ -278,8 +281,34 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       std::optional<int64_t> stored;
       if (pipeline->StoredPosition({options.topic, p}, &stored).ok() && stored) next = std::max(next, *stored);
       lag += std::max<int64_t>(0, end - next);
+      lags.push_back({p, next, end});
     }
     owner->lag_.store(lag);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      partition_lags = lags;
+    }
+    CommitToGroup(lags);
+  }
+
+  // Commits the applied positions of the assigned partitions to the
+  // consumer group, for monitoring only (kafka-consumer-groups --describe,
+  // kafka_exporter, Burrow see leadflow's lag): leadflow never reads them
+  // back, a session always starts from the positions in RocksDB. Only what
+  // changed, asynchronously; a failed commit is retried by the next one.
+  void CommitToGroup(const std::vector<IngestHealth::PartitionLag>& lags) {
+    if (!consumer || assignment.empty()) return;
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& l : lags) {
+      if (!assignment.next(l.partition)) continue;  // not ours
+      auto [at, fresh] = group_committed.try_emplace(l.partition, -1);
+      if (at->second == l.next) continue;
+      at->second = l.next;
+      offsets.push_back(RdKafka::TopicPartition::create(options.topic, l.partition, l.next));
+    }
+    if (offsets.empty()) return;
+    (void)consumer->commitAsync(offsets);  // errors: the next commit tries again
+    RdKafka::TopicPartition::destroy(offsets);
   }
 
   void UpdateReadiness() {
@@ -365,6 +394,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   assignment.Reset();
   topic_partitions = 0;
   consumer_events.Clear();
+  group_committed.clear();  // a new member: commit every position again
   Status s = NewConsumer(&consumer);
   if (s.ok()) s = dead_letters->Open();
   if (!s.ok()) {
@@ -419,6 +449,11 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       if (session_fault) return {FaultState(*session_fault), *session_fault};
       const RdKafka::ErrorCode code = msg->err();
       if (code == RdKafka::ERR__TIMED_OUT) {
+        // Nothing assigned yet while the client reports an error (a refused
+        // authentication, a broker it cannot reach): /readyz says why.
+        if (assignment.empty() && !consumer_events.last_error.empty()) {
+          SetState(ConsumerState::kStarting, consumer_events.last_error);
+        }
         ran_dry = true;
         break;
       }
@@ -558,7 +593,9 @@ IngestHealth KafkaIngest::Health() const {
     std::lock_guard<std::mutex> lock(impl_->mu);
     h.state = impl_->state;
     h.reason = impl_->reason;
+    h.partitions = impl_->partition_lags;
   }
+  h.topic = impl_->options.topic;
   h.ready = ready_.load();
   h.lag_messages = lag_.load();
   h.restarts = impl_->restarts.load();

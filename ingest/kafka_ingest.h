@@ -149,6 +149,14 @@ struct IngestHealth {
   // the stored positions; the last known end while the broker cannot be
   // asked. Never 0 while known messages wait.
   int64_t lag_messages = 0;
+  // The same per partition, in partition order (empty until first known).
+  struct PartitionLag {
+    int32_t partition;
+    int64_t next;  // the next offset to apply (the stored position, else the partition's start)
+    int64_t end;   // the partition's end as last known
+  };
+  std::vector<PartitionLag> partitions;
+  std::string topic;
   uint64_t restarts = 0;             // sessions that ended in a failure
   uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
   double seconds_since_progress = 0;  // since the last message consumed or batch committed

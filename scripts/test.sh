@@ -18,7 +18,15 @@ cmake --build "$BUILD_DIR"
 export KAFKA_PORT=${LEADFLOW_TEST_KAFKA_PORT:-19092}
 export KAFKA_CONTROLLER_PORT=${LEADFLOW_TEST_KAFKA_CONTROLLER_PORT:-19093}
 export KAFKA_DIR=${LEADFLOW_TEST_KAFKA_DIR:-/tmp/leadflow-kafka-test}
+# A SASL/PLAIN listener beside the plain one, for the secured-cluster tests.
+export KAFKA_SASL_PORT=${LEADFLOW_TEST_KAFKA_SASL_PORT:-19094}
+export KAFKA_SASL_USER=leadflow KAFKA_SASL_PASSWORD=leadflow-test-secret
+sasl_open() { (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_SASL_PORT") 2>/dev/null; }
 started_here=0
+if bash scripts/kafka.sh status >/dev/null 2>&1 && ! sasl_open; then
+  # A test broker from before the SASL listener: restarted with it.
+  bash scripts/kafka.sh stop
+fi
 if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
   bash scripts/kafka.sh start
   started_here=1
@@ -27,4 +35,6 @@ stop_broker() { if [ "$started_here" = 1 ]; then bash scripts/kafka.sh stop || t
 trap stop_broker EXIT
 
 export LEADFLOW_TEST_BROKERS="127.0.0.1:$KAFKA_PORT"
+export LEADFLOW_TEST_SASL_BROKERS="127.0.0.1:$KAFKA_SASL_PORT"
+export LEADFLOW_TEST_SASL_USER=$KAFKA_SASL_USER LEADFLOW_TEST_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
 ctest --test-dir "$BUILD_DIR" --output-on-failure "$@"

@@ -227,3 +227,45 @@ TEST_CASE("JsonResponse answers JSON and keeps the connection as the request ask
 }
 
 }  // namespace leadflow::api
+
+namespace leadflow::api {
+namespace {
+
+// The challenges of a 401, in order.
+std::vector<std::string> Challenges(const Response& res) {
+  std::vector<std::string> out;
+  for (auto it = res.find(http::field::www_authenticate); it != res.end() && it->name() == http::field::www_authenticate;
+       ++it) {
+    out.emplace_back(it->value());
+  }
+  return out;
+}
+
+TEST_CASE("a 401 names how to authenticate; other answers carry no challenge") {
+  Service s;
+  const std::vector<std::string> close = {R"(Basic realm="leadflow", charset="UTF-8")", R"(Bearer realm="leadflow")"};
+  for (const std::string target : {"/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&date_end=2024-01-02",
+                                   "/api/v1/lead/?query=", "/api/v1/saved_search/"}) {
+    CAPTURE(target);
+    const Response res = s.Get(target);
+    CHECK(res.result() == http::status::unauthorized);
+    CHECK(Challenges(res) == close);
+  }
+  Request lsq{http::verb::post, "/Leads/NotContacted?accessKey=a&secretKey=b", 11};
+  std::string route;
+  const Response res = HandleRequest(lsq, s.ctx, &route);
+  CHECK(res.result() == http::status::unauthorized);
+  CHECK(Challenges(res) == std::vector<std::string>{R"(LSQ-Keys realm="leadflow")"});
+  // With a key: no challenge (a 404 of an org the key may not read, too).
+  Request ok{http::verb::get, "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&date_end=2024-01-02", 11};
+  ok.set(http::field::authorization, "Bearer key-org1");
+  CHECK(Challenges(HandleRequest(ok, s.ctx, &route)).empty());
+  ok.target("/api/v1/report/statuses/lead/org2/?date_start=2024-01-01&date_end=2024-01-02");
+  const Response other = HandleRequest(ok, s.ctx, &route);
+  CHECK(other.result() == http::status::not_found);
+  CHECK(Challenges(other).empty());
+  CHECK(Challenges(s.Get("/healthz")).empty());
+}
+
+}  // namespace
+}  // namespace leadflow::api

@@ -50,11 +50,28 @@ PrivateBroker::PrivateBroker() {
   while (controller == port) controller = FreePort();
   brokers_ = "127.0.0.1:" + std::to_string(port);
   env_ = "KAFKA_DIR=" + dir_ + " KAFKA_PORT=" + std::to_string(port) +
-         " KAFKA_CONTROLLER_PORT=" + std::to_string(controller) + " KAFKA_HEAP_OPTS='-Xms128m -Xmx384m'";
+         " KAFKA_CONTROLLER_PORT=" + std::to_string(controller) + " KAFKA_HEAP_OPTS='-Xms128m -Xmx384m'" +
+         " KAFKA_SASL_PORT=";  // no SASL listener (the test broker's port is taken)
   Start();
 }
 
 PrivateBroker::~PrivateBroker() { Run("reset"); }
+
+std::string ConsumerGroups(const std::string& args) {
+  // The tool reaches the broker at 127.0.0.1:KAFKA_PORT.
+  const std::string brokers = Brokers();
+  const std::string port = brokers.substr(brokers.rfind(':') + 1);
+  const std::string cmd = "KAFKA_PORT=" + port + " KAFKA_DIR=$(mktemp -d) bash " + std::string(LEADFLOW_SOURCE_DIR) +
+                          "/scripts/kafka.sh consumer-groups " + args + " 2>/dev/null";
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
+}
 
 int PrivateBroker::Run(const std::string& command) {
   const std::string cmd = env_ + " bash " + std::string(LEADFLOW_SOURCE_DIR) + "/scripts/kafka.sh " + command +

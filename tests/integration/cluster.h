@@ -49,6 +49,10 @@ class PrivateBroker {
   int Run(const std::string& command);
   std::string dir_, brokers_, env_;
 };
+// Kafka's kafka-consumer-groups tool (scripts/kafka.sh consumer-groups)
+// against Brokers() with args; its standard output.
+std::string ConsumerGroups(const std::string& args);
+
 // A name unique to this run ("it-<pid>-<n>-<suffix>").
 std::string UniqueName(const std::string& suffix);
 // Creates a topic (with topic configs such as {"max.message.bytes", "10000"})

@@ -19,9 +19,9 @@ Service::Service(int partitions, ServiceOptions options)
     : topic_(UniqueName("events")),
       dlq_(topic_ + ".dlq"),
       group_(UniqueName("group")),
-      brokers_(Brokers()),
       options_(std::move(options)),
       port_(FreePort()) {
+  brokers_ = options_.brokers.empty() ? Brokers() : options_.brokers;
   CreateTopic(topic_, partitions);
   if (options_.create_dlq) CreateTopic(dlq_, 1);
   std::string creds = "[";

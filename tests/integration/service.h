@@ -17,6 +17,9 @@ namespace leadflow::it {
 struct ServiceOptions {
   bool create_dlq = true;                // create the dead-letter topic
   std::vector<std::string> extra_args;   // more `leadflow serve` flags
+  // The --brokers the service is given (default Brokers()); its topics are
+  // created through Brokers() either way.
+  std::string brokers;
 };
 
 class Service {
@@ -33,6 +36,7 @@ class Service {
 
   const std::string& topic() const { return topic_; }
   const std::string& dlq() const { return dlq_; }
+  const std::string& group() const { return group_; }
   const std::string& dir() const { return dir_.path(); }
   std::string data_dir() const { return data_dir_override_.empty() ? dir_.path() + "/data" : data_dir_override_; }
   int port() const { return port_; }

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 #include <sys/wait.h>
 
@@ -41,7 +42,7 @@ const char* kJan = "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&dat
 
 TEST_CASE("events produced to Kafka become the report over HTTP, and the report follows the stream") {
   using namespace leadflow::testing;
-  Service svc(3, ServiceOptions{true, {"--memory-budget", "256M"}});
+  Service svc(3, ServiceOptions{true, {"--memory-budget", "256M"}, ""});
   Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
                               StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
                               Created("l1", "sa", "2023-12-01T00:00:00Z"), Created("l2", "sa", "2024-01-05T00:00:00Z"),
@@ -84,6 +85,39 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
     auto foreign = HttpGet(svc.port(), kJan, {{"Authorization", BasicAuth(Service::KeyOf("org2"))}});
     CHECK(foreign.status == 404);
     CHECK(foreign.body == R"({"error":"Not found"})");
+  }
+
+  SUBCASE("Kafka's own tools see leadflow's positions and lag; /metrics shows them per partition") {
+    double positions = 0;
+    for (int p = 0; p < 3; ++p) {
+      const std::string labels = "{topic=\"" + svc.topic() + "\",partition=\"" + std::to_string(p) + "\"}";
+      CHECK(Metric(svc.port(), "leadflow_consumer_partition_lag_messages" + labels) == 0);
+      positions += Metric(svc.port(), "leadflow_consumer_partition_position" + labels);
+    }
+    CHECK(positions == 5);  // the 5 messages, all applied
+    // kafka-consumer-groups --describe: a row per partition (GROUP TOPIC
+    // PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...), every one caught up.
+    std::string out;
+    bool caught_up = false;
+    for (int attempt = 0; attempt < 20 && !caught_up; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      out = ConsumerGroups("--describe --group " + svc.group());
+      int rows = 0;
+      long long current_sum = 0;
+      bool all_zero = true;
+      std::istringstream lines(out);
+      std::string line;
+      while (std::getline(lines, line)) {
+        std::istringstream cols(line);
+        std::string group, topic, partition, current, end, lag;
+        if (!(cols >> group >> topic >> partition >> current >> end >> lag) || topic != svc.topic()) continue;
+        ++rows;
+        if (current == "-" || current != end || lag != "0") all_zero = false;
+        if (current != "-") current_sum += std::stoll(current);
+      }
+      caught_up = rows == 3 && all_zero && current_sum == 5;
+    }
+    CHECK_MESSAGE(caught_up, out);
   }
 
   SUBCASE("a new event changes the report while the service runs") {
