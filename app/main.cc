@@ -11,6 +11,8 @@
 // the consumer -> join -> close the store.
 #include <signal.h>
 
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,14 +20,19 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <thread>
 
+#include <librdkafka/rdkafkacpp.h>
 #include <nlohmann/json.hpp>
+#include <rocksdb/version.h>
 
 #include "api/credentials.h"
 #include "api/rate_limiter.h"
@@ -84,6 +91,61 @@ std::string PromLabel(const std::string& v) {
     out.push_back(c);
   }
   return out;
+}
+
+// The standard process_* metrics (as Prometheus' client libraries name
+// them), from /proc/self, and leadflow_build_info.
+void AppendProcessMetrics(std::string* out) {
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // Fields after the command (which may hold spaces), from field 3 (state).
+  const size_t close = stat.rfind(')');
+  std::vector<std::string> f;
+  if (close != std::string::npos) {
+    std::istringstream rest(stat.substr(close + 2));
+    for (std::string v; rest >> v;) f.push_back(v);
+  }
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  auto field = [&](size_t n) { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0.0; };  // n: 1-based, man proc
+  auto gauge = [&](const char* name, const char* help, const char* type, double v) {
+    std::ostringstream line;
+    if (v == static_cast<double>(static_cast<int64_t>(v))) {
+      line << static_cast<int64_t>(v);
+    } else {
+      line << std::fixed << std::setprecision(3) << v;
+    }
+    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+            line.str() + "\n";
+  };
+  if (f.size() > 21) {
+    gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
+          (field(14) + field(15)) / ticks);
+    gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", field(23));
+    gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", field(24) * page);
+    struct sysinfo info {};
+    if (sysinfo(&info) == 0) {
+      const double boot = static_cast<double>(std::time(nullptr) - info.uptime);
+      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge",
+            boot + field(22) / ticks);
+    }
+  }
+  std::error_code ec;
+  size_t fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    ++fds;
+  }
+  gauge("process_open_fds", "Number of open file descriptors.", "gauge", static_cast<double>(fds));
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    gauge("process_max_fds", "Maximum number of open file descriptors.", "gauge", static_cast<double>(limit.rlim_cur));
+  }
+  *out += "# HELP leadflow_build_info The build: its libraries' versions (always 1).\n"
+          "# TYPE leadflow_build_info gauge\n"
+          "leadflow_build_info{rocksdb=\"" + std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) +
+          "." + std::to_string(ROCKSDB_PATCH) + "\",librdkafka=\"" + PromLabel(RdKafka::version_str()) +
+          "\",compiler=\"" + PromLabel(__VERSION__) + "\"} 1\n";
 }
 
 void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const std::string& data_dir) {
@@ -432,6 +494,7 @@ int Serve(const app::Flags& flags) {
                   stats.dedup_set_bytes.load());
     stats.batch_metrics.Render(out);
     AppendIngestHealth(out, kafka->Health(), data_dir);
+    AppendProcessMetrics(out);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
     AppendStateWrites(out, store->write_counters());

@@ -13,6 +13,7 @@ PKGS=(
   libboost-dev libboost-system-dev doctest-dev
   libroaring-dev libsimdjson-dev libjemalloc-dev
   kcat curl maven python3
+  prometheus  # for promtool: the tests check /metrics with it (the server is not started)
 )
 # The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's
 # Python with matplotlib and psycopg2, and venv for the peers' virtual

@@ -120,6 +120,26 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
     CHECK_MESSAGE(caught_up, out);
   }
 
+  SUBCASE("the metrics pass promtool check metrics and include the process and build metrics") {
+    const HttpResult metrics = HttpGet(svc.port(), "/metrics");
+    REQUIRE(metrics.status == 200);
+    testing::TempDir dir;
+    WriteFile(dir.path() + "/metrics.txt", metrics.body);
+    REQUIRE_MESSAGE(std::system("command -v promtool >/dev/null") == 0,
+                    "promtool is missing (Debian's prometheus package): run scripts/deps.sh");
+    const std::string lint_path = dir.path() + "/promtool.txt";
+    const int rc =
+        std::system(("promtool check metrics <" + dir.path() + "/metrics.txt >" + lint_path + " 2>&1").c_str());
+    std::string lint;
+    for (const std::string& line : ReadLines(lint_path)) lint += line + "\n";
+    CHECK_MESSAGE(rc == 0, lint);
+    CHECK(lint.empty());
+    CHECK(Metric(svc.port(), "process_resident_memory_bytes") > 1e6);
+    CHECK(Metric(svc.port(), "process_cpu_seconds_total") > 0);
+    CHECK(Metric(svc.port(), "process_open_fds") > 0);
+    CHECK(metrics.body.find("\nleadflow_build_info{rocksdb=\"") != std::string::npos);
+  }
+
   SUBCASE("a new event changes the report while the service runs") {
     Produce(svc.topic(), Keyed({Changed("l2", "sb", "2024-01-20T00:00:00Z")}));
     bool changed = false;
