@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <sys/wait.h>
@@ -138,6 +139,25 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
     CHECK(Metric(svc.port(), "process_cpu_seconds_total") > 0);
     CHECK(Metric(svc.port(), "process_open_fds") > 0);
     CHECK(metrics.body.find("\nleadflow_build_info{rocksdb=\"") != std::string::npos);
+    // Every metric the shipped dashboard and alert rules use is one this
+    // service exports (a histogram's by its family name).
+    for (const char* file : {"/deploy/grafana/leadflow.json", "/deploy/prometheus/leadflow-alerts.yml"}) {
+      std::string text;
+      for (const std::string& line : ReadLines(std::string(LEADFLOW_SOURCE_DIR) + file)) text += line + "\n";
+      REQUIRE(!text.empty());
+      const std::regex name(R"(\b(?:leadflow|process)_[a-z_]+)");
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator(); ++it) {
+        std::string family = it->str();
+        for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+          const std::string sfx(suffix);
+          if (family.size() > sfx.size() && family.compare(family.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+              metrics.body.find("# TYPE " + family + " ") == std::string::npos) {
+            family.resize(family.size() - sfx.size());
+          }
+        }
+        CHECK_MESSAGE(metrics.body.find("# TYPE " + family + " ") != std::string::npos, std::string(file), ": ", family);
+      }
+    }
   }
 
   SUBCASE("a new event changes the report while the service runs") {
