@@ -166,6 +166,20 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
               std::to_string(p.partition) + "\"} " + std::to_string(p.next) + "\n";
     }
   }
+  if (h.newest_applied_ms >= 0) {
+    const double ts = static_cast<double>(h.newest_applied_ms) / 1000.0;
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::ostringstream v;
+    v << std::fixed << std::setprecision(3) << "# HELP leadflow_consumer_newest_applied_message_timestamp_seconds "
+      << "Kafka timestamp of the newest message applied since start.\n"
+      << "# TYPE leadflow_consumer_newest_applied_message_timestamp_seconds gauge\n"
+      << "leadflow_consumer_newest_applied_message_timestamp_seconds " << ts << "\n"
+      << "# HELP leadflow_consumer_newest_applied_message_age_seconds Seconds since the Kafka timestamp of the "
+      << "newest message applied (how far the state trails the topic's clock).\n"
+      << "# TYPE leadflow_consumer_newest_applied_message_age_seconds gauge\n"
+      << "leadflow_consumer_newest_applied_message_age_seconds " << std::max(0.0, now - ts) << "\n";
+    *out += v.str();
+  }
   AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", h.ready ? 1 : 0);
   AppendCounter(out, "leadflow_consumer_up", "1 while the consumer is assigned and consuming.", "gauge",
                 h.state == ingest::ConsumerState::kRunning ? 1 : 0);

@@ -438,6 +438,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     const auto deadline = Clock::now() + std::chrono::milliseconds(options.batch_max_ms);
     const auto collect_start = Clock::now();
     size_t n = 0;
+    int64_t batch_newest_ms = -1;  // the newest message timestamp of the batch (ms since the epoch)
     uint64_t batch_bytes = 0;
     const uint64_t batch_room = BatchRoom();
     bool ran_dry = false;  // closed because the local queue had no more (not by a cap)
@@ -488,6 +489,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
                                SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
       if (!s.ok()) return {FaultState(s), s};
       assignment.Consumed(msg->partition(), msg->offset());
+      batch_newest_ms = std::max(batch_newest_ms, msg->timestamp().timestamp);
       NoteProgress();
       ++n;
       batch_bytes += message_bytes;
@@ -533,6 +535,8 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       }
       if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(pipeline->dead_letters());
+      if (batch_newest_ms > owner->newest_applied_ms_.load()) owner->newest_applied_ms_.store(batch_newest_ms);
+      batch_newest_ms = -1;
       NoteProgress();
       UpdateLag(0);  // at once: a report that shows the batch never comes with the lag from before it
       if (sessions == 1 && options.fault_fatal_after_batches > 0 && --options.fault_fatal_after_batches == 0) {
@@ -598,6 +602,7 @@ IngestHealth KafkaIngest::Health() const {
   h.topic = impl_->options.topic;
   h.ready = ready_.load();
   h.lag_messages = lag_.load();
+  h.newest_applied_ms = newest_applied_ms_.load();
   h.restarts = impl_->restarts.load();
   h.dead_letter_failures = impl_->dead_letters->failures();
   const int64_t now_ms =

@@ -157,6 +157,10 @@ struct IngestHealth {
   };
   std::vector<PartitionLag> partitions;
   std::string topic;
+  // The newest Kafka timestamp (create or log-append time, as the topic
+  // keeps it) of the messages committed since start, ms since the epoch;
+  // -1 before the first.
+  int64_t newest_applied_ms = -1;
   uint64_t restarts = 0;             // sessions that ended in a failure
   uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
   double seconds_since_progress = 0;  // since the last message consumed or batch committed
@@ -187,6 +191,7 @@ class KafkaIngest {
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> lag_{0};
+  std::atomic<int64_t> newest_applied_ms_{-1};
 };
 
 }  // namespace leadflow::ingest

@@ -96,6 +96,11 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
       positions += Metric(svc.port(), "leadflow_consumer_partition_position" + labels);
     }
     CHECK(positions == 5);  // the 5 messages, all applied
+    // Produced moments ago: the newest applied message is that young.
+    const double age = Metric(svc.port(), "leadflow_consumer_newest_applied_message_age_seconds");
+    CHECK(age >= 0);
+    CHECK(age < 300);
+    CHECK(Metric(svc.port(), "leadflow_consumer_newest_applied_message_timestamp_seconds") > 1.6e9);
     // kafka-consumer-groups --describe: a row per partition (GROUP TOPIC
     // PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...), every one caught up.
     std::string out;
