@@ -245,6 +245,39 @@ void AppendCheckpoints(std::string* out, const state::Store::CheckpointStats& c)
 }
 
 // The reports' bitmap cache (state/bitmap_cache.h).
+// RocksDB's own numbers an operator watches: compaction debt and work,
+// level 0 files (reads slow down and writes stall as they pile up),
+// memtables, files on disk, the block cache, stopped writes, background
+// errors.
+void AppendRocksDb(std::string* out, const state::Store& store) {
+  auto family = [&](const char* name, const char* help, const char* property) {
+    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+    for (const auto& [cf, v] : store.FamilyIntProperty(property)) {
+      *out += std::string(name) + "{family=\"" + cf + "\"} " + std::to_string(v) + "\n";
+    }
+  };
+  family("leadflow_rocksdb_pending_compaction_bytes", "Bytes RocksDB estimates its compactions must rewrite.",
+         "rocksdb.estimate-pending-compaction-bytes");
+  family("leadflow_rocksdb_level0_files", "Table files in level 0 (a read checks each; compactions merge them down).",
+         "rocksdb.num-files-at-level0");
+  family("leadflow_rocksdb_memtable_bytes", "Bytes in memtables (active and immutable).",
+         "rocksdb.cur-size-all-mem-tables");
+  family("leadflow_rocksdb_sst_bytes", "Bytes of table files.", "rocksdb.total-sst-files-size");
+  auto db = [&](const char* name, const char* help, const char* type, const char* property) {
+    if (auto v = store.DbIntProperty(property)) {
+      *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+              std::to_string(*v) + "\n";
+    }
+  };
+  db("leadflow_rocksdb_running_compactions", "Compactions running.", "gauge", "rocksdb.num-running-compactions");
+  db("leadflow_rocksdb_running_flushes", "Memtable flushes running.", "gauge", "rocksdb.num-running-flushes");
+  db("leadflow_rocksdb_block_cache_usage_bytes", "Bytes in the block cache.", "gauge", "rocksdb.block-cache-usage");
+  db("leadflow_rocksdb_write_stopped", "1 while RocksDB stops writes (too many level 0 files or pending bytes).",
+     "gauge", "rocksdb.is-write-stopped");
+  db("leadflow_rocksdb_background_errors", "Background errors (flush or compaction) since open.", "gauge",
+     "rocksdb.background-errors");
+}
+
 void AppendBitmapCache(std::string* out, const state::BitmapCache::Stats& c) {
   AppendCounter(out, "leadflow_bitmap_cache_hits_total", "Bitmaps a report read decoded from the bitmap cache.",
                 "counter", c.hits);
@@ -514,6 +547,7 @@ int Serve(const app::Flags& flags) {
     AppendStateWrites(out, store->write_counters());
     AppendCheckpoints(out, store->checkpoint_stats());
     AppendBitmapCache(out, store->bitmap_cache_stats());
+    AppendRocksDb(out, *store);
     AppendMemoryBudget(out, budget);
   };
 

@@ -1235,6 +1235,28 @@ uint64_t Store::IntProperty(const std::string& name) const {
   return total;
 }
 
+std::vector<std::pair<std::string, uint64_t>> Store::FamilyIntProperty(const std::string& name) const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (size_t i = 0; i < rep_->handles.size(); ++i) {
+    uint64_t v = 0;
+    std::string text;
+    if (rep_->db->GetIntProperty(rep_->handles[i], name, &v)) {
+      out.emplace_back(CfName(static_cast<Cf>(i)), v);
+    } else if (rep_->db->GetProperty(rep_->handles[i], name, &text) && !text.empty() &&
+               text.find_first_not_of("0123456789") == std::string::npos) {
+      // Some are numbers as text only ("rocksdb.num-files-at-level0").
+      out.emplace_back(CfName(static_cast<Cf>(i)), std::stoull(text));
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> Store::DbIntProperty(const std::string& name) const {
+  uint64_t v = 0;
+  if (!rep_->db->GetIntProperty(name, &v)) return std::nullopt;
+  return v;
+}
+
 Status Store::Resume() {
   std::lock_guard write_lock(rep_->write_mu);
   Status s = FromRocks(rep_->db->Resume());

@@ -23,10 +23,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 #include <string_view>
+#include <utility>
 
 #include "state/bitmap_cache.h"
 #include "state/status.h"
@@ -252,8 +254,17 @@ class Store : public Reader {
   // Totals of every successful Write since Open.
   WriteCounters write_counters() const;
 
-  // A RocksDB property of the default family, e.g. "rocksdb.estimate-live-data-size".
+  // A RocksDB integer property summed over the families, e.g.
+  // "rocksdb.estimate-live-data-size".
   uint64_t IntProperty(const std::string& name) const;
+  // The same per family (CfName order), for what an operator watches per
+  // family ("rocksdb.num-files-at-level0", also those RocksDB gives as
+  // text); a family without the property is left out.
+  std::vector<std::pair<std::string, uint64_t>> FamilyIntProperty(const std::string& name) const;
+  // A database-wide one ("rocksdb.num-running-compactions",
+  // "rocksdb.block-cache-usage": the families share the cache), nullopt
+  // when RocksDB does not know it.
+  std::optional<uint64_t> DbIntProperty(const std::string& name) const;
 
   // Checkpoints, then flushes memtables to disk files.
   Status Flush();

@@ -144,6 +144,12 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
     CHECK(Metric(svc.port(), "process_cpu_seconds_total") > 0);
     CHECK(Metric(svc.port(), "process_open_fds") > 0);
     CHECK(metrics.body.find("\nleadflow_build_info{rocksdb=\"") != std::string::npos);
+    // RocksDB's own: per family and database-wide.
+    CHECK(Metric(svc.port(), "leadflow_rocksdb_level0_files{family=\"bitmaps\"}") >= 0);
+    CHECK(Metric(svc.port(), "leadflow_rocksdb_sst_bytes{family=\"leads\"}") >= 0);
+    CHECK(Metric(svc.port(), "leadflow_rocksdb_running_compactions") >= 0);
+    CHECK(Metric(svc.port(), "leadflow_rocksdb_block_cache_usage_bytes") >= 0);
+    CHECK(Metric(svc.port(), "leadflow_rocksdb_write_stopped") == 0);
     // Every metric the shipped dashboard and alert rules use is one this
     // service exports (a histogram's by its family name).
     for (const char* file : {"/deploy/grafana/leadflow.json", "/deploy/prometheus/leadflow-alerts.yml"}) {
