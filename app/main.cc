@@ -79,6 +79,19 @@ void AppendCounter(std::string* out, const char* name, const char* help, const c
           std::to_string(v) + "\n";
 }
 
+// The same for a value that may have a fraction (printed with 3 decimals;
+// a whole number without).
+void AppendValue(std::string* out, const char* name, const char* help, const char* type, double v) {
+  std::ostringstream line;
+  if (v == static_cast<double>(static_cast<int64_t>(v))) {
+    line << static_cast<int64_t>(v);
+  } else {
+    line << std::fixed << std::setprecision(3) << v;
+  }
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+          line.str() + "\n";
+}
+
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string PromLabel(const std::string& v) {
   std::string out;
@@ -108,38 +121,29 @@ void AppendProcessMetrics(std::string* out) {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   auto field = [&](size_t n) { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0.0; };  // n: 1-based, man proc
-  auto gauge = [&](const char* name, const char* help, const char* type, double v) {
-    std::ostringstream line;
-    if (v == static_cast<double>(static_cast<int64_t>(v))) {
-      line << static_cast<int64_t>(v);
-    } else {
-      line << std::fixed << std::setprecision(3) << v;
-    }
-    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-            line.str() + "\n";
-  };
   if (f.size() > 21) {
-    gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
+    AppendValue(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
           (field(14) + field(15)) / ticks);
-    gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", field(23));
-    gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", field(24) * page);
+    AppendValue(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", field(23));
+    AppendValue(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", field(24) * page);
     struct sysinfo info {};
     if (sysinfo(&info) == 0) {
       const double boot = static_cast<double>(std::time(nullptr) - info.uptime);
-      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge",
+      AppendValue(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge",
             boot + field(22) / ticks);
     }
   }
   std::error_code ec;
   size_t fds = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  gauge("process_open_fds", "Number of open file descriptors.", "gauge", static_cast<double>(fds));
+  AppendValue(out, "process_open_fds", "Number of open file descriptors.", "gauge", static_cast<double>(fds));
   struct rlimit limit {};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    gauge("process_max_fds", "Maximum number of open file descriptors.", "gauge", static_cast<double>(limit.rlim_cur));
+    AppendValue(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge",
+                static_cast<double>(limit.rlim_cur));
   }
   *out += "# HELP leadflow_build_info The build: its libraries' versions (always 1).\n"
           "# TYPE leadflow_build_info gauge\n"
@@ -169,16 +173,12 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
   if (h.newest_applied_ms >= 0) {
     const double ts = static_cast<double>(h.newest_applied_ms) / 1000.0;
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    std::ostringstream v;
-    v << std::fixed << std::setprecision(3) << "# HELP leadflow_consumer_newest_applied_message_timestamp_seconds "
-      << "Kafka timestamp of the newest message applied since start.\n"
-      << "# TYPE leadflow_consumer_newest_applied_message_timestamp_seconds gauge\n"
-      << "leadflow_consumer_newest_applied_message_timestamp_seconds " << ts << "\n"
-      << "# HELP leadflow_consumer_newest_applied_message_age_seconds Seconds since the Kafka timestamp of the "
-      << "newest message applied (how far the state trails the topic's clock).\n"
-      << "# TYPE leadflow_consumer_newest_applied_message_age_seconds gauge\n"
-      << "leadflow_consumer_newest_applied_message_age_seconds " << std::max(0.0, now - ts) << "\n";
-    *out += v.str();
+    AppendValue(out, "leadflow_consumer_newest_applied_message_timestamp_seconds",
+                "Kafka timestamp of the newest message applied since start.", "gauge", ts);
+    AppendValue(out, "leadflow_consumer_newest_applied_message_age_seconds",
+                "Seconds since the Kafka timestamp of the newest message applied (how far the state trails the "
+                "topic's clock).",
+                "gauge", std::max(0.0, now - ts));
   }
   AppendCounter(out, "leadflow_ready", "1 once caught up.", "gauge", h.ready ? 1 : 0);
   AppendCounter(out, "leadflow_consumer_up", "1 while the consumer is assigned and consuming.", "gauge",
@@ -244,7 +244,6 @@ void AppendCheckpoints(std::string* out, const state::Store::CheckpointStats& c)
           std::to_string(c.last_seconds) + "\n";
 }
 
-// The reports' bitmap cache (state/bitmap_cache.h).
 // RocksDB's own numbers an operator watches: compaction debt and work,
 // level 0 files (reads slow down and writes stall as they pile up),
 // memtables, files on disk, the block cache, stopped writes, background
@@ -264,10 +263,7 @@ void AppendRocksDb(std::string* out, const state::Store& store) {
          "rocksdb.cur-size-all-mem-tables");
   family("leadflow_rocksdb_sst_bytes", "Bytes of table files.", "rocksdb.total-sst-files-size");
   auto db = [&](const char* name, const char* help, const char* type, const char* property) {
-    if (auto v = store.DbIntProperty(property)) {
-      *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-              std::to_string(*v) + "\n";
-    }
+    if (auto v = store.DbIntProperty(property)) AppendCounter(out, name, help, type, *v);
   };
   db("leadflow_rocksdb_running_compactions", "Compactions running.", "gauge", "rocksdb.num-running-compactions");
   db("leadflow_rocksdb_running_flushes", "Memtable flushes running.", "gauge", "rocksdb.num-running-flushes");
@@ -278,6 +274,7 @@ void AppendRocksDb(std::string* out, const state::Store& store) {
      "rocksdb.background-errors");
 }
 
+// The reports' bitmap cache (state/bitmap_cache.h).
 void AppendBitmapCache(std::string* out, const state::BitmapCache::Stats& c) {
   AppendCounter(out, "leadflow_bitmap_cache_hits_total", "Bitmaps a report read decoded from the bitmap cache.",
                 "counter", c.hits);
@@ -460,7 +457,8 @@ int Serve(const app::Flags& flags) {
   // the file's first, then each --kafka-prop (a later setting wins).
   ingest::KafkaProperties kafka_props;
   if (const std::string config = flags.Get("kafka-config"); !config.empty()) {
-    if (Status c = ingest::ReadKafkaConfig(config, &kafka_props); !c.ok()) return Fail("--kafka-config: " + c.ToString());
+    Status c = ingest::ReadKafkaConfig(config, &kafka_props);
+    if (!c.ok()) return Fail("--kafka-config: " + c.ToString());
   }
   for (const std::string& kv : flags.GetAll("kafka-prop")) {
     const size_t eq = kv.find('=');
