@@ -8,6 +8,7 @@
 #include "api/lsq_fields.h"
 #include "api/lead_search_handler.h"
 #include "api/lsq_handler.h"
+#include "api/openapi.h"
 #include "api/smart_view_handler.h"
 #include "api/status_report_handler.h"
 
@@ -144,12 +145,20 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   // Every answer computed from the state says how fresh that state is, so
   // that a report read while ingest catches up (or is stopped) is told
   // apart from a current one.
-  if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "invalid" &&
-      *route != "other") {
+  if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "/openapi.json" &&
+      *route != "invalid" && *route != "other") {
     const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
     res.set("Leadflow-Ready", v.ready ? "true" : "false");
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
     res.set("Leadflow-Consumer", v.consumer);
+  }
+  // A HEAD answer is a header without content (RFC 9110 section 9.3.2):
+  // content would be read as the start of the next answer on a kept-alive
+  // connection. Content-Length stays that of the content left out.
+  if (req.method() == http::verb::head && !res.body().empty()) {
+    const uint64_t length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
   }
   return res;
 }
@@ -196,6 +205,17 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (ctx.append_metrics) ctx.append_metrics(&body);
     if (ctx.http_metrics) ctx.http_metrics->Render(&body);
     return Simple(req, http::status::ok, "text/plain; version=0.0.4", body);
+  }
+  if (path == "/openapi.json") {
+    // The description of this API (docs/openapi.json), for clients and
+    // tools; no credential needed.
+    *route = "/openapi.json";
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      Response res = JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+      res.set(http::field::allow, "GET, HEAD");
+      return res;
+    }
+    return Simple(req, http::status::ok, "application/json", std::string(OpenApiDocument()));
   }
   static const std::string kReportPrefix = "/api/v1/report/statuses/lead/";
   if (path.rfind(kReportPrefix, 0) == 0) {

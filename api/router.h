@@ -1,6 +1,8 @@
 // Router: request handling as a plain function from an HTTP request to a
 // response, separate from I/O (api/server.h does the I/O). Routes:
 //   GET /healthz, GET /readyz, GET /metrics
+//   GET /openapi.json                            (docs/openapi.json, which
+//        describes every route here; api/openapi.h)
 //   GET /api/v1/report/statuses/lead/{org_id}/   (contract section 2)
 //   GET /api/v1/lead/                            (lead search, section 2a)
 //   /api/v1/saved_search/[{id}/]                 (Smart Views, section 2a)

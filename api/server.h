@@ -25,6 +25,10 @@ namespace leadflow::api {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT. Default: 127.0.0.1:8080
   int threads = 4;                        // I/O threads. Default: 4
+  // HTTPS: a PEM certificate chain and its PEM private key (both or
+  // neither; TLS 1.2 and later). Default: none, plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 
   // The largest request body accepted, in bytes, whether its Content-Length
   // says so (answered at once, before any of the body is read) or its chunks

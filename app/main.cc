@@ -1,11 +1,5 @@
-// leadflow: main() only wires the modules together.
-//
-//   leadflow serve  --brokers H:P --data-dir DIR --credentials FILE [--listen H:P]
-//                   [--topic T] [--dlq-topic T] [--group G] [--threads N]
-//                   [--lsq-rate-limit N] [--lsq-rate-window SECONDS]
-//                   [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N]
-//                   [--min-free-disk-mb N]
-//   leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N]
+// leadflow: main() only wires the modules together. The command line, its
+// environment variables and config file: app/cli.h (`leadflow --help`).
 //
 // Shutdown is one sequence: signal -> stop accepting HTTP -> stop and close
 // the consumer -> join -> close the store.
@@ -37,7 +31,7 @@
 #include "api/credentials.h"
 #include "api/rate_limiter.h"
 #include "api/server.h"
-#include "app/flags.h"
+#include "app/cli.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_config.h"
 #include "ingest/kafka_ingest.h"
@@ -51,23 +45,6 @@
 
 namespace leadflow {
 namespace {
-
-const char* kUsage =
-    "usage:\n"
-    "  leadflow serve --brokers HOST:PORT --data-dir DIR --credentials FILE [--listen HOST:PORT]\n"
-    "                 [--topic NAME] [--dlq-topic NAME] [--group ID] [--threads N]\n"
-    "                 [--lsq-rate-limit N] [--lsq-rate-window SECONDS]\n"
-    "                 [--kafka-config FILE] [--kafka-prop KEY=VALUE ...] [--dlq-max-message-bytes N]\n"
-    "                 [--min-free-disk-mb N]\n"
-    "                 [--apply-workers N] [--memory-budget SIZE] [--checkpoint-interval-ms N]\n"
-    "  leadflow ingest --file events.ndjson --data-dir DIR [--dead-letters FILE] [--batch N] [--apply-workers N]\n"
-    "                  [--min-free-disk-mb N] [--memory-budget SIZE]\n"
-    "  leadflow shards --data-dir DIR [--drop SHARD]   (the data directory's shards, one JSON line each;\n"
-    "                  --drop deletes one, with no service running, to rebuild it from its partition)\n"
-    "--memory-budget: MiB, or with a unit (512M, 2G); default 2G (ingest/memory_budget.h).\n"
-    "--checkpoint-interval-ms: how often live batches, applied in memory and served at once, are written\n"
-    "                 to RocksDB with their positions (1-60000; default 1000). A kill -9 replays at most that.\n"
-    "Every flag also reads LEADFLOW_<FLAG> from the environment (e.g. LEADFLOW_BROKERS).\n";
 
 int Fail(const std::string& message) {
   LogError(message);
@@ -145,9 +122,9 @@ void AppendProcessMetrics(std::string* out) {
     AppendValue(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge",
                 static_cast<double>(limit.rlim_cur));
   }
-  *out += "# HELP leadflow_build_info The build: its libraries' versions (always 1).\n"
+  *out += "# HELP leadflow_build_info The build: leadflow's version and its libraries' (always 1).\n"
           "# TYPE leadflow_build_info gauge\n"
-          "leadflow_build_info{rocksdb=\"" + std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) +
+          "leadflow_build_info{version=\"" + PromLabel(app::Version()) + "\",rocksdb=\"" + std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) +
           "." + std::to_string(ROCKSDB_PATCH) + "\",librdkafka=\"" + PromLabel(RdKafka::version_str()) +
           "\",compiler=\"" + PromLabel(__VERSION__) + "\"} 1\n";
 }
@@ -301,76 +278,12 @@ void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
   }
 }
 
-// A flag's value as a positive integer (at most max), or the fallback when unset.
-bool PositiveIntFlag(const app::Flags& flags, const std::string& name, int64_t fallback, int64_t* out,
-                     int64_t max = 1'000'000) {
-  const std::optional<std::string> text = flags.Find(name);
-  if (!text) {
-    *out = fallback;
-    return true;
-  }
-  if (text->empty() || text->size() > std::to_string(max).size()) return false;
-  int64_t v = 0;
-  for (char c : *text) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return v >= 1 && v <= max;
-}
-
-// --min-free-disk-mb in bytes (default 64 MB), or false for a bad value.
-bool MinFreeDiskBytes(const app::Flags& flags, uint64_t* bytes) {
-  int64_t mb = 0;
-  if (!PositiveIntFlag(flags, "min-free-disk-mb", 64, &mb, 10'000'000)) return false;
-  *bytes = static_cast<uint64_t>(mb) << 20;
-  return true;
-}
-
-// --apply-workers (default: the processors, at most 8; a second worker
-// gives ~1.75x on the 2-core machine, docs/design.md), or false for a bad
-// value.
-bool ApplyWorkers(const app::Flags& flags, size_t* workers) {
-  const int64_t cores = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
-  int64_t n = 0;
-  if (!PositiveIntFlag(flags, "apply-workers", cores, &n, 64)) return false;
-  *workers = static_cast<size_t>(n);
-  return true;
-}
-
-int BadApplyWorkers(const app::Flags& flags) {
-  return Fail("--apply-workers must be a number from 1 to 64, got '" + flags.Get("apply-workers") + "'");
-}
-
-// --memory-budget (default 2 GiB) split between the caches, or false for a
-// bad value.
-bool Budget(const app::Flags& flags, ingest::MemoryBudget* budget) {
-  uint64_t bytes = ingest::MemoryBudget::kDefaultBytes;
-  if (auto text = flags.Find("memory-budget")) {
-    std::optional<uint64_t> parsed = ingest::MemoryBudget::Parse(*text);
-    if (!parsed) return false;
-    bytes = *parsed;
-  }
-  *budget = ingest::MemoryBudget::Split(bytes);
-  return true;
-}
-
-int BadBudget(const app::Flags& flags) {
-  return Fail("--memory-budget must be a size from 128M to 1048576M (MiB, or with a unit: 512M, 2G), got '" +
-              flags.Get("memory-budget") + "'");
-}
-
 state::Store::Options StoreOptions(const ingest::MemoryBudget& budget) {
   state::Store::Options o;
   o.block_cache_bytes = budget.block_cache;
   o.write_buffer_bytes = budget.write_buffers;
   o.max_staged_bytes = budget.staged_bytes;
   return o;
-}
-
-int BadMinFreeDisk(const app::Flags& flags) {
-  return Fail("--min-free-disk-mb must be a number of megabytes from 1 to 10000000, got '" +
-              flags.Get("min-free-disk-mb") + "'");
 }
 
 // Opens the state in dir and checks its layout (views::CheckStateFormat);
@@ -417,25 +330,10 @@ std::string InstanceId(const std::string& data_dir) {
   return buf;
 }
 
-int Serve(const app::Flags& flags) {
-  const std::string brokers = flags.Get("brokers");
-  const std::string data_dir = flags.Get("data-dir");
-  const std::string creds_path = flags.Get("credentials");
-  if (brokers.empty()) return Fail("--brokers is required (or LEADFLOW_BROKERS)");
-  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
-  if (creds_path.empty()) return Fail("--credentials is required (or LEADFLOW_CREDENTIALS)");
-  int64_t lsq_rate_limit = 0, lsq_rate_window = 0;
-  if (!PositiveIntFlag(flags, "lsq-rate-limit", 25, &lsq_rate_limit)) {
-    return Fail("--lsq-rate-limit (or LEADFLOW_LSQ_RATE_LIMIT) must be an integer from 1 to 1000000, got '" +
-                flags.Get("lsq-rate-limit") + "'");
-  }
-  if (!PositiveIntFlag(flags, "lsq-rate-window", 5, &lsq_rate_window)) {
-    return Fail("--lsq-rate-window (or LEADFLOW_LSQ_RATE_WINDOW) must be a number of seconds from 1 to 1000000, got '" +
-                flags.Get("lsq-rate-window") + "'");
-  }
-
+int Serve(const app::ServeOptions& o) {
+  const std::string& data_dir = o.data_dir;
   api::Credentials credentials;
-  Status s = api::Credentials::LoadFile(creds_path, &credentials);
+  Status s = api::Credentials::LoadFile(o.credentials, &credentials);
   if (!s.ok()) return Fail(s.ToString());
 
   // Signals are taken by sigwait below; every thread started later inherits the mask.
@@ -445,39 +343,24 @@ int Serve(const app::Flags& flags) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  uint64_t min_free_bytes = 0;
-  if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
-  int64_t dlq_max_bytes = 0;
-  if (!PositiveIntFlag(flags, "dlq-max-message-bytes", 1000000, &dlq_max_bytes, 100'000'000) ||
-      dlq_max_bytes < 4096) {
-    return Fail("--dlq-max-message-bytes must be a number from 4096 to 100000000, got '" +
-                flags.Get("dlq-max-message-bytes") + "'");
-  }
+  const uint64_t min_free_bytes = static_cast<uint64_t>(o.min_free_disk_mb) << 20;
   // The consumer's and the dead-letter producer's librdkafka properties:
   // the file's first, then each --kafka-prop (a later setting wins).
   ingest::KafkaProperties kafka_props;
-  if (const std::string config = flags.Get("kafka-config"); !config.empty()) {
-    Status c = ingest::ReadKafkaConfig(config, &kafka_props);
+  if (!o.kafka_config.empty()) {
+    Status c = ingest::ReadKafkaConfig(o.kafka_config, &kafka_props);
     if (!c.ok()) return Fail("--kafka-config: " + c.ToString());
   }
-  for (const std::string& kv : flags.GetAll("kafka-prop")) {
+  for (const std::string& kv : o.kafka_props) {  // KEY=VALUE (app/cli.cc checked)
     const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("--kafka-prop must be KEY=VALUE (a value was given without '=')");
     kafka_props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
 
-  int64_t checkpoint_ms = 0;
-  if (!PositiveIntFlag(flags, "checkpoint-interval-ms", 1000, &checkpoint_ms, 60'000)) {
-    return Fail("--checkpoint-interval-ms must be a number from 1 to 60000, got '" +
-                flags.Get("checkpoint-interval-ms") + "'");
-  }
-
-  ingest::MemoryBudget budget;
-  if (!Budget(flags, &budget)) return BadBudget(flags);
+  const ingest::MemoryBudget budget = ingest::MemoryBudget::Split(o.memory_budget_bytes);
   std::unique_ptr<state::Store> store;
   std::string error;
   state::Store::Options store_options = StoreOptions(budget);
-  store_options.checkpoint_interval_ms = static_cast<int>(checkpoint_ms);
+  store_options.checkpoint_interval_ms = o.checkpoint_interval_ms;
   store_options.min_free_disk_bytes = min_free_bytes;
   store_options.bitmap_cache_bytes = budget.bitmap_cache;  // the reports' (ingest --file serves none)
   if (!OpenState(data_dir, min_free_bytes, store_options, &store, &error)) return Fail(error);
@@ -485,18 +368,18 @@ int Serve(const app::Flags& flags) {
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
-  kopts.brokers = brokers;
-  kopts.topic = flags.Get("topic", kopts.topic);
+  kopts.brokers = o.brokers;
+  kopts.topic = o.topic;
   // A data directory's shards are the partitions of one topic.
   if (Status bound = ingest::CheckShardTopic(*store, kopts.topic); !bound.ok()) return Fail(bound.message());
-  kopts.dlq_topic = flags.Get("dlq-topic", kopts.dlq_topic);
-  kopts.group = flags.Get("group", kopts.group);
+  kopts.dlq_topic = o.dlq_topic;
+  kopts.group = o.group;
   kopts.instance_id = InstanceId(data_dir);
   kopts.kafka_properties = kafka_props;
-  kopts.dlq_max_message_bytes = static_cast<size_t>(dlq_max_bytes);
+  kopts.dlq_max_message_bytes = static_cast<size_t>(o.dlq_max_message_bytes);
   kopts.data_dir = data_dir;
   kopts.min_free_disk_bytes = min_free_bytes;
-  if (!ApplyWorkers(flags, &kopts.apply_workers)) return BadApplyWorkers(flags);
+  kopts.apply_workers = static_cast<size_t>(o.apply_workers);
   kopts.lead_cache_bytes = budget.lead_cache;
   kopts.prefetch_bytes = budget.prefetch;
   kopts.batch_max_messages = static_cast<size_t>(budget.batch_events);
@@ -508,7 +391,7 @@ int Serve(const app::Flags& flags) {
   if (!s.ok()) return Fail(s.ToString());
 
   api::HttpMetrics http_metrics;
-  api::RateLimiter lsq_rate_limiter(lsq_rate_limit, lsq_rate_window);
+  api::RateLimiter lsq_rate_limiter(o.lsq_rate_limit, o.lsq_rate_window);
   api::ServiceContext ctx;
   ctx.store = store.get();
   ctx.credentials = &credentials;
@@ -539,6 +422,7 @@ int Serve(const app::Flags& flags) {
                   stats.dedup_set_bytes.load());
     stats.batch_metrics.Render(out);
     AppendIngestHealth(out, kafka->Health(), data_dir);
+    kafka->AppendKafkaStats(out);
     AppendProcessMetrics(out);
     AppendCounter(out, "leadflow_state_live_bytes", "Estimated live bytes of state.", "gauge",
                   store->IntProperty("rocksdb.estimate-live-data-size"));
@@ -550,12 +434,10 @@ int Serve(const app::Flags& flags) {
   };
 
   api::ServerOptions sopts;
-  sopts.listen = flags.Get("listen", sopts.listen);
-  try {
-    sopts.threads = std::stoi(flags.Get("threads", "4"));
-  } catch (const std::exception&) {
-    return Fail("--threads must be a number");
-  }
+  sopts.listen = o.listen;
+  sopts.threads = o.threads;
+  sopts.tls_cert_file = o.tls_cert;
+  sopts.tls_key_file = o.tls_key;
   api::Server server(sopts, &ctx);
   s = server.Start();
   if (!s.ok()) return Fail(s.ToString());
@@ -583,11 +465,9 @@ int Serve(const app::Flags& flags) {
   return ingest_status.ok() ? 0 : 1;
 }
 
-int IngestFile(const app::Flags& flags) {
-  const std::string file = flags.Get("file");
-  const std::string data_dir = flags.Get("data-dir");
-  if (file.empty()) return Fail("--file is required");
-  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
+int IngestFile(const app::IngestOptions& o) {
+  const std::string& file = o.file;
+  const std::string& data_dir = o.data_dir;
   std::ifstream in_file;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -597,21 +477,16 @@ int IngestFile(const app::Flags& flags) {
   }
   std::ofstream dlq_file;
   std::ostream* dlq = nullptr;
-  if (auto path = flags.Find("dead-letters")) {
-    dlq_file.open(*path);
-    if (!dlq_file) return Fail("cannot write " + *path);
+  if (!o.dead_letters.empty()) {
+    dlq_file.open(o.dead_letters);
+    if (!dlq_file) return Fail("cannot write " + o.dead_letters);
     dlq = &dlq_file;
   }
-  uint64_t min_free_bytes = 0;
-  if (!MinFreeDiskBytes(flags, &min_free_bytes)) return BadMinFreeDisk(flags);
-  ingest::MemoryBudget budget;
-  if (!Budget(flags, &budget)) return BadBudget(flags);
+  const uint64_t min_free_bytes = static_cast<uint64_t>(o.min_free_disk_mb) << 20;
+  const ingest::MemoryBudget budget = ingest::MemoryBudget::Split(o.memory_budget_bytes);
   // Events per write batch: big batches amortize the lead rewrites; the
   // default is the budget's (ingest/memory_budget.h).
-  int64_t batch = 0;
-  if (!PositiveIntFlag(flags, "batch", static_cast<int64_t>(budget.batch_events), &batch, 10'000'000)) {
-    return Fail("--batch must be a number from 1 to 10000000, got '" + flags.Get("batch") + "'");
-  }
+  const int64_t batch = o.batch.value_or(static_cast<int64_t>(budget.batch_events));
   std::unique_ptr<state::Store> store;
   std::string error;
   if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);
@@ -634,8 +509,7 @@ int IngestFile(const app::Flags& flags) {
                    static_cast<unsigned long long>(r.dead_lettered));
     };
   }
-  size_t workers = 1;
-  if (!ApplyWorkers(flags, &workers)) return BadApplyWorkers(flags);
+  const size_t workers = static_cast<size_t>(o.apply_workers);
   ingest::FileIngestResult result;
   std::unique_ptr<ingest::Pipeline> finished;
   Status s = ingest::IngestStream(*in, store.get(), static_cast<size_t>(batch), dlq, &result, progress, workers,
@@ -686,19 +560,9 @@ nlohmann::json ShardJson(const ingest::ShardInfo& info, const std::string& topic
   return j;
 }
 
-int Shards(const app::Flags& flags) {
-  const std::string data_dir = flags.Get("data-dir");
-  if (data_dir.empty()) return Fail("--data-dir is required (or LEADFLOW_DATA_DIR)");
-  std::optional<int64_t> drop;
-  if (auto d = flags.Find("drop")) {
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(d->c_str(), &end, 10);
-    if (d->empty() || *end != '\0' || errno != 0 || v < 0 || v > views::kMaxShard) {
-      return Fail("--drop must be a shard number (see `leadflow shards`), got '" + *d + "'");
-    }
-    drop = v;
-  }
+int Shards(const app::ShardsOptions& o) {
+  const std::string& data_dir = o.data_dir;
+  const std::optional<int64_t> drop = o.drop;
   if (!std::filesystem::exists(data_dir)) return Fail("no data directory " + data_dir);
   std::unique_ptr<state::Store> store;
   std::string error;
@@ -728,39 +592,17 @@ int Shards(const app::Flags& flags) {
 
 int main(int argc, char** argv) {
   using namespace leadflow;
-  if (argc < 2) {
-    std::cerr << kUsage;
-    return 2;
+  app::CommandLine cli;
+  if (std::optional<int> done = app::ParseCommandLine(argc, argv, &cli, std::cout, std::cerr)) return *done;
+  ConfigureLog(cli.common.log_format == "json" ? LogFormat::kJson : LogFormat::kText,
+               *ParseLogLevel(cli.common.log_level));
+  switch (cli.command) {
+    case app::CommandLine::Command::kServe:
+      return Serve(cli.serve);
+    case app::CommandLine::Command::kIngest:
+      return IngestFile(cli.ingest);
+    case app::CommandLine::Command::kShards:
+      return Shards(cli.shards);
   }
-  const std::string command = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  app::Flags flags;
-  if (command == "serve") {
-    Status s = app::Flags::Parse(
-        args,
-        {"brokers", "topic", "dlq-topic", "group", "data-dir", "listen", "credentials", "threads", "lsq-rate-limit",
-         "lsq-rate-window", "kafka-config", "kafka-prop", "dlq-max-message-bytes", "min-free-disk-mb", "apply-workers",
-         "memory-budget", "checkpoint-interval-ms"},
-        &flags);
-    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
-    return Serve(flags);
-  }
-  if (command == "ingest") {
-    Status s = app::Flags::Parse(args, {"file", "data-dir", "dead-letters", "batch", "min-free-disk-mb", "apply-workers",
-                                         "memory-budget"},
-                                 &flags);
-    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
-    return IngestFile(flags);
-  }
-  if (command == "shards") {
-    Status s = app::Flags::Parse(args, {"data-dir", "drop"}, &flags);
-    if (!s.ok()) return Fail(s.message() + "\n" + kUsage);
-    return Shards(flags);
-  }
-  if (command == "--help" || command == "help" || command == "-h") {
-    std::cout << kUsage;
-    return 0;
-  }
-  std::cerr << "unknown command " << command << "\n" << kUsage;
   return 2;
 }

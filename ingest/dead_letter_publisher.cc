@@ -84,6 +84,7 @@ struct DeadLetterPublisher::Impl {
                                      {"enable.idempotence", "true"},
                                      {"linger.ms", "5"},
                                      {"client.id", "leadflow-dlq"},
+                                     {"log_level", detail::LibrdkafkaLogLevel()},
                                      {"message.max.bytes", std::to_string(max_bytes)},
                                      {"message.timeout.ms", std::to_string(options.message_timeout_ms)},
                                  },

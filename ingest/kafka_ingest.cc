@@ -64,7 +64,9 @@ std::vector<std::pair<std::string, std::string>> ConsumerProperties(const std::s
       // bound below still caps the memory.
       {"queued.min.messages", "1000000"},
       {"queued.max.messages.kbytes", std::to_string(std::max<size_t>(1, prefetch_bytes >> 10))},
-      {"log_level", "4"},
+      {"log_level", detail::LibrdkafkaLogLevel()},
+      // librdkafka's statistics (ingest/kafka_stats.h) for /metrics.
+      {"statistics.interval.ms", "10000"},
   };
 }
 
@@ -90,7 +92,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // that the lag stays current between sessions (while ingest is blocked,
   // paused or restarting). Lives as long as the object.
   std::unique_ptr<RdKafka::Producer> watcher;
-  detail::ClientEvents consumer_events{"consumer"};
+  KafkaStats kafka_stats;
+  detail::ClientEvents consumer_events{"consumer", &kafka_stats};
+  detail::ClientEvents watcher_events{"watcher"};
   // The partitions this session holds, their next offsets and readiness
   // targets (ingest/detail/assignment.h).
   detail::Assignment assignment;
@@ -156,10 +160,16 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   Status NewWatcher(std::unique_ptr<RdKafka::Producer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    Status s = detail::Configure(conf.get(), {{"bootstrap.servers", options.brokers}, {"client.id", "leadflow-watch"}},
+    Status s = detail::Configure(conf.get(),
+                                 {{"bootstrap.servers", options.brokers},
+                                  {"client.id", "leadflow-watch"},
+                                  {"log_level", detail::LibrdkafkaLogLevel()}},
                                  options.kafka_properties);
     if (!s.ok()) return s;
     std::string err;
+    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&watcher_events), err) != RdKafka::Conf::CONF_OK) {
+      return Status::InvalidArgument(err);
+    }
     out->reset(RdKafka::Producer::create(conf.get(), err));
     if (!*out) return Status::InvalidArgument("kafka client: " + err);
     return Status::Ok();
@@ -590,6 +600,8 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
 }
 
 void KafkaIngest::RequestStop() { impl_->stop_requested.store(true); }
+
+void KafkaIngest::AppendKafkaStats(std::string* out) const { impl_->kafka_stats.Render(out); }
 
 IngestHealth KafkaIngest::Health() const {
   IngestHealth h;

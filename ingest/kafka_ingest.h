@@ -184,6 +184,9 @@ class KafkaIngest {
 
   // What ingest is doing now (see IngestHealth).
   IngestHealth Health() const;
+  // librdkafka's statistics of the consumer as Prometheus metrics
+  // (ingest/kafka_stats.h); callable from any thread.
+  void AppendKafkaStats(std::string* out) const;
 
  private:
   struct Impl;

@@ -4,8 +4,14 @@
 # publishes 30 days of history for three orgs and then a continuing live
 # stream, and prints curl commands to try. Ctrl-C stops everything.
 #
+# Every run starts fresh: the demo's broker has a directory of its own
+# (DEMO_KAFKA_DIR), emptied at each start, so the topic holds this run's
+# events only (not the last run's history, nor events produced by hand
+# then), and leadflow's state is deleted too.
+#
 # Environment: LEADFLOW_LISTEN (127.0.0.1:8080), DEMO_DATA_DIR
-# (/tmp/leadflow-demo), DEMO_BUILD_DIR (build-release).
+# (/tmp/leadflow-demo), DEMO_BUILD_DIR (build-release), DEMO_KAFKA_DIR
+# (/tmp/leadflow-kafka-demo; the broker listens on 127.0.0.1:9092).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
@@ -15,6 +21,8 @@ BUILD_DIR=${DEMO_BUILD_DIR:-build-release}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" --target leadflow leadflow-gen
 
+export KAFKA_DIR=${DEMO_KAFKA_DIR:-/tmp/leadflow-kafka-demo}
+bash scripts/kafka.sh reset
 bash scripts/kafka.sh start
 eval "$(bash scripts/kafka.sh env)"
 export LEADFLOW_BROKERS
@@ -34,10 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A fresh demo each run: new history, new state.
+# A fresh demo each run: an empty topic (above), new state.
 rm -rf "$DATA/state"
 "$ROOT/$BUILD_DIR/app/leadflow" serve --brokers "$LEADFLOW_BROKERS" --data-dir "$DATA/state" \
-  --listen "$LISTEN" --credentials "$ROOT/docs/credentials.example.json" --group "demo-$$" \
+  --listen "$LISTEN" --credentials "$ROOT/docs/credentials.example.json" \
   2>"$DATA/leadflow.log" &
 pids+=($!)
 

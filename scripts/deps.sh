@@ -11,8 +11,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config g++
   librdkafka-dev librocksdb-dev nlohmann-json3-dev
   libboost-dev libboost-system-dev doctest-dev
-  libroaring-dev libsimdjson-dev libjemalloc-dev
-  kcat curl maven python3
+  libroaring-dev libsimdjson-dev libjemalloc-dev libcli11-dev libssl-dev
+  kcat curl maven python3 python3-venv  # python3-venv: the schemathesis test's virtual environment
   prometheus  # for promtool: the tests check /metrics with it (the server is not started)
 )
 # The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's

@@ -4,8 +4,11 @@
 #include <cctype>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/lsq_fields.h"
@@ -82,22 +85,79 @@ std::string_view RequestTargetPrefix(std::string_view bytes) {
   return bytes.substr(0, bytes.find_first_of(" \r\n"));
 }
 
-Session::Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx, const ServerOptions& options)
-    : stream_(std::move(socket)), ctx_(ctx), options_(options) {}
+namespace {
 
-void Session::Run() {
-  boost::asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <class... TlsContext>
+  Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx, const ServerOptions& options,
+          TlsContext&... tls)
+      : stream_(std::move(socket), tls...), ctx_(ctx), options_(options) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void Run();
+
+ private:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+  void OnHandshake(beast::error_code ec);
+  void DoRead();
+  void OnRead(beast::error_code ec, std::size_t bytes);
+  void OnReadError(beast::error_code ec);
+  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t bytes);
+  void DoClose();
+  // The graceful close after an error answer (see the file comment).
+  void DoLinger();
+  void DoDrain();
+  void OnDrain(beast::error_code ec, std::size_t bytes);
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  bool linger_after_write_ = false;
+  std::chrono::steady_clock::time_point linger_deadline_;
+  const ServiceContext* ctx_;
+  const ServerOptions options_;
+};
+
+template <class Stream>
+void Session<Stream>::Run() {
+  if constexpr (kTls) {
+    // The handshake within the read timeout; a client that speaks plain
+    // HTTP to the TLS port fails it and is closed.
+    boost::asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->Tcp().expires_after(kTimeout);
+      self->stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                    beast::bind_front_handler(&Session::OnHandshake, self));
+    });
+  } else {
+    boost::asio::dispatch(stream_.get_executor(),
+                          beast::bind_front_handler(&Session::DoRead, this->shared_from_this()));
+  }
 }
 
-void Session::DoRead() {
+template <class Stream>
+void Session<Stream>::OnHandshake(beast::error_code ec) {
+  if (ec) return Tcp().close();
+  DoRead();
+}
+
+template <class Stream>
+void Session<Stream>::DoRead() {
   parser_.emplace();
   parser_->body_limit(options_.body_limit);
   parser_->header_limit(options_.header_limit);
-  stream_.expires_after(kTimeout);
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  Tcp().expires_after(kTimeout);
+  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
 }
 
-void Session::OnRead(beast::error_code ec, std::size_t) {
+template <class Stream>
+void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
   if (ec) return OnReadError(ec);
   const auto start = std::chrono::steady_clock::now();
   Request req = parser_->release();
@@ -122,10 +182,11 @@ void Session::OnRead(beast::error_code ec, std::size_t) {
   const bool keep_alive = res.keep_alive();
   response_ = std::make_shared<Response>(std::move(res));
   http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+                    beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), keep_alive));
 }
 
-void Session::OnReadError(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnReadError(beast::error_code ec) {
   // The target as far as it was read: the parser has it once the request
   // line is complete; a request line over the header limit is still in
   // buffer_, unparsed.
@@ -141,10 +202,11 @@ void Session::OnReadError(beast::error_code ec) {
   res->set("Server-Timing", "app;dur=0.000");
   response_ = std::make_shared<Response>(std::move(*res));
   linger_after_write_ = true;
-  http::async_write(stream_, *response_, beast::bind_front_handler(&Session::OnWrite, shared_from_this(), false));
+  http::async_write(stream_, *response_, beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), false));
 }
 
-void Session::OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void Session<Stream>::OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
   if (ec) return DoClose();
   response_.reset();
   if (linger_after_write_) return DoLinger();
@@ -152,9 +214,16 @@ void Session::OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
   DoRead();
 }
 
-void Session::DoClose() {
-  beast::error_code ec;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+template <class Stream>
+void Session<Stream>::DoClose() {
+  if constexpr (kTls) {
+    // TLS close_notify, within the timeout, then the socket closed.
+    Tcp().expires_after(kTimeout);
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Tcp().close(); });
+  } else {
+    beast::error_code ec;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  }
 }
 
 // Closing a socket with unread data makes the kernel send a reset, which
@@ -162,26 +231,42 @@ void Session::DoClose() {
 // writes its whole body before reading (most do) would see "connection
 // reset" instead of the 413. So: stop sending (the client reads the answer,
 // then end of stream), and read and discard until the client closes too.
-void Session::DoLinger() {
+template <class Stream>
+void Session<Stream>::DoLinger() {
+  // Over TLS too this is done on the TCP socket: the client has the whole
+  // answer, then sees the end of the stream (without close_notify).
   beast::error_code ec;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  Tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) return;
   buffer_.consume(buffer_.size());
   linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
   DoDrain();
 }
 
-void Session::DoDrain() {
+template <class Stream>
+void Session<Stream>::DoDrain() {
   const auto left = linger_deadline_ - std::chrono::steady_clock::now();
-  if (left <= std::chrono::steady_clock::duration::zero()) return stream_.close();
-  stream_.expires_after(std::min<std::chrono::steady_clock::duration>(kLingerTimeout, left));
-  stream_.async_read_some(buffer_.prepare(kDrainChunk),
-                          beast::bind_front_handler(&Session::OnDrain, shared_from_this()));
+  if (left <= std::chrono::steady_clock::duration::zero()) return Tcp().close();
+  Tcp().expires_after(std::min<std::chrono::steady_clock::duration>(kLingerTimeout, left));
+  Tcp().async_read_some(buffer_.prepare(kDrainChunk),
+                          beast::bind_front_handler(&Session::OnDrain, this->shared_from_this()));
 }
 
-void Session::OnDrain(beast::error_code ec, std::size_t) {
-  if (ec) return stream_.close();  // the client closed, or the time is up
+template <class Stream>
+void Session<Stream>::OnDrain(beast::error_code ec, std::size_t) {
+  if (ec) return Tcp().close();  // the client closed, or the time is up
   DoDrain();
+}
+
+}  // namespace
+
+void StartSession(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context* tls, const ServiceContext* ctx,
+                  const ServerOptions& options) {
+  if (tls) {
+    std::make_shared<Session<TlsStream>>(std::move(socket), ctx, options, *tls)->Run();
+  } else {
+    std::make_shared<Session<beast::tcp_stream>>(std::move(socket), ctx, options)->Run();
+  }
 }
 
 }  // namespace leadflow::api::detail

@@ -1,4 +1,5 @@
-// One HTTP connection: read a request, answer it, repeat while keep-alive.
+// One HTTP connection: read a request, answer it, repeat while keep-alive;
+// over TCP or TLS (the same code, a template over the stream, in session.cc).
 //
 // A request that cannot be read whole is answered when an answer helps the
 // client (ReadErrorResponse), and the connection then closes gracefully: the
@@ -15,6 +16,7 @@
 #include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -39,35 +41,11 @@ std::optional<Response> ReadErrorResponse(boost::beast::error_code ec, std::stri
 // line too long for the parser. Pure.
 std::string_view RequestTargetPrefix(std::string_view bytes);
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  // ctx must outlive the session; options are copied.
-  Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx, const ServerOptions& options);
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
-
-  void Run();
-
- private:
-  void DoRead();
-  void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void OnReadError(boost::beast::error_code ec);
-  void OnWrite(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
-  void DoClose();
-  // The graceful close after an error answer (see the file comment).
-  void DoLinger();
-  void DoDrain();
-  void OnDrain(boost::beast::error_code ec, std::size_t bytes);
-
-  boost::beast::tcp_stream stream_;
-  boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::shared_ptr<Response> response_;
-  bool linger_after_write_ = false;
-  std::chrono::steady_clock::time_point linger_deadline_;
-  const ServiceContext* ctx_;
-  const ServerOptions options_;
-};
+// Starts a session on an accepted connection: plain HTTP, or HTTPS when tls
+// is set (the TLS handshake first, within the read timeout). ctx and tls
+// must outlive the session; options are copied.
+void StartSession(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context* tls, const ServiceContext* ctx,
+                  const ServerOptions& options);
 
 }  // namespace leadflow::api::detail
 

@@ -1,9 +1,12 @@
 // Pieces shared by leadflow's librdkafka clients (the consumer, the
 // dead-letter producer, the watcher): property lists applied in one place,
-// and an event callback that records errors and forwards librdkafka's log.
+// and an event callback that records errors and routes librdkafka's log
+// and statistics.
 //
-// Thread safety: ClientEvents is called by librdkafka from inside the
-// owning thread's poll/consume calls and read by that thread only.
+// Thread safety: ClientEvents' errors and statistics come from inside the
+// owning thread's poll/consume calls and are read by that thread only; log
+// lines may come from librdkafka's own threads (they only reach Log, which
+// is thread-safe).
 #ifndef LEADFLOW_INGEST_DETAIL_KAFKA_CLIENT_H_
 #define LEADFLOW_INGEST_DETAIL_KAFKA_CLIENT_H_
 
@@ -13,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ingest/kafka_stats.h"
 #include "state/log.h"
 #include "state/status.h"
 
@@ -32,25 +36,45 @@ inline Status Configure(RdKafka::Conf* conf, const Properties& settings, const P
   return Status::Ok();
 }
 
-// Records client errors and forwards librdkafka's warnings and errors to
-// the log; no other I/O (the loop that owns the client acts on what is
-// recorded).
+// librdkafka's log_level for leadflow's --log-level (syslog severities:
+// 3 error, 4 warning, 6 info, 7 debug), so no line is made only to be
+// dropped. A log_level property of the user's still wins.
+inline std::string LibrdkafkaLogLevel() {
+  if (LogEnabled(LogLevel::kDebug)) return "7";
+  if (LogEnabled(LogLevel::kInfo)) return "6";
+  if (LogEnabled(LogLevel::kWarn)) return "4";
+  return "3";
+}
+
+// Records client errors, routes librdkafka's log lines through leadflow's
+// log (state/log.h) with their level and the fields logger=librdkafka,
+// client and facility, and hands statistics documents to stats (when set);
+// no other I/O (the loop that owns the client acts on what is recorded).
 class ClientEvents : public RdKafka::EventCb {
  public:
-  explicit ClientEvents(std::string name) : name_(std::move(name)) {}
+  explicit ClientEvents(std::string name, KafkaStats* stats = nullptr) : name_(std::move(name)), stats_(stats) {}
   void event_cb(RdKafka::Event& e) override {
     switch (e.type()) {
       case RdKafka::Event::EVENT_ERROR:
         if (e.fatal()) fatal = true;
         last_error = RdKafka::err2str(e.err()) + (e.str().empty() ? "" : ": " + e.str());
-        LogWarn("kafka " + name_ + ": " + last_error);
+        Log(LogLevel::kWarn, "kafka " + name_ + ": " + last_error,
+            {{"logger", "librdkafka"}, {"client", name_}, {"error", RdKafka::err2str(e.err())}});
         break;
-      case RdKafka::Event::EVENT_LOG:
-        if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
-          LogError("kafka " + name_ + ": " + e.fac() + ": " + e.str());
-        } else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-          LogWarn("kafka " + name_ + ": " + e.fac() + ": " + e.str());
+      case RdKafka::Event::EVENT_LOG: {
+        const int severity = e.severity();
+        const LogLevel level = severity <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? LogLevel::kError
+                               : severity <= RdKafka::Event::EVENT_SEVERITY_WARNING ? LogLevel::kWarn
+                               : severity <= RdKafka::Event::EVENT_SEVERITY_INFO    ? LogLevel::kInfo
+                                                                                    : LogLevel::kDebug;
+        if (LogEnabled(level)) {
+          Log(level, "kafka " + name_ + ": " + e.fac() + ": " + e.str(),
+              {{"logger", "librdkafka"}, {"client", name_}, {"facility", e.fac()}});
         }
+        break;
+      }
+      case RdKafka::Event::EVENT_STATS:
+        if (stats_ && !stats_->Update(e.str())) LogWarn("kafka " + name_ + ": statistics that are not JSON, ignored");
         break;
       default:
         break;
@@ -65,6 +89,7 @@ class ClientEvents : public RdKafka::EventCb {
 
  private:
   std::string name_;
+  KafkaStats* stats_;
 };
 
 }  // namespace leadflow::ingest::detail

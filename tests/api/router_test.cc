@@ -213,6 +213,34 @@ TEST_CASE("API answers say how fresh the state they come from is; health routes 
   }
 }
 
+// Regression: a HEAD answer carried the GET answer's content, which a client
+// keeping the connection alive then read as the start of the next answer.
+TEST_CASE("a HEAD answer has no content, and the Content-Length of the content left out") {
+  Service s;
+  for (const std::string target : {"/healthz", "/readyz", "/metrics", "/api/v1/lead/", "/nope", "/Leads/NotContacted"}) {
+    CAPTURE(target);
+    Request get{http::verb::get, target, 11};
+    Request head{http::verb::head, target, 11};
+    for (Request* req : {&get, &head}) req->set(http::field::authorization, "Bearer key-org1");
+    std::string route;
+    const Response full = HandleRequest(get, s.ctx, &route);
+    const Response res = HandleRequest(head, s.ctx, &route);
+    CHECK(res.body().empty());
+    if (target.rfind("/api/", 0) == 0 || target.rfind("/Leads/", 0) == 0) {
+      CHECK(res.result() == http::status::method_not_allowed);  // the APIs serve GET or POST only
+    } else {
+      CHECK(res.result() == full.result());
+      CHECK(std::string(res[http::field::content_type]) == std::string(full[http::field::content_type]));
+    }
+    REQUIRE(res.has_content_length());
+    CHECK(std::stoul(std::string(res[http::field::content_length])) > 0);
+  }
+  Request head{http::verb::head, "/healthz", 11};
+  std::string route;
+  const Response res = HandleRequest(head, s.ctx, &route);
+  CHECK(std::string(res[http::field::content_length]) == "3");  // "ok\n"
+}
+
 TEST_CASE("JsonResponse answers JSON and keeps the connection as the request asks") {
   Request req{http::verb::get, "/", 11};
   req.keep_alive(false);

@@ -43,7 +43,11 @@ const char* kJan = "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&dat
 
 TEST_CASE("events produced to Kafka become the report over HTTP, and the report follows the stream") {
   using namespace leadflow::testing;
-  Service svc(3, ServiceOptions{true, {"--memory-budget", "256M"}, ""});
+  // librdkafka's statistics every half second (10 s by default), and JSON logs.
+  Service svc(3, ServiceOptions{true,
+                                {"--memory-budget", "256M", "--kafka-prop", "statistics.interval.ms=500",
+                                 "--log-format", "json"},
+                                ""});
   Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
                               StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
                               Created("l1", "sa", "2023-12-01T00:00:00Z"), Created("l2", "sa", "2024-01-05T00:00:00Z"),
@@ -127,7 +131,13 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   }
 
   SUBCASE("the metrics pass promtool check metrics and include the process and build metrics") {
-    const HttpResult metrics = HttpGet(svc.port(), "/metrics");
+    // librdkafka's statistics, once it has made some.
+    HttpResult metrics;
+    for (int i = 0; i < 100; ++i) {
+      metrics = HttpGet(svc.port(), "/metrics");
+      if (metrics.body.find("\nleadflow_kafka_broker_up{") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     REQUIRE(metrics.status == 200);
     testing::TempDir dir;
     WriteFile(dir.path() + "/metrics.txt", metrics.body);
@@ -143,7 +153,14 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
     CHECK(Metric(svc.port(), "process_resident_memory_bytes") > 1e6);
     CHECK(Metric(svc.port(), "process_cpu_seconds_total") > 0);
     CHECK(Metric(svc.port(), "process_open_fds") > 0);
-    CHECK(metrics.body.find("\nleadflow_build_info{rocksdb=\"") != std::string::npos);
+    CHECK(metrics.body.find("\nleadflow_build_info{version=\"") != std::string::npos);
+    // librdkafka's statistics: the broker is up, the group too, with every
+    // partition of the topic assigned.
+    CHECK(metrics.body.find("leadflow_kafka_broker_up{broker=\"" + Brokers()) != std::string::npos);
+    CHECK(Metric(svc.port(), "leadflow_kafka_consumer_group_up") == 1);
+    CHECK(Metric(svc.port(), "leadflow_kafka_consumer_group_assigned_partitions") == 3);
+    CHECK(Metric(svc.port(), "leadflow_kafka_client_messages_received_total") >= 5);
+    CHECK(Metric(svc.port(), "leadflow_kafka_stats_timestamp_seconds") > 1.7e9);
     // RocksDB's own: per family and database-wide.
     CHECK(Metric(svc.port(), "leadflow_rocksdb_level0_files{family=\"bitmaps\"}") >= 0);
     CHECK(Metric(svc.port(), "leadflow_rocksdb_sst_bytes{family=\"leads\"}") >= 0);
@@ -221,6 +238,63 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   svc.Stop();
 }
 
+TEST_CASE("--log-format json: every line of the log is a JSON object, librdkafka's own lines too") {
+  testing::TempDir dir;
+  WriteFile(dir.path() + "/credentials.json", R"([{"org_id":"org1","api_key":"key-org1"}])");
+  // No broker on port 1: librdkafka's consumer and watcher log their failed
+  // connections (raw `%3|...|FAIL|` lines on stderr before they were routed).
+  Process p({LeadflowBin(), "serve", "--brokers", "127.0.0.1:1", "--data-dir", dir.path() + "/data", "--credentials",
+             dir.path() + "/credentials.json", "--listen", "127.0.0.1:0", "--log-format", "json"},
+            dir.path() + "/log");
+  bool consumer = false, watcher = false;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 100 && !(consumer && watcher); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    lines = ReadLines(dir.path() + "/log");
+    for (const std::string& line : lines) {
+      const json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("logger", "") == "librdkafka") {
+        consumer |= j.value("client", "") == "consumer";
+        watcher |= j.value("client", "") == "watcher";
+      }
+    }
+  }
+  p.Kill(SIGTERM);
+  CHECK(WIFEXITED(p.Wait()));
+  lines = ReadLines(dir.path() + "/log");
+  CHECK(consumer);
+  CHECK(watcher);
+  REQUIRE(!lines.empty());
+  for (const std::string& line : lines) {
+    CAPTURE(line);
+    const json j = json::parse(line, nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j["ts"].is_string());
+    CHECK(j["level"].is_string());
+    CHECK(j["msg"].is_string());
+  }
+}
+
+TEST_CASE("--log-level warn leaves out the info lines; bad CLI values exit 2 before anything starts") {
+  testing::TempDir dir;
+  WriteFile(dir.path() + "/credentials.json", R"([{"org_id":"org1","api_key":"key-org1"}])");
+  Process p({LeadflowBin(), "ingest", "--file", "/dev/null", "--data-dir", dir.path() + "/data", "--log-level", "warn"},
+            dir.path() + "/log");
+  CHECK(WIFEXITED(p.Wait()));
+  for (const std::string& line : ReadLines(dir.path() + "/log")) CHECK(line.find(" INFO ") == std::string::npos);
+  Process q({LeadflowBin(), "serve", "--threads", "4x"}, dir.path() + "/log2");
+  const int status = q.Wait();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  std::string text;
+  for (const std::string& line : ReadLines(dir.path() + "/log2")) text += line + "\n";
+  CHECK(text.find("--threads") != std::string::npos);
+  Process h({LeadflowBin(), "serve", "--help"}, dir.path() + "/log3");
+  const int help = h.Wait();
+  CHECK(WIFEXITED(help));
+  CHECK(WEXITSTATUS(help) == 0);
+}
+
 TEST_CASE("a --memory-budget that is not a size is refused at start with the reason") {
   for (const char* bad : {"12", "2T", "lots"}) {
     CAPTURE(bad);
@@ -232,7 +306,8 @@ TEST_CASE("a --memory-budget that is not a size is refused at start with the rea
     CHECK(WEXITSTATUS(status) == 2);
     std::ifstream log(dir.path() + "/log");
     const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    CHECK(text.find("--memory-budget must be a size") != std::string::npos);
+    CHECK(text.find("--memory-budget") != std::string::npos);
+    CHECK(text.find("must be a size") != std::string::npos);
     CHECK(text.find(bad) != std::string::npos);
   }
 }
