@@ -2,7 +2,8 @@
 #   extern const unsigned char leadflow::api::detail::<SYMBOL>[]  (then a 0)
 #   extern const std::size_t leadflow::api::detail::<SYMBOL>Size  (without it)
 # Run by the build (cmake -DINPUT=... -DOUTPUT=... -DSYMBOL=... -P embed_file.cmake)
-# whenever INPUT changes; api/openapi.cc reads docs/openapi.json through it.
+# whenever INPUT changes (leadflow_embed_document in api/CMakeLists.txt);
+# api/openapi.cc reads docs/openapi.json and docs/events.schema.json through it.
 foreach(var INPUT OUTPUT SYMBOL)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "embed_file.cmake needs -D${var}=...")

@@ -1,6 +1,10 @@
-// The OpenAPI 3.1 description of the HTTP API, docs/openapi.json, built into
-// the binary (api/embed_file.cmake turns the file into a source at build
-// time; editing the file rebuilds it) and served at GET /openapi.json.
+// The documents of docs/ that the service serves, built into the binary
+// (api/embed_file.cmake turns each file into a source at build time; editing
+// the file rebuilds it), no credential needed:
+//   docs/openapi.json, the OpenAPI 3.1 description of the HTTP API, at
+//     GET /openapi.json;
+//   docs/events.schema.json, the JSON Schema (draft 2020-12) of the events
+//     producers publish (contract section 1), at GET /schemas/events.json.
 //
 // Thread safety: immutable data.
 #ifndef LEADFLOW_API_OPENAPI_H_
@@ -12,6 +16,9 @@ namespace leadflow::api {
 
 // The bytes of docs/openapi.json as they were at build time.
 std::string_view OpenApiDocument();
+
+// The bytes of docs/events.schema.json as they were at build time.
+std::string_view EventsSchemaDocument();
 
 }  // namespace leadflow::api
 

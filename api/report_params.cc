@@ -74,6 +74,14 @@ bool ParseReportParams(const std::multimap<std::string, std::string>& params,
     if (!t1) bad->field_errors["date_end"] = "Enter a date (YYYY-MM-DD) or an RFC 3339 timestamp.";
     if (!start) bad->field_errors["date_start"] = "date_start is required when date_end is given.";
   }
+  // The period's instants must be ones the query language can name (years
+  // 0001 to 9999 in UTC): the report's _queries hold them, and a query with
+  // a year of 0 or five digits would not parse again.
+  constexpr int64_t kFirstMs = -62'135'596'800'000;   // 0001-01-01T00:00:00Z
+  constexpr int64_t kEndMs = 253'402'300'800'000;     // 10000-01-01T00:00:00Z
+  const char* kRange = "Enter a time from 0001-01-01 to 9999-12-31 in UTC.";
+  if (t0 && (*t0 < kFirstMs || *t0 >= kEndMs)) bad->field_errors["date_start"] = kRange;
+  if (t1 && (*t1 < kFirstMs || *t1 >= kEndMs)) bad->field_errors["date_end"] = kRange;
   if (!bad->field_errors.empty()) return false;
   if (!start) return true;  // overall report
   if (!end) t1 = now_ms;

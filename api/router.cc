@@ -146,7 +146,7 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   // that a report read while ingest catches up (or is stopped) is told
   // apart from a current one.
   if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "/openapi.json" &&
-      *route != "invalid" && *route != "other") {
+      *route != "/schemas/events.json" && *route != "invalid" && *route != "other") {
     const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
     res.set("Leadflow-Ready", v.ready ? "true" : "false");
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
@@ -164,6 +164,17 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
 }
 
 namespace {
+
+// A document built into the binary (api/openapi.h), for clients, producers
+// and tools; no credential needed. GET and HEAD only.
+Response Document(const Request& req, const std::string& content_type, std::string_view document) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    Response res = JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  return Simple(req, http::status::ok, content_type, std::string(document));
+}
 
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
@@ -207,15 +218,15 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     return Simple(req, http::status::ok, "text/plain; version=0.0.4", body);
   }
   if (path == "/openapi.json") {
-    // The description of this API (docs/openapi.json), for clients and
-    // tools; no credential needed.
+    // The description of this API (docs/openapi.json).
     *route = "/openapi.json";
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      Response res = JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
-      res.set(http::field::allow, "GET, HEAD");
-      return res;
-    }
-    return Simple(req, http::status::ok, "application/json", std::string(OpenApiDocument()));
+    return Document(req, "application/json", OpenApiDocument());
+  }
+  if (path == "/schemas/events.json") {
+    // The JSON Schema of the events (docs/events.schema.json), for
+    // producers to validate against before they publish.
+    *route = "/schemas/events.json";
+    return Document(req, "application/schema+json", EventsSchemaDocument());
   }
   static const std::string kReportPrefix = "/api/v1/report/statuses/lead/";
   if (path.rfind(kReportPrefix, 0) == 0) {

@@ -3,6 +3,8 @@
 //   GET /healthz, GET /readyz, GET /metrics
 //   GET /openapi.json                            (docs/openapi.json, which
 //        describes every route here; api/openapi.h)
+//   GET /schemas/events.json                     (docs/events.schema.json, the
+//        JSON Schema of the events; api/openapi.h)
 //   GET /api/v1/report/statuses/lead/{org_id}/   (contract section 2)
 //   GET /api/v1/lead/                            (lead search, section 2a)
 //   /api/v1/saved_search/[{id}/]                 (Smart Views, section 2a)

@@ -29,6 +29,7 @@ const std::set<std::string> kRoutes = {
     "/readyz",
     "/metrics",
     "/openapi.json",
+    "/schemas/events.json",
     "/api/v1/report/statuses/lead/{org_id}/",
     "/api/v1/lead/",
     "/api/v1/saved_search/",
@@ -135,6 +136,62 @@ TEST_CASE("GET /openapi.json serves docs/openapi.json as JSON, with no credentia
   CHECK(std::string(header_only[http::field::content_length]) == std::to_string(text.str().size()));
   Request post{http::verb::post, "/openapi.json", 11};
   const Response refused = HandleRequest(post, s.ctx, &route);
+  CHECK(refused.result() == http::status::method_not_allowed);
+  CHECK(std::string(refused[http::field::allow]) == "GET, HEAD");
+}
+
+TEST_CASE("GET /schemas/events.json serves docs/events.schema.json as a JSON Schema, with no credential") {
+  Service s;
+  Request req{http::verb::get, "/schemas/events.json", 11};
+  std::string route;
+  const Response res = HandleRequest(req, s.ctx, &route);
+  CHECK(res.result() == http::status::ok);
+  CHECK(route == "/schemas/events.json");
+  CHECK(std::string(res[http::field::content_type]) == "application/schema+json");
+  CHECK(res.count(http::field::www_authenticate) == 0);
+  CHECK(res.count("Leadflow-Ready") == 0);
+  // The bytes of the file in the tree: the build embeds the current one.
+  std::ifstream file(LEADFLOW_EVENTS_SCHEMA_JSON, std::ios::binary);
+  REQUIRE(file);
+  std::stringstream text;
+  text << file.rdbuf();
+  CHECK(res.body() == text.str());
+  CHECK(EventsSchemaDocument() == text.str());
+
+  // A draft 2020-12 schema with a definition of every event type, each
+  // selected by its type (tests/schema/events_schema_test.sh checks it
+  // against the decoder).
+  const json doc = json::parse(res.body(), nullptr, false);
+  REQUIRE_FALSE(doc.is_discarded());
+  CHECK(doc.value("$schema", "") == "https://json-schema.org/draft/2020-12/schema");
+  CHECK_FALSE(doc.value("$id", "").empty());
+  const std::vector<std::string> types = {"status.upserted", "status.deleted", "user.upserted",
+                                          "lead.created",    "lead.updated",   "lead.status_changed",
+                                          "lead.deleted",    "activity.logged"};
+  CHECK(doc["properties"]["type"]["enum"] == json(types));
+  REQUIRE(doc["allOf"].size() == types.size());
+  for (size_t i = 0; i < types.size(); ++i) {
+    CAPTURE(types[i]);
+    CHECK(doc["allOf"][i]["if"]["properties"]["type"]["const"] == types[i]);
+    CHECK(doc["allOf"][i]["then"]["$ref"] == "#/$defs/" + types[i]);
+    CHECK(doc["$defs"].contains(types[i]));
+  }
+  std::vector<std::pair<std::string, std::string>> refs;
+  CollectRefs(doc, "", &refs);
+  for (const auto& [ref, where] : refs) {
+    CAPTURE(where);
+    REQUIRE(ref.rfind("#/", 0) == 0);
+    CHECK(doc.contains(json::json_pointer(ref.substr(1))));
+  }
+
+  // HEAD: the header alone; other methods: 405 naming GET and HEAD.
+  Request head{http::verb::head, "/schemas/events.json", 11};
+  const Response header_only = HandleRequest(head, s.ctx, &route);
+  CHECK(header_only.result() == http::status::ok);
+  CHECK(header_only.body().empty());
+  CHECK(std::string(header_only[http::field::content_length]) == std::to_string(text.str().size()));
+  Request put{http::verb::put, "/schemas/events.json", 11};
+  const Response refused = HandleRequest(put, s.ctx, &route);
   CHECK(refused.result() == http::status::method_not_allowed);
   CHECK(std::string(refused[http::field::allow]) == "GET, HEAD");
 }

@@ -121,6 +121,10 @@ TEST_CASE("a bad date is a field error naming the parameter") {
       {{{"date_start", "2024-01-01"}, {"date_end", "tomorrow"}}, "date_end"},
       {{{"date_start", "2024-01-01"}, {"date_end", "2024-02-30"}}, "date_end"},
       {{{"date_start", "2024-01-01"}, {"date_end", "2024-1-31"}}, "date_end"},
+      // Instants the query language cannot name (the report's _queries hold
+      // them): before 0001-01-01 or from 10000-01-01 in UTC.
+      {{{"date_start", "2024-01-01"}, {"date_end", "9999-12-31T23:59:59-05:00"}}, "date_end"},
+      {{{"date_start", "0001-01-01T00:00:00+05:00"}, {"date_end", "2024-01-01"}}, "date_start"},
   };
   for (const auto& c : cases) {
     const std::string field = c.field;
@@ -131,6 +135,11 @@ TEST_CASE("a bad date is a field error naming the parameter") {
     CHECK(p.bad.field_errors.count(c.field) == 1);
     CHECK_FALSE(p.bad.field_errors[c.field].empty());
   }
+}
+
+TEST_CASE("the widest period the query language can name is accepted") {
+  Parsed p = Parse({{"date_start", "0001-01-01"}, {"date_end", "9999-12-31T23:59:59Z"}});
+  CHECK(p.ok);
 }
 
 TEST_CASE("a bad x-tz-offset is a 400") {

@@ -10,7 +10,8 @@
 # test broker of scripts/test.sh (LEADFLOW_TEST_BROKERS). What it does:
 #   1. makes (once) or reuses a virtual environment with the pinned
 #      Schemathesis (tests/openapi/requirements.txt) in
-#      $LEADFLOW_CACHE/schemathesis-venv (default ~/.cache/leadflow);
+#      $LEADFLOW_CACHE/schemathesis-venv (default ~/.cache/leadflow), shared
+#      with tests/schema/events_schema_test.sh (tests/python_venv.sh);
 #   2. produces a small generated stream (2 orgs, 200 leads each, 30 days)
 #      to a fresh topic with leadflow-gen;
 #   3. starts `leadflow serve` on a free port with its own data directory and
@@ -40,9 +41,6 @@ LEADFLOW_BIN=$1
 GEN_BIN=$2
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd -- "$HERE/../.." && pwd -P)
-REQUIREMENTS="$HERE/requirements.txt"
-CACHE_ROOT=${LEADFLOW_CACHE:-${HOME:-/root}/.cache/leadflow}
-VENV="$CACHE_ROOT/schemathesis-venv"
 EXAMPLES=${LEADFLOW_SCHEMATHESIS_EXAMPLES:-150}
 SEED=${LEADFLOW_SCHEMATHESIS_SEED:-12}
 WORKERS=${LEADFLOW_SCHEMATHESIS_WORKERS:-1}
@@ -59,25 +57,13 @@ command -v curl >/dev/null || die "curl not found; run scripts/deps.sh"
 
 # ---------------------------------------------------------------- 1. Schemathesis
 # The venv is made once and kept; it is brought in line with requirements.txt
-# only when that file changed (its hash is stamped into the venv).
+# only when that file changed (tests/python_venv.sh).
+# shellcheck source=../python_venv.sh
+source "$ROOT/tests/python_venv.sh"
+leadflow_python_venv schemathesis.sh || exit 1
 python=${LEADFLOW_PYTHON:-python3}
-command -v "$python" >/dev/null || die "python3 not found"
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-  die "Schemathesis needs Python 3.11 or newer, found $("$python" --version 2>&1)"
-want_stamp=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-stamp_file="$VENV/.leadflow-requirements"
-mkdir -p "$CACHE_ROOT"
-exec 9>"$CACHE_ROOT/schemathesis-venv.lock"
-flock 9  # one installer at a time (parallel ctest, parallel checkouts)
-if [[ ! -x "$VENV/bin/schemathesis" || "$(cat "$stamp_file" 2>/dev/null)" != "$want_stamp" ]]; then
-  log "installing Schemathesis into $VENV"
-  [[ -x "$VENV/bin/python" ]] || "$python" -m venv "$VENV" || die "cannot create a venv (Debian: apt-get install python3-venv)"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" ||
-    die "pip could not install $REQUIREMENTS"
-  echo "$want_stamp" >"$stamp_file"
-fi
-exec 9>&-
-SCHEMATHESIS="$VENV/bin/schemathesis"
+SCHEMATHESIS="$LEADFLOW_VENV/bin/schemathesis"
+[[ -x "$SCHEMATHESIS" ]] || die "no schemathesis in $LEADFLOW_VENV"
 log "$("$SCHEMATHESIS" --version)"
 
 # ---------------------------------------------------------------- 2. data
