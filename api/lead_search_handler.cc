@@ -75,7 +75,7 @@ Response HandleLeadSearch(const Request& req, const Target& target, const Servic
   std::optional<std::string> org = OrgForCloseApiKey(req, ctx);
   if (!org) return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
   if (req.method() != http::verb::get) {
-    return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+    return MethodNotAllowed(req, "GET");
   }
 
   BadRequest bad;

@@ -89,6 +89,12 @@ Response JsonResponse(const Request& req, http::status status, const std::string
   return Simple(req, status, "application/json", body);
 }
 
+Response MethodNotAllowed(const Request& req, std::string_view allow) {
+  Response res = JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+  res.set(http::field::allow, boost::beast::string_view(allow.data(), allow.size()));
+  return res;
+}
+
 std::optional<std::string> OrgForCloseApiKey(const Request& req, const ServiceContext& ctx) {
   auto auth = req.find(http::field::authorization);
   if (auth == req.end()) return std::nullopt;
@@ -169,9 +175,7 @@ namespace {
 // and tools; no credential needed. GET and HEAD only.
 Response Document(const Request& req, const std::string& content_type, std::string_view document) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    Response res = JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
-    res.set(http::field::allow, "GET, HEAD");
-    return res;
+    return MethodNotAllowed(req, "GET, HEAD");
   }
   return Simple(req, http::status::ok, content_type, std::string(document));
 }

@@ -68,6 +68,9 @@ bool ParseTarget(std::string_view target, Target* out);
 
 // A response with a JSON body, keep-alive as the request asks.
 Response JsonResponse(const Request& req, boost::beast::http::status status, const std::string& body);
+// 405 {"error":"Method not allowed"} with the Allow header HTTP requires
+// (RFC 9110 15.5.6), e.g. allow = "GET, POST".
+Response MethodNotAllowed(const Request& req, std::string_view allow);
 
 // Helpers shared by the Close-compatible handlers.
 

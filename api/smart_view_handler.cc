@@ -109,7 +109,7 @@ Response Collection(const Request& req, const Target& target, const std::string&
     if (!s.ok()) return Failure(req, org, s);
     return JsonResponse(req, http::status::ok, ViewJson(v).dump());
   }
-  return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+  return MethodNotAllowed(req, "GET, POST");
 }
 
 Response One(const Request& req, const std::string& id, const std::string& org, const ServiceContext& ctx) {
@@ -133,7 +133,7 @@ Response One(const Request& req, const std::string& id, const std::string& org, 
       if (s.ok()) return JsonResponse(req, http::status::ok, "{}");
       break;
     default:
-      return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+      return MethodNotAllowed(req, "GET, PUT, DELETE");
   }
   if (!s.ok()) return Failure(req, org, s);
   return JsonResponse(req, http::status::ok, ViewJson(v).dump());

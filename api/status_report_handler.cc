@@ -75,7 +75,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     // Close's override for long parameters: POST + x-http-method-override: GET + {"_params": {...}}.
     auto override_header = req.find("x-http-method-override");
     if (override_header == req.end() || !HasPrefixNoCase(Sv(override_header->value()), "GET")) {
-      return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+      return MethodNotAllowed(req, "GET, POST");
     }
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
@@ -91,7 +91,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
       }
     }
   } else if (req.method() != http::verb::get) {
-    return JsonResponse(req, http::status::method_not_allowed, R"({"error":"Method not allowed"})");
+    return MethodNotAllowed(req, "GET, POST");
   }
 
   std::optional<std::string> tz;

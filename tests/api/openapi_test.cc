@@ -238,6 +238,23 @@ TEST_CASE("every documented method is served; the APIs refuse the others with 40
         CHECK((*it)[name]["responses"].contains(std::to_string(res.result_int())));
       } else if (kAnyMethod.count(path) == 0) {
         CHECK(res.result() == http::status::method_not_allowed);
+        // Allow (RFC 9110) names exactly the documented methods (and HEAD
+        // where it is served).
+        std::set<std::string> allowed, documented;
+        std::string allow(res[http::field::allow]);
+        for (size_t start = 0; start < allow.size();) {
+          size_t comma = allow.find(',', start);
+          if (comma == std::string::npos) comma = allow.size();
+          std::string m = allow.substr(start, comma - start);
+          while (!m.empty() && m.front() == ' ') m.erase(m.begin());
+          for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (m != "head") allowed.insert(m);
+          start = comma + 1;
+        }
+        for (const auto& [doc_name, doc_verb] : methods) {
+          if (it->contains(doc_name)) documented.insert(doc_name);
+        }
+        CHECK_MESSAGE(allowed == documented, "Allow: ", allow);
       }
     }
   }
