@@ -27,8 +27,6 @@ int DefaultApplyWorkers() {
 
 namespace {
 
-const char* const kSubcommands[] = {"serve", "ingest", "shards"};
-
 std::string EnvName(const std::string& flag) {
   std::string env = "LEADFLOW_";
   for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
@@ -174,13 +172,16 @@ void ApplyConfigFile(CLI::App* sub, const std::string& path) {
     if (!probe) throw CLI::FileError("--config: cannot read " + path);
   }
   const std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(path);
-  const std::set<std::string> subcommands(std::begin(kSubcommands), std::end(kSubcommands));
+  std::set<std::string> subcommands;
+  for (const CLI::App* s : sub->get_parent()->get_subcommands({})) subcommands.insert(s->get_name());
   for (const CLI::ConfigItem& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     if (!item.parents.empty()) {
       if (item.parents.size() != 1 || !subcommands.count(item.parents[0])) {
+        std::string sections;
+        for (const std::string& name : subcommands) sections += (sections.empty() ? "[" : ", [") + name + "]";
         throw CLI::ConfigError("--config " + path + ": unknown section or key '" + item.fullname() +
-                               "' (sections: [serve], [ingest], [shards])");
+                               "' (sections: " + sections + ")");
       }
       if (item.parents[0] != sub->get_name()) continue;
     }

@@ -36,6 +36,7 @@
 #include "ingest/kafka_config.h"
 #include "ingest/kafka_ingest.h"
 #include "ingest/memory_budget.h"
+#include "ingest/prom_text.h"
 #include "ingest/shard.h"
 #include "state/disk.h"
 #include "state/log.h"
@@ -45,6 +46,8 @@
 
 namespace leadflow {
 namespace {
+
+using ingest::PromLabel;
 
 int Fail(const std::string& message) {
   LogError(message);
@@ -67,20 +70,6 @@ void AppendValue(std::string* out, const char* name, const char* help, const cha
   }
   *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
           line.str() + "\n";
-}
-
-// A Prometheus label value: backslash, double quote and newline escaped.
-std::string PromLabel(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
 }
 
 // The standard process_* metrics (as Prometheus' client libraries name
@@ -124,8 +113,9 @@ void AppendProcessMetrics(std::string* out) {
   }
   *out += "# HELP leadflow_build_info The build: leadflow's version and its libraries' (always 1).\n"
           "# TYPE leadflow_build_info gauge\n"
-          "leadflow_build_info{version=\"" + PromLabel(app::Version()) + "\",rocksdb=\"" + std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) +
-          "." + std::to_string(ROCKSDB_PATCH) + "\",librdkafka=\"" + PromLabel(RdKafka::version_str()) +
+          "leadflow_build_info{version=\"" + PromLabel(app::Version()) + "\",rocksdb=\"" +
+          std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) + "." + std::to_string(ROCKSDB_PATCH) +
+          "\",librdkafka=\"" + PromLabel(RdKafka::version_str()) +
           "\",compiler=\"" + PromLabel(__VERSION__) + "\"} 1\n";
 }
 

@@ -6,24 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ingest/prom_text.h"
+
 namespace leadflow::ingest {
 namespace {
 
 using nlohmann::json;
-
-// A Prometheus label value: backslash, double quote and newline escaped.
-std::string Label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '\\' || c == '"') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
 
 std::string Number(double v) {
   char buf[64];
@@ -97,7 +85,7 @@ bool KafkaStats::Update(std::string_view text) {
   if (const auto it = doc.find("brokers"); it != doc.end() && it->is_object()) {
     for (const auto& [key, b] : it->items()) {
       if (!b.is_object() || b.value("source", "") == "internal") continue;
-      const std::string labels = "broker=\"" + Label(b.value("name", key)) + "\"";
+      const std::string labels = "broker=\"" + PromLabel(b.value("name", key)) + "\"";
       up.samples.push_back({labels, b.value("state", "") == "UP" ? 1.0 : 0.0});
       sent.samples.push_back({labels, Num(b, "tx")});
       tx_errors.samples.push_back({labels, Num(b, "txerrs")});
@@ -136,7 +124,7 @@ bool KafkaStats::Update(std::string_view text) {
       }
       for (const auto& [partition, p] : ordered) {
         const std::string labels =
-            "topic=\"" + Label(topic) + "\",partition=\"" + std::to_string(partition) + "\"";
+            "topic=\"" + PromLabel(topic) + "\",partition=\"" + std::to_string(partition) + "\"";
         fetchq.samples.push_back({labels, Num(*p, "fetchq_cnt")});
         fetchq_bytes.samples.push_back({labels, Num(*p, "fetchq_size")});
       }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <mutex>
 
 namespace leadflow {
@@ -12,33 +13,15 @@ namespace {
 std::atomic<LogFormat> g_format{LogFormat::kText};
 std::atomic<LogLevel> g_min_level{LogLevel::kInfo};
 
-const char* UpperName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "DEBUG";
-    case LogLevel::kInfo:
-      return "INFO";
-    case LogLevel::kWarn:
-      return "WARN";
-    case LogLevel::kError:
-      return "ERROR";
-  }
-  return "?";
-}
+// Each level's name in a text line and in a JSON line, by LogLevel.
+struct LevelName {
+  const char* text;
+  const char* json;
+};
+constexpr LevelName kLevelNames[] = {{"DEBUG", "debug"}, {"INFO", "info"}, {"WARN", "warn"}, {"ERROR", "error"}};
+static_assert(std::size(kLevelNames) == static_cast<size_t>(LogLevel::kError) + 1, "a name for every LogLevel");
 
-const char* LowerName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "?";
-}
+const LevelName& NameOf(LogLevel level) { return kLevelNames[static_cast<int>(level)]; }
 
 // s as the inside of a JSON string: quote, backslash and control characters
 // escaped; other bytes (UTF-8 or not) as they are.
@@ -86,10 +69,9 @@ void ConfigureLog(LogFormat format, LogLevel min_level) {
 }
 
 std::optional<LogLevel> ParseLogLevel(std::string_view name) {
-  if (name == "debug") return LogLevel::kDebug;
-  if (name == "info") return LogLevel::kInfo;
-  if (name == "warn") return LogLevel::kWarn;
-  if (name == "error") return LogLevel::kError;
+  for (int i = 0; i < static_cast<int>(std::size(kLevelNames)); ++i) {
+    if (name == kLevelNames[i].json) return static_cast<LogLevel>(i);
+  }
   return std::nullopt;
 }
 
@@ -103,7 +85,7 @@ std::string FormatLogLine(LogFormat format, std::string_view ts, LogLevel level,
     line += "{\"ts\":\"";
     line += ts;
     line += "\",\"level\":\"";
-    line += LowerName(level);
+    line += NameOf(level).json;
     line += "\",\"msg\":\"";
     AppendJsonEscaped(&line, message);
     line += '"';
@@ -119,7 +101,7 @@ std::string FormatLogLine(LogFormat format, std::string_view ts, LogLevel level,
   }
   line += ts;
   line += ' ';
-  line += UpperName(level);
+  line += NameOf(level).text;
   line += ' ';
   AppendOneLine(&line, message);
   for (const LogField& f : fields) {

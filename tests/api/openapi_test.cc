@@ -102,66 +102,62 @@ void CollectRefs(const json& node, const std::string& where, std::vector<std::pa
   }
 }
 
-}  // namespace
-
-TEST_CASE("GET /openapi.json serves docs/openapi.json as JSON, with no credential") {
-  Service s;
-  Request req{http::verb::get, "/openapi.json", 11};
+// Checks what every document route gives (api/router.cc's Document): the
+// bytes of file, which the build embedded as embedded, under content_type at
+// target with no credential and no freshness headers; HEAD the header
+// alone; refused (another method) 405 naming GET and HEAD. Returns the body.
+std::string CheckServedDocument(Service& s, const std::string& target, const std::string& content_type,
+                                const char* file_path, std::string_view embedded, http::verb refused) {
+  Request req{http::verb::get, target, 11};
   std::string route;
   const Response res = HandleRequest(req, s.ctx, &route);
   CHECK(res.result() == http::status::ok);
-  CHECK(route == "/openapi.json");
-  CHECK(std::string(res[http::field::content_type]) == "application/json");
+  CHECK(route == target);
+  CHECK(std::string(res[http::field::content_type]) == content_type);
   CHECK(res.count(http::field::www_authenticate) == 0);
   CHECK(res.count("Leadflow-Ready") == 0);  // not an answer computed from the state
   // The bytes of the file in the tree: the build embeds the current one.
-  std::ifstream file(LEADFLOW_OPENAPI_JSON, std::ios::binary);
+  std::ifstream file(file_path, std::ios::binary);
   REQUIRE(file);
   std::stringstream text;
   text << file.rdbuf();
   CHECK(res.body() == text.str());
-  CHECK(OpenApiDocument() == text.str());
+  CHECK(embedded == text.str());
 
-  const json doc = json::parse(res.body(), nullptr, false);
-  REQUIRE_FALSE(doc.is_discarded());
-  CHECK(doc.value("openapi", "") == "3.1.0");
-  CHECK(doc["info"].contains("title"));
-  CHECK(doc["info"].contains("version"));
-
-  // HEAD: the header alone; other methods: 405 naming GET and HEAD.
-  Request head{http::verb::head, "/openapi.json", 11};
+  Request head{http::verb::head, target, 11};
   const Response header_only = HandleRequest(head, s.ctx, &route);
   CHECK(header_only.result() == http::status::ok);
   CHECK(header_only.body().empty());
   CHECK(std::string(header_only[http::field::content_length]) == std::to_string(text.str().size()));
-  Request post{http::verb::post, "/openapi.json", 11};
-  const Response refused = HandleRequest(post, s.ctx, &route);
-  CHECK(refused.result() == http::status::method_not_allowed);
-  CHECK(std::string(refused[http::field::allow]) == "GET, HEAD");
+  Request other{refused, target, 11};
+  const Response refusal = HandleRequest(other, s.ctx, &route);
+  CHECK(refusal.result() == http::status::method_not_allowed);
+  CHECK(std::string(refusal[http::field::allow]) == "GET, HEAD");
+  return res.body();
+}
+
+}  // namespace
+
+TEST_CASE("GET /openapi.json serves docs/openapi.json as JSON, with no credential") {
+  Service s;
+  const std::string body = CheckServedDocument(s, "/openapi.json", "application/json", LEADFLOW_OPENAPI_JSON,
+                                               OpenApiDocument(), http::verb::post);
+  const json doc = json::parse(body, nullptr, false);
+  REQUIRE_FALSE(doc.is_discarded());
+  CHECK(doc.value("openapi", "") == "3.1.0");
+  CHECK(doc["info"].contains("title"));
+  CHECK(doc["info"].contains("version"));
 }
 
 TEST_CASE("GET /schemas/events.json serves docs/events.schema.json as a JSON Schema, with no credential") {
   Service s;
-  Request req{http::verb::get, "/schemas/events.json", 11};
-  std::string route;
-  const Response res = HandleRequest(req, s.ctx, &route);
-  CHECK(res.result() == http::status::ok);
-  CHECK(route == "/schemas/events.json");
-  CHECK(std::string(res[http::field::content_type]) == "application/schema+json");
-  CHECK(res.count(http::field::www_authenticate) == 0);
-  CHECK(res.count("Leadflow-Ready") == 0);
-  // The bytes of the file in the tree: the build embeds the current one.
-  std::ifstream file(LEADFLOW_EVENTS_SCHEMA_JSON, std::ios::binary);
-  REQUIRE(file);
-  std::stringstream text;
-  text << file.rdbuf();
-  CHECK(res.body() == text.str());
-  CHECK(EventsSchemaDocument() == text.str());
+  const std::string body = CheckServedDocument(s, "/schemas/events.json", "application/schema+json",
+                                               LEADFLOW_EVENTS_SCHEMA_JSON, EventsSchemaDocument(), http::verb::put);
 
   // A draft 2020-12 schema with a definition of every event type, each
   // selected by its type (tests/schema/events_schema_test.sh checks it
   // against the decoder).
-  const json doc = json::parse(res.body(), nullptr, false);
+  const json doc = json::parse(body, nullptr, false);
   REQUIRE_FALSE(doc.is_discarded());
   CHECK(doc.value("$schema", "") == "https://json-schema.org/draft/2020-12/schema");
   CHECK_FALSE(doc.value("$id", "").empty());
@@ -183,17 +179,6 @@ TEST_CASE("GET /schemas/events.json serves docs/events.schema.json as a JSON Sch
     REQUIRE(ref.rfind("#/", 0) == 0);
     CHECK(doc.contains(json::json_pointer(ref.substr(1))));
   }
-
-  // HEAD: the header alone; other methods: 405 naming GET and HEAD.
-  Request head{http::verb::head, "/schemas/events.json", 11};
-  const Response header_only = HandleRequest(head, s.ctx, &route);
-  CHECK(header_only.result() == http::status::ok);
-  CHECK(header_only.body().empty());
-  CHECK(std::string(header_only[http::field::content_length]) == std::to_string(text.str().size()));
-  Request put{http::verb::put, "/schemas/events.json", 11};
-  const Response refused = HandleRequest(put, s.ctx, &route);
-  CHECK(refused.result() == http::status::method_not_allowed);
-  CHECK(std::string(refused[http::field::allow]) == "GET, HEAD");
 }
 
 TEST_CASE("the description names every route the router serves, under the router's route label") {
