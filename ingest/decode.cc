@@ -39,8 +39,12 @@ class Fields {
     const Value* v = Find(m);
     if (!v) return required ? std::string("missing field ") + detail::MemberName(m) : "";
     if (v->type != Value::Type::kString) return std::string(detail::MemberName(m)) + " must be a string";
-    size_t n = CodePoints(v->string);
-    if (n < 1 || n > 128) return std::string(detail::MemberName(m)) + " must be 1-128 characters";
+    // Valid UTF-8 (simdjson checked it) of 1-128 bytes has 1-128 code
+    // points: only longer strings are counted.
+    const size_t bytes = v->string.size();
+    if (bytes == 0 || (bytes > 128 && CodePoints(v->string) > 128)) {
+      return std::string(detail::MemberName(m)) + " must be 1-128 characters";
+    }
     out->assign(v->string);
     return "";
   }

@@ -751,7 +751,15 @@ Status Store::Open(const std::string& dir, const Options& options, std::unique_p
   rep->can_join = CanJoinBatches(rep->handles);
   rep->options = options;
   rep->dir = dir;
-  for (const auto& d : descs) rep->table_options.emplace_back(db_opts, d.options);
+  for (const auto& d : descs) {
+    // Catch-up tables go into level 0, which flushes write uncompressed
+    // (OptimizeLevelStyleCompaction); SstFileWriter would take the
+    // bottommost level's LZ4 instead, in the commit's write.
+    rocksdb::Options& o = rep->table_options.emplace_back(db_opts, d.options);
+    o.compression = rocksdb::kNoCompression;
+    o.bottommost_compression = rocksdb::kDisableCompressionOption;
+    o.compression_per_level.clear();
+  }
   {
     std::error_code ignored;  // files of a write that never landed
     std::filesystem::remove_all(rep->TableDir(), ignored);

@@ -144,24 +144,31 @@ std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const Statu
 }
 
 void AppendBitmapFactKey(std::string* out, std::string_view org, const BitmapFact& f, const StatusNames& names) {
+  const bool pair = f.kind == keys::Kind::kTransition;
+  AppendBitmapKeyOf(out, org, f.kind, pair && f.a == kNoStatus ? nullptr : &names.Name(f.a),
+                    pair ? &names.Name(f.b) : nullptr, f.level, f.unit);
+}
+
+void AppendBitmapKeyOf(std::string* out, std::string_view org, keys::Kind kind, const std::string* a,
+                       const std::string* b, keys::Level level, int64_t unit) {
   // keys::Bitmap(org, kind, subject, level, unit), the subject
   // keys::StatusSubject(a) or, for a transition, keys::PairSubject(a, b),
   // written in place (tests/views/lead_facts_test.cc holds them equal).
   out->append(org);
   out->push_back('\0');
-  out->push_back(static_cast<char>(f.kind));
-  if (f.kind == keys::Kind::kTransition) {
-    if (f.a == kNoStatus) {
+  out->push_back(static_cast<char>(kind));
+  if (kind == keys::Kind::kTransition) {
+    if (a == nullptr) {
       out->append("\xFF\xFF", 2);  // a creation's null "from"
     } else {
-      keys::AppendStr(out, names.Name(f.a));
+      keys::AppendStr(out, *a);
     }
-    keys::AppendStr(out, names.Name(f.b));
+    keys::AppendStr(out, *b);
   } else {
-    keys::AppendStr(out, names.Name(f.a));
+    keys::AppendStr(out, *a);
   }
-  out->push_back(static_cast<char>(f.level));
-  keys::AppendI64(out, f.unit);
+  out->push_back(static_cast<char>(level));
+  keys::AppendI64(out, unit);
 }
 
 std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f) {

@@ -60,6 +60,7 @@ class StatusNames {
  public:
   uint32_t Id(std::string_view status_id);
   const std::string& Name(uint32_t id) const { return names_[id]; }
+  uint32_t size() const { return static_cast<uint32_t>(names_.size()); }
 
  private:
   std::vector<std::string> names_;
@@ -95,6 +96,10 @@ std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const Statu
 // Appends BitmapFactKey(org, f, names) to *out: no string of its own (the
 // applier writes a batch's bitmap operations' keys into one buffer).
 void AppendBitmapFactKey(std::string* out, std::string_view org, const BitmapFact& f, const StatusNames& names);
+// The same key from the statuses themselves: a, b as BitmapFact's named
+// (a is nullptr for a creation's null "from"; b only for kTransition).
+void AppendBitmapKeyOf(std::string* out, std::string_view org, keys::Kind kind, const std::string* a,
+                       const std::string* b, keys::Level level, int64_t unit);
 std::string LogFactKey(std::string_view org, uint32_t lead_num, const LogFact& f);
 std::string LogFactValue(const LogFact& f, const StatusNames& names);
 std::string PairFactKey(std::string_view org, std::pair<uint32_t, uint32_t> pair, const StatusNames& names);

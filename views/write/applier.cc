@@ -469,6 +469,7 @@ void Applier::DiffPart(Part* part) {
       removes.push_back(lid);
     }
   };
+  std::vector<uint32_t> status_refs;  // a lead's StatusNames ids -> the outbox's StatusRef ids
   for (auto& [key_ptr, slot] : part->slots) {
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
@@ -476,7 +477,18 @@ void Applier::DiffPart(Part* part) {
                       &slot->attributes_before, &slot->row_before, !slot->fields_touched};
     LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
     const uint32_t num = slot->record.num;
-    for (const auto& [f, add] : d.fact_ops) part->outbox.SendFact(org, f, slot->names, num, add);
+    if (!d.fact_ops.empty()) {
+      // The lead's statuses named once; its facts sent by reference.
+      status_refs.clear();
+      for (uint32_t i = 0; i < slot->names.size(); ++i) {
+        status_refs.push_back(part->outbox.StatusRef(org, &slot->names.Name(i)));
+      }
+      for (const auto& [f, add] : d.fact_ops) {
+        const bool pair = f.kind == keys::Kind::kTransition;
+        const uint32_t a = pair && f.a == kNoStatus ? part->outbox.StatusRef(org, nullptr) : status_refs[f.a];
+        part->outbox.SendFactRef({f.kind, f.level, a, pair ? status_refs[f.b] : 0, f.unit}, num, add);
+      }
+    }
     for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);
     for (const auto& k : d.log_deletes) note_log(k, nullptr);
     for (auto& [k, v] : d.log_puts) note_log(k, &v);
@@ -514,6 +526,7 @@ void Applier::DiffPart(Part* part) {
     // attributes after in slot->attributes_before).
     slot->row_before = std::move(d.row);
   }
+  part->outbox.FlushFacts();
   for (const auto& [org, units] : part->activity_adds) {
     for (const auto& [unit, nums] : units) {
       part->outbox.SendAdds(keys::ActivityBitmap(org, unit.code, unit.level, unit.unit), nums);

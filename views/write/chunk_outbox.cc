@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/sort/spreadsort/integer_sort.hpp>
+
 #include "state/bitmap_merge.h"
 #include "views/keys.h"
 
@@ -41,8 +43,82 @@ void ChunkOutbox::SendAdds(std::string_view logical, std::span<const uint32_t> n
   }
 }
 
+uint32_t ChunkOutbox::StatusRef(std::string_view org, const std::string* status) {
+  scratch_.assign(org);
+  scratch_.push_back('\0');
+  if (status) {
+    scratch_.push_back('s');
+    scratch_.append(*status);
+  } else {
+    scratch_.push_back('n');
+  }
+  auto [it, added] = status_ids_.try_emplace(scratch_, static_cast<uint32_t>(statuses_.size()));
+  if (added) {
+    statuses_.push_back({std::string(org), status ? std::optional<std::string>(*status) : std::nullopt});
+  }
+  return it->second;
+}
+
+uint64_t ChunkOutbox::HashOf(const FactChunk& c) {
+  uint64_t h = (static_cast<uint64_t>(c.fact.a) << 32 | c.fact.b) * 0x9E3779B97F4A7C15ull;
+  h ^= (static_cast<uint64_t>(c.fact.unit) + (static_cast<uint64_t>(c.chunk) << 48)) * 0xC2B2AE3D27D4EB4Full;
+  h ^= static_cast<uint64_t>(static_cast<unsigned char>(c.fact.kind)) << 8 |
+       static_cast<unsigned char>(c.fact.level);
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+void ChunkOutbox::SendFactRef(const FactRef& f, uint32_t num, bool add) {
+  const FactChunk c{f, num >> keys::kChunkBits};
+  if ((facts_.size() + 1) * 2 > fact_slots_.size()) {
+    fact_slots_.assign(fact_slots_.empty() ? 1024 : fact_slots_.size() * 2, 0);
+    const size_t mask = fact_slots_.size() - 1;
+    for (size_t n = 0; n < facts_.size(); ++n) {
+      size_t i = HashOf(facts_[n].first) & mask;
+      while (fact_slots_[i] != 0) i = (i + 1) & mask;
+      fact_slots_[i] = static_cast<uint32_t>(n + 1);
+    }
+  }
+  const size_t mask = fact_slots_.size() - 1;
+  for (size_t i = HashOf(c) & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = fact_slots_[i];
+    if (slot == 0) {
+      facts_.emplace_back(c, Ops{{num, add}});
+      fact_slots_[i] = static_cast<uint32_t>(facts_.size());
+      return;
+    }
+    if (facts_[slot - 1].first == c) {
+      facts_[slot - 1].second.emplace_back(num, add);
+      return;
+    }
+  }
+}
+
+void ChunkOutbox::FlushFacts() {
+  for (auto& [c, ops] : facts_) {
+    const StatusOf& a = statuses_[c.fact.a];
+    const bool pair = c.fact.kind == keys::Kind::kTransition;
+    scratch_.clear();
+    AppendBitmapKeyOf(&scratch_, a.org, c.fact.kind, a.status ? &*a.status : nullptr,
+                      pair ? &*statuses_[c.fact.b].status : nullptr, c.fact.level, c.fact.unit);
+    keys::AppendBitmapChunkSuffix(&scratch_, c.chunk);
+    Ops* out = ListOfScratch();
+    if (out->empty()) {
+      out->swap(ops);
+    } else {
+      out->insert(out->end(), ops.begin(), ops.end());
+    }
+  }
+  facts_.clear();
+  std::fill(fact_slots_.begin(), fact_slots_.end(), 0);
+}
+
 void ChunkOutbox::Clear() {
   for (Box& box : boxes_) box.clear();
+  facts_.clear();
+  std::fill(fact_slots_.begin(), fact_slots_.end(), 0);
+  statuses_.clear();
+  status_ids_.clear();
 }
 
 void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner, state::WriteBatch* batch) {
@@ -59,7 +135,8 @@ void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner,
     }
   }
   for (auto& [key, delta] : deltas) {
-    for (auto* list : {&delta.first, &delta.second}) std::sort(list->begin(), list->end());
+    // Radix-sorted: a year's chunk gathers thousands of numbers per batch.
+    for (auto* list : {&delta.first, &delta.second}) boost::sort::spreadsort::integer_sort(list->begin(), list->end());
     batch->Merge(state::Cf::kBitmaps, key.key, state::EncodeBitmapDelta(delta.first, delta.second));
   }
 }

@@ -27,12 +27,15 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
+#include "views/keys.h"
 #include "views/lead_facts.h"
 
 namespace leadflow::views {
@@ -55,6 +58,25 @@ class ChunkOutbox {
   // one chunk, so its list is looked up once per run of one chunk.
   void SendAdds(std::string_view logical, std::span<const uint32_t> nums);
 
+  // Status facts of many leads, cheaper than SendFact: a chunk key is built
+  // and hashed once per distinct chunk, not once per operation. A lead's
+  // statuses are named once (StatusRef: interned by org and status until
+  // Clear; status nullptr is a creation's null "from"), its facts are sent
+  // with those references (SendFactRef: gathered by fact and chunk, integers
+  // only), and FlushFacts builds each gathered chunk's key
+  // (AppendBitmapKeyOf) and hands its operations to the chunk's owner, as
+  // SendFact would have. Owners read only what was flushed.
+  struct FactRef {
+    keys::Kind kind;
+    keys::Level level;
+    uint32_t a, b;  // StatusRef ids; b only for keys::Kind::kTransition
+    int64_t unit;
+    friend bool operator==(const FactRef&, const FactRef&) = default;
+  };
+  uint32_t StatusRef(std::string_view org, const std::string* status);
+  void SendFactRef(const FactRef& f, uint32_t num, bool add);
+  void FlushFacts();
+
   size_t owners() const { return boxes_.size(); }
   const Box& to(size_t owner) const { return boxes_[owner]; }
   void Clear();
@@ -66,6 +88,25 @@ class ChunkOutbox {
 
   std::vector<Box> boxes_;  // by owner
   std::string scratch_;     // the chunk key being looked up
+
+  // StatusRef's table: (org, status) by id, and its index by org '\0'
+  // (status ? 's' status : 'n').
+  struct StatusOf {
+    std::string org;
+    std::optional<std::string> status;
+  };
+  std::vector<StatusOf> statuses_;
+  std::unordered_map<std::string, uint32_t> status_ids_;
+  // SendFactRef's gathered operations: (fact, chunk) -> operations, and an
+  // open-addressing index of the entries (slot: index + 1, 0 empty).
+  struct FactChunk {
+    FactRef fact;
+    uint32_t chunk;
+    friend bool operator==(const FactChunk&, const FactChunk&) = default;
+  };
+  static uint64_t HashOf(const FactChunk& c);
+  std::vector<std::pair<FactChunk, Ops>> facts_;
+  std::vector<uint32_t> fact_slots_;
 };
 
 // Box `owner` of every sender: one merge operand (state::EncodeBitmapDelta,

@@ -21,6 +21,7 @@
 #include "tests/testing/check_ok.h"
 #include "tests/testing/harness.h"
 #include "views/keys.h"
+#include "views/lead_facts.h"
 
 namespace leadflow::views {
 namespace {
@@ -143,6 +144,65 @@ TEST_CASE("chunk deltas from any senders, in any order, store the expected chunk
   for (auto& s : random_sender) s = rng() % 2;
   CHECK(Run(base, shuffled, random_sender, 2) == stored);
   CHECK(Run(base, shuffled, std::vector<size_t>(shuffled.size(), 0), 1) == stored);
+}
+
+// Each owner's box of every sender as (chunk key -> sorted operations).
+std::map<std::string, std::vector<std::pair<uint32_t, bool>>> Boxes(const ChunkOutbox& box) {
+  std::map<std::string, std::vector<std::pair<uint32_t, bool>>> out;
+  for (size_t q = 0; q < box.owners(); ++q) {
+    for (const auto& chunk : box.to(q).entries()) {
+      CHECK(chunk.hash == detail::HashKey(chunk.key));
+      CHECK(chunk.hash % box.owners() == q);
+      auto& ops = out[chunk.key];
+      ops.insert(ops.end(), chunk.value.begin(), chunk.value.end());
+    }
+  }
+  for (auto& [key, ops] : out) std::sort(ops.begin(), ops.end());
+  return out;
+}
+
+TEST_CASE("status facts sent by reference reach the same chunks as sent by key") {
+  // Leads of two orgs, each with its own StatusNames (as the applier's
+  // slots have), some statuses shared between leads and orgs; facts of
+  // every kind, with a creation's null "from" among the transitions.
+  std::mt19937 rng(5);
+  const std::vector<std::string> orgs = {"org_a", "org_b"};
+  const std::vector<std::string> statuses = {"new", "won", "lost", "stat_\xC3\xA9t\xC3\xA9", "x"};
+  const keys::Kind kinds[] = {keys::Kind::kCurrent, keys::Kind::kEntered, keys::Kind::kLeft, keys::Kind::kTransition,
+                              keys::Kind::kFlip};
+  const keys::Level levels[] = {keys::Level::kAll, keys::Level::kYear, keys::Level::kMonth, keys::Level::kDay};
+  for (size_t owners : {1u, 3u}) {
+    ChunkOutbox by_key(owners), by_ref(owners);
+    for (int round = 0; round < 2; ++round) {  // a second batch after Clear
+      by_key.Clear();
+      by_ref.Clear();
+      for (uint32_t lead = 0; lead < 300; ++lead) {
+        const std::string& org = orgs[rng() % orgs.size()];
+        StatusNames names;
+        for (int i = 0; i < 3; ++i) names.Id(statuses[rng() % statuses.size()]);
+        std::vector<uint32_t> refs;
+        for (uint32_t i = 0; i < names.size(); ++i) refs.push_back(by_ref.StatusRef(org, &names.Name(i)));
+        const uint32_t num = (rng() % 3) << keys::kChunkBits | lead;
+        for (int i = 0; i < 12; ++i) {
+          BitmapFact f{kinds[rng() % 5], levels[rng() % 4], static_cast<uint32_t>(rng() % names.size()), 0,
+                       static_cast<int64_t>(rng() % 40) - 5};
+          if (f.kind == keys::Kind::kTransition) {
+            f.b = static_cast<uint32_t>(rng() % names.size());
+            if (rng() % 3 == 0) f.a = kNoStatus;
+          }
+          const bool add = rng() % 2;
+          by_key.SendFact(org, f, names, num, add);
+          const bool pair = f.kind == keys::Kind::kTransition;
+          const uint32_t a = pair && f.a == kNoStatus ? by_ref.StatusRef(org, nullptr) : refs[f.a];
+          by_ref.SendFactRef({f.kind, f.level, a, pair ? refs[f.b] : 0, f.unit}, num, add);
+        }
+      }
+      by_ref.FlushFacts();
+      const auto want = Boxes(by_key);
+      CHECK(want.size() > 100);
+      CHECK(Boxes(by_ref) == want);
+    }
+  }
 }
 
 }  // namespace leadflow::views
