@@ -1,6 +1,7 @@
 #include "views/lead_facts.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "views/keys.h"
 #include "views/time.h"
@@ -74,6 +75,41 @@ uint32_t IdStatusAt(const std::vector<IdTransition>& trs, int64_t t_ms) {
 
 }  // namespace
 
+// A changed lead's facts are sorted twice per batch (before and
+// after), ~18 per transition: as packed 128-bit keys, whose comparison does
+// not branch field by field (the field-wise sort was ~2% of a catch-up).
+void SortUniqueFacts(std::vector<BitmapFact>* facts) {
+  constexpr uint64_t kIdMask = (uint64_t{1} << 24) - 1;  // kNoStatus packs as kIdMask, above every id
+  auto packed_id = [](uint32_t id) { return id == kNoStatus ? kIdMask : uint64_t{id}; };
+  for (const BitmapFact& f : *facts) {
+    if ((f.a != kNoStatus && f.a >= kIdMask) || (f.b != kNoStatus && f.b >= kIdMask)) {
+      std::sort(facts->begin(), facts->end());  // 16M statuses on one lead: never in practice
+      facts->erase(std::unique(facts->begin(), facts->end()), facts->end());
+      return;
+    }
+  }
+  using Key = unsigned __int128;
+  std::vector<Key> packed;
+  packed.reserve(facts->size());
+  for (const BitmapFact& f : *facts) {
+    const uint64_t hi = uint64_t{static_cast<uint8_t>(f.kind)} << 56 | uint64_t{static_cast<uint8_t>(f.level)} << 48 |
+                        packed_id(f.a) << 24 | packed_id(f.b);
+    const uint64_t lo = static_cast<uint64_t>(f.unit) ^ (uint64_t{1} << 63);  // signed order as unsigned
+    packed.push_back(Key{hi} << 64 | lo);
+  }
+  std::sort(packed.begin(), packed.end());
+  packed.erase(std::unique(packed.begin(), packed.end()), packed.end());
+  auto unpack_id = [](uint64_t v) { return v == kIdMask ? kNoStatus : static_cast<uint32_t>(v); };
+  facts->clear();
+  for (const Key k : packed) {
+    const auto hi = static_cast<uint64_t>(k >> 64);
+    const auto lo = static_cast<uint64_t>(k);
+    facts->push_back({static_cast<keys::Kind>(static_cast<char>(hi >> 56)),
+                      static_cast<keys::Level>(static_cast<char>((hi >> 48) & 0xFF)), unpack_id((hi >> 24) & kIdMask),
+                      unpack_id(hi & kIdMask), static_cast<int64_t>(lo ^ (uint64_t{1} << 63))});
+  }
+}
+
 LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names) {
   LeadFacts facts;
   std::vector<IdTransition> trs;
@@ -130,8 +166,7 @@ LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names) {
       if (after != kNoStatus) bitmaps.push_back({Kind::kFlip, spec.level, after, 0, unit});
     }
   }
-  std::sort(bitmaps.begin(), bitmaps.end());
-  bitmaps.erase(std::unique(bitmaps.begin(), bitmaps.end()), bitmaps.end());
+  SortUniqueFacts(&bitmaps);
   std::sort(facts.pairs.begin(), facts.pairs.end());
   facts.pairs.erase(std::unique(facts.pairs.begin(), facts.pairs.end()), facts.pairs.end());
   return facts;

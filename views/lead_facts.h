@@ -91,6 +91,9 @@ struct LeadFacts {
 };
 
 LeadFacts DeriveFacts(const LeadRecord& lead, StatusNames* names);
+// Sorts facts in BitmapFact's order (kind, level, a, b, unit) and drops
+// repeats: DeriveFacts' last step.
+void SortUniqueFacts(std::vector<BitmapFact>* facts);
 
 std::string BitmapFactKey(std::string_view org, const BitmapFact& f, const StatusNames& names);
 // Appends BitmapFactKey(org, f, names) to *out: no string of its own (the
