@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <boost/sort/spreadsort/integer_sort.hpp>
-
 #include "state/bitmap_merge.h"
 #include "views/keys.h"
 
@@ -121,6 +119,35 @@ void ChunkOutbox::Clear() {
   status_ids_.clear();
 }
 
+namespace {
+
+// Sorts numbers of one chunk (equal above keys::kChunkBits) and drops
+// repeats: through a bitset of the chunk when there are many (a year's or
+// month's chunk gathers thousands per batch; a sort of them was ~3% of a
+// catch-up), else by a sort.
+void SortChunkNumbers(std::vector<uint32_t>* nums, std::vector<uint64_t>* bits) {
+  constexpr size_t kMinForBitset = 256;
+  constexpr uint32_t kLow = (uint32_t{1} << keys::kChunkBits) - 1;
+  const uint32_t high = nums->empty() ? 0 : (*nums)[0] & ~kLow;
+  bool one_chunk = nums->size() >= kMinForBitset;
+  for (size_t i = 0; one_chunk && i < nums->size(); ++i) one_chunk = ((*nums)[i] & ~kLow) == high;
+  if (!one_chunk) {
+    std::sort(nums->begin(), nums->end());
+    nums->erase(std::unique(nums->begin(), nums->end()), nums->end());
+    return;
+  }
+  bits->assign(size_t{1} << (keys::kChunkBits - 6), 0);
+  for (uint32_t n : *nums) (*bits)[(n & kLow) >> 6] |= uint64_t{1} << (n & 63);
+  nums->clear();
+  for (size_t w = 0; w < bits->size(); ++w) {
+    for (uint64_t word = (*bits)[w]; word != 0; word &= word - 1) {
+      nums->push_back(high | static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(word))));
+    }
+  }
+}
+
+}  // namespace
+
 void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner, state::WriteBatch* batch) {
   // The numbers are gathered and sorted first: a bitmap built from sorted
   // numbers appends, where adding them one by one in arrival order inserts
@@ -134,9 +161,9 @@ void WriteChunkDeltas(std::span<const ChunkOutbox* const> senders, size_t owner,
       for (const auto& [num, add] : chunk.value) (add ? adds : removes).push_back(num);
     }
   }
+  std::vector<uint64_t> bits;
   for (auto& [key, delta] : deltas) {
-    // Radix-sorted: a year's chunk gathers thousands of numbers per batch.
-    for (auto* list : {&delta.first, &delta.second}) boost::sort::spreadsort::integer_sort(list->begin(), list->end());
+    for (auto* list : {&delta.first, &delta.second}) SortChunkNumbers(list, &bits);
     batch->Merge(state::Cf::kBitmaps, key.key, state::EncodeBitmapDelta(delta.first, delta.second));
   }
 }
