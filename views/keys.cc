@@ -2,6 +2,7 @@
 
 #include "views/time.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace leadflow::views::keys {
@@ -61,10 +62,18 @@ std::string OrgPrefix(std::string_view org) {
   return k;
 }
 
+void AssignOrgAndStr(std::string* out, std::string_view org, std::string_view s) {
+  out->clear();
+  out->reserve(org.size() + 3 + std::min<size_t>(s.size(), 0xFFFF));  // one allocation, not one per growth
+  out->append(org);
+  out->push_back('\0');
+  AppendStr(out, s);
+}
+
 namespace {
 std::string OrgAndStr(std::string_view org, std::string_view s) {
-  std::string k = OrgPrefix(org);
-  AppendStr(&k, s);
+  std::string k;
+  AssignOrgAndStr(&k, org, s);
   return k;
 }
 }  // namespace

@@ -54,6 +54,9 @@ inline std::string_view LogicalBitmapKey(std::string_view stored) {
 std::string OrgPrefix(std::string_view org);
 std::string Event(std::string_view org, std::string_view event_id);
 std::string Lead(std::string_view org, std::string_view lead_id);
+// Event's and Lead's layout (org, then the id) written into *out, which
+// keeps its buffer: for keys built only to be hashed or looked up.
+void AssignOrgAndStr(std::string* out, std::string_view org, std::string_view id);
 std::string LeadId(std::string_view org, uint32_t lead_num);
 std::string Status(std::string_view org, std::string_view status_id);
 std::string User(std::string_view org, std::string_view user_id);

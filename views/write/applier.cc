@@ -221,7 +221,10 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     if (!s.ok()) return s.WithContext("loading the duplicate set");
     dedup_loaded_ = true;
   }
-  std::vector<std::string> event_keys(n), lead_keys(n);
+  // Lead keys are built only to pick the owner here and to find the slot
+  // in step 4 (into a buffer each, no allocation): a batch names a lead
+  // many times, and only its first sight keeps a copy.
+  std::vector<std::string> event_keys(n);
   std::vector<size_t> event_hashes(n);
   // The owner part of each event's key and of each lead event's lead.
   std::vector<uint32_t> event_part(n), lead_part(n);
@@ -230,14 +233,15 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   std::vector<char> dup(n, 0);
   std::vector<Status> errors(pool_.workers());
   pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
+    std::string lead_key;
     for (size_t i = part; i < n; i += parts) {
       const Event& e = events[i];
       event_keys[i] = keys::Event(e.org_id, e.event_id);
       event_hashes[i] = detail::HashKey(event_keys[i]);
       event_part[i] = static_cast<uint32_t>(PartOfHash(event_hashes[i]));
       if (IsLeadEvent(e.type)) {
-        lead_keys[i] = keys::Lead(e.org_id, e.lead_id);
-        lead_part[i] = static_cast<uint32_t>(PartOf(lead_keys[i]));
+        keys::AssignOrgAndStr(&lead_key, e.org_id, e.lead_id);  // keys::Lead
+        lead_part[i] = static_cast<uint32_t>(PartOf(lead_key));
       }
     }
     // The duplicate set's table is large and its slots random (a cache and
@@ -302,6 +306,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     Part* part = parts_[p].get();
     part->block_new_slots.clear();
     part->block_statuses.clear();
+    std::string lead_key;
     for (size_t i = 0; i < n; ++i) {
       if (dup[i] || lead_part[i] != p) continue;
       const Event& e = events[i];
@@ -310,7 +315,10 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         auto [at, fresh] = part->block_statuses.try_emplace({e.org_id, e.status_id}, e.occurred_at_ms);
         if (!fresh) at->second = std::min(at->second, e.occurred_at_ms);
       }
-      auto [it, inserted] = part->leads.try_emplace(std::move(lead_keys[i]));
+      keys::AssignOrgAndStr(&lead_key, e.org_id, e.lead_id);  // keys::Lead
+      auto it = part->leads.find(lead_key);
+      const bool inserted = it == part->leads.end();
+      if (inserted) it = part->leads.try_emplace(lead_key).first;
       LeadSlot* slot = &it->second;
       if (inserted) {
         slot->lead_id = e.lead_id;
