@@ -425,6 +425,8 @@ class Bench:
                                check=True, stdout=subprocess.PIPE, text=True)
             elapsed = time.monotonic() - t
             after = self.metrics()
+            # The batch histograms of the run, to see a tail from inside.
+            (self.work / "freshness-metrics.txt").write_bytes(self.http("GET", "/metrics", timeout=5)[1])
             if bg.poll() is not None:
                 raise SystemExit("freshness: the background stream ended before the probes did; "
                                  "the later probes were measured without the load")
@@ -434,6 +436,13 @@ class Bench:
         res = json.loads(p.stdout)
         applied = after.get("leadflow_events_applied_total", 0) - before.get("leadflow_events_applied_total", 0)
         res["background_rate"] = rate
+        # The tail split in two: the broker's acknowledgement (acks=all,
+        # the JVM on the same two cores) and what comes after it, leadflow's
+        # consume, apply and report. A probe seen before its ack counts whole.
+        acked = res.get("acked_ms", [])
+        if acked and any(a >= 0 for a in acked):
+            res["ack_p99_ms"] = pct([a for a in acked if a >= 0], 99)
+            res["after_ack_p99_ms"] = pct([v - a if a >= 0 else v for v, a in zip(res["samples_ms"], acked)], 99)
         res["observed_apply_rate"] = applied / elapsed
         # The state the probes met: a live event touches a lead whose record
         # and facts grow with its history, and every freshness run adds its
