@@ -73,8 +73,9 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
   std::multimap<std::string, std::string> params = target.params;
   if (req.method() == http::verb::post) {
     // Close's override for long parameters: POST + x-http-method-override: GET + {"_params": {...}}.
+    // The header must say GET (any case), not merely begin with it ("GETX" is refused).
     auto override_header = req.find("x-http-method-override");
-    if (override_header == req.end() || !HasPrefixNoCase(Sv(override_header->value()), "GET")) {
+    if (override_header == req.end() || !EqualsNoCase(Sv(override_header->value()), "GET")) {
       return MethodNotAllowed(req, "GET, POST");
     }
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);

@@ -208,6 +208,21 @@ TEST_CASE("POST with x-http-method-override GET reads the parameters from _param
   Request plain{http::verb::post, kReport + "org1/", 11};
   plain.set(http::field::authorization, kBasic1);
   CHECK(HandleRequest(plain, s.ctx, &route).result() == http::status::method_not_allowed);
+
+  // The override names the method exactly (any case); a value that only begins with GET is not it.
+  for (const char* other : {"GETX", "GET, DELETE", "DELETE", ""}) {
+    CAPTURE(other);
+    Request wrong{http::verb::post, kReport + "org1/", 11};
+    wrong.set(http::field::authorization, kBasic1);
+    wrong.set("x-http-method-override", other);
+    wrong.body() = R"({"_params": {"date_start": "2024-01-01"}})";
+    CHECK(HandleRequest(wrong, s.ctx, &route).result() == http::status::method_not_allowed);
+  }
+  Request lower{http::verb::post, kReport + "org1/", 11};
+  lower.set(http::field::authorization, kBasic1);
+  lower.set("x-http-method-override", "get");
+  lower.body() = R"({"_params": {"date_start": "2024-01-01"}})";
+  CHECK(HandleRequest(lower, s.ctx, &route).result() == http::status::ok);
   CHECK(s.Send(http::verb::delete_, kReport + "org1/", kBasic1).result() == http::status::method_not_allowed);
 }
 
