@@ -32,7 +32,7 @@ curl -s 127.0.0.1:28280/metrics | grep -E '^leadflow_batch_phase_seconds_(sum|co
 perf script -i "$out/live.perf" 2>/dev/null >"$out/stacks.txt"
 python3 - "$out/stacks.txt" <<'PY'
 import collections, re, sys
-incl, total = collections.Counter(), 0
+incl, selfc, total = collections.Counter(), collections.Counter(), 0
 for st in open(sys.argv[1]).read().split("\n\n"):
     frames = [l.strip() for l in st.strip().split("\n")[1:] if l.strip()]
     if not frames:
@@ -40,9 +40,13 @@ for st in open(sys.argv[1]).read().split("\n\n"):
     total += 1
     names = {re.sub(r"\(.*", "", re.sub(r"^[0-9a-f]+ ", "", f).split("+0x")[0])[:90] for f in frames}
     incl.update(names)
+    selfc[re.sub(r"\(.*", "", re.sub(r"^[0-9a-f]+ ", "", frames[0]).split("+0x")[0])[:90]] += 1
 print(f"{total} samples; inclusive share:")
 for name, n in incl.most_common(60):
     if "leadflow" in name or "rocksdb" in name or "memcmp" in name:
         print(f"{100.0 * n / total:5.1f}%  {name}")
+print("self share:")
+for name, n in selfc.most_common(40):
+    print(f"{100.0 * n / total:5.1f}%  {name}")
 PY
 echo "perf data: $out/live.perf"
