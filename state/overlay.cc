@@ -1,6 +1,5 @@
 #include "state/overlay.h"
 
-#include <algorithm>
 #include <deque>
 #include <mutex>
 
@@ -10,9 +9,8 @@
 namespace leadflow::state::detail {
 namespace {
 
-// A key's cost beyond its bytes and its ops' (hash node, string and vector
-// headers, bucket, run entry).
-constexpr size_t kNodeBytes = 112;
+// A map node's cost beyond its key and values (node, vector, string headers).
+constexpr size_t kNodeBytes = 96;
 constexpr size_t kOpBytes = sizeof(OverlayOp);
 
 rocksdb::Slice ToSlice(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
@@ -28,13 +26,13 @@ long LastBase(const OverlayOps& ops) {
 
 size_t MergesAtEnd(const OverlayOps& ops) { return ops.size() - static_cast<size_t>(LastBase(ops) + 1); }
 
-size_t OverlayTable::MergesAtEnd(const Hint& hint) { return detail::MergesAtEnd(*hint.ops); }
+size_t OverlayTable::MergesAtEnd(const Hint& hint) { return detail::MergesAtEnd(hint.it->second); }
 
 void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, bool found, std::string value,
                                 uint64_t oldest) {
-  Index& index = families_[static_cast<size_t>(cf)].index;
-  auto it = index.find(key);
-  if (it == index.end()) return;
+  Map& m = maps_[static_cast<size_t>(cf)];
+  auto it = m.find(key);
+  if (it == m.end()) return;
   OverlayOps& ops = it->second;
   size_t at = 0;
   while (at < ops.size() && ops[at].version <= version) ++at;
@@ -51,33 +49,36 @@ void OverlayTable::InsertFolded(Cf cf, std::string_view key, uint64_t version, b
   ops.erase(ops.begin(), ops.begin() + static_cast<long>(keep));
 }
 
-void OverlayTable::Add(Cf cf, std::string&& key, OverlayOp::Kind kind, std::string&& value, uint64_t version,
+void OverlayTable::Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version,
                        Hint* hint) {
-  if (!hint->ops || *hint->key != key) {
-    Family& f = families_[static_cast<size_t>(cf)];
-    const size_t key_bytes = key.size();
-    auto [it, added] = f.index.try_emplace(std::move(key));
-    if (added) {
+  Map& m = maps_[static_cast<size_t>(cf)];
+  Map::iterator it;
+  if (hint->set && hint->it->first == key) {
+    it = hint->it;
+  } else {
+    // The position after the last insert is the right one for keys added in order.
+    Map::iterator pos = hint->set ? std::next(hint->it) : m.end();
+    const size_t before = m.size();
+    it = m.emplace_hint(pos, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+    if (m.size() != before) {
       ++keys_;
-      bytes_ += key_bytes + kNodeBytes;
-      if (f.runs.empty() || !(*f.runs.back().back() < it->first)) f.runs.emplace_back();
-      f.runs.back().push_back(&it->first);
+      bytes_ += key.size() + kNodeBytes;
     }
-    hint->key = &it->first;
-    hint->ops = &it->second;
   }
+  hint->it = it;
+  hint->set = true;
   // A Put or Delete makes the ops before it of no use to any reader that
   // sees it; readers at older versions still need them, so they stay.
-  bytes_ += value.size() + kOpBytes;
+  it->second.push_back(OverlayOp{version, kind, std::string(value)});
   ++ops_;
-  hint->ops->push_back(OverlayOp{version, kind, std::move(value)});
+  bytes_ += value.size() + kOpBytes;
 }
 
 void OverlayTable::Find(Cf cf, std::string_view key, uint64_t version, OverlayOps* out) const {
   std::shared_lock lock(mu);
-  const Index& index = families_[static_cast<size_t>(cf)].index;
-  auto it = index.find(key);
-  if (it == index.end()) return;
+  const Map& m = maps_[static_cast<size_t>(cf)];
+  auto it = m.find(key);
+  if (it == m.end()) return;
   Find(it->second, version, out);
 }
 
@@ -93,39 +94,14 @@ void OverlayTable::Find(const OverlayOps& ops, uint64_t version, OverlayOps* out
   out->insert(out->end(), ops.begin() + static_cast<long>(begin), ops.begin() + static_cast<long>(end));
 }
 
-std::vector<const OverlayTable::Index::value_type*> OverlayTable::KeysInOrder(
-    const Family& f, std::string_view begin, std::optional<std::string_view> end) const {
-  std::vector<const std::string*> keys;
-  auto less = [](const std::string* x, std::string_view y) { return *x < y; };
-  for (const auto& run : f.runs) {
-    for (auto it = std::lower_bound(run.begin(), run.end(), begin, less); it != run.end() && (!end || **it < *end);
-         ++it) {
-      keys.push_back(*it);
-    }
-  }
-  std::sort(keys.begin(), keys.end(), [](const std::string* x, const std::string* y) { return *x < *y; });
-  std::vector<const Index::value_type*> out;
-  out.reserve(keys.size());
-  for (const std::string* k : keys) {
-    // The key is the first member of its node: the node is found again by it.
-    out.push_back(&*f.index.find(std::string_view(*k)));
-  }
-  return out;
-}
-
 void OverlayTable::CopyRange(Cf cf, std::string_view begin, std::string_view end, uint64_t version,
                              std::vector<std::pair<std::string, OverlayOps>>* out) const {
   std::shared_lock lock(mu);
-  for (const Index::value_type* kv : KeysInOrder(families_[static_cast<size_t>(cf)], begin, end)) {
+  const Map& m = maps_[static_cast<size_t>(cf)];
+  for (auto it = m.lower_bound(begin); it != m.end() && it->first < end; ++it) {
     OverlayOps ops;
-    Find(kv->second, version, &ops);
-    if (!ops.empty()) out->emplace_back(kv->first, std::move(ops));
-  }
-}
-
-void OverlayTable::ForEachInOrder(Cf cf, const std::function<void(const std::string&, const OverlayOps&)>& fn) const {
-  for (const Index::value_type* kv : KeysInOrder(families_[static_cast<size_t>(cf)], {}, std::nullopt)) {
-    fn(kv->first, kv->second);
+    Find(it->second, version, &ops);
+    if (!ops.empty()) out->emplace_back(it->first, std::move(ops));
   }
 }
 
@@ -177,9 +153,8 @@ Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::Co
   for (size_t cf = 0; cf < static_cast<size_t>(Cf::kCount); ++cf) {
     rocksdb::ColumnFamilyHandle* h = handles[cf];
     const rocksdb::MergeOperator* merge = merges[cf].get();
-    Status failed = Status::Ok();
-    table.ForEachInOrder(static_cast<Cf>(cf), [&](const std::string& key, const OverlayOps& ops) {
-      if (ops.empty() || !failed.ok()) return;
+    for (const auto& [key, ops] : table.map(static_cast<Cf>(cf))) {
+      if (ops.empty()) continue;
       rocksdb::Status s;
       auto count = [&](size_t value_bytes) {
         ++counts->ops[cf];
@@ -195,10 +170,7 @@ Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::Co
       if (LastBase(ops) >= 0) {
         bool needs_base = false, found = false;
         Status r = ResolveOps(merge, key, ops, true, nullptr, &needs_base, &found, &value);
-        if (!r.ok()) {
-          failed = r;
-          return;
-        }
+        if (!r.ok()) return r;
         s = found ? wb->Put(h, key, value) : wb->Delete(h, key);
         count(found ? value.size() : 0);
       } else if (ops.size() > 1 && merge && join()) {
@@ -211,9 +183,8 @@ Status AppendCheckpoint(const OverlayTable& table, const std::vector<rocksdb::Co
           count(op.value.size());
         }
       }
-      if (!s.ok()) failed = Status::IoError("a checkpoint batch: " + s.ToString());
-    });
-    if (!failed.ok()) return failed;
+      if (!s.ok()) return Status::IoError("a checkpoint batch: " + s.ToString());
+    }
   }
   return Status::Ok();
 }

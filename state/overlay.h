@@ -25,12 +25,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
-#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "state/status.h"
@@ -55,18 +54,14 @@ using OverlayOps = std::vector<OverlayOp>;
 
 class OverlayTable {
  public:
-  // Adds an op (the caller holds mu exclusively), taking the key's and the
-  // value's bytes. hint: the key of the last Add in the same family, for
-  // ops on one key added one after another (the same key is then not
-  // looked up again).
+  // Adds an op (the caller holds mu exclusively). hint: the position of the
+  // last Add in the same family, for keys added in order (amortized O(1)).
+  using Map = std::map<std::string, OverlayOps, std::less<>>;
   struct Hint {
-    const std::string* key = nullptr;
-    OverlayOps* ops = nullptr;
+    Map::iterator it;
+    bool set = false;
   };
-  void Add(Cf cf, std::string&& key, OverlayOp::Kind kind, std::string&& value, uint64_t version, Hint* hint);
-  void Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version, Hint* hint) {
-    Add(cf, std::string(key), kind, std::string(value), version, hint);
-  }
+  void Add(Cf cf, std::string_view key, OverlayOp::Kind kind, std::string_view value, uint64_t version, Hint* hint);
 
   // Appends the key's ops of versions <= version to *out, from the last
   // Put or Delete among them (what comes before it is of no use to the
@@ -90,9 +85,6 @@ class OverlayTable {
   // caller reads it without the lock).
   void CopyRange(Cf cf, std::string_view begin, std::string_view end, uint64_t version,
                  std::vector<std::pair<std::string, OverlayOps>>* out) const;
-  // Calls fn(key, ops) for every key of the family in key order (the
-  // caller holds mu, or the table is frozen).
-  void ForEachInOrder(Cf cf, const std::function<void(const std::string&, const OverlayOps&)>& fn) const;
 
   bool empty() const { return ops_ == 0; }
   size_t ops() const { return ops_; }
@@ -100,34 +92,15 @@ class OverlayTable {
   // Estimated bytes of memory (keys, values, per-node overhead).
   size_t bytes() const { return bytes_; }
 
+  Map& map(Cf cf) { return maps_[static_cast<size_t>(cf)]; }
+  const Map& map(Cf cf) const { return maps_[static_cast<size_t>(cf)]; }
+
   mutable std::shared_mutex mu;
 
  private:
-  // A family's keys: a hash index (an Add or a Get costs a hash and a key
-  // comparison, not a descent of an ordered map comparing whole keys that
-  // share their org's prefix: that was 12% of the live path's CPU, session
-  // 24) and the order for scans and checkpoints kept as sorted runs of the
-  // index's keys (a key is in one run: the one it joined the table in; an
-  // Add of a key beyond the last run's last key extends that run, any
-  // other new key starts a run). A stage's batches arrive sorted (Store::
-  // Stage), so a run per staged batch; a scan searches each run (rare
-  // while live: reports scan the log and the date index only), a
-  // checkpoint sorts the keys once, on the store's thread.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  using Index = std::unordered_map<std::string, OverlayOps, Hash, std::equal_to<>>;
-  struct Family {
-    Index index;
-    std::vector<std::vector<const std::string*>> runs;
-  };
-  // The keys of the family in [begin, end) in order (the caller holds mu).
-  std::vector<const Index::value_type*> KeysInOrder(const Family& f, std::string_view begin,
-                                                    std::optional<std::string_view> end) const;
   // Find on one key's ops.
   static void Find(const OverlayOps& ops, uint64_t version, OverlayOps* out);
-  Family families_[static_cast<size_t>(Cf::kCount)];
+  Map maps_[static_cast<size_t>(Cf::kCount)];
   size_t ops_ = 0;
   size_t keys_ = 0;
   size_t bytes_ = 0;

@@ -933,36 +933,32 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
   std::shared_ptr<const StagedView> v = rep_->Current();
   detail::OverlayTable& table = *v->active;
   const uint64_t version = rep_->version + 1;
-  // Before the batches are taken: their ops are unseen until Publish.
-  const uint64_t epoch = rep_->NoteChanges(batches);
   {
     std::unique_lock table_lock(table.mu);
     using Op = WriteBatch::Rep::Op;
     for (WriteBatch* b : batches) {
-      b->Sort();  // keys in order per family: a run of the table's order (state/overlay.h)
+      b->Sort();  // keys in order: each insert next to the last
       detail::OverlayTable::Hint hints[static_cast<size_t>(Cf::kCount)];
-      WriteBatch::Rep& r = *b->rep_;
+      const WriteBatch::Rep& r = *b->rep_;
       for (uint32_t i : r.order) {
-        Op& op = r.ops[i];
+        const Op& op = r.ops[i];
         const auto kind = op.kind == Op::kPut      ? detail::OverlayOp::kPut
                           : op.kind == Op::kDelete ? detail::OverlayOp::kDelete
                                                    : detail::OverlayOp::kMerge;
         detail::OverlayTable::Hint& hint = hints[static_cast<size_t>(op.cf)];
-        // The batch's bytes move into the table: no copy (the batch is
-        // cleared below).
-        table.Add(op.cf, std::move(op.key), kind, std::move(op.value), version, &hint);
+        table.Add(op.cf, op.key, kind, op.value, version, &hint);
         // A key with many operands (a hot bitmap chunk takes one per live
         // batch): the store's thread folds them into its value (FoldStaged),
         // so that readers do not.
         if (kind == detail::OverlayOp::kMerge &&
             detail::OverlayTable::MergesAtEnd(hint) % detail::OverlayTable::kFoldAfter == 0) {
-          rep_->fold_candidates.emplace_back(op.cf, *hint.key);
+          rep_->fold_candidates.emplace_back(op.cf, op.key);
         }
       }
-      b->Clear();
     }
   }
   rep_->version = version;
+  const uint64_t epoch = rep_->NoteChanges(batches);
   StagedView next{v->base, v->frozen, v->active, version, epoch};
   rep_->NoteStaged(next);
   rep_->Publish(std::move(next));

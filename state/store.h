@@ -207,8 +207,6 @@ class Store : public Reader {
   // batch staged before it, in order). Without an overlay
   // (checkpoint_interval_ms 0), or for batches with a DeleteRange, it is
   // Write. After a checkpoint failed, its error until Resume succeeds.
-  // Staged batches are left empty: their keys and values move into the
-  // overlay (no copy); written ones are left as they were.
   Status Stage(std::span<WriteBatch* const> batches);
   // Whether Stage stages (checkpoint_interval_ms > 0) rather than writes.
   bool stages() const;
