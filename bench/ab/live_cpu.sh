@@ -3,7 +3,8 @@
 # while `leadflow-gen` produces a background stream of new orgs at a fixed
 # rate; prints the CPU the service and the broker used per second of a
 # window (from /proc, so no profiler's overhead) and the batch counts. Uses
-# the medium bench's broker and ports: do not run it beside the medium bench.
+# the medium bench's broker and ports (bench/ab/live_env.sh): do not run it
+# beside the medium bench.
 # The state gains the background's events.
 #
 #   bench/ab/live_cpu.sh [BUILD_DIR] [RATE] [SECONDS] [-- extra serve flags]
@@ -12,20 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 build=${1:-build-release} rate=${2:-20000} seconds=${3:-10}
 shift $(( $# < 3 ? $# : 3 ))
 [[ ${1:-} == -- ]] && shift
-work=/tmp/leadflow-bench-medium
-out=$(mktemp -d)
-export KAFKA_DIR=/tmp/leadflow-kafka-bench-medium KAFKA_PORT=29292 KAFKA_CONTROLLER_PORT=29293 KAFKA_HEAP_OPTS="-Xms512m -Xmx1g"
-bash scripts/kafka.sh start >/dev/null
-"$build/app/leadflow" serve --brokers 127.0.0.1:29292 --topic bench.events --group leadflow-bench \
-  --data-dir "$work/leadflow-data" --credentials "$work/credentials.json" --listen 127.0.0.1:28280 "$@" >"$out/serve.log" 2>&1 &
-serve=$!
-cleanup() { kill "${gen:-}" "$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; bash scripts/kafka.sh stop >/dev/null || true; }
-trap cleanup EXIT
-for _ in $(seq 300); do curl -sf 127.0.0.1:28280/readyz >/dev/null && break; sleep 0.2; done
-org=$((5000 + RANDOM % 1000 * 10))
-"$build/tools/leadflow-gen" --seed "$org" --orgs 4 --first-org "$org" --leads 150000 --days 365 --rate "$rate" \
-  --brokers 127.0.0.1:29292 --topic bench.events >/dev/null 2>"$out/gen.log" &
-gen=$!
+source bench/ab/live_env.sh "$@"
 sleep 5
 broker=$(pgrep -f "kafka.Kafka.*leadflow-kafka-bench-medium" | head -1 || true)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
