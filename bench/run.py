@@ -190,8 +190,11 @@ class Bench:
         except OSError:
             return False
 
-    def metrics(self):
+    def metrics(self, keep=None):
+        """The service's unlabelled leadflow_* samples; keep: a path to save the whole exposition to."""
         _, body, _ = self.http("GET", "/metrics", timeout=5)
+        if keep is not None:
+            keep.write_bytes(body)
         out = {}
         for line in body.decode().splitlines():
             m = re.match(r"^(leadflow_[a-z_]+) ([0-9.e+]+)$", line)
@@ -433,9 +436,8 @@ class Bench:
                                 "--timeout-ms", "120000"],
                                check=True, stdout=subprocess.PIPE, text=True)
             elapsed = time.monotonic() - t
-            after = self.metrics()
-            # The batch histograms of the run, to see a tail from inside.
-            (self.work / "freshness-metrics.txt").write_bytes(self.http("GET", "/metrics", timeout=5)[1])
+            # The batch histograms of the run are kept too, to see a tail from inside.
+            after = self.metrics(keep=self.work / "freshness-metrics.txt")
             if bg.poll() is not None:
                 raise SystemExit("freshness: the background stream ended before the probes did; "
                                  "the later probes were measured without the load")
