@@ -144,16 +144,30 @@ int main(int argc, char** argv) {
   run.batches = 0;
   run.timed = true;
   const uint64_t applied0 = stats.events_applied;
+  const state::WriteCounters written0 = store->write_counters();
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = CpuSeconds();
   RunMeasured(&run, warmup, lines.size());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = CpuSeconds() - cpu0;
-  const uint64_t applied = stats.events_applied - applied0;
   const size_t measured = lines.size() - warmup;
+  const uint64_t applied = stats.events_applied - applied0;
   std::printf("events %zu applied %llu batches %zu wall %.3f s cpu %.3f s cpu/event %.2f us\n", measured,
               static_cast<unsigned long long>(applied), run.batches, wall, cpu,
               measured == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(measured));
+  // What the checkpoints wrote to RocksDB, per event and family (staged
+  // batches reach RocksDB only through checkpoints).
+  const state::WriteCounters written = store->write_counters();
+  std::printf("written per event:");
+  double ops = 0, bytes = 0;
+  for (size_t f = 0; f < static_cast<size_t>(state::Cf::kCount); ++f) {
+    const double n_ops = static_cast<double>(written.ops[f] - written0.ops[f]) / static_cast<double>(std::max<size_t>(measured, 1));
+    const double b = static_cast<double>(written.bytes[f] - written0.bytes[f]) / static_cast<double>(std::max<size_t>(measured, 1));
+    ops += n_ops;
+    bytes += b;
+    if (n_ops > 0) std::printf(" %s %.2f keys %.0f B;", state::CfName(static_cast<state::Cf>(f)), n_ops, b);
+  }
+  std::printf(" total %.2f keys %.0f B\n", ops, bytes);
   // The commits' latency: a live event waits for its batch's commit (add the
   // broker's and the consumer's share for send-to-visible).
   std::vector<double> ms = run.commit_ms;

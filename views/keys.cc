@@ -56,9 +56,27 @@ std::string PrefixEnd(std::string prefix) {
   return std::string(1, '\xFF');  // everything sorts below this for our keys
 }
 
+namespace {
+// org's prefix (OrgPrefix) appended to *out.
+void AppendOrgPrefix(std::string* out, std::string_view org) {
+  out->append(org);
+  out->push_back('\0');
+}
+// The prefixes of DateDayBitmap and DateEntry keys appended to *out.
+void AppendDateDayPrefix(std::string* out, std::string_view org, std::string_view attr) {
+  AppendOrgPrefix(out, org);
+  out->push_back('W');
+  AppendStr(out, attr);
+}
+void AppendDateEntryPrefix(std::string* out, std::string_view org, std::string_view attr) {
+  AppendOrgPrefix(out, org);
+  AppendStr(out, attr);
+}
+}  // namespace
+
 std::string OrgPrefix(std::string_view org) {
-  std::string k(org);
-  k.push_back('\0');
+  std::string k;
+  AppendOrgPrefix(&k, org);
   return k;
 }
 
@@ -177,28 +195,47 @@ std::optional<int64_t> LogHourStartMs(std::string_view hour_key, size_t day_pref
 
 LogKeyParts ParseLogId(std::string_view id) { return LogKeyParts{ReadI64(id, 0), ReadU32(id, 8)}; }
 
-std::string TypedBool(bool v) { return std::string(1, 'B') + (v ? '\1' : '\0'); }
+std::string TypedBool(bool v) {
+  std::string k;
+  AppendTypedBool(&k, v);
+  return k;
+}
 
 std::string TypedNumber(double v) {
-  if (v == 0) v = 0;  // -0 == 0
-  uint64_t bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  bits = (bits & (uint64_t{1} << 63)) ? ~bits : bits ^ (uint64_t{1} << 63);
-  std::string k(1, 'N');
-  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((bits >> shift) & 0xFF));
+  std::string k;
+  AppendTypedNumber(&k, v);
   return k;
 }
 
 std::string TypedString(std::string_view v) {
+  std::string k;
+  AppendTypedString(&k, v);
+  return k;
+}
+
+void AppendTypedBool(std::string* out, bool v) {
+  out->push_back('B');
+  out->push_back(v ? '\1' : '\0');
+}
+
+void AppendTypedNumber(std::string* out, double v) {
+  if (v == 0) v = 0;  // -0 == 0
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  bits = (bits & (uint64_t{1} << 63)) ? ~bits : bits ^ (uint64_t{1} << 63);
+  out->push_back('N');
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((bits >> shift) & 0xFF));
+}
+
+void AppendTypedString(std::string* out, std::string_view v) {
   // 0 bytes are escaped as 00 FF and the value ends with 00 00, so that keys
   // sort by value and a value is never a prefix of another's key.
-  std::string k(1, 'S');
+  out->push_back('S');
   for (char c : v) {
-    k.push_back(c);
-    if (c == '\0') k.push_back('\xFF');
+    out->push_back(c);
+    if (c == '\0') out->push_back('\xFF');
   }
-  k.append("\0\0", 2);
-  return k;
+  out->append("\0\0", 2);
 }
 
 std::optional<nlohmann::json> DecodeTyped(std::string_view t) {
@@ -227,9 +264,8 @@ std::optional<nlohmann::json> DecodeTyped(std::string_view t) {
 }
 
 std::string ValuePrefix(std::string_view org, std::string_view attr) {
-  std::string k = OrgPrefix(org);
-  k.push_back('V');
-  AppendStr(&k, attr);
+  std::string k;
+  AppendValuePrefix(&k, org, attr);
   return k;
 }
 
@@ -238,37 +274,72 @@ std::string ValueBitmap(std::string_view org, std::string_view attr, std::string
 }
 
 std::string HasBitmap(std::string_view org, std::string_view attr) {
-  std::string k = OrgPrefix(org);
-  k.push_back('H');
-  AppendStr(&k, attr);
+  std::string k;
+  AppendHasBitmap(&k, org, attr);
   return k;
 }
 
 std::string ExactKeyBitmap(std::string_view org, std::string_view key) {
-  std::string k = OrgPrefix(org);
-  k.push_back('K');
-  AppendStr(&k, key);
+  std::string k;
+  AppendExactKeyBitmap(&k, org, key);
   return k;
 }
 
-std::string UniverseBitmap(std::string_view org) { return OrgPrefix(org) + "U"; }
+std::string UniverseBitmap(std::string_view org) {
+  std::string k;
+  AppendUniverseBitmap(&k, org);
+  return k;
+}
 
 std::string DateDayPrefix(std::string_view org, std::string_view attr) {
-  std::string k = OrgPrefix(org);
-  k.push_back('W');
-  AppendStr(&k, attr);
+  std::string k;
+  AppendDateDayPrefix(&k, org, attr);
   return k;
 }
 
 std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t day) {
-  std::string k = DateDayPrefix(org, attr);
-  AppendI64(&k, day);
+  std::string k;
+  AppendDateDayBitmap(&k, org, attr, day);
   return k;
 }
 
+void AppendValuePrefix(std::string* out, std::string_view org, std::string_view attr) {
+  AppendOrgPrefix(out, org);
+  out->push_back('V');
+  AppendStr(out, attr);
+}
+
+void AppendHasBitmap(std::string* out, std::string_view org, std::string_view attr) {
+  AppendOrgPrefix(out, org);
+  out->push_back('H');
+  AppendStr(out, attr);
+}
+
+void AppendExactKeyBitmap(std::string* out, std::string_view org, std::string_view key) {
+  AppendOrgPrefix(out, org);
+  out->push_back('K');
+  AppendStr(out, key);
+}
+
+void AppendUniverseBitmap(std::string* out, std::string_view org) {
+  AppendOrgPrefix(out, org);
+  out->push_back('U');
+}
+
+void AppendDateDayBitmap(std::string* out, std::string_view org, std::string_view attr, int64_t day) {
+  AppendDateDayPrefix(out, org, attr);
+  AppendI64(out, day);
+}
+
+void AppendDateEntry(std::string* out, std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num) {
+  AppendDateEntryPrefix(out, org, attr);
+  AppendI64(out, at_ms);
+  AppendU32(out, lead_num);
+}
+
 std::string DateEntryPrefix(std::string_view org, std::string_view attr) {
-  std::string k = OrgPrefix(org);
-  AppendStr(&k, attr);
+  std::string k;
+  AppendDateEntryPrefix(&k, org, attr);
   return k;
 }
 
@@ -290,9 +361,8 @@ int64_t DateEntryInstant(std::string_view entry) { return ReadI64(entry, 0); }
 uint32_t DateEntryLead(std::string_view entry) { return ReadU32(entry, 8); }
 
 std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num) {
-  std::string k = DateEntryPrefix(org, attr);
-  AppendI64(&k, at_ms);
-  AppendU32(&k, lead_num);
+  std::string k;
+  AppendDateEntry(&k, org, attr, at_ms, lead_num);
   return k;
 }
 

@@ -106,6 +106,9 @@ LogKeyParts ParseLogId(std::string_view id);
 std::string TypedBool(bool v);
 std::string TypedNumber(double v);
 std::string TypedString(std::string_view v);
+void AppendTypedBool(std::string* out, bool v);
+void AppendTypedNumber(std::string* out, double v);
+void AppendTypedString(std::string* out, std::string_view v);
 // Bitmap of the leads whose attr has the typed value; all values of an attr
 // share ValuePrefix(org, attr) and sort by value.
 std::string ValuePrefix(std::string_view org, std::string_view attr);
@@ -126,6 +129,14 @@ std::string DateDayBitmap(std::string_view org, std::string_view attr, int64_t d
 // DateEntry, sorted; state/entry_set_merge.h).
 std::string DateEntryPrefix(std::string_view org, std::string_view attr);
 std::string DateEntry(std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num);
+// The attribute keys above appended to *out (what the std::string forms
+// return), for building many keys into one buffer (views/detail/key_set.h).
+void AppendValuePrefix(std::string* out, std::string_view org, std::string_view attr);  // then AppendTyped*
+void AppendHasBitmap(std::string* out, std::string_view org, std::string_view attr);
+void AppendExactKeyBitmap(std::string* out, std::string_view org, std::string_view key);
+void AppendUniverseBitmap(std::string* out, std::string_view org);
+void AppendDateDayBitmap(std::string* out, std::string_view org, std::string_view attr, int64_t day);
+void AppendDateEntry(std::string* out, std::string_view org, std::string_view attr, int64_t at_ms, uint32_t lead_num);
 std::string DateEntriesDay(std::string_view org, std::string_view attr, int64_t day);
 // The stored entry of a DateEntry key (its last 12 bytes), and into *day_key
 // the DateEntriesDay key of its day.

@@ -201,32 +201,46 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
                                     unsigned parts) {
   AttributeFacts f;
   if (!a) return f;  // empty sets are finished
-  auto add_date = [&](const std::string& attr, int64_t ms) {
-    f.bitmap_keys.insert(keys::DateDayBitmap(org, attr, DayOf(ms)));
-    f.index_keys.insert(keys::DateEntry(org, attr, ms, lead_num));
+  auto add_date = [&](std::string_view attr, int64_t ms) {
+    f.bitmap_keys.Add([&](std::string* out) { keys::AppendDateDayBitmap(out, org, attr, DayOf(ms)); });
+    f.index_keys.Add([&](std::string* out) { keys::AppendDateEntry(out, org, attr, ms, lead_num); });
   };
-  auto add_value = [&](const std::string& attr, const json& v) {
-    f.bitmap_keys.insert(keys::HasBitmap(org, attr));
+  auto add_has = [&](std::string_view attr) {
+    f.bitmap_keys.Add([&](std::string* out) { keys::AppendHasBitmap(out, org, attr); });
+  };
+  auto add_value = [&](std::string_view attr, const json& v) {
+    add_has(attr);
     if (v.is_boolean()) {
-      f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedBool(v.get<bool>())));
+      f.bitmap_keys.Add([&](std::string* out) {
+        keys::AppendValuePrefix(out, org, attr);
+        keys::AppendTypedBool(out, v.get<bool>());
+      });
     } else if (v.is_number()) {
       double d = v.get<double>();
-      if (std::isfinite(d)) f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedNumber(d)));
+      if (std::isfinite(d)) {
+        f.bitmap_keys.Add([&](std::string* out) {
+          keys::AppendValuePrefix(out, org, attr);
+          keys::AppendTypedNumber(out, d);
+        });
+      }
     } else if (v.is_string()) {
       const auto& s = v.get_ref<const std::string&>();
-      f.bitmap_keys.insert(keys::ValueBitmap(org, attr, keys::TypedString(s)));
+      f.bitmap_keys.Add([&](std::string* out) {
+        keys::AppendValuePrefix(out, org, attr);
+        keys::AppendTypedString(out, s);
+      });
       if (auto ms = ParseLsqDate(s)) add_date(attr, *ms);
     }
   };
   if (parts & kAttrBase) {
-    f.bitmap_keys.insert(keys::UniverseBitmap(org));
-    for (const char* attr : {"createdon", "modifiedon"}) f.bitmap_keys.insert(keys::HasBitmap(org, attr));
+    f.bitmap_keys.Add([&](std::string* out) { keys::AppendUniverseBitmap(out, org); });
+    for (const char* attr : {"createdon", "modifiedon"}) add_has(attr);
   }
   if ((parts & kAttrOwner) && a->owner_id) add_value("ownerid", *a->owner_id);
   if (parts & kAttrCreated) add_date("createdon", a->created_ms);
   if (parts & kAttrModified) add_date("modifiedon", a->modified_ms);
   if ((parts & kAttrActivityDate) && a->activity_max_ms) {
-    f.bitmap_keys.insert(keys::HasBitmap(org, "prospectactivitydate_max"));
+    add_has("prospectactivitydate_max");
     add_date("prospectactivitydate_max", *a->activity_max_ms);
   }
   if ((parts & kAttrActivityName) && a->activity_max_name) add_value("prospectactivityname_max", *a->activity_max_name);
@@ -238,7 +252,9 @@ AttributeFacts DeriveAttributeFacts(std::string_view org, uint32_t lead_num, con
     // no field adds to another part's keys.
     std::set<std::string> seen;
     for (auto it = a->fields.begin(); it != a->fields.end(); ++it) {
-      if (!it->is_null()) f.bitmap_keys.insert(keys::ExactKeyBitmap(org, it.key()));
+      if (!it->is_null()) {
+        f.bitmap_keys.Add([&](std::string* out) { keys::AppendExactKeyBitmap(out, org, it.key()); });
+      }
       std::string attr = NormalizeColumn(it.key());
       if (FixedColumnOf(attr) != FixedColumn::kNone) continue;
       const auto [column, first] = seen.insert(std::move(attr));

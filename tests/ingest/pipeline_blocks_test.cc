@@ -23,7 +23,7 @@ std::string StreamText() {
   tools::GeneratorOptions o;
   o.seed = 5;
   o.orgs = 2;
-  o.leads_per_org = 900;
+  o.leads_per_org = 3500;  // more than 4 blocks of Pipeline::kBlockMessages
   o.days = 60;
   o.changes_per_lead = 4;
   o.activities_per_lead = 5;

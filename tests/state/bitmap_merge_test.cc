@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -16,6 +17,7 @@
 #include <chrono>
 
 #include "state/store.h"
+#include <rocksdb/merge_operator.h>
 #include "tests/testing/check_ok.h"
 #include "tests/testing/harness.h"
 
@@ -113,6 +115,81 @@ TEST_CASE("deltas fold in order: a later delta wins for a lead both touch") {
   CHECK(v == Canonical({1, 3}));
   REQUIRE_OK(before->Get(Cf::kBitmaps, "k", &v));  // a snapshot keeps its version
   CHECK(v == Canonical({1, 2, 3}));
+}
+
+// The merge operator alone, on chains of operands of every form CRoaring
+// writes (a few numbers: arrays; consecutive ones: runs; thousands: bitsets):
+// the full merge equals applying each operand in order to the chunk, and the
+// partial merge is one operand with that effect, in the bytes of the delta of
+// the same sets.
+TEST_CASE("the merge operator combines chains of small, run and large deltas exactly as applying them in order") {
+  const auto op = NewBitmapMergeOperator();
+  std::mt19937 rng(29);
+  auto random_set = [&](int kind) {
+    std::set<uint32_t> out;
+    const uint32_t base = (rng() % 3) * 65536 + rng() % 60000;
+    if (kind == 0) {  // a lead or a few
+      for (int i = static_cast<int>(rng() % 4); i > 0; --i) out.insert(base + rng() % 300);
+    } else if (kind == 1) {  // consecutive: a run
+      for (uint32_t i = 0, n = 2 + rng() % 40; i < n; ++i) out.insert(base + i);
+    } else {  // thousands in one chunk: a bitset container
+      for (int i = 0; i < 5000; ++i) out.insert(base / 65536 * 65536 + rng() % 65536);
+    }
+    return out;
+  };
+  auto bitmap = [](const std::set<uint32_t>& s) {
+    Roaring r;
+    for (uint32_t x : s) r.add(x);
+    return r;
+  };
+  for (int round = 0; round < 300; ++round) {
+    CAPTURE(round);
+    std::set<uint32_t> model = random_set(static_cast<int>(rng() % 3));
+    Roaring start = bitmap(model);
+    const std::string existing = EncodeBitmapChunk(&start);
+    std::vector<std::string> operands;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    const int large_every = round % 3 == 0 ? 7 : 1000;  // some chains all small
+    for (int i = 0; i < n; ++i) {
+      const int kind = i % large_every == large_every - 1 ? 2 : static_cast<int>(rng() % 4 == 0);
+      std::set<uint32_t> adds = random_set(kind), removes = random_set(static_cast<int>(rng() % 2));
+      if (rng() % 3 == 0) removes.clear();
+      if (rng() % 5 == 0) adds.clear();
+      for (uint32_t x : removes) model.erase(x);  // remove, then add
+      model.insert(adds.begin(), adds.end());
+      operands.push_back(EncodeBitmapDelta(bitmap(adds), bitmap(removes)));
+    }
+    std::vector<rocksdb::Slice> list(operands.begin(), operands.end());
+    const rocksdb::Slice existing_slice(existing);
+    const rocksdb::Slice key("k");
+    rocksdb::MergeOperator::MergeOperationInput in(key, &existing_slice, list, nullptr);
+    std::string merged;
+    rocksdb::Slice existing_operand;
+    rocksdb::MergeOperator::MergeOperationOutput out(merged, existing_operand);
+    REQUIRE(op->FullMergeV2(in, &out));
+    CHECK(merged == Canonical(model));
+    // The partial merge: one delta that does what the chain does, to the
+    // chunk and to any other.
+    std::string partial;
+    const std::deque<rocksdb::Slice> deque(list.begin(), list.end());
+    REQUIRE(op->PartialMergeMulti(key, deque, &partial, nullptr));
+    Roaring p_adds, p_removes;
+    REQUIRE_OK(DecodeBitmapDelta(partial, &p_adds, &p_removes));
+    CHECK(partial == EncodeBitmapDelta(p_adds, p_removes));
+    Roaring after = start;
+    after -= p_removes;
+    after |= p_adds;
+    CHECK(EncodeBitmapChunk(&after) == Canonical(model));
+    Roaring empty;
+    after = empty;
+    after -= p_removes;
+    after |= p_adds;
+    std::set<uint32_t> from_empty;
+    for (uint32_t x : model) {
+      if (p_adds.contains(x)) from_empty.insert(x);
+    }
+    CHECK(EncodeBitmapChunk(&after) == Canonical(from_empty));
+  }
 }
 
 TEST_CASE("a chunk emptied by deltas reads as absent") {

@@ -173,16 +173,16 @@ TEST_CASE("facts of the changed parts give the same difference as all the facts"
   auto diff = [](const AttributeFacts& was, const AttributeFacts& now) {
     std::set<std::string> out;
     for (const auto& k : was.bitmap_keys) {
-      if (!now.bitmap_keys.count(k)) out.insert("-b" + k);
+      if (!now.bitmap_keys.count(k)) out.insert("-b" + std::string(k));
     }
     for (const auto& k : now.bitmap_keys) {
-      if (!was.bitmap_keys.count(k)) out.insert("+b" + k);
+      if (!was.bitmap_keys.count(k)) out.insert("+b" + std::string(k));
     }
     for (const auto& k : was.index_keys) {
-      if (!now.index_keys.count(k)) out.insert("-i" + k);
+      if (!now.index_keys.count(k)) out.insert("-i" + std::string(k));
     }
     for (const auto& k : now.index_keys) {
-      if (!was.index_keys.count(k)) out.insert("+i" + k);
+      if (!was.index_keys.count(k)) out.insert("+i" + std::string(k));
     }
     return out;
   };

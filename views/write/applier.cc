@@ -7,6 +7,7 @@
 
 #include "state/entry_set_merge.h"
 #include "state/record_set_merge.h"
+#include "views/detail/merge_sorted.h"
 #include "views/keys.h"
 #include "views/write/lead_diff.h"
 #include "views/time.h"
@@ -135,7 +136,12 @@ Status Applier::Land(Status s) {
   inflight_counters_ = Counters();
   inflight_meta_.Clear();
   for (auto& b : inflight_buckets_) b->Clear();
-  dedup_.Land(&inflight_dedup_);  // before the keys it views go
+  // Before the keys it views go; a catch-up batch's fingerprints on the
+  // workers, which would wait meanwhile (the serial insert was ~4% of a
+  // two-worker `ingest --file`, session 26).
+  const DedupSet::ParallelFn parallel = OnWorkers();
+  const bool in_parallel = inflight_events_ >= min_parallel_events_ && parts_.size() > 1;
+  dedup_.Land(&inflight_dedup_, in_parallel ? &parallel : nullptr);
   (void)ForEachPart(inflight_events_, [this](size_t p) {
     Part* part = parts_[p].get();
     part->inflight_batch.Clear();
@@ -145,6 +151,14 @@ Status Applier::Land(Status s) {
   });
   inflight_events_ = 0;
   return Status::Ok();
+}
+
+DedupSet::ParallelFn Applier::OnWorkers() {
+  return [this](size_t n, const std::function<void(size_t)>& fn) {
+    pool_.ParallelFor(n, [&](size_t part, size_t parts) {
+      for (size_t i = part; i < n; i += parts) fn(i);
+    });
+  };
 }
 
 Status Applier::Sync() {
@@ -451,7 +465,7 @@ void Applier::DiffPart(Part* part) {
   // (keys::DateEntriesDay): one merge operand per key (state/entry_set_merge.h).
   using Entry = std::array<char, state::kEntryBytes>;
   std::unordered_map<std::string, std::pair<std::vector<Entry>, std::vector<Entry>>> date_deltas;
-  auto note_date = [&](const std::string& entry_key, bool add) {
+  auto note_date = [&](std::string_view entry_key, bool add) {
     std::string day_key;
     const std::string_view entry = keys::SplitDateEntry(entry_key, &day_key);
     auto& [adds, removes] = date_deltas[std::move(day_key)];
@@ -497,7 +511,7 @@ void Applier::DiffPart(Part* part) {
         part->outbox.SendFactRef({f.kind, f.level, a, pair ? status_refs[f.b] : 0, f.unit}, num, add);
       }
     }
-    for (const auto& [k, add] : d.bitmap_ops) part->outbox.Send(k, num, add);
+    d.bitmap_ops.ForEach([&](std::string_view k, bool add) { part->outbox.Send(k, num, add); });
     for (const auto& k : d.log_deletes) note_log(k, nullptr);
     for (auto& [k, v] : d.log_puts) note_log(k, &v);
     for (auto& p : d.pairs) {
@@ -518,8 +532,8 @@ void Applier::DiffPart(Part* part) {
       batch.Merge(Cf::kLeads, key, slot->journal);
       slot->journal_bytes += slot->journal.size();
     }
-    for (const auto& k : d.index_deletes) note_date(k, false);
-    for (const auto& k : d.index_puts) note_date(k, true);
+    d.index_deletes.ForEach([&](std::string_view k, bool) { note_date(k, false); });
+    d.index_puts.ForEach([&](std::string_view k, bool) { note_date(k, true); });
     if (d.row_changed) {
       if (!d.row.empty()) {
         batch.Put(Cf::kLeadRows, keys::LeadId(org, num), d.row);
@@ -645,27 +659,23 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       std::sort(run.begin(), run.end(), DedupSet::EntryLess);
       return Status::Ok();
     });
+    // The runs merged pairwise; a big pair in ranges on the workers (a
+    // catch-up batch's merge on this thread alone was ~1% of a two-worker
+    // `ingest --file` with the worker waiting, session 26).
+    const DedupSet::ParallelFn parallel = OnWorkers();
+    const bool in_parallel = pending_events_ >= min_parallel_events_ && parts_.size() > 1;
     std::vector<DedupSet::Entry> entries;
     for (auto& run : runs) {
       if (entries.empty()) {
         entries = std::move(run);
         continue;
       }
-      const size_t mid = entries.size();
-      entries.insert(entries.end(), run.begin(), run.end());
-      std::inplace_merge(entries.begin(), entries.begin() + static_cast<long>(mid), entries.end(),
-                         DedupSet::EntryLess);
+      entries = detail::MergeSorted(entries, run, DedupSet::EntryLess, in_parallel ? &parallel : nullptr);
     }
     // A catch-up batch's generation: its bucket records built on the
     // workers too.
-    const DedupSet::ParallelFn parallel = [this](size_t n, const std::function<void(size_t)>& fn) {
-      pool_.ParallelFor(n, [&](size_t part, size_t parts) {
-        for (size_t i = part; i < n; i += parts) fn(i);
-      });
-    };
     std::vector<state::WriteBatch*> buckets;
     for (auto& b : inflight_buckets_) buckets.push_back(b.get());
-    const bool in_parallel = pending_events_ >= min_parallel_events_ && parts_.size() > 1;
     s = dedup_.Stage(std::move(entries), &batch, &inflight_dedup_, in_parallel ? &parallel : nullptr, buckets);
     if (!s.ok()) {
       batch.Clear();

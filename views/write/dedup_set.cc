@@ -82,25 +82,44 @@ Status Malformed(std::string_view key) {
 
 // --- the table ---
 
-void DedupSet::Table::Reserve(size_t keys) {
+void DedupSet::Table::Reserve(size_t keys, const ParallelFn* parallel) {
   // At most 3/4 full.
   const size_t want = keys + keys / 3 + 16;
-  if (want > slots_.size()) Grow(std::max(want, slots_.size() * 2));
+  if (want > slots_.size()) Grow(std::max(want, slots_.size() * 2), parallel);
 }
 
-void DedupSet::Table::Grow(size_t capacity) {
-  Move(old_.size());  // a move still under way finishes first
+void DedupSet::Table::Grow(size_t capacity, const ParallelFn* parallel) {
+  Move(old_.size(), parallel);  // a move still under way finishes first
   old_.swap(slots_);
   moved_ = 0;
   slots_.assign(capacity, 0);
-  if (old_.size() < incremental_growth_slots_) Move(old_.size());
+  if (old_.size() < incremental_growth_slots_) Move(old_.size(), parallel);
 }
 
-void DedupSet::Table::Move(size_t n) {
-  const size_t end = std::min(old_.size(), moved_ + n);
-  for (; moved_ < end; ++moved_) {
-    if (old_[moved_]) Place(old_[moved_]);
+void DedupSet::Table::ForRanges(size_t n, const ParallelFn* parallel, const std::function<void(size_t, size_t)>& fn) {
+  constexpr size_t kMinParallel = 32768;  // below this, waking a thread costs more than it saves
+  constexpr size_t kRanges = 16;          // more ranges than threads: a slow thread holds less up
+  if (parallel == nullptr || n < kMinParallel) {
+    fn(0, n);
+    return;
   }
+  (*parallel)(kRanges, [&](size_t r) { fn(n * r / kRanges, n * (r + 1) / kRanges); });
+}
+
+void DedupSet::Table::Move(size_t n, const ParallelFn* parallel) {
+  const size_t begin = moved_, end = std::min(old_.size(), moved_ + n);
+  if (parallel != nullptr) {
+    ForRanges(end - begin, parallel, [&](size_t from, size_t to) {
+      for (size_t i = begin + from; i < begin + to; ++i) {
+        if (old_[i]) PlaceAtomic(old_[i]);
+      }
+    });
+  } else {
+    for (size_t i = begin; i < end; ++i) {
+      if (old_[i]) Place(old_[i]);
+    }
+  }
+  moved_ = end;
   if (moved_ == old_.size()) {
     old_.clear();
     old_.shrink_to_fit();
@@ -117,18 +136,38 @@ void DedupSet::Table::Place(uint64_t slot) {
   slots_[i] = slot;
 }
 
-void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen) {
-  Reserve(size_ + n);
+void DedupSet::Table::PlaceAtomic(uint64_t slot) {
+  size_t i = Home(slot >> 32);
+  const size_t n = slots_.size();
+  for (;;) {
+    uint64_t free = 0;
+    // Relaxed: the threads' loop returns through a lock, which orders
+    // these stores before any lookup.
+    if (__atomic_compare_exchange_n(&slots_[i], &free, slot, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return;
+    if (++i == n) i = 0;
+  }
+}
+
+void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen, const ParallelFn* parallel) {
+  Reserve(size_ + n, parallel);
   // Slots are random: fetch a few ahead.
   constexpr size_t kAhead = 16;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(&slots_[Home(Tag(hashes[i + kAhead]))], 1);
-    Place((Tag(hashes[i]) << 32) | gen);
-  }
+  ForRanges(n, parallel, [&](size_t begin, size_t end) {
+    const bool racing = begin != 0 || end != n;
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kAhead < end) __builtin_prefetch(&slots_[Home(Tag(hashes[i + kAhead]))], 1);
+      const uint64_t slot = (Tag(hashes[i]) << 32) | gen;
+      if (racing) {
+        PlaceAtomic(slot);
+      } else {
+        Place(slot);
+      }
+    }
+  });
   size_ += n;
   // The new table has at least twice the old one's slots, so moving 8
   // old slots per insert ends the move long before it fills.
-  if (growing()) Move(std::max<size_t>(8 * n, incremental_growth_slots_ / 256));
+  if (growing()) Move(std::max<size_t>(8 * n, incremental_growth_slots_ / 256), parallel);
 }
 
 template <typename Fn>
@@ -410,7 +449,7 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
   return Status::Ok();
 }
 
-void DedupSet::Land(Staged* staged) {
+void DedupSet::Land(Staged* staged, const ParallelFn* parallel) {
   for (uint32_t shard : staged->sealed) {
     ShardState& st = shards_[shard];
     st.open_records.clear();
@@ -429,7 +468,7 @@ void DedupSet::Land(Staged* staged) {
   for (Staged::Gen& gen : staged->gens) {
     const auto index = static_cast<uint32_t>(gens_.size());
     gens_.push_back({gen.shard, gen.seq, gen.buckets});
-    table_.InsertMany(gen.hashes.data(), gen.hashes.size(), index);
+    table_.InsertMany(gen.hashes.data(), gen.hashes.size(), index, parallel);
     sealed_keys_ += gen.hashes.size();
     shards_[gen.shard].next_gen = gen.seq + 1;
   }

@@ -138,8 +138,11 @@ class DedupSet {
   using ParallelFn = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
   Status Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged,
                const ParallelFn* parallel = nullptr, std::span<state::WriteBatch* const> bucket_batches = {}) const;
-  // The batch staged as *staged landed: the set holds its keys.
-  void Land(Staged* staged);
+  // The batch staged as *staged landed: the set holds its keys. With
+  // parallel, a generation's fingerprints (a catch-up batch's: hundreds of
+  // thousands) go into the table on every thread (Table::InsertMany): the
+  // applier lands a batch while its workers would otherwise wait.
+  void Land(Staged* staged, const ParallelFn* parallel = nullptr);
 
   // Keys in the set, and estimated bytes of memory it holds.
   size_t size() const { return sealed_keys_ + open_.size(); }
@@ -182,7 +185,12 @@ class DedupSet {
   class Table {
    public:
     explicit Table(size_t incremental_growth_slots) : incremental_growth_slots_(incremental_growth_slots) {}
-    void InsertMany(const uint64_t* hashes, size_t n, uint32_t gen);
+    // With parallel (and enough hashes to be worth it), the hashes are
+    // placed by every thread at once: slots are claimed by compare-and-swap,
+    // so two threads never take one slot. Which free slot of its probe chain
+    // a key lands in then depends on the threads' timing, which no lookup
+    // can tell (ForEachMatch reports every slot of the chain with the tag).
+    void InsertMany(const uint64_t* hashes, size_t n, uint32_t gen, const ParallelFn* parallel = nullptr);
     // Calls fn(gen) for each slot whose tag is hash's.
     template <typename Fn>
     void ForEachMatch(uint64_t hash, Fn&& fn) const;
@@ -201,7 +209,7 @@ class DedupSet {
       moved_ = 0;
       size_ = 0;
     }
-    void Reserve(size_t keys);
+    void Reserve(size_t keys, const ParallelFn* parallel = nullptr);
 
    private:
     static uint64_t Tag(uint64_t hash) {
@@ -212,10 +220,15 @@ class DedupSet {
       return static_cast<size_t>((static_cast<unsigned __int128>(tag << 32) * slots) >> 64);
     }
     size_t Home(uint64_t tag) const { return Home(tag, slots_.size()); }
-    void Grow(size_t capacity);
-    // Moves up to n more old slots into the new table.
-    void Move(size_t n);
+    void Grow(size_t capacity, const ParallelFn* parallel = nullptr);
+    // Moves up to n more old slots into the new table (on every thread
+    // with parallel).
+    void Move(size_t n, const ParallelFn* parallel = nullptr);
     void Place(uint64_t slot);
+    void PlaceAtomic(uint64_t slot);  // Place, racing other PlaceAtomic calls
+    // fn(begin, end) over [0, n) in ranges, on every thread of parallel
+    // (null, or n too small to be worth it: on this one).
+    static void ForRanges(size_t n, const ParallelFn* parallel, const std::function<void(size_t, size_t)>& fn);
     size_t incremental_growth_slots_;
     std::vector<uint64_t> slots_;
     std::vector<uint64_t> old_;  // being moved into slots_; [0, moved_) done

@@ -35,10 +35,10 @@ LeadDiff DiffLead(std::string_view org, std::string_view lead_id, const LeadReco
 
   std::optional<LeadAttributes>& attrs = *before.attributes;
   auto diff_parts = [&](const AttributeFacts& was, const AttributeFacts& now) {
-    detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, false); });
-    detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](const std::string& k) { d.bitmap_ops.emplace_back(k, true); });
-    detail::ForEachMissing(was.index_keys, now.index_keys, [&](const std::string& k) { d.index_deletes.push_back(k); });
-    detail::ForEachMissing(now.index_keys, was.index_keys, [&](const std::string& k) { d.index_puts.push_back(k); });
+    detail::ForEachMissing(was.bitmap_keys, now.bitmap_keys, [&](std::string_view k) { d.bitmap_ops.push_back(k, false); });
+    detail::ForEachMissing(now.bitmap_keys, was.bitmap_keys, [&](std::string_view k) { d.bitmap_ops.push_back(k, true); });
+    detail::ForEachMissing(was.index_keys, now.index_keys, [&](std::string_view k) { d.index_deletes.push_back(k); });
+    detail::ForEachMissing(now.index_keys, was.index_keys, [&](std::string_view k) { d.index_puts.push_back(k); });
   };
   if (before.fields_unchanged) {
     // Status changes and activities only move the status, ModifiedOn (the

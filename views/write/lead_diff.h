@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "views/detail/key_set.h"
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
@@ -53,11 +54,11 @@ struct LeadDiff {
   // written by the chunk outbox, not built here), its attribute facts by
   // logical key.
   std::vector<std::pair<BitmapFact, bool>> fact_ops;
-  std::vector<std::pair<std::string, bool>> bitmap_ops;
+  detail::KeyList bitmap_ops;  // flag: joins
   std::vector<std::pair<std::string, std::string>> log_puts;  // keys::Log -> value
   std::vector<std::string> log_deletes;
   std::vector<std::string> pairs;  // keys::Pair of transitions new to this lead
-  std::vector<std::string> index_puts, index_deletes;  // keys::DateEntry
+  detail::KeyList index_puts, index_deletes;  // keys::DateEntry
   // The row after the batch ("" when the lead has none) and whether it
   // differs from the row before.
   std::string row;

@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/testing/check_ok.h"
@@ -22,6 +24,7 @@ using state::Cf;
 // that both sets always agree with the model.
 struct Model {
   explicit Model(DedupSet::Options o) : options(std::move(o)), set(std::make_unique<DedupSet>(options)) {}
+  const DedupSet::ParallelFn* parallel = nullptr;  // Land's
 
   // One batch: each key is looked up, then the new ones are staged,
   // written and landed. Returns how many were new.
@@ -50,7 +53,7 @@ struct Model {
       return 0;
     }
     REQUIRE_OK(db.store()->Write(&wb));
-    set->Land(&staged);
+    set->Land(&staged, parallel);
     landed.insert(in_batch.begin(), in_batch.end());
     CHECK(set->size() == landed.size());
     return in_batch.size();
@@ -156,6 +159,46 @@ TEST_CASE("the fingerprint table grows incrementally: every key is found while i
   CHECK(growing > 10);  // the moves spanned batches
   CHECK(m.set->generations() == 150);
   m.Reload();
+}
+
+// Runs fn(i) for every i in [0, n) on two threads of its own at once.
+const DedupSet::ParallelFn kTwoThreads = [](size_t n, const std::function<void(size_t)>& fn) {
+  std::thread other([&] {
+    for (size_t i = 1; i < n; i += 2) fn(i);
+  });
+  for (size_t i = 0; i < n; i += 2) fn(i);
+  other.join();
+};
+
+TEST_CASE("catch-up generations land on two threads at once: every key is found, no new key is") {
+  for (size_t incremental : {size_t{0}, size_t{1} << 20}) {
+    CAPTURE(incremental);
+    DedupSet::Options o;
+    o.incremental_growth_slots = incremental;  // 0: the moves run on the threads too
+    Model m(o);
+    m.parallel = &kTwoThreads;
+    for (int b = 0; b < 4; ++b) {
+      std::vector<std::pair<std::string, uint32_t>> keys;
+      // A generation each (the default seal), big enough to be placed in
+      // parallel; every fifth key of the batch before repeats.
+      for (int i = 0; i < 40000; ++i) keys.emplace_back("org" + std::string(1, '\0') + std::to_string(b) + "-" + std::to_string(i), 1);
+      for (int i = 0; b > 0 && i < 40000; i += 5) keys.emplace_back("org" + std::string(1, '\0') + std::to_string(b - 1) + "-" + std::to_string(i), 1);
+      REQUIRE(m.Batch(keys) == 40000);
+    }
+    CHECK(m.set->generations() == 4);
+    for (const auto& key : m.landed) {
+      bool found = false;
+      REQUIRE_OK(m.set->Contains(*m.db.store(), o.hash(key), key, &found));
+      REQUIRE(found);
+    }
+    for (int i = 0; i < 2000; ++i) {
+      const std::string key = "org" + std::string(1, '\0') + "new-" + std::to_string(i);
+      bool found = true;
+      REQUIRE_OK(m.set->Contains(*m.db.store(), o.hash(key), key, &found));
+      REQUIRE_FALSE(found);
+    }
+    m.Reload();
+  }
 }
 
 TEST_CASE("fingerprint collisions never make a new key a duplicate") {
