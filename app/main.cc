@@ -268,14 +268,6 @@ void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
   }
 }
 
-state::Store::Options StoreOptions(const ingest::MemoryBudget& budget) {
-  state::Store::Options o;
-  o.block_cache_bytes = budget.block_cache;
-  o.write_buffer_bytes = budget.write_buffers;
-  o.max_staged_bytes = budget.staged_bytes;
-  return o;
-}
-
 // Opens the state in dir and checks its layout (views::CheckStateFormat);
 // on failure returns false with the message for Fail.
 bool OpenState(const std::string& dir, uint64_t min_free_bytes, const state::Store::Options& options,
@@ -349,7 +341,7 @@ int Serve(const app::ServeOptions& o) {
   const ingest::MemoryBudget budget = ingest::MemoryBudget::Split(o.memory_budget_bytes);
   std::unique_ptr<state::Store> store;
   std::string error;
-  state::Store::Options store_options = StoreOptions(budget);
+  state::Store::Options store_options = budget.StoreOptions();
   store_options.checkpoint_interval_ms = o.checkpoint_interval_ms;
   store_options.min_free_disk_bytes = min_free_bytes;
   store_options.bitmap_cache_bytes = budget.bitmap_cache;  // the reports' (ingest --file serves none)
@@ -479,7 +471,7 @@ int IngestFile(const app::IngestOptions& o) {
   const int64_t batch = o.batch.value_or(static_cast<int64_t>(budget.batch_events));
   std::unique_ptr<state::Store> store;
   std::string error;
-  if (!OpenState(data_dir, min_free_bytes, StoreOptions(budget), &store, &error)) return Fail(error);
+  if (!OpenState(data_dir, min_free_bytes, budget.StoreOptions(), &store, &error)) return Fail(error);
   // On a terminal, a progress line after each batch (at most twice a
   // second): lines done and the rate; the summary line stays on stdout.
   const auto started = std::chrono::steady_clock::now();

@@ -119,10 +119,7 @@ int main(int argc, char** argv) {
   }
 
   const ingest::MemoryBudget budget = ingest::MemoryBudget::Split(budget_mb << 20);
-  state::Store::Options o;
-  o.block_cache_bytes = budget.block_cache;
-  o.write_buffer_bytes = budget.write_buffers;
-  o.max_staged_bytes = budget.staged_bytes;
+  state::Store::Options o = budget.StoreOptions();  // the service's
   o.bitmap_cache_bytes = budget.bitmap_cache;
   o.checkpoint_interval_ms = 3'600'000;  // checkpoints come from this loop
   std::unique_ptr<state::Store> store;

@@ -52,4 +52,12 @@ std::string MemoryBudget::Describe() const {
          state::HumanBytes(prefetch) + ", staged live batches " + state::HumanBytes(staged_bytes) + ", batches of up to " + std::to_string(batch_events) + " events";
 }
 
+state::Store::Options MemoryBudget::StoreOptions() const {
+  state::Store::Options o;
+  o.block_cache_bytes = block_cache;
+  o.write_buffer_bytes = write_buffers;
+  o.max_staged_bytes = staged_bytes;
+  return o;
+}
+
 }  // namespace leadflow::ingest

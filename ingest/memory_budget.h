@@ -40,6 +40,8 @@
 #include <string>
 #include <string_view>
 
+#include "state/store.h"
+
 namespace leadflow::ingest {
 
 struct MemoryBudget {
@@ -70,6 +72,9 @@ struct MemoryBudget {
   static std::optional<uint64_t> Parse(std::string_view text);
   // "2.0 GiB: lead cache 716.8 MiB, write buffers ..." for the start-up log.
   std::string Describe() const;
+  // The store's share: block cache, write buffers and staged bytes (the
+  // bitmap cache is the reports', set by whoever serves them).
+  state::Store::Options StoreOptions() const;
 };
 
 }  // namespace leadflow::ingest

@@ -56,17 +56,25 @@ bool ReadArrayPortable(std::string_view b, std::vector<uint32_t>* out) {
   return data == b.size();
 }
 
+// A delta's two serializations, the adds' and the removes'; false when bytes
+// are not a delta.
+bool SplitDelta(std::string_view bytes, std::string_view* adds, std::string_view* removes) {
+  if (bytes.size() < kDeltaHeader || bytes[0] != kDeltaTag) return false;
+  uint32_t adds_size = 0;
+  for (int i = 0; i < 4; ++i) adds_size |= uint32_t{static_cast<unsigned char>(bytes[1 + i])} << (8 * i);
+  if (adds_size > bytes.size() - kDeltaHeader) return false;
+  *adds = bytes.substr(kDeltaHeader, adds_size);
+  *removes = bytes.substr(kDeltaHeader + adds_size);
+  return true;
+}
+
 // A delta's adds and removes as sorted lists, when both are arrays
 // (ReadArrayPortable); false otherwise.
 bool ReadSmallDelta(std::string_view bytes, std::vector<uint32_t>* adds, std::vector<uint32_t>* removes) {
   adds->clear();
   removes->clear();
-  if (bytes.size() < kDeltaHeader || bytes[0] != kDeltaTag) return false;
-  uint32_t adds_size = 0;
-  for (int i = 0; i < 4; ++i) adds_size |= uint32_t{static_cast<unsigned char>(bytes[1 + i])} << (8 * i);
-  if (adds_size > bytes.size() - kDeltaHeader) return false;
-  return ReadArrayPortable(bytes.substr(kDeltaHeader, adds_size), adds) &&
-         ReadArrayPortable(bytes.substr(kDeltaHeader + adds_size), removes);
+  std::string_view a, r;
+  return SplitDelta(bytes, &a, &r) && ReadArrayPortable(a, adds) && ReadArrayPortable(r, removes);
 }
 
 // Combine over sorted lists: *adds and *removes become the delta of them
@@ -136,6 +144,18 @@ bool CombineSmallDeltas(const Operands& operands, std::vector<uint32_t>* adds, s
   return true;
 }
 
+// Every operand combined into one delta through CRoaring (any form);
+// false when an operand is not a delta.
+template <typename Operands>
+bool CombineDeltas(const Operands& operands, Roaring* adds, Roaring* removes) {
+  Roaring next_adds, next_removes;
+  for (const rocksdb::Slice& operand : operands) {
+    if (!DecodeBitmapDelta(operand.ToStringView(), &next_adds, &next_removes).ok()) return false;
+    Combine(adds, removes, next_adds, next_removes);
+  }
+  return true;
+}
+
 Roaring OfSorted(const std::vector<uint32_t>& v) {
   Roaring r;
   r.addMany(v.size(), v.data());
@@ -161,12 +181,8 @@ class BitmapMergeOperator : public rocksdb::MergeOperator {
     if (CombineSmallDeltas(in.operand_list, &small_adds, &small_removes)) {
       adds = OfSorted(small_adds);
       removes = OfSorted(small_removes);
-    } else {
-      Roaring next_adds, next_removes;
-      for (const rocksdb::Slice& operand : in.operand_list) {
-        if (!DecodeBitmapDelta(operand.ToStringView(), &next_adds, &next_removes).ok()) return false;
-        Combine(&adds, &removes, next_adds, next_removes);
-      }
+    } else if (!CombineDeltas(in.operand_list, &adds, &removes)) {
+      return false;
     }
     chunk -= removes;
     chunk |= adds;
@@ -181,11 +197,8 @@ class BitmapMergeOperator : public rocksdb::MergeOperator {
       *new_value = EncodeBitmapDelta(small_adds, small_removes);  // the same bytes as from bitmaps
       return true;
     }
-    Roaring adds, removes, next_adds, next_removes;
-    for (const rocksdb::Slice& operand : operands) {
-      if (!DecodeBitmapDelta(operand.ToStringView(), &next_adds, &next_removes).ok()) return false;
-      Combine(&adds, &removes, next_adds, next_removes);
-    }
+    Roaring adds, removes;
+    if (!CombineDeltas(operands, &adds, &removes)) return false;
     *new_value = EncodeBitmapDelta(adds, removes);
     return true;
   }
@@ -289,12 +302,8 @@ std::string EncodeBitmapDelta(const Roaring& adds, const Roaring& removes) {
 }
 
 Status DecodeBitmapDelta(std::string_view bytes, Roaring* adds, Roaring* removes) {
-  if (bytes.size() < kDeltaHeader || bytes[0] != kDeltaTag) return Status::Corruption("bad bitmap delta");
-  uint32_t adds_size = 0;
-  for (int i = 0; i < 4; ++i) adds_size |= uint32_t{static_cast<unsigned char>(bytes[1 + i])} << (8 * i);
-  if (adds_size > bytes.size() - kDeltaHeader) return Status::Corruption("bad bitmap delta");
-  if (!DecodeBitmapChunk(bytes.substr(kDeltaHeader, adds_size), adds).ok() ||
-      !DecodeBitmapChunk(bytes.substr(kDeltaHeader + adds_size), removes).ok()) {
+  std::string_view a, r;
+  if (!SplitDelta(bytes, &a, &r) || !DecodeBitmapChunk(a, adds).ok() || !DecodeBitmapChunk(r, removes).ok()) {
     return Status::Corruption("bad bitmap delta");
   }
   return Status::Ok();

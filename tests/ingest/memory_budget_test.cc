@@ -44,6 +44,12 @@ TEST_CASE("the budget's parts fit in it, with room left for the batches") {
   const MemoryBudget d = MemoryBudget::Split(MemoryBudget::kDefaultBytes);
   CHECK(d.lead_cache > d.block_cache);  // leads are what ingest re-reads most
   CHECK(d.Describe().find("lead cache") != std::string::npos);
+  // The store's share, as `serve`, `ingest` and the benches open it.
+  const state::Store::Options o = d.StoreOptions();
+  CHECK(o.block_cache_bytes == d.block_cache);
+  CHECK(o.write_buffer_bytes == d.write_buffers);
+  CHECK(o.max_staged_bytes == d.staged_bytes);
+  CHECK(o.bitmap_cache_bytes == 0);  // the reports' share, set by `serve`
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 // The result equals std::merge(a, b, less) (stable: of equal elements, a's
 // come first) however the ranges are run.
 //
-// Thread safety: a function of its arguments; parallel runs fn(i) for
-// every i in [0, n) and returns when all are done.
+// Thread safety: a function of its arguments (parallel: a ParallelRunner,
+// views/detail/worker_pool.h).
 #ifndef LEADFLOW_VIEWS_DETAIL_MERGE_SORTED_H_
 #define LEADFLOW_VIEWS_DETAIL_MERGE_SORTED_H_
 
@@ -15,9 +15,9 @@
 #include <functional>
 #include <vector>
 
-namespace leadflow::views::detail {
+#include "views/detail/worker_pool.h"
 
-using ParallelRunner = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+namespace leadflow::views::detail {
 
 template <typename T, typename Less>
 std::vector<T> MergeSorted(const std::vector<T>& a, const std::vector<T>& b, Less less,

@@ -24,6 +24,12 @@
 
 namespace leadflow::views::detail {
 
+// Runs fn(i) for every i in [0, n), in any order and possibly at once, and
+// returns when all are done: how a step that splits its work into
+// independent tasks (views/write/dedup_set.h, views/detail/merge_sorted.h)
+// is given threads without knowing the pool (WorkerPool::Runner).
+using ParallelRunner = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+
 class WorkerPool {
  public:
   // workers: the parts a loop is split into (at least 1); workers - 1
@@ -42,6 +48,15 @@ class WorkerPool {
   // A part handles the indexes i of [0, n) with i % parts == part, or any
   // split fn chooses. fn must not throw.
   void ParallelFor(size_t n, const std::function<void(size_t part, size_t parts)>& fn);
+  // A ParallelRunner over ParallelFor: the tasks dealt round-robin to the
+  // parts. The pool must outlive it.
+  ParallelRunner Runner() {
+    return [this](size_t n, const std::function<void(size_t)>& fn) {
+      ParallelFor(n, [&](size_t part, size_t parts) {
+        for (size_t i = part; i < n; i += parts) fn(i);
+      });
+    };
+  }
 
   // Starts the background loop: fn(part, parts) will be called once for
   // every part in [0, parts), by workers between foreground loops, or by

@@ -139,7 +139,7 @@ Status Applier::Land(Status s) {
   // Before the keys it views go; a catch-up batch's fingerprints on the
   // workers, which would wait meanwhile (the serial insert was ~4% of a
   // two-worker `ingest --file`, session 26).
-  const DedupSet::ParallelFn parallel = OnWorkers();
+  const detail::ParallelRunner parallel = pool_.Runner();
   const bool in_parallel = inflight_events_ >= min_parallel_events_ && parts_.size() > 1;
   dedup_.Land(&inflight_dedup_, in_parallel ? &parallel : nullptr);
   (void)ForEachPart(inflight_events_, [this](size_t p) {
@@ -151,14 +151,6 @@ Status Applier::Land(Status s) {
   });
   inflight_events_ = 0;
   return Status::Ok();
-}
-
-DedupSet::ParallelFn Applier::OnWorkers() {
-  return [this](size_t n, const std::function<void(size_t)>& fn) {
-    pool_.ParallelFor(n, [&](size_t part, size_t parts) {
-      for (size_t i = part; i < n; i += parts) fn(i);
-    });
-  };
 }
 
 Status Applier::Sync() {
@@ -662,7 +654,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     // The runs merged pairwise; a big pair in ranges on the workers (a
     // catch-up batch's merge on this thread alone was ~1% of a two-worker
     // `ingest --file` with the worker waiting, session 26).
-    const DedupSet::ParallelFn parallel = OnWorkers();
+    const detail::ParallelRunner parallel = pool_.Runner();
     const bool in_parallel = pending_events_ >= min_parallel_events_ && parts_.size() > 1;
     std::vector<DedupSet::Entry> entries;
     for (auto& run : runs) {

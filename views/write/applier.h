@@ -295,9 +295,6 @@ class Applier {
   void CacheCommittedLeads(Part* part);
   // The in-flight write landed (s OK) or failed (poisons the applier).
   Status Land(Status s);
-  // Runs the duplicate set's parallel steps (DedupSet::ParallelFn) on the
-  // workers.
-  DedupSet::ParallelFn OnWorkers();
   // Commit's failure path: waits for the write in flight, forgets the
   // pending batch.
   void Discard();

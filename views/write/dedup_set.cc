@@ -96,29 +96,29 @@ void DedupSet::Table::Grow(size_t capacity, const ParallelFn* parallel) {
   if (old_.size() < incremental_growth_slots_) Move(old_.size(), parallel);
 }
 
-void DedupSet::Table::ForRanges(size_t n, const ParallelFn* parallel, const std::function<void(size_t, size_t)>& fn) {
+void DedupSet::Table::ForRanges(size_t n, const ParallelFn* parallel,
+                                const std::function<void(size_t, size_t, bool)>& fn) {
   constexpr size_t kMinParallel = 32768;  // below this, waking a thread costs more than it saves
   constexpr size_t kRanges = 16;          // more ranges than threads: a slow thread holds less up
   if (parallel == nullptr || n < kMinParallel) {
-    fn(0, n);
+    fn(0, n, false);
     return;
   }
-  (*parallel)(kRanges, [&](size_t r) { fn(n * r / kRanges, n * (r + 1) / kRanges); });
+  (*parallel)(kRanges, [&](size_t r) { fn(n * r / kRanges, n * (r + 1) / kRanges, true); });
 }
 
 void DedupSet::Table::Move(size_t n, const ParallelFn* parallel) {
   const size_t begin = moved_, end = std::min(old_.size(), moved_ + n);
-  if (parallel != nullptr) {
-    ForRanges(end - begin, parallel, [&](size_t from, size_t to) {
-      for (size_t i = begin + from; i < begin + to; ++i) {
-        if (old_[i]) PlaceAtomic(old_[i]);
+  ForRanges(end - begin, parallel, [&](size_t from, size_t to, bool racing) {
+    for (size_t i = begin + from; i < begin + to; ++i) {
+      if (!old_[i]) continue;
+      if (racing) {
+        PlaceAtomic(old_[i]);
+      } else {
+        Place(old_[i]);
       }
-    });
-  } else {
-    for (size_t i = begin; i < end; ++i) {
-      if (old_[i]) Place(old_[i]);
     }
-  }
+  });
   moved_ = end;
   if (moved_ == old_.size()) {
     old_.clear();
@@ -152,8 +152,7 @@ void DedupSet::Table::InsertMany(const uint64_t* hashes, size_t n, uint32_t gen,
   Reserve(size_ + n, parallel);
   // Slots are random: fetch a few ahead.
   constexpr size_t kAhead = 16;
-  ForRanges(n, parallel, [&](size_t begin, size_t end) {
-    const bool racing = begin != 0 || end != n;
+  ForRanges(n, parallel, [&](size_t begin, size_t end, bool racing) {
     for (size_t i = begin; i < end; ++i) {
       if (i + kAhead < end) __builtin_prefetch(&slots_[Home(Tag(hashes[i + kAhead]))], 1);
       const uint64_t slot = (Tag(hashes[i]) << 32) | gen;

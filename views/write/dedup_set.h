@@ -53,6 +53,7 @@
 #include "state/status.h"
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
+#include "views/detail/worker_pool.h"
 
 namespace leadflow::views {
 
@@ -135,7 +136,7 @@ class DedupSet {
   // records are built in n = bucket_batches.size() ranges, range i's
   // records put into bucket_batches[i] (they are written with batch, in
   // one atomic write); the records are the same either way.
-  using ParallelFn = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+  using ParallelFn = detail::ParallelRunner;
   Status Stage(std::vector<Entry> entries, state::WriteBatch* batch, Staged* staged,
                const ParallelFn* parallel = nullptr, std::span<state::WriteBatch* const> bucket_batches = {}) const;
   // The batch staged as *staged landed: the set holds its keys. With
@@ -226,9 +227,11 @@ class DedupSet {
     void Move(size_t n, const ParallelFn* parallel = nullptr);
     void Place(uint64_t slot);
     void PlaceAtomic(uint64_t slot);  // Place, racing other PlaceAtomic calls
-    // fn(begin, end) over [0, n) in ranges, on every thread of parallel
-    // (null, or n too small to be worth it: on this one).
-    static void ForRanges(size_t n, const ParallelFn* parallel, const std::function<void(size_t, size_t)>& fn);
+    // fn(begin, end, racing) over [0, n) in ranges: on every thread of
+    // parallel (racing true: places must be PlaceAtomic), or, with no
+    // parallel or n too small to be worth it, once on this thread.
+    static void ForRanges(size_t n, const ParallelFn* parallel,
+                          const std::function<void(size_t, size_t, bool)>& fn);
     size_t incremental_growth_slots_;
     std::vector<uint64_t> slots_;
     std::vector<uint64_t> old_;  // being moved into slots_; [0, moved_) done
