@@ -92,7 +92,10 @@ void DedupSet::Table::Grow(size_t capacity, const ParallelFn* parallel) {
   Move(old_.size(), parallel);  // a move still under way finishes first
   old_.swap(slots_);
   moved_ = 0;
-  slots_.assign(capacity, 0);
+  slots_ = Slots();
+  slots_.resize(capacity);  // not zeroed yet (NoInitAllocator)
+  ForRanges(capacity, parallel,
+            [this](size_t begin, size_t end, bool) { std::memset(slots_.data() + begin, 0, (end - begin) * sizeof(uint64_t)); });
   if (old_.size() < incremental_growth_slots_) Move(old_.size(), parallel);
 }
 
@@ -174,7 +177,7 @@ void DedupSet::Table::ForEachMatch(uint64_t hash, Fn&& fn) const {
   const uint64_t tag = Tag(hash);
   // One table's probe chain from the tag's home, reporting the slots from
   // index `from` on with the tag.
-  auto probe = [&](const std::vector<uint64_t>& slots, size_t from) {
+  auto probe = [&](const Slots& slots, size_t from) {
     if (slots.empty()) return;
     const size_t n = slots.size();
     for (size_t i = Home(tag, n); slots[i]; i = i + 1 == n ? 0 : i + 1) {
@@ -417,10 +420,19 @@ Status DedupSet::Stage(std::vector<Entry> entries, state::WriteBatch* batch, Sta
     // are order[starts[b], starts[b + 1])).
     auto build = [&](uint32_t first, uint32_t last, state::WriteBatch* out) {
       std::string v;
+      // The keys' bytes are spread over the applier's memory: each was a
+      // cache miss in the copy below (~3% of a two-worker `ingest --file`'s
+      // CPU, session 27), so they are fetched a few keys ahead.
+      constexpr uint32_t kAhead = 8;
+      const uint32_t end = starts[last];
+      for (uint32_t at = starts[first]; at < end && at < starts[first] + kAhead; ++at) {
+        __builtin_prefetch(list[order[at]].key.data());
+      }
       for (uint32_t b = first; b < last; ++b) {
         if (starts[b] == starts[b + 1]) continue;
         v.clear();
         for (uint32_t at = starts[b]; at < starts[b + 1]; ++at) {
+          if (at + kAhead < end) __builtin_prefetch(list[order[at + kAhead]].key.data());
           const Entry& e = list[order[at]];
           AppendKey(&v, e.key);
           WriteU64Le(fps.data() + 4 + 8 * at, e.hash);
