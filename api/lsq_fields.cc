@@ -7,8 +7,6 @@ namespace {
 
 constexpr size_t kMaxQuoted = 64;
 
-char LowerChar(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Reads n digits at text[*pos]; false unless all are digits.
@@ -40,21 +38,13 @@ int DaysInMonth(int y, int m) {
 
 }  // namespace
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (LowerChar(a[i]) != LowerChar(b[i])) return false;
-  }
-  return true;
-}
-
 bool HasPrefixNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsNoCase(s.substr(0, prefix.size()), prefix);
 }
 
 std::string LowerAscii(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = LowerChar(c);
+  for (char& c : out) c = views::LowerAscii(c);
   return out;
 }
 

@@ -13,10 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "views/ascii.h"
+
 namespace leadflow::api {
 
-// True when a and b are equal ignoring ASCII case.
-bool EqualsNoCase(std::string_view a, std::string_view b);
+// True when a and b are equal ignoring ASCII case (views/ascii.h).
+using views::EqualsNoCase;
 // True when s starts with prefix, ignoring ASCII case.
 bool HasPrefixNoCase(std::string_view s, std::string_view prefix);
 // s with ASCII letters lowered.

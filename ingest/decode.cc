@@ -1,5 +1,6 @@
 #include "ingest/decode.h"
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -11,6 +12,14 @@
 
 namespace leadflow::ingest {
 namespace {
+
+// Whether v is an integer literal too large for 64 bits: the reader gives
+// those as kFloat (event_json.h), and "must be an integer" would misname
+// the fault. A whole-number float of that size (1e30) reads the same.
+bool IsIntegerBeyond64Bits(const detail::Value& v) {
+  return v.type == detail::Value::Type::kFloat && std::isfinite(v.number) && v.number == std::floor(v.number) &&
+         std::fabs(v.number) >= 9223372036854775808.0;  // 2^63
+}
 
 using detail::Member;
 using detail::Value;
@@ -177,6 +186,7 @@ Status DecodeEvent(std::string_view value, std::optional<std::string_view> key, 
       if (label->type != Value::Type::kString) return fail("label must be a string");
       e.label.assign(label->string);
       if (const Value* pos = f.Find(Member::kPosition)) {
+        if (IsIntegerBeyond64Bits(*pos)) return fail("position is out of range");
         if (pos->type != Value::Type::kInteger && pos->type != Value::Type::kUnsigned) {
           return fail("position must be an integer");
         }
@@ -223,6 +233,7 @@ Status DecodeEvent(std::string_view value, std::optional<std::string_view> key, 
       if (!(err = f.Id(Member::kActivityId, true, &e.activity_id)).empty()) return fail(err);
       const Value* code = f.Find(Member::kActivityEvent);
       if (!code) return fail("missing field activity_event");
+      if (IsIntegerBeyond64Bits(*code) && code->number > 0) return fail("activity_event is out of range");
       if ((code->type != Value::Type::kInteger && code->type != Value::Type::kUnsigned) ||
           (code->type == Value::Type::kInteger && code->integer < 0)) {
         return fail("activity_event must be an integer >= 0");

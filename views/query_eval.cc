@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "views/ascii.h"
 #include "views/detail/lead_sets.h"
 #include "views/detail/report_sets.h"
 #include "views/keys.h"
@@ -20,17 +21,6 @@ constexpr int kMaxViewDepth = 16;
 // Unbounded time ends, within every instant RFC 3339 can name.
 constexpr int64_t kEarliest = -62135596800000;  // 0001-01-01
 constexpr int64_t kLatest = 253402300800000;    // 10000-01-01
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // [lo, hi] inclusive instants of `t OP span`.
 std::pair<int64_t, int64_t> Bounds(query::CompareOp op, const query::Span& span) {

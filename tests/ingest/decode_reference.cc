@@ -1,5 +1,6 @@
 #include "tests/ingest/decode_reference.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,14 @@
 
 namespace leadflow::ingest::testing_ref {
 namespace {
+
+// An integer literal past 64 bits (nlohmann reads it as a float), or a
+// whole-number float as large: out of range, not "not an integer".
+bool BeyondInt64(const nlohmann::json& v) {
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && d == std::floor(d) && std::fabs(d) >= 9223372036854775808.0;
+}
 
 using nlohmann::json;
 using views::EventType;
@@ -265,6 +274,7 @@ Status DecodeEventReference(std::string_view value, std::optional<std::string_vi
       if (!label->is_string()) return fail("label must be a string");
       e.label = label->get<std::string>();
       if (const json* pos = f.Find("position")) {
+        if (BeyondInt64(*pos)) return fail("position is out of range");
         if (!pos->is_number_integer()) return fail("position must be an integer");
         if (pos->is_number_unsigned() && pos->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
           return fail("position is out of range");
@@ -309,6 +319,7 @@ Status DecodeEventReference(std::string_view value, std::optional<std::string_vi
       if (!(err = f.Id("activity_id", true, &e.activity_id)).empty()) return fail(err);
       const json* code = f.Find("activity_event");
       if (!code) return fail("missing field activity_event");
+      if (BeyondInt64(*code) && code->get<double>() > 0) return fail("activity_event is out of range");
       if (!code->is_number_integer() || (code->is_number_integer() && !code->is_number_unsigned() &&
                                          code->get<int64_t>() < 0)) {
         return fail("activity_event must be an integer >= 0");

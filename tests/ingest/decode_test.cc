@@ -459,6 +459,31 @@ TEST_CASE("a duplicate key is refused in any object, fields and nested objects i
   }
 }
 
+TEST_CASE("a position or activity code past 64 bits is out of range, not a non-integer") {
+  auto status = [](const std::string& position) {
+    return R"({"event_id":"e1","type":"status.upserted","org_id":"org1","occurred_at":"2024-05-01T10:00:00Z",)"
+           R"("status_id":"s1","label":"Open","position":)" + position + "}";
+  };
+  auto activity = [](const std::string& code) {
+    return R"({"event_id":"e1","type":"activity.logged","org_id":"org1","occurred_at":"2024-05-01T10:00:00Z",)"
+           R"("lead_id":"l1","activity_id":"a1","activity_event":)" + code + "}";
+  };
+  // Integer literals past 64 bits (read as doubles), and floats as large.
+  CHECK(Reason(status("123456789012345678901234")) == "position is out of range");
+  CHECK(Reason(status("-123456789012345678901234")) == "position is out of range");
+  CHECK(Reason(status("1e30")) == "position is out of range");
+  CHECK(Reason(activity("123456789012345678901234")) == "activity_event is out of range");
+  CHECK(Reason(activity("9223372036854775808")) == "activity_event is out of range");  // a uint64
+  // The edges and non-integers keep their reasons.
+  CHECK(Reason(status("9223372036854775807")) == "OK");
+  CHECK(Reason(status("-9223372036854775808")) == "OK");
+  CHECK(Reason(status("9223372036854775808")) == "position is out of range");  // a uint64
+  CHECK(Reason(status("1.5")) == "position must be an integer");
+  CHECK(Reason(status("3.0")) == "position must be an integer");
+  CHECK(Reason(activity("-123456789012345678901234")) == "activity_event must be an integer >= 0");
+  CHECK(Reason(activity("2.5")) == "activity_event must be an integer >= 0");
+}
+
 TEST_CASE("a number beyond the range of a double is refused as out of range, naming it") {
   auto lead = [](const std::string& number) {
     return R"({"event_id":"e1","type":"lead.updated","org_id":"org1","occurred_at":"2024-05-01T10:00:00Z",)"
