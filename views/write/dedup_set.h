@@ -35,8 +35,10 @@
 // Load reads the fingerprints and open records (not the bucket records):
 // ~8 bytes a key from the store, then the table is filled.
 //
-// Thread safety: Contains may run on many threads at once, when nothing
-// calls Load, Stage or Land.
+// Thread safety: Contains and Stage (both const: they only read) may run on
+// many threads at once, when nothing calls Load or Land (the applier stages
+// a catch-up batch on its writer's thread while the next batch's lookups
+// run on its workers).
 #ifndef LEADFLOW_VIEWS_WRITE_DEDUP_SET_H_
 #define LEADFLOW_VIEWS_WRITE_DEDUP_SET_H_
 
