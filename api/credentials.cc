@@ -1,11 +1,12 @@
 #include "api/credentials.h"
 
-#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "views/ascii.h"
 
 namespace leadflow::api {
 
@@ -53,16 +54,6 @@ std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
   return s;
-}
-
-bool EqualsAsciiNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -150,7 +141,7 @@ std::string ApiKeyFromAuthorization(std::string_view header) {
   if (space == std::string_view::npos) return "";  // a scheme without credentials
   const std::string_view scheme = header.substr(0, space);
   const std::string_view token = TrimBlanks(header.substr(space + 1));
-  if (EqualsAsciiNoCase(scheme, "Basic")) {
+  if (views::EqualsNoCase(scheme, "Basic")) {
     std::string user_pass;
     if (!DecodeBase64(token, &user_pass)) return "";
     const size_t colon = user_pass.find(':');
@@ -159,7 +150,7 @@ std::string ApiKeyFromAuthorization(std::string_view header) {
     user_pass.resize(colon);
     return user_pass;
   }
-  if (EqualsAsciiNoCase(scheme, "Bearer")) return std::string(token);
+  if (views::EqualsNoCase(scheme, "Bearer")) return std::string(token);
   return "";
 }
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "views/ascii.h"
 #include "views/detail/msgpack_writer.h"
 #include "views/keys.h"
 #include "views/lead_facts.h"
@@ -48,9 +49,7 @@ const json* FindField(const json& fields, std::string_view normalized) {
 
 std::string NormalizeColumn(std::string_view name) {
   std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : out) c = LowerAscii(c);
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "state/bitmap_merge.h"
 #include "state/entry_set_merge.h"
+#include "views/ascii.h"
 #include "views/detail/report_sets.h"
 #include "views/detail/units.h"
 #include "views/keys.h"
@@ -33,8 +34,6 @@ std::optional<double> Number(std::string_view s) {
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
   return d;
 }
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool IsNegative(Op op) { return op == Op::kNeq || op == Op::kNotIn; }
 
@@ -74,7 +73,7 @@ bool LikeMatch(std::string_view value, std::string_view pattern) {
     if (p < pattern.size() && pattern[p] == '%') {
       star = p++;
       mark = v;
-    } else if (p < pattern.size() && Lower(pattern[p]) == Lower(value[v])) {
+    } else if (p < pattern.size() && LowerAscii(pattern[p]) == LowerAscii(value[v])) {
       ++p;
       ++v;
     } else if (star != std::string_view::npos) {

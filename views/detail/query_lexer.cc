@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "views/ascii.h"
 #include "views/time.h"
 
 namespace leadflow::views::detail {
@@ -144,13 +145,7 @@ Token QueryLexer::Lex() {
 }
 
 bool IsKeyword(const Token& t, std::string_view keyword) {
-  if (t.kind != TokenKind::kWord || t.text.size() != keyword.size()) return false;
-  for (size_t i = 0; i < keyword.size(); ++i) {
-    char c = t.text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != keyword[i]) return false;
-  }
-  return true;
+  return t.kind == TokenKind::kWord && EqualsNoCase(t.text, keyword);
 }
 
 std::string QuoteString(std::string_view s) {
