@@ -19,6 +19,13 @@
 // epoch C answers a reader at epoch V when the group's slot is at most
 // min(C, V): the group did not change after either, so both read the same.
 //
+// Derived bitmaps. A bitmap computed from the bitmaps of some groups alone
+// (a report's union of a status's day, month and year bitmaps over a period)
+// is kept the same way, under its sources and a tag naming the function:
+// it answers a reader at epoch V when no source's slot is past min(C, V),
+// C the epoch it was computed at. They share the bytes and the LRU order
+// with the groups' bitmaps, in a map of their own.
+//
 // Thread safety: every method may be called from any thread; the writer
 // calls NoteChanged before it publishes the epoch (publishing synchronizes
 // with the readers that see it).
@@ -34,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <roaring/roaring.hh>
 
@@ -66,6 +74,16 @@ class BitmapCache {
   // kept unless the group changed since.
   void Offer(std::string_view group, uint64_t epoch, std::shared_ptr<const Roaring> bitmap);
 
+  // The bitmap computed by the function tag names from the bitmaps of
+  // sources (groups) as a reader at epoch reads them, or null when not
+  // cached (or cached from before a change of any source).
+  std::shared_ptr<const Roaring> FindDerived(std::string_view tag, const std::vector<std::string>& sources,
+                                             uint64_t epoch);
+  // What a reader at epoch computed by tag from sources, kept unless one of
+  // them changed since.
+  void OfferDerived(std::string_view tag, const std::vector<std::string>& sources, uint64_t epoch,
+                    std::shared_ptr<const Roaring> bitmap);
+
   struct Stats {
     uint64_t hits = 0, misses = 0, entries = 0, bytes = 0;
   };
@@ -74,12 +92,15 @@ class BitmapCache {
  private:
   static constexpr size_t kSlotBits = 20;  // 1M slots, 8 MiB
   uint64_t ChangedAt(size_t hash) const;
+  // The latest epoch at which any of sources may have changed.
+  uint64_t ChangedAt(const std::vector<std::string>& sources) const;
 
   struct Entry {
-    std::string group;
+    std::string group;  // or a derived bitmap's key (tag and sources)
     uint64_t epoch;
     size_t bytes;
     std::shared_ptr<const Roaring> bitmap;
+    bool derived;  // in derived_ (else in map_)
   };
   using List = std::list<Entry>;  // most recently used first
   struct Hash {
@@ -90,6 +111,10 @@ class BitmapCache {
     using is_transparent = void;
     bool operator()(std::string_view a, std::string_view b) const { return a == b; }
   };
+  using Map = std::unordered_map<std::string_view, List::iterator, Hash, Eq>;
+  std::shared_ptr<const Roaring> FindIn(Map& map, std::string_view key, uint64_t changed, uint64_t epoch);
+  void OfferIn(Map& map, bool derived, std::string_view key, uint64_t changed, uint64_t epoch,
+               std::shared_ptr<const Roaring> bitmap);
   void EraseLocked(List::iterator it);
 
   const size_t capacity_;
@@ -98,7 +123,8 @@ class BitmapCache {
 
   mutable std::mutex mu_;
   List lru_;                                                            // under mu_
-  std::unordered_map<std::string_view, List::iterator, Hash, Eq> map_;  // under mu_: keys view lru_'s groups
+  Map map_;      // under mu_: keys view lru_'s groups
+  Map derived_;  // under mu_: keys view lru_'s derived keys (tag and sources)
   size_t bytes_ = 0;                                                    // under mu_
   uint64_t hits_ = 0, misses_ = 0;                                      // under mu_
 };

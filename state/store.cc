@@ -1222,6 +1222,15 @@ Status Reader::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>*
   return s;
 }
 
+Status Reader::GetDerivedBitmap(std::string_view, const std::vector<std::string>&,
+                                const std::function<Status(Roaring*)>& compute,
+                                std::shared_ptr<const Roaring>* out) const {
+  auto bitmap = std::make_shared<Roaring>();
+  Status s = compute(bitmap.get());
+  if (s.ok()) *out = std::move(bitmap);
+  return s;
+}
+
 namespace {
 
 class SnapshotReader : public Reader {
@@ -1246,6 +1255,22 @@ class SnapshotReader : public Reader {
     Status s = FoldBitmapChunks(*this, group, bitmap.get());
     if (!s.ok()) return s;
     rep_->bitmap_cache->Offer(group, view_->epoch, bitmap);
+    *out = std::move(bitmap);
+    return Status::Ok();
+  }
+  // The same for a derived bitmap: computed at this view (compute reads
+  // through this reader) and offered.
+  Status GetDerivedBitmap(std::string_view tag, const std::vector<std::string>& sources,
+                          const std::function<Status(Roaring*)>& compute,
+                          std::shared_ptr<const Roaring>* out) const override {
+    if (std::shared_ptr<const Roaring> hit = rep_->bitmap_cache->FindDerived(tag, sources, view_->epoch)) {
+      *out = std::move(hit);
+      return Status::Ok();
+    }
+    auto bitmap = std::make_shared<Roaring>();
+    Status s = compute(bitmap.get());
+    if (!s.ok()) return s;
+    rep_->bitmap_cache->OfferDerived(tag, sources, view_->epoch, bitmap);
     *out = std::move(bitmap);
     return Status::Ok();
   }

@@ -132,6 +132,15 @@ class Reader {
   // (Options::bitmap_cache_bytes, state/bitmap_cache.h) for as long as none
   // of the group's chunks changes; this default scans and decodes.
   virtual Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const;
+  // A bitmap computed by compute from the bitmaps of sources (logical keys,
+  // as GetBitmap's group) alone, read through this reader: compute must be
+  // a pure function of them, named by tag (say "the union of"). The store
+  // and its snapshots keep it decoded as GetBitmap keeps its bitmaps, for
+  // as long as none of sources changes (BitmapCache::FindDerived); this
+  // default computes it.
+  virtual Status GetDerivedBitmap(std::string_view tag, const std::vector<std::string>& sources,
+                                  const std::function<Status(Roaring*)>& compute,
+                                  std::shared_ptr<const Roaring>* out) const;
 };
 
 // Reader::GetBitmap's reading, through reader.Scan and without a cache.
@@ -239,6 +248,8 @@ class Store : public Reader {
   Status Scan(Cf cf, std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   Status GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const override;
+  // GetDerivedBitmap: Reader's (computed, not kept: compute reads through
+  // the store, whose state may move on meanwhile; read a NewSnapshot).
   // Whether each key is present, in one batched lookup (RocksDB MultiGet:
   // the memtables, filters and index blocks visited once for all the keys);
   // (*found)[i] for keys[i]. Non-OK if any lookup failed.

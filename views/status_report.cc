@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <unordered_map>
 
@@ -123,16 +124,26 @@ Status ComputeStatusReport(const state::Reader& reader, std::string_view org, co
       for (auto& [id, b] : x1) b &= *universe;
     }
 
+    // The full days' folds are the store's, kept between reports
+    // (BitmapFolder::FoldShared): never copied, the edge days' leads counted
+    // beside them.
+    std::shared_ptr<const Roaring> folded;
+    auto count = [&](Kind kind, const std::string& subject, const Roaring& edge_leads, int64_t* n) {
+      Status f = folder.FoldShared(kind, subject, ranges, BitmapFolder::Op::kOr, &folded);
+      if (!f.ok()) return f;
+      *n = Card(*folded, universe) + (edge_leads.isEmpty() ? 0 : Card(edge_leads - *folded, universe));
+      return Status::Ok();
+    };
     for (const auto& st : statuses) {
       StatusRow row{ref(st.id)};
       const std::string subj = keys::StatusSubject(st.id);
-      Roaring entered, left;
-      if (!(s = folder.Fold(Kind::kEntered, subj, ranges, BitmapFolder::Op::kOr, &entered)).ok()) return s;
-      if (!(s = folder.Fold(Kind::kLeft, subj, ranges, BitmapFolder::Op::kOr, &left)).ok()) return s;
+      Roaring edge_entered, edge_left;
       for (const LogEntry& e : edge) {
-        if (e.to == st.id) entered.add(e.num);
-        if (e.from && *e.from == st.id) left.add(e.num);
+        if (e.to == st.id) edge_entered.add(e.num);
+        if (e.from && *e.from == st.id) edge_left.add(e.num);
       }
+      if (!(s = count(Kind::kEntered, subj, edge_entered, &row.entered)).ok()) return s;
+      if (!(s = count(Kind::kLeft, subj, edge_left, &row.left)).ok()) return s;
       const Roaring& a = x0[st.id];
       const Roaring& b = x1[st.id];
       const int64_t both = static_cast<int64_t>(a.and_cardinality(b));
@@ -140,20 +151,15 @@ Status ComputeStatusReport(const state::Reader& reader, std::string_view org, co
       row.ended = static_cast<int64_t>(b.cardinality());
       row.gained = row.ended - both;
       row.lost = row.started - both;
-      row.entered = Card(entered, universe);
-      row.left = Card(left, universe);
       rows.push_back(std::move(row));
     }
     for (const auto& p : pairs) {
-      Roaring b;
-      if (!(s = folder.Fold(Kind::kTransition, keys::PairSubject(p.from, p.to), ranges, BitmapFolder::Op::kOr, &b))
-               .ok()) {
-        return s;
-      }
+      Roaring edge_moved;
       for (const LogEntry& e : edge) {
-        if (e.from == p.from && e.to == p.to) b.add(e.num);
+        if (e.from == p.from && e.to == p.to) edge_moved.add(e.num);
       }
-      int64_t n = Card(b, universe);
+      int64_t n = 0;
+      if (!(s = count(Kind::kTransition, keys::PairSubject(p.from, p.to), edge_moved, &n)).ok()) return s;
       if (n > 0) transitions.push_back({p.from ? std::optional<StatusRef>(ref(*p.from)) : std::nullopt, ref(p.to), n});
     }
     // Summary: from = status at T0 (null when created at or after T0), to = status at T1.

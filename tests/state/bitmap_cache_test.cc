@@ -128,6 +128,112 @@ TEST_CASE("a cached bitmap is served only to readers that would read the same fr
   }
 }
 
+// Derived bitmaps of a reader: the union of the first three groups, the
+// XOR of the last three, and the union of one group alone, through
+// GetDerivedBitmap (twice: the second from the cache when kept).
+std::string Derived(const Reader& r) {
+  std::string out;
+  const std::vector<std::vector<std::string>> sources = {
+      {kGroups[0], kGroups[1], kGroups[2]}, {kGroups[2], kGroups[3], kGroups[4]}, {kGroups[3]}};
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const bool xor_op = i == 1;
+    for (int rep = 0; rep < 2; ++rep) {
+      std::shared_ptr<const Roaring> b;
+      REQUIRE_OK(r.GetDerivedBitmap(xor_op ? "xor" : "or", sources[i], [&](Roaring* folded) {
+        for (const std::string& g : sources[i]) {
+          std::shared_ptr<const Roaring> part;
+          Status s = r.GetBitmap(g, &part);
+          if (!s.ok()) return s;
+          if (xor_op) {
+            *folded ^= *part;
+          } else {
+            *folded |= *part;
+          }
+        }
+        return Status::Ok();
+      }, &b));
+      REQUIRE(b != nullptr);
+      if (rep == 1) out += b->toString() + ";";
+    }
+  }
+  return out;
+}
+
+// The same from the chunks, without any cache.
+std::string DerivedFolded(const Reader& r) {
+  Roaring groups[5];
+  for (size_t i = 0; i < kGroups.size(); ++i) REQUIRE_OK(FoldBitmapChunks(r, kGroups[i], &groups[i]));
+  return (groups[0] | groups[1] | groups[2]).toString() + ";" + (groups[2] ^ groups[3] ^ groups[4]).toString() + ";" +
+         groups[3].toString() + ";";
+}
+
+TEST_CASE("a derived bitmap is served only to readers that would compute the same from its sources' chunks") {
+  for (uint64_t seed : {4u, 5u}) {
+    for (int staged_store : {0, 1}) {
+      CAPTURE(seed);
+      CAPTURE(staged_store);
+      std::mt19937_64 rng(seed);
+      testing::TempDir dir;
+      std::unique_ptr<Store> store = OpenStore(dir.path(), staged_store ? 3'600'000 : 0, 64u << 20);
+      struct Pinned {
+        std::unique_ptr<Reader> reader;
+        std::string want;
+      };
+      std::vector<Pinned> snapshots;
+      for (int step = 0; step < 300; ++step) {
+        CAPTURE(step);
+        // Some steps change nothing the derived bitmaps read, so that
+        // their kept copies answer later readers too.
+        if (rng() % 3 != 0) {
+          WriteBatch b;
+          const int n = 1 + static_cast<int>(rng() % 4);
+          for (int i = 0; i < n; ++i) RandomOp(rng, &b);
+          if (rng() % 40 == 0) b.DeleteRange(Cf::kBitmaps, kGroups[rng() % 3], "c");
+          WriteBatch* batches[] = {&b};
+          REQUIRE_OK(staged_store ? store->Stage(batches) : store->Write(batches));
+          if (staged_store && rng() % 5 == 0) REQUIRE_OK(store->Checkpoint());
+        }
+        std::unique_ptr<Reader> now = store->NewSnapshot();
+        const std::string want = DerivedFolded(*now);
+        REQUIRE(Derived(*now) == want);
+        REQUIRE(Derived(*store) == want);  // the store computes, keeps nothing
+        if (rng() % 10 == 0) snapshots.push_back({std::move(now), want});
+        // Old snapshots between newer readers: never a newer derived
+        // bitmap, never one from before a change of a source.
+        for (const Pinned& p : snapshots) REQUIRE(Derived(*p.reader) == p.want);
+      }
+      const BitmapCache::Stats st = store->bitmap_cache_stats();
+      CHECK(st.hits > 0);
+      CHECK(st.misses > 0);
+    }
+  }
+}
+
+TEST_CASE("a derived bitmap is kept until one of its sources changes, apart from the groups' bitmaps") {
+  BitmapCache cache(1u << 20);
+  auto b = std::make_shared<Roaring>(Roaring::bitmapOf(2, 1, 5));
+  const std::vector<std::string> sources = {"g", "h"};
+  cache.NoteChanged("h", 3);
+  cache.OfferDerived("or", sources, 5, b);
+  CHECK(cache.FindDerived("or", sources, 5) == b);
+  CHECK(cache.FindDerived("or", sources, 9) == b);
+  CHECK(cache.FindDerived("or", sources, 2) == nullptr);  // before h changed at 3
+  CHECK(cache.FindDerived("xor", sources, 5) == nullptr);  // another function
+  CHECK(cache.FindDerived("or", {"g"}, 5) == nullptr);     // other sources
+  CHECK(cache.FindDerived("or", {"gh"}, 5) == nullptr);    // their bytes run together: still other sources
+  CHECK(cache.Find("or", 5) == nullptr);                   // not a group's bitmap
+  cache.NoteChanged("x", 6);
+  CHECK(cache.FindDerived("or", sources, 7) == b);  // another group changed
+  cache.NoteChanged("g", 8);
+  CHECK(cache.FindDerived("or", sources, 9) == nullptr);  // a source changed after it was computed
+  CHECK(cache.stats().entries == 0);
+  cache.OfferDerived("or", sources, 7, b);  // computed before the change: not kept
+  CHECK(cache.FindDerived("or", sources, 9) == nullptr);
+  BitmapCache none(0);
+  none.OfferDerived("or", sources, 1, b);
+  CHECK(none.FindDerived("or", sources, 1) == nullptr);
+}
+
 TEST_CASE("the bitmap cache keeps a bitmap read at one epoch for readers of any epoch until the group changes") {
   BitmapCache cache(1u << 20);
   auto b = std::make_shared<Roaring>(Roaring::bitmapOf(2, 1, 5));

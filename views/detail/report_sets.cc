@@ -65,28 +65,55 @@ Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* o
 
 // Each unit's bitmap comes whole from the store (Reader::GetBitmap, kept
 // decoded between reports); absent units are empty.
-Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
-                          Roaring* acc) const {
-  std::vector<std::shared_ptr<const Roaring>> parts;
-  std::vector<std::string> listed;
+Status BitmapFolder::FoldShared(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
+                                std::shared_ptr<const Roaring>* out) const {
+  std::vector<std::string> sources;
+  bool listed = false;  // a range listed by a scan: not kept
   for (const auto& r : ranges) {
     if (r.begin >= r.end) continue;
-    listed.clear();
     if (r.end - r.begin <= kMaxUnitLookups) {
-      for (int64_t u = r.begin; u < r.end; ++u) listed.push_back(keys::Bitmap(org_, kind, subject, r.level, u));
+      for (int64_t u = r.begin; u < r.end; ++u) sources.push_back(keys::Bitmap(org_, kind, subject, r.level, u));
     } else {
+      listed = true;
       Status s = ListBitmaps(reader_, keys::Bitmap(org_, kind, subject, r.level, r.begin),
-                             keys::Bitmap(org_, kind, subject, r.level, r.end), &listed);
+                             keys::Bitmap(org_, kind, subject, r.level, r.end), &sources);
       if (!s.ok()) return s;
     }
-    for (const std::string& key : listed) {
+  }
+  if (sources.size() == 1) return reader_.GetBitmap(sources[0], out);  // kept as it is
+  auto compute = [&](Roaring* folded) {
+    std::vector<std::shared_ptr<const Roaring>> parts;
+    parts.reserve(sources.size());
+    for (const std::string& key : sources) {
       std::shared_ptr<const Roaring> b;
       Status s = reader_.GetBitmap(key, &b);
       if (!s.ok()) return s;
       parts.push_back(std::move(b));
     }
+    return FoldAll(parts, op, folded);
+  };
+  if (listed || sources.empty()) {
+    auto folded = std::make_shared<Roaring>();
+    Status s = compute(folded.get());
+    if (s.ok()) *out = std::move(folded);
+    return s;
   }
-  return FoldAll(parts, op, acc);
+  return reader_.GetDerivedBitmap(op == Op::kOr ? "or" : "xor", sources, compute, out);
+}
+
+Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
+                          Roaring* acc) const {
+  std::shared_ptr<const Roaring> folded;
+  Status s = FoldShared(kind, subject, ranges, op, &folded);
+  if (!s.ok()) return s;
+  if (acc->isEmpty()) {
+    *acc = *folded;
+  } else if (op == Op::kOr) {
+    *acc |= *folded;
+  } else {
+    *acc ^= *folded;
+  }
+  return Status::Ok();
 }
 
 Status BitmapFolder::Get(Kind kind, const std::string& subject, Level level, int64_t unit, Roaring* out) const {

@@ -6,6 +6,7 @@
 #ifndef LEADFLOW_VIEWS_DETAIL_REPORT_SETS_H_
 #define LEADFLOW_VIEWS_DETAIL_REPORT_SETS_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,8 +31,17 @@ class BitmapFolder {
  public:
   BitmapFolder(const state::Reader& reader, std::string_view org) : reader_(reader), org_(org) {}
   enum class Op { kOr, kXor };
+  // *acc op= the fold of the unit bitmaps of ranges.
   Status Fold(keys::Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
               Roaring* acc) const;
+  // The fold of the unit bitmaps of ranges, shared and read-only: kept
+  // decoded by the store between reports for as long as none of its units
+  // changes (Reader::GetDerivedBitmap), when every unit of ranges is looked
+  // up by key. A range listed by a scan (longer than kMaxUnitLookups units:
+  // MembersAt's open-ended years) is folded at every call: a unit created
+  // in it later would not be among the kept fold's sources.
+  Status FoldShared(keys::Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
+                    std::shared_ptr<const Roaring>* out) const;
   // The bitmap of one unit; empty when absent.
   Status Get(keys::Kind kind, const std::string& subject, keys::Level level, int64_t unit, Roaring* out) const;
 
