@@ -18,7 +18,7 @@ static_assert(keys::kChunkSuffixSize == state::kBitmapChunkSuffixBytes,
 
 // Units of one range looked up one by one (each a hash lookup once cached);
 // a longer range (the open-ended years of MembersAt) is first listed by a
-// scan of its keys.
+// scan of its keys (at the reader's view: what a kept fold is of).
 constexpr int64_t kMaxUnitLookups = 400;
 
 // The logical bitmaps stored in [begin, end) of Cf::kBitmaps, in order.
@@ -66,22 +66,24 @@ Status GetBitmap(const state::Reader& reader, const std::string& key, Roaring* o
 // Each unit's bitmap comes whole from the store (Reader::GetBitmap, kept
 // decoded between reports); absent units are empty.
 Status BitmapFolder::FoldShared(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
-                                std::shared_ptr<const Roaring>* out) const {
-  std::vector<std::string> sources;
-  bool listed = false;  // a range listed by a scan: not kept
+                                std::shared_ptr<const Roaring>* out, const std::vector<std::string>& first) const {
+  std::vector<std::string> sources = first;
   for (const auto& r : ranges) {
     if (r.begin >= r.end) continue;
     if (r.end - r.begin <= kMaxUnitLookups) {
       for (int64_t u = r.begin; u < r.end; ++u) sources.push_back(keys::Bitmap(org_, kind, subject, r.level, u));
     } else {
-      listed = true;
       Status s = ListBitmaps(reader_, keys::Bitmap(org_, kind, subject, r.level, r.begin),
                              keys::Bitmap(org_, kind, subject, r.level, r.end), &sources);
       if (!s.ok()) return s;
     }
   }
+  if (sources.empty()) {
+    *out = std::make_shared<const Roaring>();
+    return Status::Ok();
+  }
   if (sources.size() == 1) return reader_.GetBitmap(sources[0], out);  // kept as it is
-  auto compute = [&](Roaring* folded) {
+  return reader_.GetDerivedBitmap(op == Op::kOr ? "or" : "xor", sources, [&](Roaring* folded) {
     std::vector<std::shared_ptr<const Roaring>> parts;
     parts.reserve(sources.size());
     for (const std::string& key : sources) {
@@ -91,14 +93,7 @@ Status BitmapFolder::FoldShared(Kind kind, const std::string& subject, const std
       parts.push_back(std::move(b));
     }
     return FoldAll(parts, op, folded);
-  };
-  if (listed || sources.empty()) {
-    auto folded = std::make_shared<Roaring>();
-    Status s = compute(folded.get());
-    if (s.ok()) *out = std::move(folded);
-    return s;
-  }
-  return reader_.GetDerivedBitmap(op == Op::kOr ? "or" : "xor", sources, compute, out);
+  }, out);
 }
 
 Status BitmapFolder::Fold(Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
@@ -169,13 +164,13 @@ Status MembersAt(const state::Reader& reader, std::string_view org, const std::v
   const bool backward = direction == Direction::kBackward;
   const auto ranges = backward ? CoverFrom(day) : CoverBefore(day);
   for (const auto& id : status_ids) {
-    Roaring acc;
     const std::string subject = keys::StatusSubject(id);
-    Status s;
-    if (backward && !(s = folder.Get(Kind::kCurrent, subject, keys::Level::kAll, 0, &acc)).ok()) return s;
-    s = folder.Fold(Kind::kFlip, subject, ranges, BitmapFolder::Op::kXor, &acc);
+    std::vector<std::string> first;
+    if (backward) first.push_back(keys::Bitmap(org, Kind::kCurrent, subject, keys::Level::kAll, 0));
+    std::shared_ptr<const Roaring> at_day_start;  // kept between reports (FoldShared)
+    Status s = folder.FoldShared(Kind::kFlip, subject, ranges, BitmapFolder::Op::kXor, &at_day_start, first);
     if (!s.ok()) return s;
-    (*out)[id] = std::move(acc);
+    (*out)[id] = *at_day_start;
   }
   std::vector<LogEntry> partial;
   Status s = ReadLog(reader, org, day, DayStartMs(day), t_ms, &partial);

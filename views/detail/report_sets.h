@@ -34,14 +34,15 @@ class BitmapFolder {
   // *acc op= the fold of the unit bitmaps of ranges.
   Status Fold(keys::Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
               Roaring* acc) const;
-  // The fold of the unit bitmaps of ranges, shared and read-only: kept
-  // decoded by the store between reports for as long as none of its units
-  // changes (Reader::GetDerivedBitmap), when every unit of ranges is looked
-  // up by key. A range listed by a scan (longer than kMaxUnitLookups units:
-  // MembersAt's open-ended years) is folded at every call: a unit created
-  // in it later would not be among the kept fold's sources.
+  // The fold of the unit bitmaps of ranges (and of the bitmaps of the
+  // logical keys in first, before them), shared and read-only: kept decoded
+  // by the store between reports for as long as none of its sources
+  // changes (Reader::GetDerivedBitmap). A range longer than
+  // kMaxUnitLookups units (MembersAt's open-ended years) is listed by a
+  // scan at this reader's view first: a unit created in it later makes
+  // other sources, so another fold.
   Status FoldShared(keys::Kind kind, const std::string& subject, const std::vector<UnitRange>& ranges, Op op,
-                    std::shared_ptr<const Roaring>* out) const;
+                    std::shared_ptr<const Roaring>* out, const std::vector<std::string>& first = {}) const;
   // The bitmap of one unit; empty when absent.
   Status Get(keys::Kind kind, const std::string& subject, keys::Level level, int64_t unit, Roaring* out) const;
 
