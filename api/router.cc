@@ -180,6 +180,44 @@ Response Document(const Request& req, const std::string& content_type, std::stri
   return Simple(req, http::status::ok, content_type, std::string(document));
 }
 
+// A Close endpoint's answer under its rate limits (close_rate_limit.h),
+// the group being the method and the route: every answer to a credential
+// carries the RateLimit header, and a call over a budget is refused with
+// 429 and Retry-After before handle runs. The body of the 429 is Close's
+// legacy one (its official client reads error.rate_reset; the headers say
+// the same). Calls without a valid credential are not counted: handle
+// answers them 401.
+template <typename Handle>
+Response CloseLimited(const Request& req, const ServiceContext& ctx, const std::string& route, Handle handle) {
+  if (ctx.close_rate_limiter == nullptr) return handle();
+  auto auth = req.find(http::field::authorization);
+  if (auth == req.end()) return handle();
+  const std::string key = ApiKeyFromAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+  const std::optional<std::string> org = key.empty() ? std::nullopt : ctx.credentials->OrgForApiKey(key);
+  if (!org) return handle();
+  const std::string group = std::string(req.method_string()) + " " + route;
+  const CloseRateLimiter::Decision d = ctx.close_rate_limiter->Acquire(group, key, *org);
+  const std::string header = "limit=" + std::to_string(d.limit) + ", remaining=" + std::to_string(d.remaining) +
+                             ", reset=" + std::to_string(d.reset_seconds);
+  if (!d.admitted) {
+    nlohmann::json body = {{"error",
+                            {{"message", "API call count exceeded for this " +
+                                             std::to_string(ctx.close_rate_limiter->window_seconds()) +
+                                             " second window"},
+                             {"rate_reset", d.reset_seconds},
+                             {"rate_limit", d.limit},
+                             {"rate_window", ctx.close_rate_limiter->window_seconds()},
+                             {"rate_limit_type", d.org_limit ? "organization" : "api_key"}}}};
+    Response res = JsonResponse(req, http::status::too_many_requests, body.dump());
+    res.set("RateLimit", header);
+    res.set(http::field::retry_after, std::to_string(d.reset_seconds));
+    return res;
+  }
+  Response res = handle();
+  res.set("RateLimit", header);
+  return res;
+}
+
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
   const std::string_view raw_target(req.target().data(), req.target().size());
@@ -240,11 +278,11 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (org.empty() || org.find('/') != std::string::npos) {
       return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     }
-    return HandleStatusReport(req, target, org, ctx);
+    return CloseLimited(req, ctx, *route, [&] { return HandleStatusReport(req, target, org, ctx); });
   }
   if (path == "/api/v1/lead/" || path == "/api/v1/lead") {
     *route = "/api/v1/lead/";
-    return HandleLeadSearch(req, target, ctx);
+    return CloseLimited(req, ctx, *route, [&] { return HandleLeadSearch(req, target, ctx); });
   }
   static const std::string kSavedSearch = "/api/v1/saved_search";
   if (path.rfind(kSavedSearch, 0) == 0) {
@@ -252,11 +290,11 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (rest.empty()) {
       *route = kSavedSearch + "/";
-      return HandleSmartViews(req, target, std::nullopt, ctx);
+      return CloseLimited(req, ctx, *route, [&] { return HandleSmartViews(req, target, std::nullopt, ctx); });
     }
     if (rest[0] == '/' && rest.find('/', 1) == std::string::npos) {
       *route = kSavedSearch + "/{id}/";
-      return HandleSmartViews(req, target, rest.substr(1), ctx);
+      return CloseLimited(req, ctx, *route, [&] { return HandleSmartViews(req, target, rest.substr(1), ctx); });
     }
   }
   if (HasPrefixNoCase(path, kLsqPrefix)) {

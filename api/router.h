@@ -28,6 +28,7 @@
 
 #include "api/credentials.h"
 #include "api/http_metrics.h"
+#include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
 #include "state/store.h"
 #include "views/utf8.h"
@@ -54,6 +55,7 @@ struct ServiceContext {
   HttpMetrics* http_metrics = nullptr;       // may be null
   std::function<int64_t()> now_ms;           // clock; nullptr means the system clock
   RateLimiter* lsq_rate_limiter = nullptr;   // per-org limit of /Leads/*; null means no limit
+  CloseRateLimiter* close_rate_limiter = nullptr;  // Close endpoints' limits; null means no limit
 };
 
 // Answers req. *route is set to a low-cardinality route label for metrics.

@@ -105,6 +105,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   AddInt(app, "lsq-rate-limit", o->lsq_rate_limit, 1, 1'000'000,
          "Leads Not Contacted calls allowed per org per window");
   AddInt(app, "lsq-rate-window", o->lsq_rate_window, 1, 1'000'000, "Length of that sliding window, in seconds");
+  AddInt(app, "close-rate-limit", o->close_rate_limit, 0, 1'000'000,
+         "Close endpoints: calls allowed per API key per endpoint group (method and path) per window, an org's "
+         "keys together 3 times as many; 0: no limit");
+  AddInt(app, "close-rate-window", o->close_rate_window, 1, 86'400, "Length of that fixed window, in seconds");
   Add(app, "kafka-config", o->kafka_config,
       "librdkafka properties for the consumer and the dead-letter producer, one KEY=VALUE a line (# comments), "
       "after leadflow's own: SASL, TLS and tuning without secrets on the command line")

@@ -52,6 +52,8 @@ struct ServeOptions {
   int threads = 4;
   int64_t lsq_rate_limit = 25;
   int64_t lsq_rate_window = 5;
+  int64_t close_rate_limit = 0;  // 0: none
+  int64_t close_rate_window = 5;
   std::string kafka_config;
   std::vector<std::string> kafka_props;  // KEY=VALUE, checked
   int64_t dlq_max_message_bytes = 1'000'000;

@@ -29,6 +29,7 @@
 #include <rocksdb/version.h>
 
 #include "api/credentials.h"
+#include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
 #include "api/server.h"
 #include "app/cli.h"
@@ -374,11 +375,14 @@ int Serve(const app::ServeOptions& o) {
 
   api::HttpMetrics http_metrics;
   api::RateLimiter lsq_rate_limiter(o.lsq_rate_limit, o.lsq_rate_window);
+  std::optional<api::CloseRateLimiter> close_rate_limiter;
+  if (o.close_rate_limit > 0) close_rate_limiter.emplace(o.close_rate_limit, o.close_rate_window);
   api::ServiceContext ctx;
   ctx.store = store.get();
   ctx.credentials = &credentials;
   ctx.http_metrics = &http_metrics;
   ctx.lsq_rate_limiter = &lsq_rate_limiter;
+  ctx.close_rate_limiter = close_rate_limiter ? &*close_rate_limiter : nullptr;
   ctx.ingest = [&kafka] {
     const ingest::IngestHealth h = kafka->Health();
     api::IngestView v;
