@@ -10,9 +10,9 @@
 //                        when they reach it)
 //   block cache     13%  RocksDB's cache of table blocks (the reports' reads
 //                        and the duplicate set's confirmations)
-//   bitmap cache     7%  whole bitmaps the reports read, kept decoded for as
-//                        long as they do not change (state/bitmap_cache.h;
-//                        `serve` only)
+//   bitmap cache     7%  whole bitmaps the reports read, and their folds
+//                        over a period, kept decoded for as long as they do
+//                        not change (state/bitmap_cache.h; `serve` only)
 //   prefetch        1/16 fetched messages librdkafka holds before they are
 //                        consumed (queued.max.messages.kbytes), 16-256 MiB
 //   the rest             the batch being applied and the one being written
