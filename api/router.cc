@@ -95,10 +95,19 @@ Response MethodNotAllowed(const Request& req, std::string_view allow) {
   return res;
 }
 
-std::optional<std::string> OrgForCloseApiKey(const Request& req, const ServiceContext& ctx) {
+namespace {
+
+// The API key of a Close request's Authorization header; empty when none.
+std::string CloseApiKey(const Request& req) {
   auto auth = req.find(http::field::authorization);
-  if (auth == req.end()) return std::nullopt;
-  const std::string key = ApiKeyFromAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+  if (auth == req.end()) return "";
+  return ApiKeyFromAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+}
+
+}  // namespace
+
+std::optional<std::string> OrgForCloseApiKey(const Request& req, const ServiceContext& ctx) {
+  const std::string key = CloseApiKey(req);
   if (key.empty()) return std::nullopt;
   return ctx.credentials->OrgForApiKey(key);
 }
@@ -190,9 +199,7 @@ Response Document(const Request& req, const std::string& content_type, std::stri
 template <typename Handle>
 Response CloseLimited(const Request& req, const ServiceContext& ctx, const std::string& route, Handle handle) {
   if (ctx.close_rate_limiter == nullptr) return handle();
-  auto auth = req.find(http::field::authorization);
-  if (auth == req.end()) return handle();
-  const std::string key = ApiKeyFromAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+  const std::string key = CloseApiKey(req);
   const std::optional<std::string> org = key.empty() ? std::nullopt : ctx.credentials->OrgForApiKey(key);
   if (!org) return handle();
   const std::string group = std::string(req.method_string()) + " " + route;

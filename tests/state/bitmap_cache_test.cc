@@ -61,6 +61,25 @@ void RandomOp(std::mt19937_64& rng, WriteBatch* b) {
   }
 }
 
+// A random write of 1-4 ops (now and then a range deletion: a shard
+// dropped, every group may change), staged or written; a staged store
+// checkpoints now and then.
+void RandomWrite(std::mt19937_64& rng, Store* store, bool staged) {
+  WriteBatch b;
+  const int n = 1 + static_cast<int>(rng() % 4);
+  for (int i = 0; i < n; ++i) RandomOp(rng, &b);
+  if (rng() % 40 == 0) b.DeleteRange(Cf::kBitmaps, kGroups[rng() % 3], "c");
+  WriteBatch* batches[] = {&b};
+  REQUIRE_OK(staged ? store->Stage(batches) : store->Write(batches));
+  if (staged && rng() % 5 == 0) REQUIRE_OK(store->Checkpoint());
+}
+
+// A snapshot and what it read when it was taken.
+struct Pinned {
+  std::unique_ptr<Reader> reader;
+  std::string want;
+};
+
 // Every group's bitmap as a reader reads it through GetBitmap.
 std::string Bitmaps(const Reader& r) {
   std::string out;
@@ -93,22 +112,10 @@ TEST_CASE("a cached bitmap is served only to readers that would read the same fr
       testing::TempDir dir;
       // Staged: checkpoints only when asked.
       std::unique_ptr<Store> store = OpenStore(dir.path(), staged_store ? 3'600'000 : 0, 64u << 20);
-      struct Pinned {
-        std::unique_ptr<Reader> reader;
-        std::string want;
-      };
       std::vector<Pinned> snapshots;
       for (int step = 0; step < 300; ++step) {
         CAPTURE(step);
-        WriteBatch b;
-        const int n = 1 + static_cast<int>(rng() % 4);
-        for (int i = 0; i < n; ++i) RandomOp(rng, &b);
-        if (rng() % 40 == 0) {  // a shard dropped: every group may change
-          b.DeleteRange(Cf::kBitmaps, kGroups[rng() % 3], "c");
-        }
-        WriteBatch* batches[] = {&b};
-        REQUIRE_OK(staged_store ? store->Stage(batches) : store->Write(batches));
-        if (staged_store && rng() % 5 == 0) REQUIRE_OK(store->Checkpoint());
+        RandomWrite(rng, store.get(), staged_store);
         const std::string want = Folded(*store);
         // Twice: the second from the cache.
         REQUIRE(Bitmaps(*store) == want);
@@ -175,24 +182,12 @@ TEST_CASE("a derived bitmap is served only to readers that would compute the sam
       std::mt19937_64 rng(seed);
       testing::TempDir dir;
       std::unique_ptr<Store> store = OpenStore(dir.path(), staged_store ? 3'600'000 : 0, 64u << 20);
-      struct Pinned {
-        std::unique_ptr<Reader> reader;
-        std::string want;
-      };
       std::vector<Pinned> snapshots;
       for (int step = 0; step < 300; ++step) {
         CAPTURE(step);
         // Some steps change nothing the derived bitmaps read, so that
         // their kept copies answer later readers too.
-        if (rng() % 3 != 0) {
-          WriteBatch b;
-          const int n = 1 + static_cast<int>(rng() % 4);
-          for (int i = 0; i < n; ++i) RandomOp(rng, &b);
-          if (rng() % 40 == 0) b.DeleteRange(Cf::kBitmaps, kGroups[rng() % 3], "c");
-          WriteBatch* batches[] = {&b};
-          REQUIRE_OK(staged_store ? store->Stage(batches) : store->Write(batches));
-          if (staged_store && rng() % 5 == 0) REQUIRE_OK(store->Checkpoint());
-        }
+        if (rng() % 3 != 0) RandomWrite(rng, store.get(), staged_store);
         std::unique_ptr<Reader> now = store->NewSnapshot();
         const std::string want = DerivedFolded(*now);
         REQUIRE(Derived(*now) == want);
