@@ -97,6 +97,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   Add(app, "topic", o->topic, "Events topic (any number of partitions)");
   Add(app, "dlq-topic", o->dlq_topic, "Dead-letter topic");
   Add(app, "group", o->group, "Kafka consumer group");
+  Add(app, "instance-id", o->instance_id,
+      "Static group membership id (group.instance.id): a restart with the same id within the session timeout "
+      "takes its partitions back without a rebalance; two live processes must never share one (default: derived "
+      "from the host name and the data directory)");
   AddDataDir(app, o->data_dir);
   Add(app, "listen", o->listen, "HTTP address HOST:PORT (port 0: any free one, logged)");
   Add(app, "credentials", o->credentials, "Credentials file: API keys per org (required; docs/credentials.example.json)")

@@ -46,6 +46,7 @@ struct ServeOptions {
   std::string topic = "leadflow.events";
   std::string dlq_topic = "leadflow.events.dlq";
   std::string group = "leadflow";
+  std::string instance_id;  // empty: derived from the host and the data directory
   std::string data_dir;
   std::string listen = "127.0.0.1:8080";
   std::string credentials;

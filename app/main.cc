@@ -137,6 +137,12 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
       *out += "leadflow_consumer_partition_position{topic=\"" + PromLabel(h.topic) + "\",partition=\"" +
               std::to_string(p.partition) + "\"} " + std::to_string(p.next) + "\n";
     }
+    *out += "# HELP leadflow_consumer_partition_assigned 1 while this process consumes the partition (0: another "
+            "member of the consumer group does, or none yet).\n# TYPE leadflow_consumer_partition_assigned gauge\n";
+    for (const auto& p : h.partitions) {
+      *out += "leadflow_consumer_partition_assigned{topic=\"" + PromLabel(h.topic) + "\",partition=\"" +
+              std::to_string(p.partition) + "\"} " + (p.assigned ? "1" : "0") + "\n";
+    }
   }
   if (h.newest_applied_ms >= 0) {
     const double ts = static_cast<double>(h.newest_applied_ms) / 1000.0;
@@ -357,7 +363,7 @@ int Serve(const app::ServeOptions& o) {
   if (Status bound = ingest::CheckShardTopic(*store, kopts.topic); !bound.ok()) return Fail(bound.message());
   kopts.dlq_topic = o.dlq_topic;
   kopts.group = o.group;
-  kopts.instance_id = InstanceId(data_dir);
+  kopts.instance_id = o.instance_id.empty() ? InstanceId(data_dir) : o.instance_id;
   kopts.kafka_properties = kafka_props;
   kopts.dlq_max_message_bytes = static_cast<size_t>(o.dlq_max_message_bytes);
   kopts.data_dir = data_dir;
@@ -368,6 +374,9 @@ int Serve(const app::ServeOptions& o) {
   kopts.batch_max_messages = static_cast<size_t>(budget.batch_events);
   if (const char* inject = std::getenv("LEADFLOW_FAULT_FATAL_AFTER_BATCHES")) {
     kopts.fault_fatal_after_batches = std::atoi(inject);  // tests only (kafka_ingest.h)
+  }
+  if (const char* inject = std::getenv("LEADFLOW_FAULT_CONSUME_DELAY_US")) {
+    kopts.fault_consume_delay_us = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);

@@ -83,6 +83,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // of the bitmaps (Store::CompactInBackground).
   static constexpr uint64_t kCompactAfterCatchUpEvents = 500000;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  bool subscribed = false;  // consumer has subscribed (it joins the group)
+  bool closing = false;     // consumer->close() is running (its revoke ends the session)
+  // The group's first assignment reached the consumer (the rebalance
+  // callback ran with one, even if it failed to take it).
+  bool assignment_received = false;
+  // How long a consumer closed before its first assignment waits for it
+  // (CloseClients).
+  static constexpr int kFirstAssignmentWaitMs = 3000;
   // A message read but left for the next batch because this one had no
   // more room on disk (BatchRoom); taken before the consumer is asked
   // again, and dropped with the consumer's session.
@@ -145,6 +153,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, options.prefetch_bytes);
     settings.emplace_back("group.id", options.group);
     settings.emplace_back("client.id", "leadflow");
+    // Cooperative incremental rebalancing: a member joining or leaving moves
+    // only the partitions that change owner; the others are consumed on
+    // through the rebalance. A --kafka-prop of an eager strategy (range,
+    // roundrobin) still wins, and rebalance_cb follows whichever protocol
+    // the group runs. Every member of a group must use the same.
+    settings.emplace_back("partition.assignment.strategy", "cooperative-sticky");
     if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
     Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
     if (!s.ok()) return s;
@@ -181,33 +195,54 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // consume loop's UpdateReadiness, never here where a slow broker would
   // hold the group up); on a revoke, the pending batch dropped and the
   // staged batches checkpointed, so the next owner reads final positions.
+  // The group's protocol decides the shape: eager (every partition revoked,
+  // then all assigned anew) or cooperative (only the partitions that move).
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
-    // A message carried to the next batch is read again from the position
-    // the partition resumes at (on a revoke its batch is dropped too).
-    carried.reset();
+    const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      OnAssign(c, partitions);
+      assignment_received = true;
+      if (cooperative) {
+        OnIncrementalAssign(c, partitions);
+      } else {
+        // A message carried to the next batch is read again from the
+        // position the partition resumes at. (Callbacks run inside
+        // consume(), which is never called while a message is carried.)
+        carried.reset();
+        OnAssign(c, partitions);
+      }
+      return;
+    }
+    carried.reset();  // its partition's batch is dropped: read again
+    if (err != RdKafka::ERR__REVOKE_PARTITIONS) {
+      // A failed rebalance: give everything up and start a new session.
+      session_fault = Status::Unavailable("rebalance failed: " + RdKafka::err2str(err));
+    }
+    if (cooperative) {
+      OnIncrementalRevoke(c, partitions);
     } else {
       OnRevoke(c, partitions);
     }
   }
 
-  void OnAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
-    // Stored positions first: one that cannot be read ends the session
-    // (never "start from the beginning", which would count every event
-    // again); nothing is assigned then.
-    std::vector<std::optional<int64_t>> stored_positions(partitions.size());
-    Status landed = pipeline->Sync();  // a batch still being written lands first
+  // Before partitions are handed to librdkafka (either protocol): a batch
+  // still being written lands, then each partition is recorded as assigned
+  // from its stored position (set on its TopicPartition too). False, with
+  // session_fault set and nothing assigned, when a write failed or a
+  // stored position cannot be read (never "start from the beginning",
+  // which would count every event again).
+  bool TakeFromStored(std::vector<RdKafka::TopicPartition*>& partitions) {
+    Status landed = pipeline->Sync();
     if (!landed.ok()) {
       session_fault = landed;
-      return;
+      return false;
     }
+    std::vector<std::optional<int64_t>> stored_positions(partitions.size());
     for (size_t i = 0; i < partitions.size(); ++i) {
       Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
       if (!s.ok()) {
         session_fault = s;
-        return;
+        return false;
       }
     }
     for (size_t i = 0; i < partitions.size(); ++i) {
@@ -221,6 +256,11 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       LogInfo("assigned " + tp->topic() + "[" + std::to_string(tp->partition()) + "] from offset " +
               (stored ? std::to_string(*stored) : std::string("beginning")));
     }
+    return true;
+  }
+
+  void OnAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+    if (!TakeFromStored(partitions)) return;
     c->assign(partitions);
     NoteProgress();
     SetState(ConsumerState::kRunning, "");
@@ -243,6 +283,81 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     LogInfo("partitions revoked; the pending batch is consumed again");
   }
 
+  // Cooperative: partitions are added to the ones this member keeps
+  // consuming. The pending batch holds only partitions still ours: kept.
+  void OnIncrementalAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+    if (!TakeFromStored(partitions)) {
+      // The session ends (session_fault), but the rebalance must still be
+      // acknowledged: librdkafka 2.0 waits for it forever when the consumer
+      // is closed or destroyed. The partitions are not in `assignment`, so
+      // nothing read from them is applied.
+      std::unique_ptr<RdKafka::Error> ignored(c->incremental_assign(partitions));
+      return;
+    }
+    std::unique_ptr<RdKafka::Error> error(c->incremental_assign(partitions));
+    if (error) {
+      session_fault = Status::Unavailable("incremental assign: " + error->str());
+      return;
+    }
+    NoteProgress();
+    SetState(ConsumerState::kRunning, "");
+  }
+
+  // Cooperative: partitions leave this member (another takes them, or the
+  // assignment was lost); the others stay assigned and are consumed on.
+  // The pending batch mixes both in one applier, so it is dropped as on an
+  // eager revoke, and each kept partition it held messages of is rewound
+  // to its stored position: a seek, whose fetch barrier discards what was
+  // fetched before it. A seek that fails ends the session (the next one
+  // starts every partition from the store). Committing the batch instead
+  // would publish its dead letters here, broker I/O that would hold the
+  // whole group's rebalance up; a rewind costs one batch read again.
+  void OnIncrementalRevoke(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+    const bool lost = c->assignment_lost();
+    pipeline->Reset();
+    Status checkpointed = store->Checkpoint();
+    if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
+    std::set<int32_t> revoked;
+    for (auto* tp : partitions) {
+      revoked.insert(tp->partition());
+      assignment.Revoke(tp->partition());
+    }
+    for (int32_t p : assignment.partitions()) {
+      std::optional<int64_t> stored;
+      Status s = pipeline->StoredPosition({options.topic, p}, &stored);
+      if (!s.ok()) {
+        session_fault = s;
+        break;
+      }
+      const int64_t from = stored.value_or(0);
+      if (assignment.next(p).value_or(from) <= from) continue;  // nothing read past the stored position
+      assignment.Rewind(p, from);
+      std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
+          options.topic, p, stored ? *stored : static_cast<int64_t>(RdKafka::Topic::OFFSET_BEGINNING)));
+      const RdKafka::ErrorCode err = c->seek(*tp, 5000);
+      if (err != RdKafka::ERR_NO_ERROR) {
+        session_fault = Status::Unavailable("seek " + options.topic + "[" + std::to_string(p) + "] back to " +
+                                            std::to_string(from) + " after a revoke: " + RdKafka::err2str(err));
+        break;
+      }
+      LogInfo("rewound " + options.topic + "[" + std::to_string(p) + "] to offset " + std::to_string(from) +
+              " (its part of the dropped batch is read again)");
+    }
+    std::unique_ptr<RdKafka::Error> error(c->incremental_unassign(partitions));
+    if (error && !session_fault) session_fault = Status::Unavailable("incremental unassign: " + error->str());
+    // Partitions taken by another member in the middle of a session: this
+    // process no longer holds every org, so it is not ready until it owns
+    // every partition again and has caught up on them (UpdateReadiness).
+    // Not when the session itself ends (close), which revokes everything.
+    if (!closing && !partitions.empty() && owner->ready_.exchange(false)) {
+      LogWarn("not ready: partitions moved to another member of group " + options.group);
+    }
+    std::string names;
+    for (int32_t p : revoked) names += (names.empty() ? "" : ",") + std::to_string(p);
+    LogInfo(std::string("partitions ") + (lost ? "lost" : "revoked") + ": " + options.topic + "[" + names +
+            "]; the pending batch is consumed again");
+  }
+
   int TopicPartitions() {
     if (topic_partitions > 0 && MsSince(partitions_checked) < 30000) return topic_partitions;
     RdKafka::Metadata* md = nullptr;
@@ -260,9 +375,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return topic_partitions;
   }
 
-  // Lag over every partition of the topic: from each partition's stored
-  // (applied and committed) position to its end, so that messages consumed
-  // but not committed (a blocked batch) still count. A partition's end is
+  // Lag over the partitions this member is assigned (over every partition
+  // of the topic while it has none: between sessions, before the first
+  // assignment): from each partition's stored (applied and committed)
+  // position to its end, so that messages consumed but not committed (a
+  // blocked batch) still count. The partitions of other members of the
+  // group are listed with their lag too, but not summed: this member does
+  // not consume them (and the stall check must not wait for them). A partition's end is
   // the freshest of: the consumer's cached high watermark (assigned
   // partitions), a query by the watcher, the last end seen, and the next
   // offset the consumer will read (it has seen that much). A failed query
@@ -290,8 +409,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       // partition's start: the lag is overstated, never understated.
       std::optional<int64_t> stored;
       if (pipeline->StoredPosition({options.topic, p}, &stored).ok() && stored) next = std::max(next, *stored);
-      lag += std::max<int64_t>(0, end - next);
-      lags.push_back({p, next, end});
+      const bool assigned = pos.has_value();
+      if (assigned || assignment.empty()) lag += std::max<int64_t>(0, end - next);
+      lags.push_back({p, next, end, assigned});
     }
     owner->lag_.store(lag);
     {
@@ -412,6 +532,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
     return {ConsumerState::kRestarting, s};
   }
   RdKafka::ErrorCode err = consumer->subscribe({options.topic});
+  subscribed = err == RdKafka::ERR_NO_ERROR;
   if (err != RdKafka::ERR_NO_ERROR) {
     CloseClients();
     return {ConsumerState::kRestarting, Status::Unavailable("subscribe: " + RdKafka::err2str(err))};
@@ -428,9 +549,29 @@ SessionEnd KafkaIngest::Impl::RunSession() {
 void KafkaIngest::Impl::CloseClients() {
   carried.reset();  // before its consumer goes
   if (consumer) {
-    consumer->close();
+    // librdkafka 2.0's cooperative-sticky assignor aborts on an assertion
+    // when a consumer is destroyed after its group answered JoinGroup but
+    // before the first assignment reached it (the assignor's state is made
+    // then; librdkafka #4312, fixed in 2.3). So a consumer that has not
+    // received its assignment yet is polled a little longer, until it
+    // arrives (the rebalance callback takes it; messages read meanwhile
+    // are not applied: every partition resumes from its stored position),
+    // and one that still has none (the group not reached: a broker down, a
+    // refused login) is destroyed without the close, which leaves nothing
+    // behind: nothing was assigned or committed, and a static member sends
+    // no LeaveGroup anyway. Deleting a KafkaConsumer that was not closed
+    // destroys it with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE.
+    const auto until = Clock::now() + std::chrono::milliseconds(kFirstAssignmentWaitMs);
+    while (subscribed && !assignment_received && consumer_events.last_error.empty() && Clock::now() < until) {
+      std::unique_ptr<RdKafka::Message> dropped(consumer->consume(50));
+    }
+    closing = true;
+    if (assignment_received) consumer->close();
+    closing = false;
     consumer.reset();
   }
+  subscribed = false;
+  assignment_received = false;
   dead_letters->Close();
   assignment.Reset();
 }
@@ -499,6 +640,9 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
                                SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
       if (!s.ok()) return {FaultState(s), s};
       assignment.Consumed(msg->partition(), msg->offset());
+      if (options.fault_consume_delay_us > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(options.fault_consume_delay_us));
+      }
       batch_newest_ms = std::max(batch_newest_ms, msg->timestamp().timestamp);
       NoteProgress();
       ++n;

@@ -5,7 +5,15 @@
 // Positions live in the store, in the same write batch as the state they
 // produced. On every partition assignment the consumer resumes from the
 // stored positions (from the beginning when none is stored), so a kill -9 at
-// any moment neither loses nor double-applies an event. Dead letters are
+// any moment neither loses nor double-applies an event. The group rebalances
+// cooperatively (cooperative-sticky, unless a --kafka-prop picks an eager
+// strategy): when members join or leave, only the partitions that change
+// owner are revoked and assigned; a revoke drops the pending batch and
+// rewinds the partitions kept to their stored positions. Several processes
+// in one group therefore split the partitions between them; until the
+// scale-out work routes each org to its owner (issue 13,
+// docs/scale-out-plan.md), a process is ready only while it owns every
+// partition, so its reports cover every org. Dead letters are
 // published (and acknowledged by the broker) before the batch that skips
 // them commits.
 //
@@ -114,6 +122,11 @@ struct KafkaIngestOptions {
   // fencing), so the recovery path runs on demand. main() reads it from
   // LEADFLOW_FAULT_FATAL_AFTER_BATCHES. Default: 0 (never).
   int fault_fatal_after_batches = 0;
+  // Tests only: microseconds slept after each message taken from the
+  // consumer, so that a rebalance lands while a batch is being collected
+  // (tests/integration/group_test.cc). main() reads it from
+  // LEADFLOW_FAULT_CONSUME_DELAY_US. Default: 0.
+  int fault_consume_delay_us = 0;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
@@ -139,21 +152,26 @@ const char* ConsumerStateName(ConsumerState s);
 struct IngestHealth {
   // True once the consumer has been assigned every partition of the topic
   // and has consumed each up to its end as it stood when assigned (and stays
-  // true). One leadflow instance owns a whole topic: its state must hold
-  // every org it serves, so replicas use consumer groups of their own.
+  // true through restarts and eager rebalances). One leadflow instance owns
+  // a whole topic: its state must hold every org it serves, so replicas use
+  // consumer groups of their own (a second process in the group takes
+  // partitions away, which makes this false again: neither is ready until
+  // one owns them all and has caught up on them).
   bool ready = false;
   ConsumerState state = ConsumerState::kStarting;
   // Why the consumer is not running (the last error), else empty.
   std::string reason;
-  // Sum over the topic's partitions of (end - next offset to apply), from
-  // the stored positions; the last known end while the broker cannot be
-  // asked. Never 0 while known messages wait.
+  // Sum over the partitions assigned to this member (over all of the
+  // topic's while none is) of (end - next offset to apply), from the stored
+  // positions; the last known end while the broker cannot be asked. Never
+  // 0 while known messages of those partitions wait.
   int64_t lag_messages = 0;
   // The same per partition, in partition order (empty until first known).
   struct PartitionLag {
     int32_t partition;
     int64_t next;  // the next offset to apply (the stored position, else the partition's start)
     int64_t end;   // the partition's end as last known
+    bool assigned = false;  // this member consumes it (else another member of the group, or none yet)
   };
   std::vector<PartitionLag> partitions;
   std::string topic;

@@ -17,6 +17,18 @@ void Assignment::Revoke(int32_t partition) {
   targets_.erase(partition);
 }
 
+void Assignment::Rewind(int32_t partition, int64_t next) {
+  auto it = next_.find(partition);
+  if (it != next_.end()) it->second = next;
+}
+
+std::vector<int32_t> Assignment::partitions() const {
+  std::vector<int32_t> out;
+  out.reserve(next_.size());
+  for (const auto& [partition, next] : next_) out.push_back(partition);
+  return out;
+}
+
 void Assignment::Reset() {
   next_.clear();
   targets_.clear();

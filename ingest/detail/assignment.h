@@ -28,6 +28,10 @@ class Assignment {
   // The partition is no longer this session's (its pending batch is dropped
   // by the caller and read again by its next owner).
   void Revoke(int32_t partition);
+  // partition stays assigned but is read again from next (a cooperative
+  // revoke of other partitions dropped the pending batch, which held some
+  // of its messages); its readiness target is kept. Nothing if not assigned.
+  void Rewind(int32_t partition, int64_t next);
   // A new session: nothing assigned, nothing ever assigned.
   void Reset();
 
@@ -41,6 +45,8 @@ class Assignment {
   bool empty() const { return next_.empty(); }
   size_t size() const { return next_.size(); }
   bool assigned_once() const { return assigned_once_; }
+  // The assigned partitions, in order.
+  std::vector<int32_t> partitions() const;
   // The next offset to read of partition; nullopt when not assigned.
   std::optional<int64_t> next(int32_t partition) const;
 

@@ -70,4 +70,28 @@ TEST_CASE("Assignment is caught up only when it holds every partition and each h
   CHECK(a.CaughtUp(2));
 }
 
+TEST_CASE("Assignment: a kept partition rewound after a cooperative revoke is read again from the stored position") {
+  Assignment a;
+  a.Assign(0, 10, -1);
+  a.Assign(1, 0, -1);
+  a.Assign(2, 7, std::nullopt);
+  CHECK(a.partitions() == std::vector<int32_t>{0, 1, 2});
+  a.Consumed(0, 10);
+  a.Consumed(0, 11);
+  a.Consumed(1, 4);
+  // Partition 1 goes to another member; the pending batch (0's 10 and 11,
+  // 1's 4) is dropped, so 0 is read again from its stored position.
+  a.Revoke(1);
+  a.Rewind(0, 10);
+  CHECK(a.partitions() == std::vector<int32_t>{0, 2});
+  CHECK(a.next(0) == 10);
+  CHECK(a.Wants(0, 10));  // not taken for a message read twice
+  CHECK_FALSE(a.Wants(0, 9));
+  // Its readiness target is kept; partition 2 still has none.
+  CHECK(a.UnknownTargets() == std::vector<int32_t>{0});
+  a.Rewind(1, 0);  // not assigned: nothing
+  CHECK_FALSE(a.next(1).has_value());
+  CHECK_FALSE(a.Wants(1, 4));
+}
+
 }  // namespace leadflow::ingest::detail

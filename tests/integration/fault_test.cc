@@ -248,7 +248,7 @@ TEST_CASE("a missing dead-letter topic stops ingest visibly, and ingest goes on 
 }
 
 TEST_CASE("a full disk pauses ingest visibly, a restart on it is refused cleanly, and ingest resumes exactly") {
-  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "16"}, ""});
+  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "16"}, "", "", ""});
   SmallDisk disk(svc.dir() + "/small", "160m");
   if (!disk.ok()) {
     MESSAGE("skipped: cannot mount a tmpfs here (", disk.error(), "); run as root to test a full disk");
@@ -318,7 +318,7 @@ TEST_CASE("a disk that fills during a burst of events pauses ingest before the f
           "exactly once space returns") {
   // A small pause threshold: only the room needed for the next batch
   // keeps RocksDB from writing into a full disk.
-  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "1"}, ""});
+  Service svc(1, ServiceOptions{true, {"--min-free-disk-mb", "1"}, "", "", ""});
   SmallDisk disk(svc.dir() + "/small", "100m");
   if (!disk.ok()) {
     MESSAGE("skipped: cannot mount a tmpfs here (", disk.error(), "); run as root to test a full disk");

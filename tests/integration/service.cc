@@ -16,14 +16,16 @@
 namespace leadflow::it {
 
 Service::Service(int partitions, ServiceOptions options)
-    : topic_(UniqueName("events")),
+    : topic_(options.topic.empty() ? UniqueName("events") : options.topic),
       dlq_(topic_ + ".dlq"),
-      group_(UniqueName("group")),
+      group_(options.group.empty() ? UniqueName("group") : options.group),
       options_(std::move(options)),
       port_(FreePort()) {
   brokers_ = options_.brokers.empty() ? Brokers() : options_.brokers;
-  CreateTopic(topic_, partitions);
-  if (options_.create_dlq) CreateTopic(dlq_, 1);
+  if (options_.topic.empty()) {
+    CreateTopic(topic_, partitions);
+    if (options_.create_dlq) CreateTopic(dlq_, 1);
+  }
   std::string creds = "[";
   const char* orgs[] = {"org1",         "org2",      "org_acme",  "org_globex",
                         "org_initech",  "org_umbrella", "org_hooli", "org_vandelay"};
@@ -57,11 +59,12 @@ int Service::WaitExit() {
   return status;
 }
 
-void Service::Stop() {
-  if (!proc_) return;
+int Service::Stop() {
+  if (!proc_) return -1;
   proc_->Kill(SIGTERM);
-  proc_->Wait();
+  const int status = proc_->Wait();
   proc_.reset();
+  return status;
 }
 
 std::string Service::FullLog() const {

@@ -20,6 +20,9 @@ struct ServiceOptions {
   // The --brokers the service is given (default Brokers()); its topics are
   // created through Brokers() either way.
   std::string brokers;
+  // Another service's topic and consumer group (with its dead-letter topic),
+  // to run a second process in the same group; nothing is created then.
+  std::string topic, group;
 };
 
 class Service {
@@ -28,7 +31,7 @@ class Service {
   explicit Service(int partitions = 3, ServiceOptions options = {});
   void Start();
   void Kill9();
-  void Stop();  // SIGTERM and wait
+  int Stop();  // SIGTERM and wait; the exit status as from waitpid (-1: not running)
   // Whether the process runs; WaitExit waits for it to end by itself and
   // returns its status as from waitpid.
   bool Running() { return proc_ && proc_->Running(); }

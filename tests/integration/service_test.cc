@@ -47,7 +47,7 @@ TEST_CASE("events produced to Kafka become the report over HTTP, and the report 
   Service svc(3, ServiceOptions{true,
                                 {"--memory-budget", "256M", "--kafka-prop", "statistics.interval.ms=500",
                                  "--log-format", "json"},
-                                ""});
+                                "", "", ""});
   Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z"),
                               StatusUpserted("sb", "Qualified", 2, "2023-01-01T00:00:00Z"),
                               Created("l1", "sa", "2023-12-01T00:00:00Z"), Created("l2", "sa", "2024-01-05T00:00:00Z"),
