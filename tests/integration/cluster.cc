@@ -147,15 +147,29 @@ class CountingDr : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& m) override {
     if (m.err()) ++failed;
+    if (partitions && m.msg_opaque()) {
+      (*partitions)[reinterpret_cast<uintptr_t>(m.msg_opaque()) - 1] = m.partition();
+    }
   }
   std::atomic<int> failed{0};
+  std::vector<int32_t>* partitions = nullptr;  // by message index, when asked for
 };
 }  // namespace
 
 void Produce(const std::string& topic, const std::vector<Message>& messages) {
+  ProduceWith(topic, messages, "", nullptr);
+}
+
+void ProduceWith(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
+                 std::vector<int32_t>* partitions) {
   std::string err;
   CountingDr dr;
+  if (partitions) {
+    partitions->assign(messages.size(), -1);
+    dr.partitions = partitions;
+  }
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (!partitioner.empty()) REQUIRE(conf->set("partitioner", partitioner, err) == RdKafka::Conf::CONF_OK);
   conf->set("bootstrap.servers", Brokers(), err);
   conf->set("acks", "all", err);
   conf->set("linger.ms", "5", err);
@@ -164,7 +178,9 @@ void Produce(const std::string& topic, const std::vector<Message>& messages) {
   conf->set("dr_cb", &dr, err);
   std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
   REQUIRE_MESSAGE(p != nullptr, err);
-  for (const auto& m : messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const Message& m = messages[i];
+    void* opaque = partitions ? reinterpret_cast<void*>(static_cast<uintptr_t>(i + 1)) : nullptr;
     RdKafka::Headers* headers = nullptr;
     if (!m.headers.empty()) {
       headers = RdKafka::Headers::create();
@@ -173,7 +189,7 @@ void Produce(const std::string& topic, const std::vector<Message>& messages) {
     for (;;) {
       auto e = p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                           const_cast<char*>(m.value.data()), m.value.size(), m.key ? m.key->data() : nullptr,
-                          m.key ? m.key->size() : 0, 0, headers, nullptr);
+                          m.key ? m.key->size() : 0, 0, headers, opaque);
       if (e == RdKafka::ERR__QUEUE_FULL) {
         p->poll(50);
         continue;

@@ -67,6 +67,11 @@ struct Message {
 };
 // Produces messages (acks=all) and waits until every one is delivered.
 void Produce(const std::string& topic, const std::vector<Message>& messages);
+// The same with librdkafka's `partitioner` property (empty: its default,
+// consistent_random), recording the partition each message went to (by
+// index) when partitions is given.
+void ProduceWith(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
+                 std::vector<int32_t>* partitions);
 // The key a leadflow producer would use: the value's org_id, if any.
 std::optional<std::string> OrgKey(const std::string& json_value);
 // Reads a whole topic from the beginning (until no message for idle).
