@@ -286,15 +286,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // Cooperative: partitions are added to the ones this member keeps
   // consuming. The pending batch holds only partitions still ours: kept.
   void OnIncrementalAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
-    if (!TakeFromStored(partitions)) {
-      // The session ends (session_fault), but the rebalance must still be
-      // acknowledged: librdkafka 2.0 waits for it forever when the consumer
-      // is closed or destroyed. The partitions are not in `assignment`, so
-      // nothing read from them is applied.
-      std::unique_ptr<RdKafka::Error> ignored(c->incremental_assign(partitions));
-      return;
-    }
+    const bool taken = TakeFromStored(partitions);
+    // Acknowledged even when not taken: the session then ends
+    // (session_fault), but librdkafka 2.0 waits forever for an
+    // unacknowledged rebalance when the consumer is closed or destroyed.
+    // Partitions not taken are not in `assignment`: nothing read from them
+    // is applied.
     std::unique_ptr<RdKafka::Error> error(c->incremental_assign(partitions));
+    if (!taken) return;
     if (error) {
       session_fault = Status::Unavailable("incremental assign: " + error->str());
       return;

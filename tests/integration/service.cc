@@ -62,9 +62,7 @@ int Service::WaitExit() {
 int Service::Stop() {
   if (!proc_) return -1;
   proc_->Kill(SIGTERM);
-  const int status = proc_->Wait();
-  proc_.reset();
-  return status;
+  return WaitExit();
 }
 
 std::string Service::FullLog() const {
