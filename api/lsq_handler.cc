@@ -83,6 +83,13 @@ Response LsqErrorResponse(const Request& req, http::status status, std::string_v
   return JsonResponse(req, status, RenderLsqError(ExceptionType(status), message));
 }
 
+std::optional<std::string> LsqRequestOrg(const Request& req, const Target& target, const ServiceContext& ctx) {
+  const std::string access_key = Key(req, target, "accessKey", "x-LSQ-AccessKey");
+  const std::string secret_key = Key(req, target, "secretKey", "x-LSQ-SecretKey");
+  if (access_key.empty() || secret_key.empty()) return std::nullopt;
+  return ctx.credentials->OrgForLsqKeys(access_key, secret_key);
+}
+
 Response HandleNotContacted(const Request& req, const Target& target, const ServiceContext& ctx) {
   if (req.method() != http::verb::post) {
     Response res = LsqErrorResponse(req, http::status::method_not_allowed,

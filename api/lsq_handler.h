@@ -26,6 +26,8 @@
 #ifndef LEADFLOW_API_LSQ_HANDLER_H_
 #define LEADFLOW_API_LSQ_HANDLER_H_
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "api/router.h"
@@ -33,6 +35,10 @@
 namespace leadflow::api {
 
 Response HandleNotContacted(const Request& req, const Target& target, const ServiceContext& ctx);
+
+// The org of the request's LeadSquared key pair (step 2 above), nullopt
+// when absent or wrong.
+std::optional<std::string> LsqRequestOrg(const Request& req, const Target& target, const ServiceContext& ctx);
 
 // A response with the LSQ error body {"Status":"Error","ExceptionType",
 // "ExceptionMessage"}; the type follows the status (400

@@ -161,7 +161,7 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   // that a report read while ingest catches up (or is stopped) is told
   // apart from a current one.
   if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "/openapi.json" &&
-      *route != "/schemas/events.json" && *route != "invalid" && *route != "other") {
+      *route != "/schemas/events.json" && *route != "/cluster" && *route != "invalid" && *route != "other") {
     const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
     res.set("Leadflow-Ready", v.ready ? "true" : "false");
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
@@ -225,6 +225,23 @@ Response CloseLimited(const Request& req, const ServiceContext& ctx, const std::
   return res;
 }
 
+// Cluster mode: a request for an org this instance does not serve now is
+// answered 503 with Retry-After, in the shape of its API, before anything
+// else runs (no rate limit counted here); nullopt when it is served here
+// (or the credentials are bad: the handler answers that, as the owner
+// would).
+std::optional<Response> NotServedHere(const Request& req, const ServiceContext& ctx,
+                                      const std::optional<std::string>& org, bool lsq) {
+  if (!ctx.serve_org || !org) return std::nullopt;
+  std::optional<std::string> why = ctx.serve_org(*org);
+  if (!why) return std::nullopt;
+  Response res = lsq ? LsqErrorResponse(req, http::status::service_unavailable, "Service unavailable: " + *why)
+                     : JsonResponse(req, http::status::service_unavailable,
+                                    nlohmann::json{{"error", "Service unavailable"}, {"reason", *why}}.dump());
+  res.set(http::field::retry_after, "1");
+  return res;
+}
+
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
   Target target;
   const std::string_view raw_target(req.target().data(), req.target().size());
@@ -266,6 +283,15 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (ctx.http_metrics) ctx.http_metrics->Render(&body);
     return Simple(req, http::status::ok, "text/plain; version=0.0.4", body);
   }
+  if (path == "/cluster") {
+    *route = "/cluster";
+    if (!ctx.cluster) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
+    if (req.method() != http::verb::get && req.method() != http::verb::head) return MethodNotAllowed(req, "GET, HEAD");
+    if (!OrgForCloseApiKey(req, ctx) && !LsqRequestOrg(req, target, ctx)) {
+      return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
+    }
+    return JsonResponse(req, http::status::ok, ctx.cluster());
+  }
   if (path == "/openapi.json") {
     // The description of this API (docs/openapi.json).
     *route = "/openapi.json";
@@ -285,14 +311,20 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (org.empty() || org.find('/') != std::string::npos) {
       return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     }
+    if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) return std::move(*r);
     return CloseLimited(req, ctx, *route, [&] { return HandleStatusReport(req, target, org, ctx); });
   }
   if (path == "/api/v1/lead/" || path == "/api/v1/lead") {
     *route = "/api/v1/lead/";
+    if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) return std::move(*r);
     return CloseLimited(req, ctx, *route, [&] { return HandleLeadSearch(req, target, ctx); });
   }
   static const std::string kSavedSearch = "/api/v1/saved_search";
   if (path.rfind(kSavedSearch, 0) == 0) {
+    if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) {
+      *route = "/api/v1/saved_search/";
+      return std::move(*r);
+    }
     std::string rest = path.substr(kSavedSearch.size());
     if (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (rest.empty()) {
@@ -308,6 +340,9 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (EqualsNoCase(path, kNotContacted) ||
         (path.size() == kNotContacted.size() + 1 && path.back() == '/' && HasPrefixNoCase(path, kNotContacted))) {
       *route = std::string(kNotContacted);
+      if (req.method() == http::verb::post) {
+        if (auto r = NotServedHere(req, ctx, LsqRequestOrg(req, target, ctx), true)) return std::move(*r);
+      }
       return HandleNotContacted(req, target, ctx);
     }
     *route = "other";

@@ -1,6 +1,8 @@
 // Router: request handling as a plain function from an HTTP request to a
 // response, separate from I/O (api/server.h does the I/O). Routes:
 //   GET /healthz, GET /readyz, GET /metrics
+//   GET /cluster                                 (cluster mode: members and
+//        owners; any valid Close key or LeadSquared pair)
 //   GET /openapi.json                            (docs/openapi.json, which
 //        describes every route here; api/openapi.h)
 //   GET /schemas/events.json                     (docs/events.schema.json, the
@@ -56,6 +58,14 @@ struct ServiceContext {
   std::function<int64_t()> now_ms;           // clock; nullptr means the system clock
   RateLimiter* lsq_rate_limiter = nullptr;   // per-org limit of /Leads/*; null means no limit
   CloseRateLimiter* close_rate_limiter = nullptr;  // Close endpoints' limits; null means no limit
+  // Cluster mode (`serve --advertise`, issue 13); both null in a single
+  // instance. cluster: GET /cluster's body (members, addresses, owners;
+  // behind any valid credential; 404 when null). serve_org: nullopt when
+  // this instance serves org's reports now, else why not: the request is
+  // answered 503 with Retry-After before any handler or rate limit runs
+  // (until requests are forwarded to the owner, issue 13 slice 3).
+  std::function<std::string()> cluster;
+  std::function<std::optional<std::string>(const std::string& org)> serve_org;
 };
 
 // Answers req. *route is set to a low-cardinality route label for metrics.

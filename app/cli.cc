@@ -143,6 +143,21 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   Add(app, "tls-cert", o->tls_cert, "PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key)")
       ->type_name("FILE");
   Add(app, "tls-key", o->tls_key, "PEM private key of --tls-cert")->type_name("FILE");
+  Add(app, "advertise", o->advertise,
+      "HOST:PORT the other instances of a cluster reach this one's HTTP at; setting it makes this instance one "
+      "of several sharing --topic and --group (README, \"Running a cluster\"); empty: a single instance that "
+      "owns the whole topic")
+      ->type_name("HOST:PORT");
+  Add(app, "cluster-topic", o->cluster_topic,
+      "The cluster's compacted metadata topic (1 partition), created if absent (default: <topic>.leadflow-cluster.<group>)");
+  Add(app, "partitioner", o->partitioner,
+      "How the producers pick an org's partition from its org_id key: consistent (CRC32: librdkafka, kcat, "
+      "leadflow-gen), murmur2 (the Java client, Kafka Streams), fnv1a (Sarama); every instance must agree")
+      ->check(CLI::IsMember({"consistent", "murmur2", "fnv1a"}));
+  AddInt(app, "heartbeat-ms", o->heartbeat_ms, 50, 60'000,
+         "How often a cluster instance publishes its member record (address, owned partitions, lag)");
+  AddInt(app, "member-timeout-ms", o->member_timeout_ms, 100, 600'000,
+         "A cluster instance with no member record for this long is taken as gone (more than --heartbeat-ms)");
 }
 
 void AddIngest(CLI::App* app, IngestOptions* o) {
@@ -259,6 +274,19 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLi
       require(cli->serve.credentials, "--credentials");
       if (cli->serve.tls_cert.empty() != cli->serve.tls_key.empty()) {
         throw CLI::ValidationError("--tls-cert and --tls-key go together: give both or neither");
+      }
+      if (!cli->serve.advertise.empty()) {
+        const std::string& a = cli->serve.advertise;
+        const size_t colon = a.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == a.size() ||
+            a.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+          throw CLI::ValidationError("--advertise: must be HOST:PORT, got '" + a + "'");
+        }
+      }
+      if (cli->serve.member_timeout_ms <= cli->serve.heartbeat_ms) {
+        throw CLI::ValidationError("--member-timeout-ms (" + std::to_string(cli->serve.member_timeout_ms) +
+                                   ") must be greater than --heartbeat-ms (" +
+                                   std::to_string(cli->serve.heartbeat_ms) + ")");
       }
     } else if (sub == ingest) {
       cli->command = CommandLine::Command::kIngest;

@@ -64,6 +64,12 @@ struct ServeOptions {
   int checkpoint_interval_ms = 1000;
   std::string tls_cert;  // PEM certificate chain; with tls_key, HTTPS instead of HTTP
   std::string tls_key;   // PEM private key
+  // Cluster mode (issue 13): set by --advertise.
+  std::string advertise;      // HOST:PORT; empty: a single instance
+  std::string cluster_topic;  // empty: <topic>.leadflow-cluster
+  std::string partitioner = "consistent";
+  int heartbeat_ms = 1000;
+  int member_timeout_ms = 3000;
 };
 
 struct IngestOptions {

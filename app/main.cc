@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -33,8 +34,10 @@
 #include "api/rate_limiter.h"
 #include "api/server.h"
 #include "app/cli.h"
+#include "ingest/cluster_view.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_config.h"
+#include "ingest/home_partition.h"
 #include "ingest/kafka_ingest.h"
 #include "ingest/memory_budget.h"
 #include "ingest/prom_text.h"
@@ -378,9 +381,37 @@ int Serve(const app::ServeOptions& o) {
   if (const char* inject = std::getenv("LEADFLOW_FAULT_CONSUME_DELAY_US")) {
     kopts.fault_consume_delay_us = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
+  kopts.cluster_mode = !o.advertise.empty();
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
   if (!s.ok()) return Fail(s.ToString());
+
+  // Cluster mode (issue 13): this instance's part in the cluster's
+  // metadata topic, and its view of the other instances.
+  std::unique_ptr<ingest::ClusterView> cluster;
+  std::atomic<bool> cluster_conflict{false};
+  if (kopts.cluster_mode) {
+    ingest::ClusterViewOptions copts;
+    copts.brokers = o.brokers;
+    copts.topic = o.topic;
+    copts.cluster_topic = o.cluster_topic;
+    copts.group = o.group;
+    copts.instance_id = kopts.instance_id;
+    copts.advertise = o.advertise;
+    copts.scheme = o.tls_cert.empty() ? "http" : "https";
+    copts.version = app::Version();
+    copts.partitioner = *ingest::ParsePartitioner(o.partitioner);  // app/cli.cc checked
+    copts.heartbeat_ms = o.heartbeat_ms;
+    copts.member_timeout_ms = o.member_timeout_ms;
+    copts.kafka_properties = kafka_props;
+    copts.local = [&kafka] { return kafka->Health(); };
+    copts.on_conflict = [&cluster_conflict](const Status&) {
+      cluster_conflict.store(true);
+      kill(getpid(), SIGTERM);  // exits 2: a configuration error
+    };
+    s = ingest::ClusterView::Create(copts, &cluster);
+    if (!s.ok()) return Fail(s.ToString());
+  }
 
   api::HttpMetrics http_metrics;
   api::RateLimiter lsq_rate_limiter(o.lsq_rate_limit, o.lsq_rate_window);
@@ -392,15 +423,40 @@ int Serve(const app::ServeOptions& o) {
   ctx.http_metrics = &http_metrics;
   ctx.lsq_rate_limiter = &lsq_rate_limiter;
   ctx.close_rate_limiter = close_rate_limiter ? &*close_rate_limiter : nullptr;
-  ctx.ingest = [&kafka] {
+  ctx.ingest = [&kafka, &cluster] {
     const ingest::IngestHealth h = kafka->Health();
     api::IngestView v;
     v.ready = h.ready;
     v.lag_messages = h.lag_messages;
     v.consumer = ingest::ConsumerStateName(h.state);
     v.reason = h.reason;
+    if (cluster && !cluster->Complete()) {
+      v.ready = false;
+      if (v.reason.empty()) v.reason = "cluster view: " + cluster->Waiting();
+    }
     return v;
   };
+  if (cluster) {
+    ctx.cluster = [&cluster] { return cluster->Json(); };
+    ctx.serve_org = [&cluster, &kafka](const std::string& org) -> std::optional<std::string> {
+      const std::optional<int32_t> home = cluster->HomeOf(org);
+      if (!home) return "the cluster's configuration is not known yet";
+      const std::string where = "partition " + std::to_string(*home);
+      for (const auto& pl : kafka->Health().partitions) {
+        if (pl.partition != *home || !pl.assigned) continue;
+        if (pl.servable) return std::nullopt;
+        return where + " is being restored here (" + std::to_string(std::max<int64_t>(0, pl.end - pl.next)) +
+               " messages behind)";
+      }
+      auto snap = cluster->Snapshot();
+      if (static_cast<size_t>(*home) < snap->partitions.size() && snap->partitions[*home].owner) {
+        const auto* owner = snap->FindMember(*snap->partitions[*home].owner);
+        return where + " is owned by " + *snap->partitions[*home].owner + " at " +
+               (owner ? owner->record.advertise : std::string("?")) + "; ask it (forwarding: issue 13)";
+      }
+      return where + " has no live owner now";
+    };
+  }
   ctx.append_metrics = [&](std::string* out) {
     AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",
                   stats.events_applied.load());
@@ -426,6 +482,7 @@ int Serve(const app::ServeOptions& o) {
     AppendBitmapCache(out, store->bitmap_cache_stats());
     AppendRocksDb(out, *store);
     AppendMemoryBudget(out, budget);
+    if (cluster) cluster->AppendMetrics(out);
   };
 
   api::ServerOptions sopts;
@@ -437,8 +494,14 @@ int Serve(const app::ServeOptions& o) {
   s = server.Start();
   if (!s.ok()) return Fail(s.ToString());
 
+  if (cluster) cluster->Start();
   Status ingest_status;
+  std::atomic<bool> stopping{false};
   std::thread ingest_thread([&] {
+    // A cluster instance joins the group only once its config is the
+    // cluster's (else it stops, exit 2, without moving any partition).
+    while (cluster && !cluster->Agreed() && !stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (stopping.load()) return;
     try {
       ingest_status = kafka->Run();
     } catch (const std::exception& e) {
@@ -452,11 +515,15 @@ int Serve(const app::ServeOptions& o) {
   sigwait(&signals, &sig);
   LogInfo("shutting down (signal " + std::to_string(sig) + ")");
   server.Stop();
+  stopping.store(true);
   kafka->RequestStop();
   ingest_thread.join();
+  if (cluster) cluster->Stop();  // after ingest: the member record's last word is final
+  cluster.reset();
   kafka.reset();
   store.reset();
   LogInfo("stopped");
+  if (cluster_conflict.load()) return 2;
   return ingest_status.ok() ? 0 : 1;
 }
 

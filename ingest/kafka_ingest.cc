@@ -251,8 +251,10 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
       // No stored position: from the partition's start, whatever offset
       // that is (UpdateReadiness raises the position to it).
+      // In cluster mode every partition taken over must first catch up
+      // with its end (its orgs are served from this shard only then).
       assignment.Assign(tp->partition(), stored ? *stored : 0,
-                        owner->ready_.load() ? std::nullopt : std::optional<int64_t>(-1));
+                        owner->ready_.load() && !options.cluster_mode ? std::nullopt : std::optional<int64_t>(-1));
       LogInfo("assigned " + tp->topic() + "[" + std::to_string(tp->partition()) + "] from offset " +
               (stored ? std::to_string(*stored) : std::string("beginning")));
     }
@@ -287,6 +289,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // consuming. The pending batch holds only partitions still ours: kept.
   void OnIncrementalAssign(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
     const bool taken = TakeFromStored(partitions);
+    if (taken) assignment.MarkAssigned();  // joined, even with nothing to own
     // Acknowledged even when not taken: the session then ends
     // (session_fault), but librdkafka 2.0 waits forever for an
     // unacknowledged rebalance when the consumer is closed or destroyed.
@@ -348,7 +351,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     // process no longer holds every org, so it is not ready until it owns
     // every partition again and has caught up on them (UpdateReadiness).
     // Not when the session itself ends (close), which revokes everything.
-    if (!closing && !partitions.empty() && owner->ready_.exchange(false)) {
+    if (!options.cluster_mode && !closing && !partitions.empty() && owner->ready_.exchange(false)) {
       LogWarn("not ready: partitions moved to another member of group " + options.group);
     }
     std::string names;
@@ -410,7 +413,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       if (pipeline->StoredPosition({options.topic, p}, &stored).ok() && stored) next = std::max(next, *stored);
       const bool assigned = pos.has_value();
       if (assigned || assignment.empty()) lag += std::max<int64_t>(0, end - next);
-      lags.push_back({p, next, end, assigned});
+      lags.push_back({p, next, end, assigned, assignment.Servable(p), assignment.assigned_epoch(p)});
     }
     owner->lag_.store(lag);
     {
@@ -440,7 +443,35 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     RdKafka::TopicPartition::destroy(offsets);
   }
 
+  // Cluster mode: ready while every partition this member owns now has
+  // caught up with its end since it was assigned (no latch: a partition
+  // taken over makes it not ready until its shard is restored). The
+  // targets of new partitions are asked for here, as below.
+  void UpdateClusterReadiness() {
+    bool ready = assignment.assigned_once();
+    if (ready) {
+      for (int32_t partition : assignment.UnknownTargets()) {
+        int64_t low = 0, high = -1;
+        if (consumer->query_watermark_offsets(options.topic, partition, &low, &high, 1000) != RdKafka::ERR_NO_ERROR ||
+            high < 0) {
+          ready = false;
+          continue;
+        }
+        assignment.SetTarget(partition, high, low);
+      }
+    }
+    ready = ready && assignment.AllServable() && pipeline->Sync().ok();
+    if (ready != owner->ready_.exchange(ready)) {
+      if (ready) {
+        LogInfo("every partition this member owns has caught up with its end: ready");
+      } else {
+        LogInfo("not ready: a partition this member owns is being restored");
+      }
+    }
+  }
+
   void UpdateReadiness() {
+    if (options.cluster_mode) return UpdateClusterReadiness();
     if (owner->ready_.load() || !assignment.assigned_once()) return;
     // A dead member of the group may still hold partitions after a crash;
     // readiness waits until this consumer owns them all.

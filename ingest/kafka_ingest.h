@@ -127,6 +127,12 @@ struct KafkaIngestOptions {
   // (tests/integration/group_test.cc). main() reads it from
   // LEADFLOW_FAULT_CONSUME_DELAY_US. Default: 0.
   int fault_consume_delay_us = 0;
+  // One of several instances sharing the topic (`serve --advertise`,
+  // issue 13): ready while every partition it owns now has caught up with
+  // its end since it was assigned, instead of only once it owns every
+  // partition; a revoke does not end readiness (the orgs of the partitions
+  // kept are still complete). Default: false.
+  bool cluster_mode = false;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
@@ -172,6 +178,8 @@ struct IngestHealth {
     int64_t next;  // the next offset to apply (the stored position, else the partition's start)
     int64_t end;   // the partition's end as last known
     bool assigned = false;  // this member consumes it (else another member of the group, or none yet)
+    bool servable = false;  // assigned and caught up with its end since (detail::Assignment::Servable)
+    uint64_t assigned_epoch = 0;  // new for every assignment of it, 0 when not assigned
   };
   std::vector<PartitionLag> partitions;
   std::string topic;

@@ -4,6 +4,7 @@ namespace leadflow::ingest::detail {
 
 void Assignment::Assign(int32_t partition, int64_t next, std::optional<int64_t> target) {
   next_[partition] = next;
+  epochs_[partition] = ++assigns_;
   if (target) {
     targets_[partition] = *target;
   } else {
@@ -14,6 +15,7 @@ void Assignment::Assign(int32_t partition, int64_t next, std::optional<int64_t> 
 
 void Assignment::Revoke(int32_t partition) {
   next_.erase(partition);
+  epochs_.erase(partition);
   targets_.erase(partition);
 }
 
@@ -32,6 +34,7 @@ std::vector<int32_t> Assignment::partitions() const {
 void Assignment::Reset() {
   next_.clear();
   targets_.clear();
+  epochs_.clear();
   assigned_once_ = false;
 }
 
@@ -75,6 +78,26 @@ bool Assignment::CaughtUp(int topic_partitions) const {
     if (it == next_.end() || it->second < target) return false;
   }
   return true;
+}
+
+bool Assignment::Servable(int32_t partition) const {
+  auto it = next_.find(partition);
+  if (it == next_.end()) return false;
+  auto t = targets_.find(partition);
+  return t == targets_.end() || (t->second >= 0 && it->second >= t->second);
+}
+
+bool Assignment::AllServable() const {
+  if (!assigned_once_) return false;
+  for (const auto& [partition, next] : next_) {
+    if (!Servable(partition)) return false;
+  }
+  return true;
+}
+
+uint64_t Assignment::assigned_epoch(int32_t partition) const {
+  auto it = epochs_.find(partition);
+  return it == epochs_.end() ? 0 : it->second;
 }
 
 }  // namespace leadflow::ingest::detail

@@ -32,6 +32,9 @@ class Assignment {
   // revoke of other partitions dropped the pending batch, which held some
   // of its messages); its readiness target is kept. Nothing if not assigned.
   void Rewind(int32_t partition, int64_t next);
+  // The group gave this session its (possibly empty) assignment: a member
+  // of a cluster that owns no partition has still joined.
+  void MarkAssigned() { assigned_once_ = true; }
   // A new session: nothing assigned, nothing ever assigned.
   void Reset();
 
@@ -60,10 +63,25 @@ class Assignment {
   // member may still hold some after a crash) and has reached its target.
   // False while any target is unknown.
   bool CaughtUp(int topic_partitions) const;
+  // Whether partition is assigned and has reached its readiness target
+  // (or has none): its shard's state is complete as of when it was
+  // assigned (cluster mode serves an org only from such a shard).
+  bool Servable(int32_t partition) const;
+  // Whether a partition was ever assigned in this session and every one
+  // assigned now is servable (true with none assigned: an instance of a
+  // cluster may own nothing and still serve, by forwarding).
+  bool AllServable() const;
+  // Counts the Assign calls of this object's life: partition's value when
+  // it was last assigned, 0 when not assigned. A partition revoked and
+  // assigned again gets a new one, so an owner claim follows every
+  // assignment (ingest/cluster_view.h).
+  uint64_t assigned_epoch(int32_t partition) const;
 
  private:
   std::map<int32_t, int64_t> next_;     // assigned partition -> next offset to read
   std::map<int32_t, int64_t> targets_;  // partition -> end to reach; -1: unknown
+  std::map<int32_t, uint64_t> epochs_;  // assigned partition -> assigned_epoch
+  uint64_t assigns_ = 0;
   bool assigned_once_ = false;
 };
 

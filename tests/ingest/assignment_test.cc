@@ -95,3 +95,36 @@ TEST_CASE("Assignment: a kept partition rewound after a cooperative revoke is re
 }
 
 }  // namespace leadflow::ingest::detail
+
+namespace leadflow::ingest::detail {
+
+TEST_CASE("Assignment: a partition is servable once it reached its target; every assignment has its own epoch") {
+  Assignment a;
+  CHECK_FALSE(a.AllServable());  // nothing assigned yet in this session
+  a.Assign(2, 0, -1);
+  const uint64_t first = a.assigned_epoch(2);
+  CHECK(first > 0);
+  CHECK_FALSE(a.Servable(2));  // target unknown: never guessed
+  CHECK_FALSE(a.AllServable());
+  a.SetTarget(2, 5, 0);
+  CHECK_FALSE(a.Servable(2));
+  for (int64_t o = 0; o < 5; ++o) a.Consumed(2, o);
+  CHECK(a.Servable(2));
+  CHECK(a.AllServable());
+  a.Assign(3, 7, std::nullopt);  // no target: servable at once
+  CHECK(a.Servable(3));
+  CHECK(a.AllServable());
+  CHECK_FALSE(a.Servable(4));  // not assigned
+  a.Revoke(2);
+  CHECK(a.assigned_epoch(2) == 0);
+  a.Assign(2, 5, -1);  // taken back: a new epoch, not servable until its target is known and reached
+  CHECK(a.assigned_epoch(2) > first);
+  CHECK_FALSE(a.AllServable());
+  a.Revoke(2);
+  a.Revoke(3);
+  CHECK(a.AllServable());  // owns nothing now, but was assigned in this session
+  a.Reset();
+  CHECK_FALSE(a.AllServable());
+}
+
+}  // namespace leadflow::ingest::detail

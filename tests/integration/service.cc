@@ -41,6 +41,10 @@ void Service::Start() {
                                 "--group", group_, "--data-dir", data_dir(), "--listen",
                                 "127.0.0.1:" + std::to_string(port_), "--credentials",
                                 dir_.path() + "/credentials.json", "--threads", "2"};
+  if (options_.advertise) {
+    argv.push_back("--advertise");
+    argv.push_back("127.0.0.1:" + std::to_string(port_));
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   proc_ = std::make_unique<Process>(argv, dir_.path() + "/leadflow.log");
 }

@@ -1,0 +1,126 @@
+// detail::ClusterState (ingest/detail/placement.h): the cluster topic's
+// records folded into owners and members, with liveness on the reader's
+// clock; a zombie or a dead owner never owns a partition.
+#include <doctest/doctest.h>
+
+#include "ingest/detail/placement.h"
+
+namespace leadflow::ingest::detail {
+namespace {
+
+MemberRecord Member(const std::string& id, std::vector<int32_t> owned, bool servable = true) {
+  MemberRecord m;
+  m.instance = id;
+  m.advertise = "127.0.0.1:" + std::to_string(8000 + id.back());
+  for (int32_t p : owned) m.owned.push_back({p, 90, 100, servable});
+  return m;
+}
+
+OwnerClaim Claim(const std::string& id) {
+  OwnerClaim c;
+  c.instance = id;
+  c.advertise = "127.0.0.1:" + std::to_string(8000 + id.back());
+  c.claimed_ms = 1767225600000;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("placement records round-trip, and bad values are refused with a reason") {
+  ClusterConfig c{"leadflow.events", 6, "consistent"};
+  ClusterConfig c2;
+  std::string error;
+  REQUIRE(DecodeConfig(EncodeConfig(c), &c2, &error));
+  CHECK(c2 == c);
+  MemberRecord m = Member("a", {3, 1});
+  m.standby.push_back({4, 5, 9, false});
+  m.ready = true;
+  m.seq = 7;
+  MemberRecord m2;
+  REQUIRE(DecodeMember(EncodeMember(m), &m2, &error));
+  CHECK(m2.instance == "a");
+  CHECK(m2.advertise == m.advertise);
+  REQUIRE(m2.owned.size() == 2);
+  CHECK(m2.owned[0].partition == 1);  // sorted
+  CHECK(m2.owned[1].next == 90);
+  CHECK(m2.owned[1].end == 100);
+  CHECK(m2.standby.size() == 1);
+  CHECK(m2.ready);
+  CHECK(m2.seq == 7);
+  OwnerClaim o;
+  REQUIRE(DecodeOwner(EncodeOwner(Claim("b")), &o, &error));
+  CHECK(o.instance == "b");
+  CHECK(o.restore == "replay");
+
+  CHECK_FALSE(DecodeConfig("nope", &c2, &error));
+  CHECK(error == "not a JSON object");
+  CHECK_FALSE(DecodeConfig(R"({"topic":"t","partitions":0,"partitioner":"consistent"})", &c2, &error));
+  CHECK_FALSE(DecodeConfig(R"({"topic":"t","partitions":"6","partitioner":"consistent"})", &c2, &error));
+  CHECK(error == "\"partitions\" has the wrong type");
+  CHECK_FALSE(DecodeMember(R"({"instance":""})", &m2, &error));
+  CHECK_FALSE(DecodeMember(R"({"instance":"a","owned":[{"p":-1}]})", &m2, &error));
+  CHECK_FALSE(DecodeMember(R"({"instance":"a","owned":{}})", &m2, &error));
+  CHECK_FALSE(DecodeOwner(R"([1])", &o, &error));
+}
+
+TEST_CASE("the owner of a partition is its latest claimant while live and listing it") {
+  ClusterState s;
+  const int64_t timeout = 3000;
+  s.Apply(kConfigKey, EncodeConfig({"t", 4, "consistent"}), 0);
+  CHECK_FALSE(s.OwnerOf(0, 0, timeout));  // no claim yet
+
+  s.Apply(OwnerKey(0), EncodeOwner(Claim("a")), 100);
+  CHECK_FALSE(s.OwnerOf(0, 100, timeout));  // claimed, but no member record lists it yet
+  s.Apply(MemberKey("a"), EncodeMember(Member("a", {0, 1})), 100);
+  CHECK(s.OwnerOf(0, 100, timeout) == "a");
+  CHECK_FALSE(s.OwnerOf(1, 100, timeout));  // a lists 1, but never claimed it
+
+  // b takes 0 over: its claim is later in the log. a still heartbeats with
+  // 0 in its list (it has not processed its revoke yet): a zombie, not the owner.
+  s.Apply(OwnerKey(0), EncodeOwner(Claim("b")), 200);
+  s.Apply(MemberKey("a"), EncodeMember(Member("a", {0, 1})), 250);
+  CHECK_FALSE(s.OwnerOf(0, 250, timeout));  // b has not listed it yet: a hand-off gap
+  s.Apply(MemberKey("b"), EncodeMember(Member("b", {0})), 300);
+  CHECK(s.OwnerOf(0, 300, timeout) == "b");
+
+  // b dies: no record within the timeout, no owner (on the reader's clock).
+  CHECK(s.OwnerOf(0, 300 + timeout, timeout) == "b");
+  CHECK_FALSE(s.OwnerOf(0, 301 + timeout, timeout));
+  // a clean stop's tombstone ends the membership at once.
+  s.Apply(MemberKey("b"), std::nullopt, 400);
+  CHECK_FALSE(s.OwnerOf(0, 400, timeout));
+
+  ClusterSnapshot snap = s.Snapshot(400, timeout);
+  REQUIRE(snap.config);
+  CHECK(snap.partitions.size() == 4);
+  CHECK(snap.members.size() == 1);
+  CHECK(snap.LiveMembers() == 1);
+  CHECK(snap.partitions[0].claim->instance == "b");
+  CHECK_FALSE(snap.partitions[0].owner);
+  CHECK(snap.FindMember("a") != nullptr);
+  CHECK(snap.FindMember("b") == nullptr);
+}
+
+TEST_CASE("a snapshot carries each owner's servability and lag; bad and unknown records are counted or ignored") {
+  ClusterState s;
+  s.Apply(kConfigKey, EncodeConfig({"t", 2, "murmur2"}), 0);
+  s.Apply(OwnerKey(1), EncodeOwner(Claim("a")), 0);
+  s.Apply(MemberKey("a"), EncodeMember(Member("a", {1}, false)), 0);
+  s.Apply("member/b", R"({"instance":"c"})", 0);  // key and instance disagree
+  s.Apply("owner/x", EncodeOwner(Claim("a")), 0);
+  s.Apply("owner/", EncodeOwner(Claim("a")), 0);
+  s.Apply(kConfigKey, "{}", 0);  // a bad config keeps the last good one
+  s.Apply("future/thing", "{}", 0);
+  ClusterSnapshot snap = s.Snapshot(10, 3000);
+  CHECK(snap.records == 8);
+  CHECK(snap.bad_records == 4);
+  REQUIRE(snap.config);
+  CHECK(snap.config->partitioner == "murmur2");
+  REQUIRE(snap.partitions.size() == 2);
+  CHECK(snap.partitions[1].owner == "a");
+  CHECK_FALSE(snap.partitions[1].servable);
+  CHECK(snap.partitions[1].lag == 10);
+  CHECK(snap.members[0].last_seen_ago_ms == 10);
+}
+
+}  // namespace leadflow::ingest::detail
