@@ -285,8 +285,8 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
   }
   if (path == "/cluster") {
     *route = "/cluster";
-    if (!ctx.cluster) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     if (req.method() != http::verb::get && req.method() != http::verb::head) return MethodNotAllowed(req, "GET, HEAD");
+    if (!ctx.cluster) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
     if (!OrgForCloseApiKey(req, ctx) && !LsqRequestOrg(req, target, ctx)) {
       return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
     }

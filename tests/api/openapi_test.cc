@@ -28,6 +28,7 @@ const std::set<std::string> kRoutes = {
     "/healthz",
     "/readyz",
     "/metrics",
+    "/cluster",
     "/openapi.json",
     "/schemas/events.json",
     "/api/v1/report/statuses/lead/{org_id}/",

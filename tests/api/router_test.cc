@@ -297,3 +297,84 @@ TEST_CASE("a 401 names how to authenticate; other answers carry no challenge") {
 
 }  // namespace
 }  // namespace leadflow::api
+
+namespace leadflow::api {
+
+TEST_CASE("cluster mode: GET /cluster behind any credential; an org served elsewhere is 503 before any limit") {
+  Service s;
+  REQUIRE_OK(Credentials::Parse(R"([{"org_id": "org1", "api_key": "key-org1", "lsq_access_key": "a1",
+                                     "lsq_secret_key": "s1"},
+                                    {"org_id": "org2", "api_key": "key-org2"}])",
+                                &s.credentials));
+  // Without a cluster: 404, and no org is refused.
+  std::string route;
+  CHECK(s.Get("/cluster", &route).result() == http::status::not_found);
+  CHECK(route == "/cluster");
+
+  s.ctx.cluster = [] { return std::string(R"({"members":[]})"); };
+  std::string not_here = "org2";
+  s.ctx.serve_org = [&](const std::string& org) -> std::optional<std::string> {
+    if (org == not_here) return "partition 3 is owned by b at 10.0.0.6:8080";
+    return std::nullopt;
+  };
+  RateLimiter lsq(1, 60);
+  s.ctx.lsq_rate_limiter = &lsq;
+  CloseRateLimiter close(1, 60);
+  s.ctx.close_rate_limiter = &close;
+
+  auto send = [&](http::verb verb, const std::string& target, const std::string& auth) {
+    Request req{verb, target, 11};
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+    req.prepare_payload();
+    std::string r;
+    return HandleRequest(req, s.ctx, &r);
+  };
+  CHECK(send(http::verb::get, "/cluster", "").result() == http::status::unauthorized);
+  CHECK(send(http::verb::get, "/cluster", "Bearer wrong").result() == http::status::unauthorized);
+  Response ok = send(http::verb::get, "/cluster", "Bearer key-org2");
+  CHECK(ok.result() == http::status::ok);
+  CHECK(ok.body() == R"({"members":[]})");
+  CHECK(ok.find("Leadflow-Ready") == ok.end());
+  CHECK(send(http::verb::get, "/cluster?accessKey=a1&secretKey=s1", "").result() == http::status::ok);
+  CHECK(send(http::verb::post, "/cluster", "Bearer key-org1").result() == http::status::method_not_allowed);
+
+  // org2's key: every Close route is 503 with the reason, twice (no rate
+  // limit of 1 counted); a path org that is not the key's is the key's org
+  // that decides (the owner answers 404).
+  for (const std::string target : {"/api/v1/report/statuses/lead/org2/", "/api/v1/report/statuses/lead/org1/",
+                                   "/api/v1/lead/", "/api/v1/saved_search/", "/api/v1/saved_search/save_x/"}) {
+    CAPTURE(target);
+    for (int i = 0; i < 2; ++i) {
+      Response r = send(http::verb::get, target, "Bearer key-org2");
+      CHECK(r.result() == http::status::service_unavailable);
+      CHECK(r[http::field::retry_after] == "1");
+      auto body = nlohmann::json::parse(r.body());
+      CHECK(body["error"] == "Service unavailable");
+      CHECK(body["reason"] == "partition 3 is owned by b at 10.0.0.6:8080");
+    }
+  }
+  // Bad credentials are the handler's 401, as the owner's would be.
+  CHECK(send(http::verb::get, "/api/v1/report/statuses/lead/org2/", "Bearer nope").result() ==
+        http::status::unauthorized);
+  // org1 is served here, its rate limit counted here.
+  CHECK(send(http::verb::get, "/api/v1/report/statuses/lead/org1/", "Bearer key-org1").result() == http::status::ok);
+  CHECK(send(http::verb::get, "/api/v1/report/statuses/lead/org1/", "Bearer key-org1").result() ==
+        http::status::too_many_requests);
+
+  // LeadSquared: the pair's org decides; the error keeps the LSQ shape.
+  not_here = "org1";
+  Request req{http::verb::post, "/Leads/NotContacted?accessKey=a1&secretKey=s1", 11};
+  req.body() = "{}";
+  req.prepare_payload();
+  for (int i = 0; i < 3; ++i) {
+    Response r = HandleRequest(req, s.ctx, &route);
+    CHECK(r.result() == http::status::service_unavailable);
+    CHECK(r[http::field::retry_after] == "1");
+    CHECK(r.body().find("\"ExceptionType\":\"MXUnexpectedException\"") != std::string::npos);
+  }
+  not_here = "";
+  CHECK(HandleRequest(req, s.ctx, &route).result() != http::status::service_unavailable);
+  CHECK(HandleRequest(req, s.ctx, &route).result() == http::status::too_many_requests);  // the 503s were not counted
+}
+
+}  // namespace leadflow::api
