@@ -140,7 +140,45 @@ namespace {
 
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route);
 
+const std::string kReportPrefix = "/api/v1/report/statuses/lead/";
+const std::string kSavedSearch = "/api/v1/saved_search";
+
 }  // namespace
+
+Response UnavailableResponse(const Request& req, const std::string& reason) {
+  const std::string_view target(req.target().data(), req.target().size());
+  Response res = HasPrefixNoCase(target, kLsqPrefix)
+                     ? LsqErrorResponse(req, http::status::service_unavailable, "Service unavailable: " + reason)
+                     : JsonResponse(req, http::status::service_unavailable,
+                                    nlohmann::json{{"error", "Service unavailable"}, {"reason", reason}}.dump());
+  res.set(http::field::retry_after, "1");
+  return res;
+}
+
+std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContext& ctx) {
+  Target target;
+  if (!ParseTarget(std::string_view(req.target().data(), req.target().size()), &target)) return std::nullopt;
+  const std::string& path = target.path;
+  std::string route;
+  if (path.rfind(kReportPrefix, 0) == 0) {
+    route = kReportPrefix + "{org_id}/";
+  } else if (path == "/api/v1/lead/" || path == "/api/v1/lead") {
+    route = "/api/v1/lead/";
+  } else if (path.rfind(kSavedSearch, 0) == 0) {
+    std::string rest = path.substr(kSavedSearch.size());
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    route = rest.empty() ? kSavedSearch + "/" : kSavedSearch + "/{id}/";
+  } else if (HasPrefixNoCase(path, kNotContacted) && req.method() == http::verb::post) {
+    std::optional<std::string> org = LsqRequestOrg(req, target, ctx);
+    if (!org) return std::nullopt;
+    return RequestOrgInfo{*org, std::string(kNotContacted)};
+  } else {
+    return std::nullopt;
+  }
+  std::optional<std::string> org = OrgForCloseApiKey(req, ctx);
+  if (!org) return std::nullopt;
+  return RequestOrgInfo{*org, route};
+}
 
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
   Response res = Dispatch(req, ctx, route);
@@ -166,6 +204,7 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
     res.set("Leadflow-Ready", v.ready ? "true" : "false");
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
     res.set("Leadflow-Consumer", v.consumer);
+    if (!ctx.instance.empty()) res.set("Leadflow-Served-By", ctx.instance);
   }
   // A HEAD answer is a header without content (RFC 9110 section 9.3.2):
   // content would be read as the start of the next answer on a kept-alive
@@ -231,15 +270,11 @@ Response CloseLimited(const Request& req, const ServiceContext& ctx, const std::
 // (or the credentials are bad: the handler answers that, as the owner
 // would).
 std::optional<Response> NotServedHere(const Request& req, const ServiceContext& ctx,
-                                      const std::optional<std::string>& org, bool lsq) {
+                                      const std::optional<std::string>& org, bool /*lsq*/) {
   if (!ctx.serve_org || !org) return std::nullopt;
   std::optional<std::string> why = ctx.serve_org(*org);
   if (!why) return std::nullopt;
-  Response res = lsq ? LsqErrorResponse(req, http::status::service_unavailable, "Service unavailable: " + *why)
-                     : JsonResponse(req, http::status::service_unavailable,
-                                    nlohmann::json{{"error", "Service unavailable"}, {"reason", *why}}.dump());
-  res.set(http::field::retry_after, "1");
-  return res;
+  return UnavailableResponse(req, *why);
 }
 
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
@@ -303,7 +338,6 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     *route = "/schemas/events.json";
     return Document(req, "application/schema+json", EventsSchemaDocument());
   }
-  static const std::string kReportPrefix = "/api/v1/report/statuses/lead/";
   if (path.rfind(kReportPrefix, 0) == 0) {
     *route = kReportPrefix + "{org_id}/";
     std::string org = path.substr(kReportPrefix.size());
@@ -319,7 +353,6 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) return std::move(*r);
     return CloseLimited(req, ctx, *route, [&] { return HandleLeadSearch(req, target, ctx); });
   }
-  static const std::string kSavedSearch = "/api/v1/saved_search";
   if (path.rfind(kSavedSearch, 0) == 0) {
     if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) {
       *route = "/api/v1/saved_search/";

@@ -49,6 +49,15 @@ struct IngestView {
   std::string reason;        // why the consumer is not running, else empty
 };
 
+class Forwarder;  // api/forwarder.h
+
+// Where a request of a cluster instance goes instead of being answered
+// here: the owner of its org (issue 13).
+struct ForwardTarget {
+  std::string host, port;  // the owner's advertised address
+  std::string instance;    // the owner's id
+};
+
 struct ServiceContext {
   state::Store* store = nullptr;             // required; only Smart Views write
   const Credentials* credentials = nullptr;  // required
@@ -66,7 +75,28 @@ struct ServiceContext {
   // (until requests are forwarded to the owner, issue 13 slice 3).
   std::function<std::string()> cluster;
   std::function<std::optional<std::string>(const std::string& org)> serve_org;
+  // Cluster mode: the owner a request is sent on to (api/forwarder.h),
+  // nullopt to answer it here; called by the HTTP session before
+  // HandleRequest, with forwarder doing the sending. instance: this
+  // instance's id, sent as Leadflow-Served-By on the answers computed here.
+  std::function<std::optional<ForwardTarget>(const Request&)> forward_target;
+  Forwarder* forwarder = nullptr;
+  std::string instance;
 };
+
+// The org a request of the reports' APIs is for, by its credential (a
+// Close API key on the Close routes, the LeadSquared pair on
+// /Leads/NotContacted), and the route label it is counted under; nullopt
+// for other routes and bad credentials (answered here, as by the owner).
+struct RequestOrgInfo {
+  std::string org;
+  std::string route;
+};
+std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContext& ctx);
+
+// 503 with Retry-After: 1 and the reason, in the shape of the request's API
+// (LeadSquared's error under /Leads/, else {"error","reason"}).
+Response UnavailableResponse(const Request& req, const std::string& reason);
 
 // Answers req. *route is set to a low-cardinality route label for metrics.
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route);

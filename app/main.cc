@@ -30,6 +30,7 @@
 #include <rocksdb/version.h>
 
 #include "api/credentials.h"
+#include "api/forwarder.h"
 #include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
 #include "api/server.h"
@@ -436,7 +437,11 @@ int Serve(const app::ServeOptions& o) {
     }
     return v;
   };
+  std::unique_ptr<api::Forwarder> forwarder;
   if (cluster) {
+    api::ForwarderOptions fopts;
+    fopts.instance = kopts.instance_id;
+    forwarder = std::make_unique<api::Forwarder>(fopts);
     ctx.cluster = [&cluster] { return cluster->Json(); };
     ctx.serve_org = [&cluster, &kafka](const std::string& org) -> std::optional<std::string> {
       const std::optional<int32_t> home = cluster->HomeOf(org);
@@ -450,12 +455,44 @@ int Serve(const app::ServeOptions& o) {
       }
       auto snap = cluster->Snapshot();
       if (static_cast<size_t>(*home) < snap->partitions.size() && snap->partitions[*home].owner) {
-        const auto* owner = snap->FindMember(*snap->partitions[*home].owner);
-        return where + " is owned by " + *snap->partitions[*home].owner + " at " +
-               (owner ? owner->record.advertise : std::string("?")) + "; ask it (forwarding: issue 13)";
+        const auto& part = snap->partitions[*home];
+        const auto* owner = snap->FindMember(*part.owner);
+        const std::string at = *part.owner + " at " + (owner ? owner->record.advertise : std::string("?"));
+        if (!part.servable) return where + " is being restored by its owner " + at;
+        if (owner && owner->record.scheme != "http") {
+          return where + " is owned by " + at + ", which serves HTTPS: requests are not forwarded to it; ask it";
+        }
+        return where + " is owned by " + at + "; ask it (a request forwarded once is not forwarded again)";
       }
       return where + " has no live owner now";
     };
+    // The owner of the request's org when it is another live instance that
+    // has caught up on the org's partition (else the request is answered
+    // here: served, or 503 with serve_org's reason).
+    ctx.forward_target = [&cluster, &kafka, &ctx](const api::Request& req) -> std::optional<api::ForwardTarget> {
+      if (req.find(api::kForwardedByHeader) != req.end()) return std::nullopt;  // forwarded once already
+      const std::optional<api::RequestOrgInfo> info = api::RequestOrg(req, ctx);
+      if (!info) return std::nullopt;
+      const std::optional<int32_t> home = cluster->HomeOf(info->org);
+      if (!home) return std::nullopt;
+      for (const auto& pl : kafka->Health().partitions) {
+        if (pl.partition == *home && pl.assigned) return std::nullopt;  // ours: served or restoring here
+      }
+      auto snap = cluster->Snapshot();
+      if (static_cast<size_t>(*home) >= snap->partitions.size()) return std::nullopt;
+      const auto& part = snap->partitions[*home];
+      if (!part.owner || !part.servable || *part.owner == cluster->options().instance_id) return std::nullopt;
+      const auto* owner = snap->FindMember(*part.owner);
+      if (!owner || owner->record.scheme != "http") return std::nullopt;
+      const std::string& addr = owner->record.advertise;
+      const size_t colon = addr.rfind(':');
+      if (colon == std::string::npos) return std::nullopt;
+      std::string host = addr.substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      return api::ForwardTarget{host, addr.substr(colon + 1), *part.owner};
+    };
+    ctx.forwarder = forwarder.get();
+    ctx.instance = kopts.instance_id;
   }
   ctx.append_metrics = [&](std::string* out) {
     AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",
@@ -483,6 +520,7 @@ int Serve(const app::ServeOptions& o) {
     AppendRocksDb(out, *store);
     AppendMemoryBudget(out, budget);
     if (cluster) cluster->AppendMetrics(out);
+    if (forwarder) forwarder->AppendMetrics(out);
   };
 
   api::ServerOptions sopts;

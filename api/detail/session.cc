@@ -7,10 +7,12 @@
 #include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/forwarder.h"
 #include "api/lsq_fields.h"
 #include "api/lsq_render.h"
 #include "state/log.h"
@@ -107,6 +109,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnHandshake(beast::error_code ec);
   void DoRead();
   void OnRead(beast::error_code ec, std::size_t bytes);
+  void Forward(Request req, const ForwardTarget& to, std::chrono::steady_clock::time_point start);
+  void Write(Response res);
   void OnReadError(beast::error_code ec);
   void OnWrite(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void DoClose();
@@ -161,6 +165,17 @@ void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
   if (ec) return OnReadError(ec);
   const auto start = std::chrono::steady_clock::now();
   Request req = parser_->release();
+  // Cluster mode: a request for an org another instance owns is sent on
+  // to it; the session waits (no thread does) and writes its answer.
+  if (ctx_->forward_target && ctx_->forwarder) {
+    std::optional<ForwardTarget> to;
+    try {
+      to = ctx_->forward_target(req);
+    } catch (const std::exception& e) {
+      LogError(std::string("routing a request failed: ") + e.what());
+    }
+    if (to) return Forward(std::move(req), *to, start);
+  }
   std::string route;
   Response res;
   try {
@@ -179,10 +194,73 @@ void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
   char timing[48];
   std::snprintf(timing, sizeof timing, "app;dur=%.3f", d.count() * 1000.0);
   res.set("Server-Timing", timing);
+  Write(std::move(res));
+}
+
+template <class Stream>
+void Session<Stream>::Write(Response res) {
   const bool keep_alive = res.keep_alive();
   response_ = std::make_shared<Response>(std::move(res));
+  Tcp().expires_after(kTimeout);
   http::async_write(stream_, *response_,
                     beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), keep_alive));
+}
+
+// The owner's answer goes back as it came (status, headers, body), but for
+// this connection's own headers; its Server-Timing (the owner's `app`)
+// gains this hop's `fwd`, from the request read here to the answer had.
+// A forward that failed is 503 with Retry-After, never 502/504.
+template <class Stream>
+void Session<Stream>::Forward(Request req, const ForwardTarget& to, std::chrono::steady_clock::time_point start) {
+  const bool keep_alive = req.keep_alive();
+  const bool head = req.method() == http::verb::head;
+  const unsigned version = req.version();
+  std::string route = "forwarded";
+  if (auto info = RequestOrg(req, *ctx_)) route = info->route;
+  auto self = this->shared_from_this();
+  // The request is needed again only to shape a 503.
+  auto original = std::make_shared<Request>(req);
+  ctx_->forwarder->Forward(
+      req, to.host, to.port,
+      [self, original, to, keep_alive, head, version, route, start](Forwarder::Result r) {
+        boost::asio::post(self->stream_.get_executor(), [self, original, to, keep_alive, head, version, route, start,
+                                                         r = std::move(r)]() mutable {
+          Response res;
+          if (r.ok) {
+            res = std::move(r.response);
+            res.version(version);
+            res.erase(http::field::connection);
+            res.erase("Keep-Alive");
+            res.keep_alive(keep_alive);
+            if (!head) {
+              res.prepare_payload();
+            } else {
+              res.erase(http::field::transfer_encoding);
+            }
+          } else {
+            LogWarn("forwarding to " + to.instance + " at " + to.host + ":" + to.port + " failed: " + r.error);
+            res = UnavailableResponse(*original, "forwarding to the org's owner " + to.instance + " at " + to.host +
+                                                     ":" + to.port + " failed: " + r.error);
+            if (head) {
+              const uint64_t length = res.body().size();
+              res.body().clear();
+              res.content_length(length);
+            }
+          }
+          const std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
+          if (self->ctx_->http_metrics) {
+            self->ctx_->http_metrics->Observe(route, static_cast<unsigned>(res.result_int()), d.count());
+          }
+          char timing[48];
+          std::snprintf(timing, sizeof timing, "fwd;dur=%.3f", d.count() * 1000.0);
+          auto owner_timing = res.find("Server-Timing");
+          const std::string timing_value = owner_timing == res.end()
+                                               ? std::string(timing)
+                                               : std::string(owner_timing->value()) + ", " + timing;
+          res.set("Server-Timing", timing_value);
+          self->Write(std::move(res));
+        });
+      });
 }
 
 template <class Stream>

@@ -2,10 +2,11 @@
 // through the real broker: they share the events topic's partitions in one
 // consumer group and publish who owns which partition, at which address,
 // through the cluster's compacted metadata topic (ingest/cluster_view.h).
-// Every instance sees the same owners and addresses (GET /cluster); each
-// answers the orgs whose home partition it owns exactly as a single
-// instance does, and the others 503 with Retry-After naming the owner,
-// never a report from a shard it does not hold (forwarding: slice 3).
+// Every instance sees the same owners and addresses (GET /cluster), and
+// every instance answers every org exactly as a single instance does: the
+// owner of the org's home partition computes it, the others forward the
+// request to it and return its answer unchanged; a request is forwarded
+// once at most, and a rate limit is counted once, at the owner.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -63,7 +64,7 @@ std::optional<std::map<int, std::string>> Owners(int port, const std::string& ke
 
 }  // namespace
 
-TEST_CASE("three instances in one cluster agree on owners and addresses, and answer the orgs they own exactly") {
+TEST_CASE("three instances in one cluster agree on owners and addresses, and each answers every org exactly") {
   ServiceOptions oa;
   oa.advertise = true;
   oa.extra_args = ClusterArgs();
@@ -135,31 +136,61 @@ TEST_CASE("three instances in one cluster agree on owners and addresses, and ans
     CHECK(self_listed);
   }
 
-  // Each org: its home partition's owner answers exactly as the reference;
-  // the other two answer 503 with Retry-After naming the owner (no report
-  // from a shard they do not hold), and count no rate limit.
+  // Each org, asked of every instance: the same answer, byte for byte the
+  // reference's, computed by the owner of the org's home partition (the
+  // others forward the request to it and return its answer unchanged).
+  std::map<std::string, std::string> instance_at;  // address -> instance id
+  for (const auto& m : (*j)["members"]) instance_at[m["advertise"]] = m["instance"];
   for (const std::string& org : orgs) {
     const int home = ingest::HomePartition(ingest::Partitioner::kConsistent, org, kPartitions);
     INFO(org, " home ", home, " owned by ", owners[home]);
+    auto snap = ref.store->NewSnapshot();
+    views::StatusReport report;
+    REQUIRE_OK(views::ComputeStatusReport(*snap, org, std::nullopt, nullptr, &report));
+    const std::string expected = api::RenderStatusReport(report, api::ReportFilter());
     for (Service* s : all) {
+      const bool owner = owners[home] == "127.0.0.1:" + std::to_string(s->port());
       auto res = HttpGet(s->port(), "/api/v1/report/statuses/lead/" + org + "/",
                          {{"Authorization", BasicAuth(Service::KeyOf(org))}});
-      if (owners[home] == "127.0.0.1:" + std::to_string(s->port())) {
-        REQUIRE(res.status == 200);
-        auto snap = ref.store->NewSnapshot();
-        views::StatusReport report;
-        REQUIRE_OK(views::ComputeStatusReport(*snap, org, std::nullopt, nullptr, &report));
-        CHECK(res.body == api::RenderStatusReport(report, api::ReportFilter()));
-      } else {
-        CHECK(res.status == 503);
-        CHECK(res.headers["Retry-After"] == "1");
-        CHECK(res.body.find(owners[home]) != std::string::npos);
-        auto lsq = HttpPost(s->port(), "/Leads/NotContacted?accessKey=u$r" + org + "&secretKey=s3" + org, "{}");
-        CHECK(lsq.status == 503);
-        CHECK(lsq.body.find("MXUnexpectedException") != std::string::npos);
+      REQUIRE(res.status == 200);
+      CHECK(res.body == expected);
+      CHECK(res.headers["Leadflow-Served-By"] == instance_at[owners[home]]);
+      const std::string timing = res.headers["Server-Timing"];
+      CHECK(timing.rfind("app;dur=", 0) == 0);
+      CHECK((timing.find("fwd;dur=") != std::string::npos) == !owner);
+      // A lead search page comes back the same way.
+      auto page = HttpGet(s->port(), "/api/v1/lead/?_limit=5", {{"Authorization", BasicAuth(Service::KeyOf(org))}});
+      CHECK(page.status == 200);
+      CHECK(page.body.find("\"total_results\"") != std::string::npos);
+      if (!owner) {
+        // Forwarded once at most: a request that already was is answered
+        // here, 503 naming the owner.
+        auto loop = HttpGet(s->port(), "/api/v1/report/statuses/lead/" + org + "/",
+                            {{"Authorization", BasicAuth(Service::KeyOf(org))}, {"Leadflow-Forwarded-By", "x"}});
+        CHECK(loop.status == 503);
+        CHECK(loop.headers["Retry-After"] == "1");
+        CHECK(loop.body.find(owners[home]) != std::string::npos);
       }
     }
   }
+  // LeadSquared's rate limit is counted once, at the owner: 30 calls over
+  // the three instances (25 allowed per 5 s) are 25 answers and 5 429s.
+  {
+    const std::string org = "org_hooli";
+    int limited = 0, answered = 0;
+    for (int i = 0; i < 30; ++i) {
+      Service* s = all[i % 3];
+      auto r = HttpPost(s->port(), "/Leads/NotContacted?accessKey=u$r" + org + "&secretKey=s3" + org,
+                        R"({"Parameter":{"LookupName":"ProspectActivityDate_Max","LookupValue":"","SqlOperator":"<"}})");
+      (r.status == 429 ? limited : answered) += 1;
+      CHECK(r.status != 503);
+    }
+    CHECK(answered == 25);
+    CHECK(limited == 5);
+  }
+  double forwarded = 0;
+  for (Service* s : all) forwarded += Metric(s->port(), "leadflow_forwarded_requests_total{result=\"ok\"}");
+  CHECK(forwarded >= 2 * orgs.size() * 2 + 20);
 
   // /cluster needs a credential; a single instance has none.
   CHECK(HttpGet(a.port(), "/cluster").status == 401);

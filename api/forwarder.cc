@@ -1,0 +1,238 @@
+#include "api/forwarder.h"
+
+#include <array>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/lsq_fields.h"
+
+namespace leadflow::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One kept-alive connection to a peer, with what was read past the last
+// answer (normally nothing).
+struct Conn {
+  explicit Conn(asio::io_context& ioc) : stream(ioc) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+// Requests that only read: safe to send again when a connection failed
+// before any byte of the answer came.
+bool Idempotent(const Request& req) {
+  if (req.method() == http::verb::get || req.method() == http::verb::head) return true;
+  const std::string_view target(req.target().data(), req.target().size());
+  return req.method() == http::verb::post && HasPrefixNoCase(target, "/Leads/");
+}
+
+}  // namespace
+
+struct Forwarder::Impl {
+  explicit Impl(ForwarderOptions o) : options(std::move(o)), work(asio::make_work_guard(ioc)) {
+    thread = std::thread([this] { ioc.run(); });
+  }
+  ~Impl() {
+    work.reset();
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+
+  struct Op : std::enable_shared_from_this<Op> {
+    Impl* owner = nullptr;
+    Request req;
+    std::string host, port, peer;
+    Callback done;
+    std::unique_ptr<Conn> conn;
+    std::optional<http::response_parser<http::string_body>> parser;
+    bool pooled = false;
+    bool idempotent = false;
+    bool retried = false;
+    bool finished = false;
+    Clock::time_point start = Clock::now();
+    tcp::resolver resolver;
+    explicit Op(asio::io_context& ioc) : resolver(ioc) {}
+
+    void Start() {
+      if (idempotent) {
+        auto& idle = owner->pool[peer];
+        if (!idle.empty()) {
+          conn = std::move(idle.back());
+          idle.pop_back();
+          pooled = true;
+          return Write();
+        }
+      }
+      Connect();
+    }
+
+    void Connect() {
+      pooled = false;
+      conn = std::make_unique<Conn>(owner->ioc);
+      resolver.async_resolve(host, port, [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+        if (ec) return self->Fail("cannot resolve " + self->peer + ": " + ec.message(), false);
+        self->conn->stream.expires_after(self->owner->options.connect_timeout);
+        self->conn->stream.async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
+          if (ec2) {
+            return self->Fail("cannot connect to " + self->peer + ": " + ec2.message(),
+                              ec2 == beast::error::timeout);
+          }
+          self->Write();
+        });
+      });
+    }
+
+    void Write() {
+      conn->stream.expires_after(owner->options.answer_timeout);
+      http::async_write(conn->stream, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->RetryOrFail("sending to " + self->peer + ": " + ec.message(), ec);
+        self->Read();
+      });
+    }
+
+    void Read() {
+      parser.emplace();
+      parser->body_limit(boost::none);  // the owner's answer, whatever its size
+      if (req.method() == http::verb::head) parser->skip(true);
+      http::async_read(conn->stream, conn->buffer, *parser,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                         if (ec) {
+                           if (bytes == 0 && !self->parser->got_some()) {
+                             return self->RetryOrFail("reading from " + self->peer + ": " + ec.message(), ec);
+                           }
+                           return self->Fail("reading from " + self->peer + ": " + ec.message(),
+                                             ec == beast::error::timeout);
+                         }
+                         self->Finish();
+                       });
+    }
+
+    // Nothing of an answer came: a read goes once more over a new
+    // connection (a pooled one may have been closed by the peer).
+    void RetryOrFail(const std::string& why, beast::error_code ec) {
+      if (idempotent && !retried && ec != beast::error::timeout) {
+        retried = true;
+        owner->retried.fetch_add(1);
+        return Connect();
+      }
+      Fail(why, ec == beast::error::timeout);
+    }
+
+    void Finish() {
+      Result r;
+      r.ok = true;
+      r.retried = retried;
+      r.response = parser->release();
+      const bool reuse = r.response.keep_alive() && req.keep_alive();
+      if (reuse) {
+        auto& idle = owner->pool[peer];
+        if (idle.size() < owner->options.idle_per_peer) {
+          conn->stream.expires_never();
+          idle.push_back(std::move(conn));
+        }
+      }
+      owner->ok.fetch_add(1);
+      Complete(std::move(r));
+    }
+
+    void Fail(const std::string& why, bool timed_out) {
+      Result r;
+      r.error = why;
+      r.timed_out = timed_out;
+      r.retried = retried;
+      (timed_out ? owner->timeout : owner->unavailable).fetch_add(1);
+      Complete(std::move(r));
+    }
+
+    void Complete(Result r) {
+      if (finished) return;
+      finished = true;
+      owner->Observe(std::chrono::duration<double>(Clock::now() - start).count());
+      done(std::move(r));
+    }
+  };
+
+  void Observe(double seconds) {
+    std::lock_guard<std::mutex> lock(mu);
+    duration_sum += seconds;
+    ++duration_count;
+    for (size_t i = 0; i < kBuckets.size(); ++i) {
+      if (seconds <= kBuckets[i]) ++buckets[i];
+    }
+  }
+
+  ForwarderOptions options;
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::thread thread;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> pool;  // the I/O thread's only
+  std::atomic<uint64_t> ok{0}, retried{0}, unavailable{0}, timeout{0};
+  static constexpr std::array<double, 10> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                      0.025,  0.05,  0.1,    0.5,   2.5};
+  mutable std::mutex mu;  // guards the histogram
+  std::array<uint64_t, kBuckets.size()> buckets{};
+  double duration_sum = 0;
+  uint64_t duration_count = 0;
+};
+
+Forwarder::Forwarder(ForwarderOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Forwarder::~Forwarder() = default;
+
+void Forwarder::Forward(const Request& req, const std::string& host, const std::string& port, Callback done) {
+  auto op = std::make_shared<Impl::Op>(impl_->ioc);
+  op->owner = impl_.get();
+  op->req = req;
+  op->req.set(kForwardedByHeader, impl_->options.instance);
+  op->req.keep_alive(true);
+  op->req.prepare_payload();
+  op->host = host;
+  op->port = port;
+  op->peer = host + ":" + port;
+  op->done = std::move(done);
+  op->idempotent = Idempotent(req);
+  asio::post(impl_->ioc, [op] { op->Start(); });
+}
+
+void Forwarder::AppendMetrics(std::string* out) const {
+  const Impl& m = *impl_;
+  *out += "# HELP leadflow_forwarded_requests_total Requests forwarded to the instance that owns their org, by "
+          "outcome.\n# TYPE leadflow_forwarded_requests_total counter\n";
+  *out += "leadflow_forwarded_requests_total{result=\"ok\"} " + std::to_string(m.ok.load()) + "\n";
+  *out += "leadflow_forwarded_requests_total{result=\"retried\"} " + std::to_string(m.retried.load()) + "\n";
+  *out += "leadflow_forwarded_requests_total{result=\"unavailable\"} " + std::to_string(m.unavailable.load()) + "\n";
+  *out += "leadflow_forwarded_requests_total{result=\"timeout\"} " + std::to_string(m.timeout.load()) + "\n";
+  std::lock_guard<std::mutex> lock(m.mu);
+  *out += "# HELP leadflow_forward_duration_seconds From sending a request on to having the owner's answer.\n"
+          "# TYPE leadflow_forward_duration_seconds histogram\n";
+  for (size_t i = 0; i < Impl::kBuckets.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", Impl::kBuckets[i]);
+    *out += std::string("leadflow_forward_duration_seconds_bucket{le=\"") + le + "\"} " +
+            std::to_string(m.buckets[i]) + "\n";
+  }
+  *out += "leadflow_forward_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(m.duration_count) + "\n";
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.6f", m.duration_sum);
+  *out += std::string("leadflow_forward_duration_seconds_sum ") + sum + "\n";
+  *out += "leadflow_forward_duration_seconds_count " + std::to_string(m.duration_count) + "\n";
+}
+
+}  // namespace leadflow::api
