@@ -268,6 +268,20 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     SetState(ConsumerState::kRunning, "");
   }
 
+  // Revoked partitions leave Health() at once, not at the next lag update:
+  // in cluster mode the HTTP threads decide from it whether an org is
+  // served here.
+  void ForgetAssigned(const std::set<int32_t>& revoked) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& l : partition_lags) {
+      if (revoked.count(l.partition)) {
+        l.assigned = false;
+        l.servable = false;
+        l.assigned_epoch = 0;
+      }
+    }
+  }
+
   void OnRevoke(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
     // Positions live in the store, so the pending batch is simply
     // dropped: whoever owns a partition next resumes from its stored
@@ -280,7 +294,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     pipeline->Reset();
     Status checkpointed = store->Checkpoint();
     if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
-    for (auto* tp : partitions) assignment.Revoke(tp->partition());
+    std::set<int32_t> revoked;
+    for (auto* tp : partitions) {
+      revoked.insert(tp->partition());
+      assignment.Revoke(tp->partition());
+    }
+    ForgetAssigned(revoked);
     c->unassign();
     LogInfo("partitions revoked; the pending batch is consumed again");
   }
@@ -324,6 +343,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       revoked.insert(tp->partition());
       assignment.Revoke(tp->partition());
     }
+    ForgetAssigned(revoked);
     for (int32_t p : assignment.partitions()) {
       std::optional<int64_t> stored;
       Status s = pipeline->StoredPosition({options.topic, p}, &stored);

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -61,6 +63,60 @@ std::optional<std::map<int, std::string>> Owners(int port, const std::string& ke
   if (static_cast<int>(out.size()) != kPartitions) return std::nullopt;
   return out;
 }
+
+// Waits until every service in svcs sees the same servable owner for every
+// partition, the owners being exactly svcs' addresses (each owns some), and
+// each says it is ready; returns the owners (empty on timeout).
+std::map<int, std::string> WaitStable(const std::vector<Service*>& svcs, std::chrono::seconds deadline) {
+  const std::string key = Service::KeyOf("org_acme");
+  std::set<std::string> addresses;
+  for (Service* s : svcs) addresses.insert("127.0.0.1:" + std::to_string(s->port()));
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    std::optional<std::map<int, std::string>> first;
+    bool agreed = true;
+    for (Service* s : svcs) {
+      auto o = Owners(s->port(), key);
+      if (!o || (first && *o != *first) || HttpGet(s->port(), "/readyz").status != 200) {
+        agreed = false;
+        break;
+      }
+      if (!first) first = o;
+    }
+    if (agreed && first) {
+      std::set<std::string> owning;
+      for (const auto& [p, addr] : *first) owning.insert(addr);
+      if (owning == addresses) return *first;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return {};
+}
+
+// The overall status report of each org as a single instance computes it
+// from ref's state.
+std::map<std::string, std::string> Expected(const ReferenceRun& ref, const std::vector<std::string>& orgs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& org : orgs) {
+    auto snap = ref.store->NewSnapshot();
+    views::StatusReport report;
+    REQUIRE_OK(views::ComputeStatusReport(*snap, org, std::nullopt, nullptr, &report));
+    out[org] = api::RenderStatusReport(report, api::ReportFilter());
+  }
+  return out;
+}
+
+// Asks for an org's report: "ok" (200, the expected body), "unavailable"
+// (503 with Retry-After), else what was wrong.
+std::string Ask(int port, const std::string& org, const std::string& expected) {
+  auto r = HttpGet(port, "/api/v1/report/statuses/lead/" + org + "/", {{"Authorization", BasicAuth(Service::KeyOf(org))}});
+  if (r.status == 200) return r.body == expected ? "ok" : "wrong body from port " + std::to_string(port) + ": " + r.body;
+  if (r.status == 503 && !r.headers["Retry-After"].empty()) return "unavailable";
+  return "status " + std::to_string(r.status) + " from port " + std::to_string(port) + ": " + r.body;
+}
+
+const std::vector<std::string> kOrgs = {"org_acme", "org_globex", "org_initech", "org_umbrella", "org_hooli",
+                                        "org_vandelay"};
 
 }  // namespace
 
@@ -223,6 +279,205 @@ TEST_CASE("three instances in one cluster agree on owners and addresses, and eac
   }
   a.Stop();
   b.Stop();
+}
+
+TEST_CASE("kill -9 of an owner: the survivors answer every org exactly or 503 until they own its partitions") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  Service c(kPartitions, ob);
+  std::vector<Service*> all = {&a, &b, &c};
+
+  const std::string events = a.dir() + "/events.ndjson";
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "23", "--orgs", "6", "--leads", "300", "--days", "120", "--dup-share", "0.05",
+                      "--ooo-share", "0.1", "--invalid-share", "0.002"},
+                     events);
+  const size_t half = messages.size() / 2;
+  {
+    std::string text;
+    for (size_t i = 0; i < half; ++i) text += messages[i].value + "\n";
+    WriteFile(a.dir() + "/half.ndjson", text);
+  }
+  ReferenceRun ref_half, ref_full;
+  IngestReference(a.dir() + "/half.ndjson", a.dir() + "/reference-half", &ref_half);
+  IngestReference(events, a.dir() + "/reference-full", &ref_full);
+  const auto expected_half = Expected(ref_half, kOrgs);
+  const auto expected_full = Expected(ref_full, kOrgs);
+  Produce(a.topic(), std::vector<Message>(messages.begin(), messages.begin() + half));
+
+  for (Service* s : all) s->Start();
+  std::map<int, std::string> owners = WaitStable(all, std::chrono::seconds(120));
+  REQUIRE_MESSAGE(!owners.empty(), std::string(a.Log() + "\n---\n" + b.Log() + "\n---\n" + c.Log()));
+  for (const std::string& org : kOrgs) {
+    for (Service* s : all) CHECK(Ask(s->port(), org, expected_half.at(org)) == "ok");
+  }
+
+  // The owner of the most partitions dies. Until the group gives its
+  // partitions to the survivors (the session timeout, 6 s) and they have
+  // replayed them, its orgs are 503 on the survivors: never a wrong number.
+  std::map<std::string, int> owned;
+  for (const auto& [p, addr] : owners) ++owned[addr];
+  Service* victim = all[0];
+  for (Service* s : all) {
+    if (owned["127.0.0.1:" + std::to_string(s->port())] > owned["127.0.0.1:" + std::to_string(victim->port())]) {
+      victim = s;
+    }
+  }
+  std::vector<Service*> survivors;
+  for (Service* s : all) {
+    if (s != victim) survivors.push_back(s);
+  }
+  const auto killed = std::chrono::steady_clock::now();
+  victim->Kill9();
+  std::map<std::string, int> outcomes;
+  std::string first_wrong;
+  double all_ok_after = -1;
+  while (std::chrono::steady_clock::now() - killed < std::chrono::seconds(120)) {
+    bool all_ok = true;
+    for (const std::string& org : kOrgs) {
+      for (Service* s : survivors) {
+        const std::string got = Ask(s->port(), org, expected_half.at(org));
+        const std::string kind = got == "ok" || got == "unavailable" ? got : "wrong";
+        ++outcomes[kind];
+        if (kind == "wrong" && first_wrong.empty()) first_wrong = got;
+        all_ok = all_ok && got == "ok";
+      }
+    }
+    if (all_ok) {
+      all_ok_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  MESSAGE("after kill -9: " << outcomes["ok"] << " exact answers, " << outcomes["unavailable"] << " 503s, every org "
+                            << "answered again after " << all_ok_after << " s");
+  CHECK_MESSAGE(outcomes["wrong"] == 0, first_wrong);
+  CHECK_MESSAGE(all_ok_after > 0, std::string(survivors[0]->Log() + "\n---\n" + survivors[1]->Log()));
+  CHECK(outcomes["unavailable"] > 0);  // the dead owner's orgs did wait
+
+  // The rest of the stream: the survivors end exactly as one instance.
+  Produce(a.topic(), std::vector<Message>(messages.begin() + half, messages.end()));
+  {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool done = false;
+    while (!done && std::chrono::steady_clock::now() < until) {
+      done = true;
+      for (const std::string& org : kOrgs) {
+        for (Service* s : survivors) done = done && Ask(s->port(), org, expected_full.at(org)) == "ok";
+      }
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    CHECK_MESSAGE(done, std::string(survivors[0]->Log() + "\n---\n" + survivors[1]->Log()));
+  }
+  CHECK_FALSE(WaitStable(survivors, std::chrono::seconds(30)).empty());
+  for (Service* s : survivors) s->Stop();
+}
+
+TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, only 503s while a shard moves") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  Service c(kPartitions, ob);
+  Service d(kPartitions, ob);
+  std::vector<Service*> all = {&a, &b, &c};
+
+  const std::string events = a.dir() + "/events.ndjson";
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "29", "--orgs", "6", "--leads", "200", "--days", "90", "--dup-share", "0.05",
+                      "--ooo-share", "0.1"},
+                     events);
+  ReferenceRun ref;
+  IngestReference(events, a.dir() + "/reference", &ref);
+  const auto expected = Expected(ref, kOrgs);
+  Produce(a.topic(), messages);
+  for (Service* s : all) s->Start();
+  REQUIRE_MESSAGE(!WaitStable(all, std::chrono::seconds(120)).empty(),
+                  std::string(a.Log() + "\n---\n" + b.Log() + "\n---\n" + c.Log()));
+
+  // A steady load over the instances that are up, each answer checked.
+  std::mutex mu;
+  std::vector<int> live = {a.port(), b.port(), c.port()};
+  std::atomic<bool> stop{false};
+  std::map<std::string, int> outcomes;  // guarded by mu
+  std::string first_wrong;              // guarded by mu
+  std::map<std::string, double> unavailable_ms;  // org -> ms from a first 503 to the next 200, summed
+  std::thread load([&] {
+    std::map<std::string, std::chrono::steady_clock::time_point> down_since;
+    size_t i = 0;
+    while (!stop.load()) {
+      int port;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        port = live[i % live.size()];
+      }
+      const std::string& org = kOrgs[(i / 3) % kOrgs.size()];
+      ++i;
+      const std::string got = Ask(port, org, expected.at(org));
+      std::lock_guard<std::mutex> lock(mu);
+      const std::string kind = got == "ok" || got == "unavailable" ? got : "wrong";
+      ++outcomes[kind];
+      if (kind == "wrong" && first_wrong.empty()) first_wrong = got;
+      if (kind == "unavailable" && !down_since.count(org)) down_since[org] = std::chrono::steady_clock::now();
+      if (kind == "ok" && down_since.count(org)) {
+        unavailable_ms[org] +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - down_since[org]).count();
+        down_since.erase(org);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  auto set_live = [&](std::vector<int> ports) {
+    std::lock_guard<std::mutex> lock(mu);
+    live = std::move(ports);
+  };
+
+  // Each instance in turn: SIGTERM, start again (same data directory, same
+  // static member id: within the session timeout, nothing moves), ready.
+  for (Service* s : all) {
+    std::vector<int> others;
+    for (Service* o : all) {
+      if (o != s) others.push_back(o->port());
+    }
+    set_live(others);
+    const int status = s->Stop();
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    s->Start();
+    CHECK_MESSAGE(!WaitStable(all, std::chrono::seconds(60)).empty(), s->Log());
+    set_live({a.port(), b.port(), c.port()});
+  }
+
+  // A fourth instance joins: some partitions move to it (replayed there),
+  // no answer changes.
+  d.Start();
+  std::vector<Service*> four = {&a, &b, &c, &d};
+  std::map<int, std::string> owners = WaitStable(four, std::chrono::seconds(120));
+  CHECK_MESSAGE(!owners.empty(), d.Log());
+  set_live({a.port(), b.port(), c.port(), d.port()});
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stop.store(true);
+  load.join();
+
+  std::string per_org;
+  for (const auto& [org, ms] : unavailable_ms) per_org += " " + org + "=" + std::to_string(static_cast<int>(ms)) + "ms";
+  MESSAGE("rolling restart and a 4th instance: " << outcomes["ok"] << " exact answers, " << outcomes["unavailable"]
+                                                 << " 503s; unavailable per org:" << per_org);
+  CHECK_MESSAGE(outcomes["wrong"] == 0, first_wrong);
+  CHECK(outcomes["ok"] > 100);
+  for (Service* s : four) {
+    for (const std::string& org : kOrgs) CHECK(Ask(s->port(), org, expected.at(org)) == "ok");
+  }
+  for (Service* s : four) s->Stop();
 }
 
 TEST_CASE("a single instance has no /cluster") {
