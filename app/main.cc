@@ -323,6 +323,20 @@ std::string InstanceId(const std::string& data_dir) {
   return buf;
 }
 
+// Cluster mode: why org is not answered when some member saw its events
+// on partitions other than its home (its state would be split between
+// shards); nullopt when it was not.
+std::optional<std::string> SplitOrgReason(const ingest::detail::ClusterSnapshot& snap, const std::string& org,
+                                          int32_t home) {
+  auto it = snap.split_orgs.find(org);
+  if (it == snap.split_orgs.end()) return std::nullopt;
+  std::string parts;
+  for (int32_t p : it->second) parts += (parts.empty() ? "" : ", ") + std::to_string(p);
+  return "org " + org + " has events on partition " + parts + " besides its home partition " + std::to_string(home) +
+         " (its producers do not all key it by org_id with the cluster's partitioner), so its state is split "
+         "between shards: fix the producers and rebuild (docs/operations.md, \"Running a cluster\")";
+}
+
 int Serve(const app::ServeOptions& o) {
   const std::string& data_dir = o.data_dir;
   api::Credentials credentials;
@@ -406,6 +420,24 @@ int Serve(const app::ServeOptions& o) {
     copts.member_timeout_ms = o.member_timeout_ms;
     copts.kafka_properties = kafka_props;
     copts.local = [&kafka] { return kafka->Health(); };
+    // From the shards' org lists (ingest/shard.h): each org under the shard
+    // of an owned partition p whose home is not p.
+    copts.foreign_orgs = [&kafka, &store, &cluster]() {
+      std::vector<ingest::detail::MemberRecord::Foreign> out;
+      ingest::ShardsMeta meta;
+      std::unique_ptr<state::Reader> snap = store->NewSnapshot();
+      if (!ingest::LoadShards(*snap, &meta).ok()) return out;
+      for (const auto& pl : kafka->Health().partitions) {
+        if (!pl.assigned) continue;
+        auto shard = meta.shards.find(ingest::ShardOfPartition(pl.partition));
+        if (shard == meta.shards.end()) continue;
+        for (const std::string& org : shard->second.orgs) {
+          const std::optional<int32_t> home = cluster->HomeOf(org);
+          if (home && *home != pl.partition) out.push_back({org, pl.partition});
+        }
+      }
+      return out;
+    };
     copts.on_conflict = [&cluster_conflict](const Status&) {
       cluster_conflict.store(true);
       kill(getpid(), SIGTERM);  // exits 2: a configuration error
@@ -447,6 +479,7 @@ int Serve(const app::ServeOptions& o) {
       const std::optional<int32_t> home = cluster->HomeOf(org);
       if (!home) return "the cluster's configuration is not known yet";
       const std::string where = "partition " + std::to_string(*home);
+      if (auto split = SplitOrgReason(*cluster->Snapshot(), org, *home)) return split;
       for (const auto& pl : kafka->Health().partitions) {
         if (pl.partition != *home || !pl.assigned) continue;
         if (pl.servable) return std::nullopt;
@@ -474,7 +507,7 @@ int Serve(const app::ServeOptions& o) {
       const std::optional<api::RequestOrgInfo> info = api::RequestOrg(req, ctx);
       if (!info) return std::nullopt;
       const std::optional<int32_t> home = cluster->HomeOf(info->org);
-      if (!home) return std::nullopt;
+      if (!home || SplitOrgReason(*cluster->Snapshot(), info->org, *home)) return std::nullopt;  // 503 here
       for (const auto& pl : kafka->Health().partitions) {
         if (pl.partition == *home && pl.assigned) return std::nullopt;  // ours: served or restoring here
       }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,9 @@ struct ClusterView::Impl {
   int64_t seq = 0;
   int64_t started_ms = WallMs();
   std::map<int32_t, uint64_t> claimed;  // partition -> assigned_epoch claimed
+  std::vector<detail::MemberRecord::Foreign> foreign;  // as last found
+  std::set<detail::MemberRecord::Foreign> warned;
+  int64_t foreign_checked_ms = 0;
   std::string last_owned;               // the owned set last published, to publish changes at once
 };
 
@@ -335,6 +339,20 @@ void ClusterView::Run() {
       rec.version = o.version;
       rec.started_ms = m.started_ms;
       rec.ready = h.ready && complete_.load();
+      if (o.foreign_orgs && t - m.foreign_checked_ms >= 5000) {
+        m.foreign_checked_ms = t;
+        m.foreign = o.foreign_orgs();
+        std::sort(m.foreign.begin(), m.foreign.end());
+        foreign_orgs_.store(static_cast<int64_t>(m.foreign.size()));
+        for (const auto& f : m.foreign) {
+          if (!m.warned.insert(f).second) continue;
+          LogWarn("org " + f.org + " has events on " + o.topic + "[" + std::to_string(f.partition) +
+                  "], not its home partition: its producers do not all key it by org_id with --partitioner " +
+                  PartitionerName(o.partitioner) + "; the cluster answers 503 for it (docs/operations.md, "
+                  "\"Running a cluster\")");
+        }
+      }
+      rec.foreign = m.foreign;
       std::string owned_sig;
       std::vector<int32_t> to_claim;
       for (const auto& pl : h.partitions) {
@@ -364,6 +382,7 @@ void ClusterView::Run() {
         }
       }
       owned_sig += rec.ready ? "R" : "-";
+      owned_sig += "|" + std::to_string(rec.foreign.size());
       if (!to_claim.empty() || owned_sig != m.last_owned || t - m.last_heartbeat_ms >= o.heartbeat_ms) {
         rec.seq = ++m.seq;
         const std::string key = detail::MemberKey(o.instance_id);
@@ -414,8 +433,11 @@ std::string ClusterView::Json() const {
                        {"ready", mem.record.ready},
                        {"draining", mem.record.draining},
                        {"owned", owned},
-                       {"standby", standby}});
+                       {"standby", standby},
+                       {"foreign", json::parse(detail::EncodeMember(mem.record))["foreign"]}});
   }
+  json split = json::object();
+  for (const auto& [org, parts] : snap->split_orgs) split[org] = parts;
   json assignment = json::array();
   for (const auto& p : snap->partitions) {
     json entry = {{"partition", p.partition}};
@@ -448,7 +470,8 @@ std::string ClusterView::Json() const {
                 {"records", snap->records},
                 {"bad_records", snap->bad_records}}},
               {"members", members},
-              {"assignment", assignment}};
+              {"assignment", assignment},
+              {"split_orgs", split}};
   return out.dump();
 }
 
@@ -476,6 +499,12 @@ void ClusterView::AppendMetrics(std::string* out) const {
   *out += "# HELP leadflow_cluster_partitions_without_owner Partitions of the events topic no live member owns.\n"
           "# TYPE leadflow_cluster_partitions_without_owner gauge\n";
   *out += "leadflow_cluster_partitions_without_owner " + std::to_string(snap->partitions.size() - owners_known) + "\n";
+  *out += "# HELP leadflow_orgs_on_foreign_partitions Orgs with events on a partition this instance owns that is "
+          "not their home partition.\n# TYPE leadflow_orgs_on_foreign_partitions gauge\n";
+  *out += "leadflow_orgs_on_foreign_partitions " + std::to_string(foreign_orgs_.load()) + "\n";
+  *out += "# HELP leadflow_cluster_split_orgs Orgs whose events some member saw off their home partition (answered "
+          "503 by the cluster).\n# TYPE leadflow_cluster_split_orgs gauge\n";
+  *out += "leadflow_cluster_split_orgs " + std::to_string(snap->split_orgs.size()) + "\n";
 }
 
 }  // namespace leadflow::ingest

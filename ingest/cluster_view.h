@@ -56,6 +56,9 @@ struct ClusterViewOptions {
   // What this instance owns now (KafkaIngest::Health); called on the
   // view's thread.
   std::function<IngestHealth()> local;
+  // The orgs with events on a partition this instance owns that is not
+  // their home (called on the view's thread every few seconds; may be null).
+  std::function<std::vector<detail::MemberRecord::Foreign>()> foreign_orgs;
   // Called once, on the view's thread, when the cluster's config and this
   // instance's disagree (the process should stop, exit 2).
   std::function<void(const Status&)> on_conflict;
@@ -114,6 +117,7 @@ class ClusterView {
   std::atomic<bool> agreed_{false};
   std::atomic<int64_t> metadata_lag_{-1};
   std::atomic<int64_t> metadata_offset_{-1};
+  std::atomic<int64_t> foreign_orgs_{0};
   mutable std::mutex mu_;  // guards snapshot_, waiting_
   std::shared_ptr<const detail::ClusterSnapshot> snapshot_;
   std::string waiting_ = "reading the cluster topic";

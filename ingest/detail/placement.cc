@@ -79,6 +79,32 @@ bool ShardsFrom(const json& j, const char* name, std::vector<MemberRecord::Shard
   return true;
 }
 
+json ForeignJson(const std::vector<MemberRecord::Foreign>& foreign) {
+  json a = json::array();
+  for (const auto& f : foreign) a.push_back({{"org", f.org}, {"p", f.partition}});
+  return a;
+}
+
+bool ForeignFrom(const json& j, std::vector<MemberRecord::Foreign>* out, std::string* error) {
+  out->clear();
+  auto it = j.find("foreign");
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_array()) {
+    *error = "\"foreign\" is not an array";
+    return false;
+  }
+  for (const json& e : *it) {
+    MemberRecord::Foreign f;
+    if (!e.is_object() || !Field(e, "org", &f.org, error) || !Field(e, "p", &f.partition, error)) {
+      if (error->empty()) *error = "\"foreign\" holds a non-object";
+      return false;
+    }
+    out->push_back(std::move(f));
+  }
+  std::sort(out->begin(), out->end());
+  return true;
+}
+
 }  // namespace
 
 std::string OwnerKey(int32_t partition) { return "owner/" + std::to_string(partition); }
@@ -104,7 +130,8 @@ std::string EncodeMember(const MemberRecord& m) {
               {"ready", m.ready},
               {"draining", m.draining},
               {"owned", ShardsJson(m.owned)},
-              {"standby", ShardsJson(m.standby)}}
+              {"standby", ShardsJson(m.standby)},
+              {"foreign", ForeignJson(m.foreign)}}
       .dump();
 }
 
@@ -148,7 +175,8 @@ bool DecodeMember(std::string_view value, MemberRecord* out, std::string* error)
       !Field(j, "scheme", &m.scheme, error, true) || !Field(j, "version", &m.version, error, true) ||
       !Field(j, "started_ms", &m.started_ms, error, true) || !Field(j, "seq", &m.seq, error, true) ||
       !Field(j, "ready", &m.ready, error, true) || !Field(j, "draining", &m.draining, error, true) ||
-      !ShardsFrom(j, "owned", &m.owned, error) || !ShardsFrom(j, "standby", &m.standby, error)) {
+      !ShardsFrom(j, "owned", &m.owned, error) || !ShardsFrom(j, "standby", &m.standby, error) ||
+      !ForeignFrom(j, &m.foreign, error)) {
     return false;
   }
   if (m.instance.empty()) {
@@ -246,7 +274,12 @@ ClusterSnapshot ClusterState::Snapshot(int64_t now_ms, int64_t member_timeout_ms
   s.bad_records = bad_records_;
   for (const auto& [id, seen] : members_) {
     s.members.push_back({seen.record, Live(seen, now_ms, member_timeout_ms), now_ms - seen.seen_ms});
+    for (const auto& f : seen.record.foreign) {
+      auto& parts = s.split_orgs[f.org];
+      if (std::find(parts.begin(), parts.end(), f.partition) == parts.end()) parts.push_back(f.partition);
+    }
   }
+  for (auto& [org, parts] : s.split_orgs) std::sort(parts.begin(), parts.end());
   if (config_) {
     for (int32_t p = 0; p < config_->partitions; ++p) {
       ClusterSnapshot::Partition part;

@@ -14,7 +14,8 @@
 //               written by an instance when the group assigns it partition p.
 //   member/<id> {"v":1,"instance","advertise","scheme","version",
 //               "started_ms","seq","ready","draining",
-//               "owned":[{"p","next","end","servable"}],"standby":[]}:
+//               "owned":[{"p","next","end","servable"}],"standby":[],
+//               "foreign":[{"org","p"}]}:
 //               written by every instance each heartbeat and on every
 //               change; a tombstone (null value) on a clean stop.
 //
@@ -37,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace leadflow::ingest::detail {
@@ -72,6 +74,17 @@ struct MemberRecord {
   bool draining = false;
   std::vector<Shard> owned;    // in partition order
   std::vector<Shard> standby;  // in partition order (issue 13 slice 5)
+  // Orgs with events on an owned partition that is not their home (a
+  // producer that keys or partitions them otherwise): in a cluster their
+  // reports would be split between shards, so every instance refuses them
+  // (503) until re-routing exists (docs/scale-out-plan.md slice 4).
+  struct Foreign {
+    std::string org;
+    int32_t partition = 0;
+    bool operator<(const Foreign& o) const { return std::tie(org, partition) < std::tie(o.org, o.partition); }
+    bool operator==(const Foreign&) const = default;
+  };
+  std::vector<Foreign> foreign;  // sorted
 };
 
 // Keys and codecs. Decode returns false, with *error saying why, on a value
@@ -106,6 +119,9 @@ struct ClusterSnapshot {
   std::optional<ClusterConfig> config;
   std::vector<Member> members;       // by instance id
   std::vector<Partition> partitions;  // 0 .. config.partitions - 1 (empty without a config)
+  // Every org some member (live or not) reports on a partition other than
+  // its home, with those partitions.
+  std::map<std::string, std::vector<int32_t>, std::less<>> split_orgs;
   uint64_t records = 0;              // records read
   uint64_t bad_records = 0;          // records ignored (not decodable)
 

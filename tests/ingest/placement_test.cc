@@ -121,6 +121,28 @@ TEST_CASE("a snapshot carries each owner's servability and lag; bad and unknown 
   CHECK_FALSE(snap.partitions[1].servable);
   CHECK(snap.partitions[1].lag == 10);
   CHECK(snap.members[0].last_seen_ago_ms == 10);
+  CHECK(snap.split_orgs.empty());
+}
+
+TEST_CASE("orgs a member reports off their home partition are split orgs of the cluster, live member or not") {
+  ClusterState s;
+  s.Apply(kConfigKey, EncodeConfig({"t", 6, "consistent"}), 0);
+  MemberRecord a = Member("a", {1, 3});
+  a.foreign = {{"org_x", 3}, {"org_y", 1}};
+  MemberRecord b = Member("b", {2});
+  b.foreign = {{"org_x", 2}};
+  MemberRecord decoded;
+  std::string error;
+  REQUIRE(DecodeMember(EncodeMember(a), &decoded, &error));
+  CHECK(decoded.foreign == a.foreign);
+  CHECK_FALSE(DecodeMember(R"({"instance":"a","foreign":[{"org":1,"p":2}]})", &decoded, &error));
+  CHECK_FALSE(DecodeMember(R"({"instance":"a","foreign":[3]})", &decoded, &error));
+  s.Apply(MemberKey("a"), EncodeMember(a), 0);
+  s.Apply(MemberKey("b"), EncodeMember(b), 0);
+  ClusterSnapshot snap = s.Snapshot(100000, 3000);  // both long dead: still known split
+  REQUIRE(snap.split_orgs.size() == 2);
+  CHECK(snap.split_orgs["org_x"] == std::vector<int32_t>{2, 3});
+  CHECK(snap.split_orgs["org_y"] == std::vector<int32_t>{1});
 }
 
 }  // namespace leadflow::ingest::detail

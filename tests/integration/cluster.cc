@@ -160,8 +160,23 @@ void Produce(const std::string& topic, const std::vector<Message>& messages) {
   ProduceWith(topic, messages, "", nullptr);
 }
 
+namespace {
+void ProduceImpl(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
+                 std::vector<int32_t>* partitions, int32_t partition);
+}  // namespace
+
 void ProduceWith(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
                  std::vector<int32_t>* partitions) {
+  ProduceImpl(topic, messages, partitioner, partitions, RdKafka::Topic::PARTITION_UA);
+}
+
+void ProduceToPartition(const std::string& topic, const std::vector<Message>& messages, int32_t partition) {
+  ProduceImpl(topic, messages, "", nullptr, partition);
+}
+
+namespace {
+void ProduceImpl(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
+                 std::vector<int32_t>* partitions, int32_t partition) {
   std::string err;
   CountingDr dr;
   if (partitions) {
@@ -187,7 +202,7 @@ void ProduceWith(const std::string& topic, const std::vector<Message>& messages,
       for (const auto& [k, v] : m.headers) headers->add(k, v);
     }
     for (;;) {
-      auto e = p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+      auto e = p->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
                           const_cast<char*>(m.value.data()), m.value.size(), m.key ? m.key->data() : nullptr,
                           m.key ? m.key->size() : 0, 0, headers, opaque);
       if (e == RdKafka::ERR__QUEUE_FULL) {
@@ -202,6 +217,7 @@ void ProduceWith(const std::string& topic, const std::vector<Message>& messages,
   REQUIRE(p->flush(60000) == RdKafka::ERR_NO_ERROR);
   REQUIRE(dr.failed == 0);
 }
+}  // namespace
 
 std::optional<std::string> OrgKey(const std::string& json_value) {
   auto j = nlohmann::json::parse(json_value, nullptr, false);

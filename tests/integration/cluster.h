@@ -72,6 +72,9 @@ void Produce(const std::string& topic, const std::vector<Message>& messages);
 // index) when partitions is given.
 void ProduceWith(const std::string& topic, const std::vector<Message>& messages, const std::string& partitioner,
                  std::vector<int32_t>* partitions);
+// The same to one partition, whatever the key (a producer that partitions
+// otherwise than by the org_id key).
+void ProduceToPartition(const std::string& topic, const std::vector<Message>& messages, int32_t partition);
 // The key a leadflow producer would use: the value's org_id, if any.
 std::optional<std::string> OrgKey(const std::string& json_value);
 // Reads a whole topic from the beginning (until no message for idle).

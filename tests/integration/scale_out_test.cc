@@ -480,6 +480,57 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
   for (Service* s : four) s->Stop();
 }
 
+TEST_CASE("an org whose events arrive off its home partition is refused by the cluster, visibly, never half-answered") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  std::vector<Service*> all = {&a, &b};
+
+  const std::string events = a.dir() + "/events.ndjson";
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "31", "--orgs", "6", "--leads", "150", "--days", "60"}, events);
+  ReferenceRun ref;
+  IngestReference(events, a.dir() + "/reference", &ref);
+  const auto expected = Expected(ref, kOrgs);
+  // org_acme (home 0) from a producer that partitions otherwise: its
+  // events on partition 3.
+  std::vector<Message> keyed, misrouted;
+  for (const Message& m : messages) (m.key == std::optional<std::string>("org_acme") ? misrouted : keyed).push_back(m);
+  REQUIRE(ingest::HomePartition(ingest::Partitioner::kConsistent, "org_acme", kPartitions) == 0);
+  Produce(a.topic(), keyed);
+  ProduceToPartition(a.topic(), misrouted, 3);
+  for (Service* s : all) s->Start();
+  REQUIRE_MESSAGE(!WaitStable(all, std::chrono::seconds(120)).empty(), std::string(a.Log() + "\n---\n" + b.Log()));
+
+  // Seen within a few seconds (the shards' org lists are checked every 5 s).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Metric(a.port(), "leadflow_cluster_split_orgs") < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (Service* s : all) {
+    CHECK(Metric(s->port(), "leadflow_cluster_split_orgs") == 1);
+    auto r = HttpGet(s->port(), "/api/v1/report/statuses/lead/org_acme/",
+                     {{"Authorization", BasicAuth(Service::KeyOf("org_acme"))}});
+    CHECK(r.status == 503);
+    CHECK(r.body.find("org org_acme has events on partition 3 besides its home partition 0") != std::string::npos);
+    for (const std::string& org : kOrgs) {
+      if (org != "org_acme") CHECK(Ask(s->port(), org, expected.at(org)) == "ok");
+    }
+  }
+  CHECK(Metric(a.port(), "leadflow_orgs_on_foreign_partitions") + Metric(b.port(), "leadflow_orgs_on_foreign_partitions") ==
+        1);
+  auto j = ClusterJson(a.port(), Service::KeyOf("org_globex"));
+  REQUIRE(j);
+  CHECK((*j)["split_orgs"]["org_acme"] == nlohmann::json::array({3}));
+  CHECK((a.FullLog() + b.FullLog()).find("org org_acme has events on") != std::string::npos);
+  for (Service* s : all) s->Stop();
+}
+
 TEST_CASE("a single instance has no /cluster") {
   Service s(1, ServiceOptions{});
   s.Start();
