@@ -205,6 +205,14 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
     res.set("Leadflow-Consumer", v.consumer);
     if (!ctx.instance.empty()) res.set("Leadflow-Served-By", ctx.instance);
+    if (ctx.org_shard) {
+      if (std::optional<RequestOrgInfo> info = RequestOrg(req, ctx)) {
+        if (std::optional<ServiceContext::OrgShard> shard = ctx.org_shard(info->org)) {
+          res.set("Leadflow-Partition", std::to_string(shard->partition));
+          if (shard->lag) res.set("Leadflow-Lag-Messages", std::to_string(*shard->lag));
+        }
+      }
+    }
   }
   // A HEAD answer is a header without content (RFC 9110 section 9.3.2):
   // content would be read as the start of the next answer on a kept-alive

@@ -82,6 +82,15 @@ struct ServiceContext {
   std::function<std::optional<ForwardTarget>(const Request&)> forward_target;
   Forwarder* forwarder = nullptr;
   std::string instance;
+  // Cluster mode: org's home partition and, when this instance owns it, its
+  // lag here (messages not applied yet). An answer for an org says
+  // `Leadflow-Partition` and the lag of that partition's shard, not of
+  // every partition this instance owns.
+  struct OrgShard {
+    int32_t partition = 0;
+    std::optional<int64_t> lag;  // nullopt: not owned here
+  };
+  std::function<std::optional<OrgShard>(const std::string& org)> org_shard;
 };
 
 // The org a request of the reports' APIs is for, by its credential (a

@@ -158,6 +158,11 @@ void AddServe(CLI::App* app, ServeOptions* o) {
          "How often a cluster instance publishes its member record (address, owned partitions, lag)");
   AddInt(app, "member-timeout-ms", o->member_timeout_ms, 100, 600'000,
          "A cluster instance with no member record for this long is taken as gone (more than --heartbeat-ms)");
+  AddInt(app, "forward-connect-timeout-ms", o->forward_connect_timeout_ms, 10, 60'000,
+         "Cluster mode: how long connecting to the owner of a request's org may take before the request is "
+         "answered 503");
+  AddInt(app, "forward-timeout-ms", o->forward_timeout_ms, 100, 600'000,
+         "Cluster mode: how long the owner of a request's org may take to answer it before it is answered 503");
 }
 
 void AddIngest(CLI::App* app, IngestOptions* o) {

@@ -70,6 +70,8 @@ struct ServeOptions {
   std::string partitioner = "consistent";
   int heartbeat_ms = 1000;
   int member_timeout_ms = 3000;
+  int forward_connect_timeout_ms = 1000;
+  int forward_timeout_ms = 30000;
 };
 
 struct IngestOptions {

@@ -473,6 +473,8 @@ int Serve(const app::ServeOptions& o) {
   if (cluster) {
     api::ForwarderOptions fopts;
     fopts.instance = kopts.instance_id;
+    fopts.connect_timeout = std::chrono::milliseconds(o.forward_connect_timeout_ms);
+    fopts.answer_timeout = std::chrono::milliseconds(o.forward_timeout_ms);
     forwarder = std::make_unique<api::Forwarder>(fopts);
     ctx.cluster = [&cluster] { return cluster->Json(); };
     ctx.serve_org = [&cluster, &kafka](const std::string& org) -> std::optional<std::string> {
@@ -526,6 +528,16 @@ int Serve(const app::ServeOptions& o) {
     };
     ctx.forwarder = forwarder.get();
     ctx.instance = kopts.instance_id;
+    ctx.org_shard = [&cluster, &kafka](const std::string& org) -> std::optional<api::ServiceContext::OrgShard> {
+      const std::optional<int32_t> home = cluster->HomeOf(org);
+      if (!home) return std::nullopt;
+      api::ServiceContext::OrgShard out;
+      out.partition = *home;
+      for (const auto& pl : kafka->Health().partitions) {
+        if (pl.partition == *home && pl.assigned) out.lag = std::max<int64_t>(0, pl.end - pl.next);
+      }
+      return out;
+    };
   }
   ctx.append_metrics = [&](std::string* out) {
     AppendCounter(out, "leadflow_events_applied_total", "Events applied to the views.", "counter",

@@ -211,6 +211,8 @@ TEST_CASE("three instances in one cluster agree on owners and addresses, and eac
       REQUIRE(res.status == 200);
       CHECK(res.body == expected);
       CHECK(res.headers["Leadflow-Served-By"] == instance_at[owners[home]]);
+      CHECK(res.headers["Leadflow-Partition"] == std::to_string(home));
+      CHECK(res.headers["Leadflow-Lag-Messages"] == "0");
       const std::string timing = res.headers["Server-Timing"];
       CHECK(timing.rfind("app;dur=", 0) == 0);
       CHECK((timing.find("fwd;dur=") != std::string::npos) == !owner);
