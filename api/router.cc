@@ -210,6 +210,7 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
         if (std::optional<ServiceContext::OrgShard> shard = ctx.org_shard(info->org)) {
           res.set("Leadflow-Partition", std::to_string(shard->partition));
           if (shard->lag) res.set("Leadflow-Lag-Messages", std::to_string(*shard->lag));
+          if (!shard->replica.empty()) res.set("Leadflow-Replica", shard->replica);
         }
       }
     }

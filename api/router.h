@@ -82,13 +82,16 @@ struct ServiceContext {
   std::function<std::optional<ForwardTarget>(const Request&)> forward_target;
   Forwarder* forwarder = nullptr;
   std::string instance;
-  // Cluster mode: org's home partition and, when this instance owns it, its
-  // lag here (messages not applied yet). An answer for an org says
+  // Cluster mode: org's home partition and, when this instance owns it or
+  // keeps a standby copy of it, that copy's lag (messages not applied yet). An answer for an org says
   // `Leadflow-Partition` and the lag of that partition's shard, not of
   // every partition this instance owns.
   struct OrgShard {
     int32_t partition = 0;
-    std::optional<int64_t> lag;  // nullopt: not owned here
+    std::optional<int64_t> lag;  // nullopt: no copy here
+    // "owner" or "standby": the copy here (a standby's answer may be up to
+    // lag messages stale: the owner is dead or restoring); empty: none.
+    std::string replica;
   };
   std::function<std::optional<OrgShard>(const std::string& org)> org_shard;
 };

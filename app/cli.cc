@@ -163,6 +163,13 @@ void AddServe(CLI::App* app, ServeOptions* o) {
          "answered 503");
   AddInt(app, "forward-timeout-ms", o->forward_timeout_ms, 100, 600'000,
          "Cluster mode: how long the owner of a request's org may take to answer it before it is answered 503");
+  AddInt(app, "standby-replicas", o->standby_replicas, 0, 16,
+         "Cluster mode: warm copies of every partition's shard kept on other instances (each applies the "
+         "partition too); when an owner dies, its orgs are answered from a copy within seconds, and a copy "
+         "that the group then assigns takes over without a replay");
+  AddInt(app, "max-stale-messages", o->max_stale_messages, 0, 1'000'000'000,
+         "Cluster mode: the most messages of its partition a standby copy may lag and still answer for an org "
+         "whose owner is dead or restoring (else 503)");
 }
 
 void AddIngest(CLI::App* app, IngestOptions* o) {

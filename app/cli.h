@@ -72,6 +72,8 @@ struct ServeOptions {
   int member_timeout_ms = 3000;
   int forward_connect_timeout_ms = 1000;
   int forward_timeout_ms = 30000;
+  int standby_replicas = 0;
+  int64_t max_stale_messages = 10000;
 };
 
 struct IngestOptions {

@@ -24,6 +24,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <variant>
 
 #include <librdkafka/rdkafkacpp.h>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,7 @@
 #include "api/server.h"
 #include "app/cli.h"
 #include "ingest/cluster_view.h"
+#include "ingest/detail/routing.h"
 #include "ingest/file_ingest.h"
 #include "ingest/kafka_config.h"
 #include "ingest/home_partition.h"
@@ -397,13 +399,16 @@ int Serve(const app::ServeOptions& o) {
     kopts.fault_consume_delay_us = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
   kopts.cluster_mode = !o.advertise.empty();
+  std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
+  if (kopts.cluster_mode && o.standby_replicas > 0) {
+    kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };
+  }
   std::unique_ptr<ingest::KafkaIngest> kafka;
   s = ingest::KafkaIngest::Create(kopts, store.get(), &stats, &kafka);
   if (!s.ok()) return Fail(s.ToString());
 
   // Cluster mode (issue 13): this instance's part in the cluster's
   // metadata topic, and its view of the other instances.
-  std::unique_ptr<ingest::ClusterView> cluster;
   std::atomic<bool> cluster_conflict{false};
   if (kopts.cluster_mode) {
     ingest::ClusterViewOptions copts;
@@ -418,6 +423,8 @@ int Serve(const app::ServeOptions& o) {
     copts.partitioner = *ingest::ParsePartitioner(o.partitioner);  // app/cli.cc checked
     copts.heartbeat_ms = o.heartbeat_ms;
     copts.member_timeout_ms = o.member_timeout_ms;
+    copts.standby_replicas = o.standby_replicas;
+    copts.max_stale_messages = o.max_stale_messages;
     copts.kafka_properties = kafka_props;
     copts.local = [&kafka] { return kafka->Health(); };
     // From the shards' org lists (ingest/shard.h): each org under the shard
@@ -477,54 +484,55 @@ int Serve(const app::ServeOptions& o) {
     fopts.answer_timeout = std::chrono::milliseconds(o.forward_timeout_ms);
     forwarder = std::make_unique<api::Forwarder>(fopts);
     ctx.cluster = [&cluster] { return cluster->Json(); };
-    ctx.serve_org = [&cluster, &kafka](const std::string& org) -> std::optional<std::string> {
+    // Where a request for org goes (ingest/detail/routing.h): nullopt
+    // when org's home partition is unknown yet or the org is split (503).
+    auto route = [&cluster, &kafka, max_stale = o.max_stale_messages](
+                     const std::string& org, bool forwarded) -> std::variant<std::string, ingest::detail::Route> {
       const std::optional<int32_t> home = cluster->HomeOf(org);
-      if (!home) return "the cluster's configuration is not known yet";
-      const std::string where = "partition " + std::to_string(*home);
-      if (auto split = SplitOrgReason(*cluster->Snapshot(), org, *home)) return split;
-      for (const auto& pl : kafka->Health().partitions) {
-        if (pl.partition != *home || !pl.assigned) continue;
-        if (pl.servable) return std::nullopt;
-        return where + " is being restored here (" + std::to_string(std::max<int64_t>(0, pl.end - pl.next)) +
-               " messages behind)";
-      }
+      if (!home) return std::string("the cluster's configuration is not known yet");
       auto snap = cluster->Snapshot();
-      if (static_cast<size_t>(*home) < snap->partitions.size() && snap->partitions[*home].owner) {
-        const auto& part = snap->partitions[*home];
-        const auto* owner = snap->FindMember(*part.owner);
-        const std::string at = *part.owner + " at " + (owner ? owner->record.advertise : std::string("?"));
-        if (!part.servable) return where + " is being restored by its owner " + at;
-        if (owner && owner->record.scheme != "http") {
-          return where + " is owned by " + at + ", which serves HTTPS: requests are not forwarded to it; ask it";
-        }
-        return where + " is owned by " + at + "; ask it (a request forwarded once is not forwarded again)";
+      if (auto split = SplitOrgReason(*snap, org, *home)) return *split;
+      ingest::detail::LocalCopy local;
+      for (const auto& pl : kafka->Health().partitions) {
+        if (pl.partition != *home || !(pl.assigned || pl.standby)) continue;
+        local.owned = pl.assigned;
+        local.standby = pl.standby;
+        local.servable = pl.servable;
+        local.lag = std::max<int64_t>(0, pl.end - pl.next);
       }
-      return where + " has no live owner now";
+      ingest::detail::RouteOptions ro;
+      ro.self = cluster->options().instance_id;
+      ro.max_stale_messages = max_stale;
+      ro.forwarded = forwarded;
+      return ingest::detail::RouteOrg(*snap, *home, local, ro);
     };
-    // The owner of the request's org when it is another live instance that
-    // has caught up on the org's partition (else the request is answered
-    // here: served, or 503 with serve_org's reason).
-    ctx.forward_target = [&cluster, &kafka, &ctx](const api::Request& req) -> std::optional<api::ForwardTarget> {
+    // nullopt when this instance answers org's requests now, else why not
+    // (503). A request forwarded here is answered from any copy that may
+    // answer (route's forwarded), one from a client only by the owner's
+    // caught-up copy or a standby copy here when no owner can answer.
+    ctx.serve_org = [route](const std::string& org) -> std::optional<std::string> {
+      auto r = route(org, /*forwarded=*/true);
+      if (auto* why = std::get_if<std::string>(&r)) return *why;
+      const auto& decision = std::get<ingest::detail::Route>(r);
+      if (decision.kind == ingest::detail::Route::Kind::kHere) return std::nullopt;
+      return decision.reason;
+    };
+    // The instance a request is sent on to: the owner of its org, or a
+    // standby copy while no owner can answer (else answered here: served,
+    // or 503 with serve_org's reason).
+    ctx.forward_target = [route, &ctx](const api::Request& req) -> std::optional<api::ForwardTarget> {
       if (req.find(api::kForwardedByHeader) != req.end()) return std::nullopt;  // forwarded once already
       const std::optional<api::RequestOrgInfo> info = api::RequestOrg(req, ctx);
       if (!info) return std::nullopt;
-      const std::optional<int32_t> home = cluster->HomeOf(info->org);
-      if (!home || SplitOrgReason(*cluster->Snapshot(), info->org, *home)) return std::nullopt;  // 503 here
-      for (const auto& pl : kafka->Health().partitions) {
-        if (pl.partition == *home && pl.assigned) return std::nullopt;  // ours: served or restoring here
-      }
-      auto snap = cluster->Snapshot();
-      if (static_cast<size_t>(*home) >= snap->partitions.size()) return std::nullopt;
-      const auto& part = snap->partitions[*home];
-      if (!part.owner || !part.servable || *part.owner == cluster->options().instance_id) return std::nullopt;
-      const auto* owner = snap->FindMember(*part.owner);
-      if (!owner || owner->record.scheme != "http") return std::nullopt;
-      const std::string& addr = owner->record.advertise;
+      auto r = route(info->org, /*forwarded=*/false);
+      const auto* decision = std::get_if<ingest::detail::Route>(&r);
+      if (!decision || decision->kind != ingest::detail::Route::Kind::kForward) return std::nullopt;
+      const std::string& addr = decision->advertise;
       const size_t colon = addr.rfind(':');
       if (colon == std::string::npos) return std::nullopt;
       std::string host = addr.substr(0, colon);
       if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-      return api::ForwardTarget{host, addr.substr(colon + 1), *part.owner};
+      return api::ForwardTarget{host, addr.substr(colon + 1), decision->instance};
     };
     ctx.forwarder = forwarder.get();
     ctx.instance = kopts.instance_id;
@@ -534,7 +542,9 @@ int Serve(const app::ServeOptions& o) {
       api::ServiceContext::OrgShard out;
       out.partition = *home;
       for (const auto& pl : kafka->Health().partitions) {
-        if (pl.partition == *home && pl.assigned) out.lag = std::max<int64_t>(0, pl.end - pl.next);
+        if (pl.partition != *home || !(pl.assigned || pl.standby)) continue;
+        out.lag = std::max<int64_t>(0, pl.end - pl.next);
+        out.replica = pl.assigned ? "owner" : "standby";
       }
       return out;
     };
@@ -565,6 +575,7 @@ int Serve(const app::ServeOptions& o) {
     AppendRocksDb(out, *store);
     AppendMemoryBudget(out, budget);
     if (cluster) cluster->AppendMetrics(out);
+    if (cluster) kafka->AppendHandoffMetrics(out);
     if (forwarder) forwarder->AppendMetrics(out);
   };
 

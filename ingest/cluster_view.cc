@@ -188,6 +188,36 @@ std::optional<int32_t> ClusterView::HomeOf(std::string_view org) const {
   return HomePartition(*p, org, snap->config->partitions);
 }
 
+std::vector<int32_t> ClusterView::WantedStandbys() const {
+  std::vector<int32_t> out;
+  if (options_.standby_replicas <= 0 || !complete_.load()) return out;
+  auto snap = Snapshot();
+  std::set<int32_t> owned, held;
+  if (options_.local) {
+    for (const auto& pl : options_.local().partitions) {
+      if (pl.assigned) owned.insert(pl.partition);
+      if (pl.standby) held.insert(pl.partition);
+    }
+  }
+  for (const auto& part : snap->partitions) {
+    const int32_t p = part.partition;
+    if (owned.count(p)) continue;
+    const std::vector<std::string> chosen = detail::StandbysFor(*snap, p, options_.standby_replicas);
+    if (std::find(chosen.begin(), chosen.end(), options_.instance_id) != chosen.end()) {
+      out.push_back(p);
+      continue;
+    }
+    if (!held.count(p)) continue;
+    // Kept until each copy chosen instead has caught up.
+    const bool replaced = std::all_of(chosen.begin(), chosen.end(), [&](const std::string& id) {
+      return std::any_of(part.standbys.begin(), part.standbys.end(),
+                         [&](const auto& c) { return c.instance == id && c.servable; });
+    });
+    if (!replaced) out.push_back(p);
+  }
+  return out;
+}
+
 void ClusterView::Run() {
   Impl& m = *impl_;
   const ClusterViewOptions& o = options_;
@@ -356,6 +386,10 @@ void ClusterView::Run() {
       std::string owned_sig;
       std::vector<int32_t> to_claim;
       for (const auto& pl : h.partitions) {
+        if (pl.standby) {
+          rec.standby.push_back({pl.partition, pl.next, pl.end, pl.servable});
+          owned_sig += "b" + std::to_string(pl.partition) + (pl.servable ? "s," : ",");
+        }
         if (!pl.assigned) continue;
         rec.owned.push_back({pl.partition, pl.next, pl.end, pl.servable});
         owned_sig += std::to_string(pl.partition) + (pl.servable ? "s," : ",");
@@ -369,6 +403,9 @@ void ClusterView::Run() {
       }
       for (int32_t p : to_claim) {
         detail::OwnerClaim claim{o.instance_id, o.advertise, WallMs(), "replay"};
+        for (const auto& pl : h.partitions) {
+          if (pl.partition == p && !pl.restore.empty()) claim.restore = pl.restore;
+        }
         const std::string key = detail::OwnerKey(p);
         const std::string value = detail::EncodeOwner(claim);
         RdKafka::ErrorCode e =
@@ -452,8 +489,16 @@ std::string ClusterView::Json() const {
     } else {
       entry["owner"] = nullptr;
     }
-    entry["standbys"] = json::array();
-    entry["serving"] = p.owner && p.servable ? json(*p.owner) : json(nullptr);
+    json standbys = json::array();
+    const detail::ClusterSnapshot::Partition::Copy* best = nullptr;
+    for (const auto& c : p.standbys) {
+      standbys.push_back({{"instance", c.instance}, {"servable", c.servable}, {"lag", c.lag}});
+      if (c.servable && c.lag <= options_.max_stale_messages && (!best || c.lag < best->lag)) best = &c;
+    }
+    entry["standbys"] = std::move(standbys);
+    // Who answers the partition's orgs now (ingest/detail/routing.h): its
+    // owner once caught up, else the least stale standby copy in bounds.
+    entry["serving"] = p.owner && p.servable ? json(*p.owner) : best ? json(best->instance) : json(nullptr);
     assignment.push_back(std::move(entry));
   }
   json out = {{"instance", o.instance_id},
@@ -462,7 +507,8 @@ std::string ClusterView::Json() const {
               {"topic", o.topic},
               {"partitions", snap->config ? json(snap->config->partitions) : json(nullptr)},
               {"partitioner", snap->config ? json(snap->config->partitioner) : json(PartitionerName(o.partitioner))},
-              {"standby_replicas", 0},
+              {"standby_replicas", o.standby_replicas},
+              {"max_stale_messages", o.max_stale_messages},
               {"metadata",
                {{"topic", o.cluster_topic},
                 {"offset", metadata_offset_.load()},
@@ -496,6 +542,11 @@ void ClusterView::AppendMetrics(std::string* out) const {
   *out += "# HELP leadflow_partitions Partitions of the events topic by this instance's role.\n"
           "# TYPE leadflow_partitions gauge\n";
   *out += "leadflow_partitions{role=\"owner\"} " + std::to_string(owned) + "\n";
+  size_t standby = 0;
+  if (options_.local) {
+    for (const auto& pl : options_.local().partitions) standby += pl.standby ? 1 : 0;
+  }
+  *out += "leadflow_partitions{role=\"standby\"} " + std::to_string(standby) + "\n";
   *out += "# HELP leadflow_cluster_partitions_without_owner Partitions of the events topic no live member owns.\n"
           "# TYPE leadflow_cluster_partitions_without_owner gauge\n";
   *out += "leadflow_cluster_partitions_without_owner " + std::to_string(snap->partitions.size() - owners_known) + "\n";

@@ -52,6 +52,8 @@ struct ClusterViewOptions {
   Partitioner partitioner = Partitioner::kConsistent;
   int heartbeat_ms = 1000;            // member record period
   int member_timeout_ms = 3000;       // a member with no record for this long is not live
+  int standby_replicas = 0;           // --standby-replicas (shown in /cluster; ingest keeps the copies)
+  int64_t max_stale_messages = 10000;  // --max-stale-messages: the most a standby answer may lag
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // --kafka-prop (security etc.)
   // What this instance owns now (KafkaIngest::Health); called on the
   // view's thread.
@@ -95,6 +97,12 @@ class ClusterView {
   const ClusterViewOptions& options() const { return options_; }
   const std::string& cluster_topic() const { return options_.cluster_topic; }
 
+  // The partitions this instance should keep standby copies of now
+  // (detail::StandbysFor, --standby-replicas), none it owns; an outgoing
+  // copy is kept until every copy that replaces it has caught up, so a
+  // member joining never leaves a partition without a servable copy.
+  // Empty until the view is complete.
+  std::vector<int32_t> WantedStandbys() const;
   // The home partition of org under the cluster's config (nullopt until
   // the config is known).
   std::optional<int32_t> HomeOf(std::string_view org) const;

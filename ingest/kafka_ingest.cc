@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
@@ -83,6 +84,26 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // of the bitmaps (Store::CompactInBackground).
   static constexpr uint64_t kCompactAfterCatchUpEvents = 500000;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  // Cluster mode: the consumer of the standby copies (options.
+  // standby_partitions), assigned by hand, never in the group; made when a
+  // first copy is wanted, closed with the session.
+  std::unique_ptr<RdKafka::KafkaConsumer> aux;
+  // The standby copies this session consumes, their next offsets and
+  // targets (Servable: caught up once since the copy began).
+  detail::Assignment standby;
+  detail::ClientEvents aux_events{"standby"};
+  bool prefer_aux = false;  // which consumer TakeMessage asks first (they alternate)
+  bool carried_from_aux = false;  // `carried` came from aux
+  Clock::time_point last_reconcile{};
+  // Owned partitions not servable yet since assigned: when and how their
+  // restore began (for the hand-off metrics), and how each owned one was
+  // restored (for its claim).
+  struct Restoring {
+    Clock::time_point since;
+    std::string how;
+  };
+  std::map<int32_t, Restoring> restoring;
+  std::map<int32_t, std::string> restored_how;
   bool subscribed = false;  // consumer has subscribed (it joins the group)
   bool closing = false;     // consumer->close() is running (its revoke ends the session)
   // The group's first assignment reached the consumer (the rebalance
@@ -126,6 +147,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   std::vector<IngestHealth::PartitionLag> partition_lags;  // guarded by mu
   std::map<int32_t, int64_t> group_committed;  // positions last committed to the group (this session)
   std::atomic<uint64_t> restarts{0};
+  // Hand-off metrics, by how the shard was restored: standby, dormant, replay.
+  static constexpr const char* kRestoreKinds[3] = {"standby", "dormant", "replay"};
+  std::atomic<uint64_t> handoffs_in[3] = {};
+  std::atomic<uint64_t> handoffs_done[3] = {};
+  std::atomic<uint64_t> handoff_micros[3] = {};
+  std::atomic<uint64_t> handoffs_out{0};
+  static int RestoreIndex(const std::string& how) { return how == "standby" ? 0 : how == "dormant" ? 1 : 2; }
   std::atomic<int64_t> progress_ms{0};  // steady clock ms of the last progress
 
   void SetState(ConsumerState s, const std::string& why) {
@@ -169,6 +197,136 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
     out->reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!*out) return Status::InvalidArgument("kafka consumer: " + err);
+    return Status::Ok();
+  }
+
+  // The standby copies' consumer: the same fetch settings, a group id of
+  // its own that it never joins (partitions are assigned by hand, positions
+  // come from the store, nothing is committed).
+  Status NewAux(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, options.prefetch_bytes);
+    settings.emplace_back("group.id", options.group + ".standby");
+    settings.emplace_back("client.id", "leadflow-standby");
+    Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
+    if (!s.ok()) return s;
+    std::string err;
+    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&aux_events), err) != RdKafka::Conf::CONF_OK) {
+      return Status::InvalidArgument(err);
+    }
+    out->reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!*out) return Status::InvalidArgument("kafka standby consumer: " + err);
+    return Status::Ok();
+  }
+
+  // The next message of either consumer (they alternate while both have
+  // some), waiting up to wait_ms for one; *from_aux says whose. Without
+  // standby copies, the group's consumer alone, as before.
+  RdKafka::Message* TakeMessage(int wait_ms, bool* from_aux) {
+    *from_aux = false;
+    if (!aux || standby.empty()) return consumer->consume(wait_ms);
+    const auto until = Clock::now() + std::chrono::milliseconds(wait_ms);
+    for (;;) {
+      for (int i = 0; i < 2; ++i) {
+        const bool use_aux = prefer_aux == (i == 0);
+        RdKafka::Message* m = (use_aux ? aux : consumer)->consume(0);
+        if (m->err() != RdKafka::ERR__TIMED_OUT) {
+          prefer_aux = !use_aux;
+          *from_aux = use_aux;
+          return m;
+        }
+        delete m;
+        if (session_fault) return consumer->consume(0);
+      }
+      const int64_t left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      RdKafka::Message* m = consumer->consume(static_cast<int>(std::clamp<int64_t>(left, 0, 5)));
+      if (m->err() != RdKafka::ERR__TIMED_OUT || left <= 0) return m;
+      delete m;
+    }
+  }
+
+  // Rewinds every standby copy the dropped pending batch read past its
+  // stored position (as OnIncrementalRevoke does for the owned ones).
+  void RewindStandbys() {
+    for (int32_t p : standby.partitions()) {
+      std::optional<int64_t> stored;
+      Status s = pipeline->StoredPosition({options.topic, p}, &stored);
+      if (!s.ok()) {
+        session_fault = s;
+        return;
+      }
+      const int64_t from = stored.value_or(0);
+      if (standby.next(p).value_or(from) <= from) continue;
+      standby.Rewind(p, from);
+      std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
+          options.topic, p, stored ? *stored : static_cast<int64_t>(RdKafka::Topic::OFFSET_BEGINNING)));
+      const RdKafka::ErrorCode err = aux->seek(*tp, 5000);
+      if (err != RdKafka::ERR_NO_ERROR) {
+        session_fault = Status::Unavailable("seek the standby copy of " + options.topic + "[" + std::to_string(p) +
+                                            "] back to " + std::to_string(from) + ": " + RdKafka::err2str(err));
+        return;
+      }
+    }
+  }
+
+  // Makes the standby copies consumed follow options.standby_partitions:
+  // copies no longer wanted stop (their state stays: dormant); new ones
+  // start from their stored positions, after the write in flight lands (a
+  // copy stopped and wanted again may have messages in it). Called between
+  // batches (nothing pending). Non-OK ends the session.
+  Status ReconcileStandbys() {
+    if (!options.standby_partitions) return Status::Ok();
+    std::set<int32_t> want;
+    for (int32_t p : options.standby_partitions()) {
+      if (!assignment.next(p)) want.insert(p);
+    }
+    std::vector<int32_t> drop, add;
+    for (int32_t p : standby.partitions()) {
+      if (!want.count(p)) drop.push_back(p);
+    }
+    for (int32_t p : want) {
+      if (!standby.next(p)) add.push_back(p);
+    }
+    if (drop.empty() && add.empty()) return Status::Ok();
+    if (!aux) {
+      Status s = NewAux(&aux);
+      if (!s.ok()) return s;
+    }
+    auto names = [this](const std::vector<int32_t>& ps) {
+      std::string out;
+      for (int32_t p : ps) out += (out.empty() ? "" : ",") + std::to_string(p);
+      return options.topic + "[" + out + "]";
+    };
+    if (!drop.empty()) {
+      std::vector<RdKafka::TopicPartition*> tps;
+      for (int32_t p : drop) tps.push_back(RdKafka::TopicPartition::create(options.topic, p));
+      std::unique_ptr<RdKafka::Error> error(aux->incremental_unassign(tps));
+      RdKafka::TopicPartition::destroy(tps);
+      for (int32_t p : drop) standby.Revoke(p);
+      if (error) return Status::Unavailable("standby consumer: unassign: " + error->str());
+      LogInfo("standby copies of " + names(drop) + " stopped (their state stays here, dormant)");
+    }
+    if (!add.empty()) {
+      Status landed = pipeline->Sync();
+      if (!landed.ok()) return landed;
+      std::vector<RdKafka::TopicPartition*> tps;
+      std::vector<std::optional<int64_t>> stored(add.size());
+      for (size_t i = 0; i < add.size(); ++i) {
+        Status s = pipeline->StoredPosition({options.topic, add[i]}, &stored[i]);
+        if (!s.ok()) {
+          RdKafka::TopicPartition::destroy(tps);
+          return s;
+        }
+        tps.push_back(RdKafka::TopicPartition::create(
+            options.topic, add[i], stored[i] ? *stored[i] : static_cast<int64_t>(RdKafka::Topic::OFFSET_BEGINNING)));
+      }
+      std::unique_ptr<RdKafka::Error> error(aux->incremental_assign(tps));
+      RdKafka::TopicPartition::destroy(tps);
+      if (error) return Status::Unavailable("standby consumer: assign: " + error->str());
+      for (size_t i = 0; i < add.size(); ++i) standby.Assign(add[i], stored[i].value_or(0), -1);
+      LogInfo("standby copies of " + names(add) + " started from their stored positions");
+    }
     return Status::Ok();
   }
 
@@ -238,17 +396,36 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       return false;
     }
     std::vector<std::optional<int64_t>> stored_positions(partitions.size());
+    std::vector<bool> promoted(partitions.size(), false);
     for (size_t i = 0; i < partitions.size(); ++i) {
+      // A standby copy kept here is consumed on from where it is (its
+      // messages in the pending batch included): a promotion.
+      if (std::optional<int64_t> copy = standby.next(partitions[i]->partition())) {
+        stored_positions[i] = *copy;
+        promoted[i] = true;
+        continue;
+      }
       Status s = pipeline->StoredPosition({partitions[i]->topic(), partitions[i]->partition()}, &stored_positions[i]);
       if (!s.ok()) {
         session_fault = s;
         return false;
       }
     }
+    std::vector<RdKafka::TopicPartition*> from_standby;
     for (size_t i = 0; i < partitions.size(); ++i) {
       RdKafka::TopicPartition* tp = partitions[i];
       const std::optional<int64_t>& stored = stored_positions[i];
       tp->set_offset(stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING);
+      const std::string how = promoted[i] ? "standby" : stored ? "dormant" : "replay";
+      if (promoted[i]) {
+        standby.Revoke(tp->partition());
+        from_standby.push_back(RdKafka::TopicPartition::create(options.topic, tp->partition()));
+      }
+      if (options.cluster_mode) {
+        restored_how[tp->partition()] = how;
+        restoring[tp->partition()] = {Clock::now(), how};
+        handoffs_in[RestoreIndex(how)].fetch_add(1);
+      }
       // No stored position: from the partition's start, whatever offset
       // that is (UpdateReadiness raises the position to it).
       // In cluster mode every partition taken over must first catch up
@@ -256,7 +433,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       assignment.Assign(tp->partition(), stored ? *stored : 0,
                         owner->ready_.load() && !options.cluster_mode ? std::nullopt : std::optional<int64_t>(-1));
       LogInfo("assigned " + tp->topic() + "[" + std::to_string(tp->partition()) + "] from offset " +
-              (stored ? std::to_string(*stored) : std::string("beginning")));
+              (stored ? std::to_string(*stored) : std::string("beginning")) +
+              (promoted[i] ? " (promoted: its standby copy here)" : ""));
+    }
+    if (!from_standby.empty()) {
+      std::unique_ptr<RdKafka::Error> error(aux->incremental_unassign(from_standby));
+      RdKafka::TopicPartition::destroy(from_standby);
+      if (error) session_fault = Status::Unavailable("standby consumer: unassign: " + error->str());
     }
     return true;
   }
@@ -272,6 +455,11 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // in cluster mode the HTTP threads decide from it whether an org is
   // served here.
   void ForgetAssigned(const std::set<int32_t>& revoked) {
+    for (int32_t p : revoked) {
+      restoring.erase(p);
+      restored_how.erase(p);
+      if (options.cluster_mode) handoffs_out.fetch_add(1);
+    }
     std::lock_guard<std::mutex> lock(mu);
     for (auto& l : partition_lags) {
       if (revoked.count(l.partition)) {
@@ -294,6 +482,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     pipeline->Reset();
     Status checkpointed = store->Checkpoint();
     if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
+    if (aux) RewindStandbys();
     std::set<int32_t> revoked;
     for (auto* tp : partitions) {
       revoked.insert(tp->partition());
@@ -338,6 +527,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     pipeline->Reset();
     Status checkpointed = store->Checkpoint();
     if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
+    if (aux) RewindStandbys();
     std::set<int32_t> revoked;
     for (auto* tp : partitions) {
       revoked.insert(tp->partition());
@@ -415,8 +605,11 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     std::vector<IngestHealth::PartitionLag> lags;
     for (int32_t p = 0; p < n; ++p) {
       int64_t low = -1, high = -1;
-      const std::optional<int64_t> pos = assignment.next(p);
-      if (consumer && pos && consumer->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
+      const std::optional<int64_t> owned_pos = assignment.next(p);
+      const std::optional<int64_t> copy_pos = owned_pos ? std::nullopt : standby.next(p);
+      const std::optional<int64_t> pos = owned_pos ? owned_pos : copy_pos;
+      RdKafka::KafkaConsumer* holder = owned_pos ? consumer.get() : copy_pos ? aux.get() : nullptr;
+      if (holder && holder->get_watermark_offsets(options.topic, p, &low, &high) != RdKafka::ERR_NO_ERROR) {
         high = -1;
       }
       if (high < 0 &&
@@ -431,9 +624,35 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       // partition's start: the lag is overstated, never understated.
       std::optional<int64_t> stored;
       if (pipeline->StoredPosition({options.topic, p}, &stored).ok() && stored) next = std::max(next, *stored);
-      const bool assigned = pos.has_value();
-      if (assigned || assignment.empty()) lag += std::max<int64_t>(0, end - next);
-      lags.push_back({p, next, end, assigned, assignment.Servable(p), assignment.assigned_epoch(p)});
+      const bool assigned = owned_pos.has_value();
+      // A cluster member that has joined sums only what it owns (another
+      // member applies the rest; its standby copies are not its lag).
+      const bool sum_all = assignment.empty() && !(options.cluster_mode && assignment.assigned_once());
+      if (assigned || sum_all) lag += std::max<int64_t>(0, end - next);
+      IngestHealth::PartitionLag l;
+      l.partition = p;
+      l.next = next;
+      l.end = end;
+      l.assigned = assigned;
+      l.servable = assigned ? assignment.Servable(p) : standby.Servable(p);
+      l.assigned_epoch = assignment.assigned_epoch(p);
+      l.standby = copy_pos.has_value();
+      if (assigned) {
+        auto how = restored_how.find(p);
+        l.restore = how != restored_how.end() ? how->second : "replay";
+        // The hand-off's end: the shard is servable (caught up since assigned).
+        auto r = restoring.find(p);
+        if (r != restoring.end() && l.servable) {
+          const int k = RestoreIndex(r->second.how);
+          handoffs_done[k].fetch_add(1);
+          handoff_micros[k].fetch_add(static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - r->second.since).count()));
+          LogInfo("hand-off of " + options.topic + "[" + std::to_string(p) + "] done (" + r->second.how + ") in " +
+                  std::to_string(MsSince(r->second.since)) + " ms");
+          restoring.erase(r);
+        }
+      }
+      lags.push_back(std::move(l));
     }
     owner->lag_.store(lag);
     {
@@ -478,6 +697,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
           continue;
         }
         assignment.SetTarget(partition, high, low);
+      }
+    }
+    // The standby copies' targets (their servability; not readiness).
+    for (int32_t partition : standby.UnknownTargets()) {
+      int64_t low = 0, high = -1;
+      if (aux && aux->query_watermark_offsets(options.topic, partition, &low, &high, 1000) == RdKafka::ERR_NO_ERROR &&
+          high >= 0) {
+        standby.SetTarget(partition, high, low);
       }
     }
     ready = ready && assignment.AllServable() && pipeline->Sync().ok();
@@ -551,6 +778,17 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     return *free > reserved ? (*free - reserved) / kBatchWriteFactor : 0;
   }
 
+  // The letters of owned partitions (all of them without standby copies).
+  std::vector<DeadLetter> owned_letters;
+  const std::vector<DeadLetter>& OwnedLetters(const std::vector<DeadLetter>& all) {
+    if (!aux) return all;
+    owned_letters.clear();
+    for (const DeadLetter& l : all) {
+      if (assignment.next(l.source.partition)) owned_letters.push_back(l);
+    }
+    return owned_letters;
+  }
+
   // What a store fault makes of ingest: corrupt state is a stop (a human
   // must look), anything else a store error retried once writes work.
   static ConsumerState FaultState(const Status& s) {
@@ -572,8 +810,10 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   if (!created.ok()) return {FaultState(created), created};
   applied_at_session_start = stats->events_applied.load();
   assignment.Reset();
+  standby.Reset();
   topic_partitions = 0;
   consumer_events.Clear();
+  aux_events.Clear();
   group_committed.clear();  // a new member: commit every position again
   Status s = NewConsumer(&consumer);
   if (s.ok()) s = dead_letters->Open();
@@ -598,6 +838,7 @@ SessionEnd KafkaIngest::Impl::RunSession() {
 
 void KafkaIngest::Impl::CloseClients() {
   carried.reset();  // before its consumer goes
+  carried_from_aux = false;
   if (consumer) {
     // librdkafka 2.0's cooperative-sticky assignor aborts on an assertion
     // when a consumer is destroyed after its group answered JoinGroup but
@@ -620,6 +861,13 @@ void KafkaIngest::Impl::CloseClients() {
     closing = false;
     consumer.reset();
   }
+  if (aux) {
+    aux->close();
+    aux.reset();
+  }
+  standby.Reset();
+  restoring.clear();
+  restored_how.clear();
   subscribed = false;
   assignment_received = false;
   dead_letters->Close();
@@ -646,8 +894,14 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     while (n < options.batch_max_messages && !stop_requested.load()) {
       // Block only for a batch's first message; afterwards take what the
       // local queue holds and close the batch when it runs dry.
-      std::unique_ptr<RdKafka::Message> msg =
-          carried ? std::move(carried) : std::unique_ptr<RdKafka::Message>(consumer->consume(n == 0 ? options.idle_wait_ms : 0));
+      bool from_aux = false;
+      std::unique_ptr<RdKafka::Message> msg;
+      if (carried) {
+        msg = std::move(carried);
+        from_aux = carried_from_aux;
+      } else {
+        msg.reset(TakeMessage(n == 0 ? options.idle_wait_ms : 0, &from_aux));
+      }
       if (session_fault) return {FaultState(*session_fault), *session_fault};
       const RdKafka::ErrorCode code = msg->err();
       if (code == RdKafka::ERR__TIMED_OUT) {
@@ -677,11 +931,14 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         }
         continue;
       }
-      // A stale message of a revoked partition, or one already consumed.
-      if (!assignment.Wants(msg->partition(), msg->offset())) continue;
+      // A stale message of a revoked partition (or stopped copy), or one
+      // already consumed.
+      detail::Assignment& held = from_aux ? standby : assignment;
+      if (!held.Wants(msg->partition(), msg->offset())) continue;
       const uint64_t message_bytes = msg->len() + msg->key_len();
       if (n > 0 && batch_bytes + message_bytes > batch_room) {
         carried = std::move(msg);  // the first of the next batch
+        carried_from_aux = from_aux;
         break;
       }
       std::optional<std::string_view> key;
@@ -689,7 +946,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
                                SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
       if (!s.ok()) return {FaultState(s), s};
-      assignment.Consumed(msg->partition(), msg->offset());
+      held.Consumed(msg->partition(), msg->offset());
       if (options.fault_consume_delay_us > 0) {
         std::this_thread::sleep_for(std::chrono::microseconds(options.fault_consume_delay_us));
       }
@@ -719,7 +976,9 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       const auto apply_start = Clock::now();
       s = pipeline->ApplyAdded();  // every dead letter of the batch is known after it
       if (!s.ok()) return {FaultState(s), s};
-      s = dead_letters->Publish(pipeline->dead_letters());
+      // Standby copies publish none: their owner does.
+      const std::vector<DeadLetter>& letters = OwnedLetters(pipeline->dead_letters());
+      s = dead_letters->Publish(letters);
       if (!s.ok()) {
         if (stop_requested.load()) break;
         return {ConsumerState::kDeadLetterBlocked, s};
@@ -738,7 +997,7 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         bm.Observe(BatchMetrics::kSync, seconds_since(sync_start));
       }
       if (!s.ok()) return {FaultState(s), s};
-      dead_letters->Forget(pipeline->dead_letters());
+      dead_letters->Forget(letters);
       if (batch_newest_ms > owner->newest_applied_ms_.load()) owner->newest_applied_ms_.store(batch_newest_ms);
       batch_newest_ms = -1;
       NoteProgress();
@@ -751,6 +1010,11 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
     if (n == 0 || MsSince(last_readiness_check) > 500) {
       UpdateReadiness();
       last_readiness_check = Clock::now();
+    }
+    if (options.standby_partitions && pipeline->pending() == 0 && !carried && MsSince(last_reconcile) >= 500) {
+      last_reconcile = Clock::now();
+      Status r = ReconcileStandbys();
+      if (!r.ok()) return {FaultState(r), r};
     }
     if (owner->lag_.load() > 0 && MsSince(last_progress) > options.stall_timeout_ms) {
       return {ConsumerState::kRestarting,
@@ -796,6 +1060,26 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
 void KafkaIngest::RequestStop() { impl_->stop_requested.store(true); }
 
 void KafkaIngest::AppendKafkaStats(std::string* out) const { impl_->kafka_stats.Render(out); }
+
+void KafkaIngest::AppendHandoffMetrics(std::string* out) const {
+  const Impl& m = *impl_;
+  *out += "# HELP leadflow_handoffs_total Partitions handed to this instance (in, by how its shard was restored) or "
+          "taken from it (out).\n# TYPE leadflow_handoffs_total counter\n";
+  for (int k = 0; k < 3; ++k) {
+    *out += std::string("leadflow_handoffs_total{direction=\"in\",restore=\"") + Impl::kRestoreKinds[k] + "\"} " +
+            std::to_string(m.handoffs_in[k].load()) + "\n";
+  }
+  *out += "leadflow_handoffs_total{direction=\"out\",restore=\"\"} " + std::to_string(m.handoffs_out.load()) + "\n";
+  *out += "# HELP leadflow_handoff_duration_seconds From a partition's assignment here to its shard being servable.\n"
+          "# TYPE leadflow_handoff_duration_seconds summary\n";
+  for (int k = 0; k < 3; ++k) {
+    const std::string label = std::string("{restore=\"") + Impl::kRestoreKinds[k] + "\"}";
+    char sum[32];
+    std::snprintf(sum, sizeof(sum), "%.6f", static_cast<double>(m.handoff_micros[k].load()) / 1e6);
+    *out += "leadflow_handoff_duration_seconds_sum" + label + " " + sum + "\n";
+    *out += "leadflow_handoff_duration_seconds_count" + label + " " + std::to_string(m.handoffs_done[k].load()) + "\n";
+  }
+}
 
 IngestHealth KafkaIngest::Health() const {
   IngestHealth h;

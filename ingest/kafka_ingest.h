@@ -47,6 +47,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -133,6 +134,18 @@ struct KafkaIngestOptions {
   // partition; a revoke does not end readiness (the orgs of the partitions
   // kept are still complete). Default: false.
   bool cluster_mode = false;
+  // Cluster mode with `--standby-replicas`: the partitions this instance
+  // should keep warm standby copies of now (a partition it owns is never
+  // one). Called on the ingest thread about twice a second; null: none.
+  // A standby copy is the partition's shard in this store, applied from a
+  // second consumer that is assigned partitions by hand and never joins
+  // the group, in the same batches (and atomic writes, with its positions)
+  // as the owned ones; when the group then assigns the partition here, the
+  // copy is simply consumed on by the group's consumer (a promotion: no
+  // copy, no replay). A copy no longer wanted stops being consumed and
+  // stays on disk (dormant): taken up again later, it resumes from its
+  // position. Standby copies publish no dead letters (their owner does).
+  std::function<std::vector<int32_t>()> standby_partitions;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
@@ -180,6 +193,13 @@ struct IngestHealth {
     bool assigned = false;  // this member consumes it (else another member of the group, or none yet)
     bool servable = false;  // assigned and caught up with its end since (detail::Assignment::Servable)
     uint64_t assigned_epoch = 0;  // new for every assignment of it, 0 when not assigned
+    // Cluster mode: a standby copy of it is kept here (never while
+    // assigned); servable then says it has caught up once since it began.
+    bool standby = false;
+    // How the owned shard was restored when assigned: "standby" (a copy
+    // kept here), "dormant" (this store's own earlier state), "replay"
+    // (from the partition's start). Empty when not assigned.
+    std::string restore;
   };
   std::vector<PartitionLag> partitions;
   std::string topic;
@@ -213,6 +233,10 @@ class KafkaIngest {
   // librdkafka's statistics of the consumer as Prometheus metrics
   // (ingest/kafka_stats.h); callable from any thread.
   void AppendKafkaStats(std::string* out) const;
+  // Cluster mode: hand-offs of partitions to and from this instance and how
+  // long each took to become servable (leadflow_handoffs_total,
+  // leadflow_handoff_duration_seconds).
+  void AppendHandoffMetrics(std::string* out) const;
 
  private:
   struct Impl;

@@ -1,6 +1,8 @@
 #include "ingest/detail/placement.h"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -249,6 +251,39 @@ void ClusterState::Apply(std::string_view key, std::optional<std::string_view> v
   // Another key: a newer leadflow's record, ignored by this one.
 }
 
+uint64_t RendezvousRank(std::string_view instance, int32_t partition) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a of "instance/partition", then a 64-bit finalizer
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  };
+  for (char c : instance) mix(static_cast<unsigned char>(c));
+  mix('/');
+  for (char c : std::to_string(partition)) mix(static_cast<unsigned char>(c));
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+std::vector<std::string> StandbysFor(const ClusterSnapshot& snap, int32_t partition, int n) {
+  std::string claimant;
+  if (partition >= 0 && static_cast<size_t>(partition) < snap.partitions.size() && snap.partitions[partition].claim) {
+    claimant = snap.partitions[partition].claim->instance;
+  }
+  std::vector<std::pair<uint64_t, std::string>> ranked;
+  for (const auto& m : snap.members) {
+    if (!m.live || m.record.draining || m.record.instance == claimant) continue;
+    ranked.emplace_back(RendezvousRank(m.record.instance, partition), m.record.instance);
+  }
+  std::sort(ranked.begin(), ranked.end(), std::greater<>());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < ranked.size() && static_cast<int>(i) < n; ++i) out.push_back(ranked[i].second);
+  return out;
+}
+
 const MemberRecord::Shard* ClusterState::OwnedShard(const std::string& instance, int32_t partition) const {
   auto it = members_.find(instance);
   if (it == members_.end()) return nullptr;
@@ -290,6 +325,12 @@ ClusterSnapshot ClusterState::Snapshot(int64_t now_ms, int64_t member_timeout_ms
         const MemberRecord::Shard* shard = OwnedShard(*part.owner, p);
         part.servable = shard->servable;
         part.lag = std::max<int64_t>(0, shard->end - shard->next);
+      }
+      for (const auto& [id, seen] : members_) {
+        if (!Live(seen, now_ms, member_timeout_ms) || (part.owner && *part.owner == id)) continue;
+        for (const auto& sh : seen.record.standby) {
+          if (sh.partition == p) part.standbys.push_back({id, sh.servable, std::max<int64_t>(0, sh.end - sh.next)});
+        }
       }
       s.partitions.push_back(std::move(part));
     }

@@ -115,6 +115,14 @@ struct ClusterSnapshot {
     std::optional<std::string> owner;
     bool servable = false;  // the owner says the shard is caught up
     int64_t lag = 0;        // the owner's end - next
+    // Live members that keep a standby copy of the partition's shard
+    // (--standby-replicas), by instance id, as their records say.
+    struct Copy {
+      std::string instance;
+      bool servable = false;  // caught up once since the copy began
+      int64_t lag = 0;        // its end - next
+    };
+    std::vector<Copy> standbys;
   };
   std::optional<ClusterConfig> config;
   std::vector<Member> members;       // by instance id
@@ -128,6 +136,19 @@ struct ClusterSnapshot {
   const Member* FindMember(std::string_view instance) const;
   size_t LiveMembers() const;
 };
+
+// Rendezvous (highest random weight) rank of instance for partition: the
+// same on every member, independent of who else is in the cluster.
+uint64_t RendezvousRank(std::string_view instance, int32_t partition);
+
+// The members that should keep standby copies of partition
+// (`--standby-replicas n`): the n live, not draining members, other than
+// the instance of the partition's latest claim (its owner, or a dead one
+// whose partitions the group has not moved yet), ranked highest by
+// RendezvousRank; fewer when fewer are live. Every member computes the same
+// from the same snapshot, and a member joining or leaving moves only the
+// copies it ranks into or out of.
+std::vector<std::string> StandbysFor(const ClusterSnapshot& snap, int32_t partition, int n);
 
 class ClusterState {
  public:

@@ -3,6 +3,10 @@
 // clock; a zombie or a dead owner never owns a partition.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "ingest/detail/placement.h"
 
 namespace leadflow::ingest::detail {
@@ -143,6 +147,73 @@ TEST_CASE("orgs a member reports off their home partition are split orgs of the 
   REQUIRE(snap.split_orgs.size() == 2);
   CHECK(snap.split_orgs["org_x"] == std::vector<int32_t>{2, 3});
   CHECK(snap.split_orgs["org_y"] == std::vector<int32_t>{1});
+}
+
+}  // namespace leadflow::ingest::detail
+
+namespace leadflow::ingest::detail {
+
+TEST_CASE("standby copies go to the highest-ranked live members other than the claimant, and move little") {
+  ClusterState s;
+  const int64_t timeout = 3000;
+  const int partitions = 12;
+  s.Apply(kConfigKey, EncodeConfig({"t", partitions, "consistent"}), 0);
+  for (std::string id : {"a", "b", "c", "d"}) s.Apply(MemberKey(id), EncodeMember(Member(id, {})), 0);
+  for (int p = 0; p < partitions; ++p) s.Apply(OwnerKey(p), EncodeOwner(Claim(p % 2 ? "a" : "b")), 0);
+  ClusterSnapshot four = s.Snapshot(0, timeout);
+  std::map<std::string, int> copies;
+  for (int p = 0; p < partitions; ++p) {
+    const std::vector<std::string> one = StandbysFor(four, p, 1);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0] != four.partitions[p].claim->instance);  // never the owner
+    const std::vector<std::string> two = StandbysFor(four, p, 2);
+    REQUIRE(two.size() == 2);
+    CHECK(two[0] == one[0]);  // the first choice stays the first
+    CHECK(two[1] != two[0]);
+    CHECK(StandbysFor(four, p, 5).size() == 3);  // all but the claimant
+    CHECK(StandbysFor(four, p, 0).empty());
+    ++copies[one[0]];
+  }
+  CHECK(copies.size() >= 2);  // spread, not all on one member
+  // d dies: only the copies d held move; every other stays where it was.
+  ClusterSnapshot three = s.Snapshot(0, timeout);
+  three.members[3].live = false;
+  REQUIRE(three.members[3].record.instance == "d");
+  for (int p = 0; p < partitions; ++p) {
+    const std::string before = StandbysFor(four, p, 1)[0];
+    const std::string after = StandbysFor(three, p, 1)[0];
+    if (before != "d") CHECK(after == before);
+    CHECK(after != "d");
+  }
+  // A draining member takes no copy; the rank is a pure function.
+  three.members[2].record.draining = true;
+  for (int p = 0; p < partitions; ++p) CHECK(StandbysFor(three, p, 1)[0] != "c");
+  CHECK(RendezvousRank("a", 1) == RendezvousRank("a", 1));
+  CHECK(RendezvousRank("a", 1) != RendezvousRank("a", 2));
+}
+
+TEST_CASE("a snapshot lists the live standby copies of each partition with their servability and lag") {
+  ClusterState s;
+  s.Apply(kConfigKey, EncodeConfig({"t", 2, "consistent"}), 0);
+  s.Apply(OwnerKey(0), EncodeOwner(Claim("a")), 0);
+  s.Apply(MemberKey("a"), EncodeMember(Member("a", {0})), 0);
+  MemberRecord b = Member("b", {});
+  b.standby.push_back({0, 95, 100, true});
+  MemberRecord c = Member("c", {});
+  c.standby.push_back({0, 10, 100, false});
+  c.standby.push_back({1, 7, 7, true});
+  s.Apply(MemberKey("b"), EncodeMember(b), 0);
+  s.Apply(MemberKey("c"), EncodeMember(c), 2000);
+  ClusterSnapshot snap = s.Snapshot(3500, 3000);  // b is dead by now, c live
+  REQUIRE(snap.partitions[0].standbys.size() == 1);
+  CHECK(snap.partitions[0].standbys[0].instance == "c");
+  CHECK_FALSE(snap.partitions[0].standbys[0].servable);
+  CHECK(snap.partitions[0].standbys[0].lag == 90);
+  REQUIRE(snap.partitions[1].standbys.size() == 1);
+  CHECK(snap.partitions[1].standbys[0].servable);
+  CHECK(snap.partitions[1].standbys[0].lag == 0);
+  snap = s.Snapshot(2000, 3000);
+  CHECK(snap.partitions[0].standbys.size() == 2);
 }
 
 }  // namespace leadflow::ingest::detail

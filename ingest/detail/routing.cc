@@ -1,0 +1,91 @@
+#include "ingest/detail/routing.h"
+
+#include <optional>
+#include <tuple>
+
+namespace leadflow::ingest::detail {
+namespace {
+
+Route Here(const char* replica, int64_t lag) {
+  Route r;
+  r.kind = Route::Kind::kHere;
+  r.replica = replica;
+  r.lag = lag;
+  return r;
+}
+
+Route Unavailable(std::string reason) {
+  Route r;
+  r.kind = Route::Kind::kUnavailable;
+  r.reason = std::move(reason);
+  return r;
+}
+
+// The member's record when it is live and reachable by the forwarder
+// (plain HTTP), else nullptr.
+const ClusterSnapshot::Member* Reachable(const ClusterSnapshot& snap, const std::string& instance) {
+  const ClusterSnapshot::Member* m = snap.FindMember(instance);
+  if (m == nullptr || !m->live || m->record.scheme != "http" || m->record.advertise.empty()) return nullptr;
+  return m;
+}
+
+}  // namespace
+
+Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& local, const RouteOptions& o) {
+  const std::string where = "partition " + std::to_string(partition);
+  if (local.owned && local.servable) return Here("owner", local.lag);
+  const ClusterSnapshot::Partition* part =
+      partition >= 0 && static_cast<size_t>(partition) < snap.partitions.size() ? &snap.partitions[partition] : nullptr;
+  // 2. the owner elsewhere, caught up.
+  const bool owner_elsewhere = !local.owned && part && part->owner && *part->owner != o.self;
+  const ClusterSnapshot::Member* owner = owner_elsewhere ? snap.FindMember(*part->owner) : nullptr;
+  const std::string owner_at =
+      owner_elsewhere ? *part->owner + " at " + (owner ? owner->record.advertise : std::string("?")) : std::string();
+  if (owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner)) {
+    Route r;
+    r.kind = Route::Kind::kForward;
+    r.instance = *part->owner;
+    r.advertise = owner->record.advertise;
+    return r;
+  }
+  // 3. a standby copy here.
+  if (!local.owned && local.standby && local.servable && local.lag <= o.max_stale_messages) {
+    return Here("standby", local.lag);
+  }
+  // 4. a standby copy elsewhere: the least behind.
+  if (!o.forwarded && part) {
+    const ClusterSnapshot::Partition::Copy* best = nullptr;
+    for (const auto& c : part->standbys) {
+      if (c.instance == o.self || !c.servable || c.lag > o.max_stale_messages || !Reachable(snap, c.instance)) continue;
+      if (best == nullptr || std::tie(c.lag, c.instance) < std::tie(best->lag, best->instance)) best = &c;
+    }
+    if (best != nullptr) {
+      Route r;
+      r.kind = Route::Kind::kForward;
+      r.instance = best->instance;
+      r.advertise = snap.FindMember(best->instance)->record.advertise;
+      return r;
+    }
+  }
+  // 5. why not.
+  std::string why;
+  if (local.owned) {
+    why = where + " is being restored here (" + std::to_string(local.lag) + " messages behind)";
+  } else if (owner_elsewhere && !part->servable) {
+    why = where + " is being restored by its owner " + owner_at;
+  } else if (owner_elsewhere && owner && owner->record.scheme != "http") {
+    why = where + " is owned by " + owner_at + ", which serves HTTPS: requests are not forwarded to it; ask it";
+  } else if (owner_elsewhere) {
+    why = where + " is owned by " + owner_at + "; ask it (a request forwarded once is not forwarded again)";
+  } else {
+    why = where + " has no live owner now";
+  }
+  if (!local.owned && local.standby) {
+    why += !local.servable ? "; the standby copy here is still catching up"
+                           : "; the standby copy here is " + std::to_string(local.lag) +
+                                 " messages behind (--max-stale-messages " + std::to_string(o.max_stale_messages) + ")";
+  }
+  return Unavailable(std::move(why));
+}
+
+}  // namespace leadflow::ingest::detail
