@@ -33,6 +33,7 @@
 #include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
 #include "state/store.h"
+#include "views/smart_views.h"
 #include "views/utf8.h"
 
 namespace leadflow::api {
@@ -94,6 +95,10 @@ struct ServiceContext {
     std::string replica;
   };
   std::function<std::optional<OrgShard>(const std::string& org)> org_shard;
+  // Cluster mode: how a Smart View change is made durable (published to
+  // the cluster topic, so that it moves with its org; views/smart_views.h);
+  // empty: written to store.
+  views::SmartViewWrite smart_view_write;
 };
 
 // The org a request of the reports' APIs is for, by its credential (a

@@ -50,6 +50,10 @@ Response Failure(const Request& req, const std::string& org, const Status& s) {
     }
     return JsonResponse(req, http::status::bad_request, bad.ToJson());
   }
+  // A cluster whose metadata topic does not take the change now: 503 with
+  // Retry-After and why (the view is unchanged, or the change is applied
+  // later: the message says which).
+  if (s.code() == Status::Code::kUnavailable) return UnavailableResponse(req, s.message());
   LogError("smart views of org " + org + ": " + s.ToString());
   return JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
 }
@@ -105,7 +109,7 @@ Response Collection(const Request& req, const Target& target, const std::string&
     std::optional<Response> error;
     if (!ReadBody(req, true, &name, &query, &error)) return std::move(*error);
     views::SmartView v;
-    Status s = views::CreateSmartView(ctx.store, org, *name, *query, NowMs(ctx), &v);
+    Status s = views::CreateSmartView(ctx.store, org, *name, *query, NowMs(ctx), &v, ctx.smart_view_write);
     if (!s.ok()) return Failure(req, org, s);
     return JsonResponse(req, http::status::ok, ViewJson(v).dump());
   }
@@ -125,11 +129,11 @@ Response One(const Request& req, const std::string& id, const std::string& org, 
       // An unknown id is a 404 whatever the body holds.
       if (!(s = views::GetSmartView(*ctx.store, org, id, &v)).ok()) break;
       if (!ReadBody(req, false, &name, &query, &error)) return std::move(*error);
-      s = views::ReplaceSmartView(ctx.store, org, id, name, query, NowMs(ctx), &v);
+      s = views::ReplaceSmartView(ctx.store, org, id, name, query, NowMs(ctx), &v, ctx.smart_view_write);
       break;
     }
     case http::verb::delete_:
-      s = views::DeleteSmartView(ctx.store, org, id);
+      s = views::DeleteSmartView(ctx.store, org, id, ctx.smart_view_write);
       if (s.ok()) return JsonResponse(req, http::status::ok, "{}");
       break;
     default:

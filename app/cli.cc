@@ -295,6 +295,10 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLi
           throw CLI::ValidationError("--advertise: must be HOST:PORT, got '" + a + "'");
         }
       }
+      if (cli->serve.standby_replicas > 0 && cli->serve.advertise.empty()) {
+        throw CLI::ValidationError("--standby-replicas needs --advertise: standby copies are kept by the other "
+                                   "instances of a cluster");
+      }
       if (cli->serve.member_timeout_ms <= cli->serve.heartbeat_ms) {
         throw CLI::ValidationError("--member-timeout-ms (" + std::to_string(cli->serve.member_timeout_ms) +
                                    ") must be greater than --heartbeat-ms (" +

@@ -424,6 +424,7 @@ int Serve(const app::ServeOptions& o) {
     copts.heartbeat_ms = o.heartbeat_ms;
     copts.member_timeout_ms = o.member_timeout_ms;
     copts.standby_replicas = o.standby_replicas;
+    copts.store = store.get();  // Smart Views mirror the cluster topic's
     copts.max_stale_messages = o.max_stale_messages;
     copts.kafka_properties = kafka_props;
     copts.local = [&kafka] { return kafka->Health(); };
@@ -535,6 +536,9 @@ int Serve(const app::ServeOptions& o) {
       return api::ForwardTarget{host, addr.substr(colon + 1), decision->instance};
     };
     ctx.forwarder = forwarder.get();
+    ctx.smart_view_write = [&cluster](std::string_view org, std::string_view id, const views::SmartView* view) {
+      return cluster->PublishSmartView(org, id, view);
+    };
     ctx.instance = kopts.instance_id;
     ctx.org_shard = [&cluster, &kafka](const std::string& org) -> std::optional<api::ServiceContext::OrgShard> {
       const std::optional<int32_t> home = cluster->HomeOf(org);

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "ingest/detail/kafka_client.h"
 #include "state/log.h"
+#include "views/keys.h"
 
 namespace leadflow::ingest {
 namespace {
@@ -36,6 +39,24 @@ std::string CreateCommand(const std::string& topic) {
   std::string line = "kafka-topics.sh --create --topic " + topic + " --partitions 1";
   for (const auto& [k, v] : kClusterTopicConfig) line += std::string(" --config ") + k + "=" + v;
   return line;
+}
+
+// Smart View records: `view/<id>/<org>` (an id never holds '/').
+constexpr std::string_view kViewPrefix = "view/";
+
+std::string ViewRecordKey(std::string_view id, std::string_view org) {
+  return std::string(kViewPrefix) + std::string(id) + "/" + std::string(org);
+}
+
+// (org, id) of a view record's key; false for another key.
+bool ParseViewRecordKey(std::string_view key, std::string* org, std::string* id) {
+  if (key.substr(0, kViewPrefix.size()) != kViewPrefix) return false;
+  key.remove_prefix(kViewPrefix.size());
+  const size_t slash = key.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == key.size()) return false;
+  *id = std::string(key.substr(0, slash));
+  *org = std::string(key.substr(slash + 1));
+  return true;
 }
 
 }  // namespace
@@ -71,6 +92,30 @@ struct ClusterView::Impl {
   std::set<detail::MemberRecord::Foreign> warned;
   int64_t foreign_checked_ms = 0;
   std::string last_owned;               // the owned set last published, to publish changes at once
+  // Smart Views the topic holds, as read until its end (then reconciled
+  // with the store's).
+  std::set<std::pair<std::string, std::string>> topic_views;
+  // A PublishSmartView's delivery report (the producer's dr_cb fills it;
+  // shared: the caller may have given up waiting).
+  struct Delivery {
+    std::mutex mu;
+    bool done = false;
+    RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
+    int64_t offset = -1;
+  };
+  struct DeliveryCb : public RdKafka::DeliveryReportCb {
+    void dr_cb(RdKafka::Message& msg) override {
+      auto* d = static_cast<std::shared_ptr<Delivery>*>(msg.msg_opaque());
+      if (d == nullptr) return;
+      {
+        std::lock_guard<std::mutex> lock((*d)->mu);
+        (*d)->done = true;
+        (*d)->err = msg.err();
+        (*d)->offset = msg.offset();
+      }
+      delete d;
+    }
+  } delivery_cb;
 };
 
 Status ClusterView::Create(ClusterViewOptions options, std::unique_ptr<ClusterView>* out) {
@@ -103,7 +148,8 @@ Status ClusterView::Create(ClusterViewOptions options, std::unique_ptr<ClusterVi
                                  o.kafka_properties);
     if (!s.ok()) return s;
     std::string err;
-    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&m.producer_events), err) != RdKafka::Conf::CONF_OK) {
+    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&m.producer_events), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&m.delivery_cb), err) != RdKafka::Conf::CONF_OK) {
       return Status::InvalidArgument(err);
     }
     m.producer.reset(RdKafka::Producer::create(conf.get(), err));
@@ -322,12 +368,15 @@ void ClusterView::Run() {
       std::optional<std::string_view> value;
       if (msg->payload() != nullptr) value = std::string_view(static_cast<const char*>(msg->payload()), msg->len());
       m.state.Apply(key, value, SteadyMs());
+      ApplyViewRecord(key, value);
       m.position = msg->offset() + 1;
+      applied_position_.store(m.position);
     }
     const int64_t t = SteadyMs();
     if (!m.read_to_end && m.position >= m.initial_end) {
       m.read_to_end = true;
       m.read_to_end_ms = t;
+      ReconcileViews();
       if (!m.state.config()) {
         const std::string value = detail::EncodeConfig(m.mine);
         const std::string key(detail::kConfigKey);
@@ -450,6 +499,127 @@ void ClusterView::Run() {
     std::lock_guard<std::mutex> lock(mu_);
     snapshot_ = std::move(snap);
   }
+}
+
+void ClusterView::ApplyViewRecord(const std::string& key, std::optional<std::string_view> value) {
+  Impl& m = *impl_;
+  std::string org, id;
+  if (!ParseViewRecordKey(key, &org, &id)) return;
+  views::SmartView view;
+  if (value) {
+    Status d = views::DecodeSmartView(*value, &view);
+    if (!d.ok() || view.organization_id != org || view.id != id) {
+      LogWarn("cluster view: a Smart View record " + key + " that is not one (ignored): " +
+              (d.ok() ? std::string("its org or id differ from the key's") : d.ToString()));
+      return;
+    }
+  }
+  if (!m.read_to_end) {
+    if (value) {
+      m.topic_views.insert({org, id});
+    } else {
+      m.topic_views.erase({org, id});
+    }
+  }
+  if (options_.store == nullptr) return;
+  Status s = views::ApplySmartView(options_.store, org, id, value ? &view : nullptr);
+  // A failed write (a full disk) leaves this instance's copy behind until
+  // it restarts and reads the topic again; the cluster's record is safe.
+  if (!s.ok()) LogError("cluster view: Smart View " + id + " of org " + org + " not stored here: " + s.ToString());
+}
+
+void ClusterView::ReconcileViews() {
+  Impl& m = *impl_;
+  const ClusterViewOptions& o = options_;
+  if (o.store == nullptr) return;
+  std::string marker;
+  Status g = o.store->Get(state::Cf::kMeta, views::keys::MetaClusterViews(), &marker);
+  const bool synced = g.ok() && marker == o.cluster_topic;
+  std::vector<views::SmartView> local;
+  Status s = views::ListAllSmartViews(*o.store, &local);
+  if (!s.ok()) {
+    LogError("cluster view: this directory's Smart Views cannot be read to sync them: " + s.ToString());
+    return;
+  }
+  size_t published = 0, deleted = 0;
+  for (const views::SmartView& v : local) {
+    if (m.topic_views.count({v.organization_id, v.id})) continue;
+    if (synced) {
+      // Deleted in the cluster while this instance was away.
+      Status d = views::ApplySmartView(o.store, v.organization_id, v.id, nullptr);
+      if (d.ok()) ++deleted;
+      continue;
+    }
+    // The first time this directory joins: its views become the cluster's.
+    std::string value;
+    if (!views::EncodeSmartView(v, &value).ok()) continue;
+    const std::string key = ViewRecordKey(v.id, v.organization_id);
+    if (m.producer->produce(o.cluster_topic, 0, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                            value.size(), key.data(), key.size(), 0, nullptr) == RdKafka::ERR_NO_ERROR) {
+      ++published;
+    }
+  }
+  m.topic_views.clear();
+  if (!synced) {
+    state::WriteBatch batch;
+    batch.Put(state::Cf::kMeta, views::keys::MetaClusterViews(), o.cluster_topic);
+    Status w = o.store->Write(&batch);
+    if (!w.ok()) LogError("cluster view: " + w.ToString());
+  }
+  if (published + deleted > 0) {
+    LogInfo("cluster view: Smart Views synced with " + o.cluster_topic + ": " + std::to_string(published) +
+            " of this directory's published, " + std::to_string(deleted) + " deleted in the cluster removed here");
+  }
+}
+
+Status ClusterView::PublishSmartView(std::string_view org, std::string_view id, const views::SmartView* view,
+                                     std::chrono::milliseconds timeout) {
+  if (!complete_.load()) return Status::Unavailable("the cluster view is not complete yet: " + Waiting());
+  std::string value;
+  if (view != nullptr) {
+    Status s = views::EncodeSmartView(*view, &value);
+    if (!s.ok()) return s;
+  }
+  const std::string key = ViewRecordKey(id, org);
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  Impl& m = *impl_;
+  auto delivery = std::make_shared<Impl::Delivery>();
+  auto* opaque = new std::shared_ptr<Impl::Delivery>(delivery);
+  const RdKafka::ErrorCode e = m.producer->produce(
+      options_.cluster_topic, 0, RdKafka::Producer::RK_MSG_COPY, view ? const_cast<char*>(value.data()) : nullptr,
+      view ? value.size() : 0, key.data(), key.size(), 0, opaque);
+  if (e != RdKafka::ERR_NO_ERROR) {
+    delete opaque;
+    return Status::Unavailable("the cluster topic " + options_.cluster_topic + " refused the Smart View: " +
+                               RdKafka::err2str(e));
+  }
+  const auto deadline = Clock::now() + timeout;
+  int64_t offset = -1;
+  for (;;) {
+    m.producer->poll(20);
+    {
+      std::lock_guard<std::mutex> dl(delivery->mu);
+      if (delivery->done) {
+        if (delivery->err != RdKafka::ERR_NO_ERROR) {
+          return Status::Unavailable("the cluster topic " + options_.cluster_topic +
+                                     " did not take the Smart View: " + RdKafka::err2str(delivery->err));
+        }
+        offset = delivery->offset;
+        break;
+      }
+    }
+    if (Clock::now() >= deadline) {
+      return Status::Unavailable("the cluster topic " + options_.cluster_topic +
+                                 " did not acknowledge the Smart View in time (it may still be applied)");
+    }
+  }
+  while (applied_position_.load() <= offset) {
+    if (Clock::now() >= deadline) {
+      return Status::Unavailable("the Smart View is in the cluster topic but not applied here yet");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::Ok();
 }
 
 std::string ClusterView::Json() const {

@@ -24,11 +24,14 @@
 #define LEADFLOW_INGEST_CLUSTER_VIEW_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -37,6 +40,7 @@
 #include "ingest/home_partition.h"
 #include "ingest/kafka_ingest.h"
 #include "state/status.h"
+#include "views/smart_views.h"
 
 namespace leadflow::ingest {
 
@@ -64,6 +68,9 @@ struct ClusterViewOptions {
   // Called once, on the view's thread, when the cluster's config and this
   // instance's disagree (the process should stop, exit 2).
   std::function<void(const Status&)> on_conflict;
+  // The store whose Smart Views mirror the cluster topic's `view/<id>/<org>`
+  // records (null: views are not mirrored; tests of the view alone).
+  state::Store* store = nullptr;
 };
 
 // `<topic>.leadflow-cluster.<group>`, the group's characters that a topic
@@ -107,6 +114,25 @@ class ClusterView {
   // the config is known).
   std::optional<int32_t> HomeOf(std::string_view org) const;
 
+  // Smart Views in a cluster (issue 13: they move with their org). Every
+  // instance applies every view record of the cluster topic to its store
+  // (`view/<id>/<org>` -> the view's JSON, a tombstone for a deletion), so
+  // whoever owns or keeps a copy of an org's partition has its views. Once
+  // the topic has been read to its end, the store's views that the topic
+  // does not hold are deleted (their tombstones may have been compacted
+  // away while this instance was down), except the first time a data
+  // directory joins a cluster: then they are published (a single instance
+  // becoming a cluster keeps its views).
+  //
+  // PublishSmartView makes one change durable for the whole cluster:
+  // produced, acknowledged by the broker, and applied here before it
+  // returns (read-your-writes on this instance; the others apply it within
+  // their read loop's ~100 ms). view nullptr deletes (org, id).
+  // Unavailable when the view is not complete or the broker does not
+  // acknowledge within timeout. Any thread.
+  Status PublishSmartView(std::string_view org, std::string_view id, const views::SmartView* view,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+
   // GET /cluster's body (docs/scale-out-plan.md section 5).
   std::string Json() const;
   // leadflow_cluster_* metrics.
@@ -116,6 +142,10 @@ class ClusterView {
   struct Impl;
   explicit ClusterView(ClusterViewOptions options);
   void Run();
+  // On the view's thread: a `view/...` record read (other keys: nothing),
+  // and the sync of the store's views once the topic was read to its end.
+  void ApplyViewRecord(const std::string& key, std::optional<std::string_view> value);
+  void ReconcileViews();
 
   ClusterViewOptions options_;
   std::unique_ptr<Impl> impl_;
@@ -126,6 +156,8 @@ class ClusterView {
   std::atomic<int64_t> metadata_lag_{-1};
   std::atomic<int64_t> metadata_offset_{-1};
   std::atomic<int64_t> foreign_orgs_{0};
+  std::atomic<int64_t> applied_position_{0};  // the next cluster-topic offset to apply
+  std::mutex publish_mu_;                     // one PublishSmartView at a time
   mutable std::mutex mu_;  // guards snapshot_, waiting_
   std::shared_ptr<const detail::ClusterSnapshot> snapshot_;
   std::string waiting_ = "reading the cluster topic";

@@ -10,12 +10,14 @@
 // strategy): when members join or leave, only the partitions that change
 // owner are revoked and assigned; a revoke drops the pending batch and
 // rewinds the partitions kept to their stored positions. Several processes
-// in one group therefore split the partitions between them; until the
-// scale-out work routes each org to its owner (issue 13,
-// docs/scale-out-plan.md), a process is ready only while it owns every
-// partition, so its reports cover every org. Dead letters are
-// published (and acknowledged by the broker) before the batch that skips
-// them commits.
+// in one group therefore split the partitions between them: a single
+// instance is ready only while it owns every partition, so its reports
+// cover every org; in cluster mode (cluster_mode, `serve --advertise`,
+// docs/operations.md "Running a cluster") each is ready once the
+// partitions it owns have caught up, other instances' orgs are forwarded,
+// and standby copies of other instances' partitions may be kept
+// (standby_partitions). Dead letters are published (and acknowledged by
+// the broker) before the batch that skips them commits.
 //
 // Faults never stop ingest silently. Run() is a supervisor around consumer
 // *sessions*: a session creates a consumer and a dead-letter producer, joins

@@ -419,6 +419,8 @@ std::string MetaLeadCounter(std::string_view org) {
 
 std::string MetaTopic() { return std::string("topic", 6); }
 
+std::string MetaClusterViews() { return std::string("clusterviews", 13); }
+
 std::string ShardsPrefix() { return std::string("shard", 6); }
 
 std::string ShardPrefix(uint32_t shard) {

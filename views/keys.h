@@ -182,6 +182,9 @@ std::string MetaFormat();
 std::string MetaLeadCounter(std::string_view org);
 // The topic whose partitions are shards 1.. (ingest/shard.h); written once.
 std::string MetaTopic();
+// Cluster mode: the cluster topic this directory's Smart Views mirror
+// (ingest/cluster_view.h); absent until the first time they were synced.
+std::string MetaClusterViews();
 
 // A shard's meta (ingest/shard.h); every key of shard starts with
 // ShardPrefix(shard), and the shards' keys with ShardsPrefix().

@@ -44,9 +44,11 @@ Status Validate(std::string_view name, std::string_view query) {
   return Status::Ok();
 }
 
+}  // namespace
+
 // JSON text; InvalidArgument when a string is not valid UTF-8 (the JSON
 // dump refuses it, and every reader of a view renders it as JSON).
-Status Encode(const SmartView& v, std::string* out) {
+Status EncodeSmartView(const SmartView& v, std::string* out) {
   json j = {{"id", v.id},
             {"name", v.name},
             {"query", v.query},
@@ -62,7 +64,7 @@ Status Encode(const SmartView& v, std::string* out) {
   return Status::Ok();
 }
 
-Status Decode(std::string_view bytes, SmartView* out) {
+Status DecodeSmartView(std::string_view bytes, SmartView* out) {
   json j = json::parse(bytes, nullptr, false);
   try {
     if (j.is_discarded()) throw std::runtime_error("not JSON");
@@ -81,19 +83,47 @@ Status Decode(std::string_view bytes, SmartView* out) {
   }
 }
 
-Status Put(state::Store* store, std::string_view org, const SmartView& v) {
-  std::string bytes;
-  Status s = Encode(v, &bytes);
-  if (!s.ok()) return s;
+Status ApplySmartView(state::Store* store, std::string_view org, std::string_view id, const SmartView* view) {
   state::WriteBatch batch;
-  batch.Put(Cf::kSmartViews, ViewKey(org, v.id), bytes);
+  if (view == nullptr) {
+    batch.Delete(Cf::kSmartViews, ViewKey(org, id));
+  } else {
+    std::string bytes;
+    Status s = EncodeSmartView(*view, &bytes);
+    if (!s.ok()) return s;
+    batch.Put(Cf::kSmartViews, ViewKey(org, id), bytes);
+  }
   return store->Write(&batch);
+}
+
+Status ListAllSmartViews(const state::Reader& reader, std::vector<SmartView>* out) {
+  out->clear();
+  Status failure;
+  // Keys start with the org's UTF-8 bytes, never 0xFF.
+  Status s = reader.Scan(Cf::kSmartViews, "", std::string(1, '\xff'), [&](std::string_view, std::string_view value) {
+    SmartView v;
+    failure = DecodeSmartView(value, &v);
+    if (!failure.ok()) return false;
+    out->push_back(std::move(v));
+    return true;
+  });
+  return s.ok() ? failure : s;
+}
+
+namespace {
+
+Status Put(state::Store* store, std::string_view org, const SmartView& v, const SmartViewWrite& write) {
+  // Encoded first: a view that cannot be stored is refused before it is published.
+  std::string bytes;
+  Status s = EncodeSmartView(v, &bytes);
+  if (!s.ok()) return s;
+  return write ? write(org, v.id, &v) : ApplySmartView(store, org, v.id, &v);
 }
 
 }  // namespace
 
 Status CreateSmartView(state::Store* store, std::string_view org, std::string_view name, std::string_view query,
-                       int64_t now_ms, SmartView* out) {
+                       int64_t now_ms, SmartView* out, const SmartViewWrite& write) {
   Status s = Validate(name, query);
   if (!s.ok()) return s;
   SmartView v;
@@ -102,7 +132,7 @@ Status CreateSmartView(state::Store* store, std::string_view org, std::string_vi
   v.query = std::string(query);
   v.organization_id = std::string(org);
   v.date_created = v.date_updated = now_ms;
-  if (!(s = Put(store, org, v)).ok()) return s;
+  if (!(s = Put(store, org, v, write)).ok()) return s;
   *out = std::move(v);
   return Status::Ok();
 }
@@ -111,7 +141,7 @@ Status GetSmartView(const state::Reader& reader, std::string_view org, std::stri
   std::string bytes;
   Status s = reader.Get(Cf::kSmartViews, ViewKey(org, id), &bytes);
   if (s.IsNotFound()) return Status::NotFound("smart view " + std::string(id));
-  return s.ok() ? Decode(bytes, out) : s;
+  return s.ok() ? DecodeSmartView(bytes, out) : s;
 }
 
 Status ListSmartViews(const state::Reader& reader, std::string_view org, uint64_t skip, uint64_t limit,
@@ -124,7 +154,7 @@ Status ListSmartViews(const state::Reader& reader, std::string_view org, uint64_
   Status s =
       reader.Scan(Cf::kSmartViews, prefix, keys::PrefixEnd(prefix), [&](std::string_view, std::string_view value) {
         SmartView v;
-        failure = Decode(value, &v);
+        failure = DecodeSmartView(value, &v);
         if (!failure.ok()) return false;
         all.push_back(std::move(v));
         return true;
@@ -141,7 +171,7 @@ Status ListSmartViews(const state::Reader& reader, std::string_view org, uint64_
 
 Status ReplaceSmartView(state::Store* store, std::string_view org, std::string_view id,
                         const std::optional<std::string>& name, const std::optional<std::string>& query, int64_t now_ms,
-                        SmartView* out) {
+                        SmartView* out, const SmartViewWrite& write) {
   SmartView v;
   Status s = GetSmartView(*store, org, id, &v);
   if (!s.ok()) return s;
@@ -149,18 +179,16 @@ Status ReplaceSmartView(state::Store* store, std::string_view org, std::string_v
   if (query) v.query = *query;
   if (!(s = Validate(v.name, v.query)).ok()) return s;
   v.date_updated = now_ms;
-  if (!(s = Put(store, org, v)).ok()) return s;
+  if (!(s = Put(store, org, v, write)).ok()) return s;
   *out = std::move(v);
   return Status::Ok();
 }
 
-Status DeleteSmartView(state::Store* store, std::string_view org, std::string_view id) {
+Status DeleteSmartView(state::Store* store, std::string_view org, std::string_view id, const SmartViewWrite& write) {
   SmartView v;
   Status s = GetSmartView(*store, org, id, &v);
   if (!s.ok()) return s;
-  state::WriteBatch batch;
-  batch.Delete(Cf::kSmartViews, ViewKey(org, id));
-  return store->Write(&batch);
+  return write ? write(org, id, nullptr) : ApplySmartView(store, org, id, nullptr);
 }
 
 ViewResolver SmartViewResolver(const state::Reader& reader, std::string org) {

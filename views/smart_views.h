@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,13 +44,20 @@ struct SmartView {
   bool operator==(const SmartView&) const = default;
 };
 
+// How a change of a view is made durable: by default (an empty function)
+// one Store::Write here; in a cluster, published to the cluster topic and
+// applied by every instance (ingest/cluster_view.h PublishSmartView), so a
+// view moves with its org and a standby copy has it too. view is the new
+// record, nullptr for a deletion of (org, id).
+using SmartViewWrite = std::function<Status(std::string_view org, std::string_view id, const SmartView* view)>;
+
 // Creates a view of org named name with query, dated now_ms, under a fresh
-// random id. On success stores it and sets *out.
+// random id. On success stores it (through write, when given) and sets *out.
 // InvalidArgument when name is empty or too long ("name: ...") or query
 // does not parse ("query: " + the parser's message, which names the
 // position); IoError when the store fails. REQUIRES: out != nullptr.
 Status CreateSmartView(state::Store* store, std::string_view org, std::string_view name, std::string_view query,
-                       int64_t now_ms, SmartView* out);
+                       int64_t now_ms, SmartView* out, const SmartViewWrite& write = {});
 
 // Reads view id of org into *out: NotFound when org has no such view (a view
 // of another org is not found); Corruption for an undecodable record.
@@ -68,11 +76,24 @@ Status ListSmartViews(const state::Reader& reader, std::string_view org, uint64_
 // stored view. NotFound when absent; InvalidArgument as in CreateSmartView.
 Status ReplaceSmartView(state::Store* store, std::string_view org, std::string_view id,
                         const std::optional<std::string>& name, const std::optional<std::string>& query, int64_t now_ms,
-                        SmartView* out);
+                        SmartView* out, const SmartViewWrite& write = {});
 
 // Deletes view id of org: NotFound when absent. Queries that name it with
 // `in:"..."` then fail with InvalidArgument when evaluated.
-Status DeleteSmartView(state::Store* store, std::string_view org, std::string_view id);
+Status DeleteSmartView(state::Store* store, std::string_view org, std::string_view id,
+                       const SmartViewWrite& write = {});
+
+// The durable record of a view (JSON), as stored and as published in a
+// cluster. Encode: InvalidArgument when a string is not valid UTF-8;
+// Decode: Corruption for anything but a record.
+Status EncodeSmartView(const SmartView& v, std::string* out);
+Status DecodeSmartView(std::string_view bytes, SmartView* out);
+// Stores view as (org, id)'s record, or deletes it when view is nullptr
+// (absent: nothing to do), in one write: what the default SmartViewWrite
+// does, and what a cluster instance does with each view record it reads.
+Status ApplySmartView(state::Store* store, std::string_view org, std::string_view id, const SmartView* view);
+// Every view of every org in reader.
+Status ListAllSmartViews(const state::Reader& reader, std::vector<SmartView>* out);
 
 // A resolver for EvaluateQuery that reads org's views from reader: the
 // view's parsed query, NotFound for an unknown id, InvalidArgument when a

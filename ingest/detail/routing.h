@@ -14,7 +14,9 @@
 //   5. else 503 with why (a shard being restored, no live owner, ...).
 // A request that was forwarded once is never forwarded again (steps 2 and 4
 // are skipped): it is answered here or 503, so a disagreement between two
-// views can never make a loop.
+// views can never make a loop. Smart Views are no exception: every
+// instance keeps every org's views (ingest/cluster_view.h), so a standby
+// copy answers them too.
 #ifndef LEADFLOW_INGEST_DETAIL_ROUTING_H_
 #define LEADFLOW_INGEST_DETAIL_ROUTING_H_
 

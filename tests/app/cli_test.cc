@@ -123,6 +123,9 @@ TEST_CASE("bad values are refused with the flag and the value named, exit 2") {
       {{"--log-level", "loud"}, "--log-level"},
       {{"--no-such-flag", "1"}, "--no-such-flag"},
       {{"--tls-cert", "/c.pem"}, "--tls-key"},
+      {{"--standby-replicas", "1"}, "--standby-replicas needs --advertise"},
+      {{"--standby-replicas", "17", "--advertise", "h:1"}, "--standby-replicas"},
+      {{"--max-stale-messages", "-1"}, "--max-stale-messages"},
   };
   for (const Case& c : cases) {
     std::vector<const char*> argv{"leadflow", "serve"};

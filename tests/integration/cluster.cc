@@ -345,6 +345,10 @@ HttpResult HttpPost(int port, const std::string& target, const std::string& body
   return HttpRequest(http::verb::post, port, target, &body, headers);
 }
 
+HttpResult HttpDelete(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
+  return HttpRequest(http::verb::delete_, port, target, nullptr, headers);
+}
+
 bool WaitReady(int port, std::chrono::seconds deadline) {
   auto end = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < end) {

@@ -111,6 +111,7 @@ HttpResult HttpGet(int port, const std::string& target, const std::map<std::stri
 // POSTs body (Content-Type: application/json) to target.
 HttpResult HttpPost(int port, const std::string& target, const std::string& body,
                     const std::map<std::string, std::string>& headers = {});
+HttpResult HttpDelete(int port, const std::string& target, const std::map<std::string, std::string>& headers = {});
 
 // Polls GET /readyz until 200 or the deadline; returns whether it became ready.
 bool WaitReady(int port, std::chrono::seconds deadline);

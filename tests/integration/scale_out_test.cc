@@ -463,6 +463,88 @@ TEST_CASE("two instances with --standby-replicas 1: the survivor takes every par
   KillOwnerScenario(2, 1);
 }
 
+TEST_CASE("Smart Views move with their org: made through any instance, kept by the standby copy and the new owner") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  oa.extra_args.insert(oa.extra_args.end(), {"--standby-replicas", "1"});
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  std::vector<Service*> all = {&a, &b};
+  auto logs = [&] { return a.Log() + "\n---\n" + b.Log(); };
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "31", "--orgs", "6", "--leads", "150", "--days", "60"}, a.dir() + "/events.ndjson");
+  Produce(a.topic(), messages);
+  for (Service* s : all) s->Start();
+  std::map<int, std::string> owners = WaitStable(all, std::chrono::seconds(120));
+  REQUIRE_MESSAGE(!owners.empty(), logs());
+  REQUIRE_MESSAGE(WaitStandbys(a.port(), std::chrono::seconds(60)), logs());
+
+  // org_acme's home is partition 0; its owner is the victim.
+  const std::string org = "org_acme";
+  REQUIRE(ingest::HomePartition(ingest::Partitioner::kConsistent, org, kPartitions) == 0);
+  Service* victim = owners[0] == "127.0.0.1:" + std::to_string(a.port()) ? &a : &b;
+  Service* survivor = victim == &a ? &b : &a;
+  const std::map<std::string, std::string> auth = {{"Authorization", BasicAuth(Service::KeyOf(org))}};
+
+  // Made through the instance that does not own the org: forwarded to the owner.
+  HttpResult made = HttpPost(survivor->port(), "/api/v1/saved_search/",
+                             R"({"name": "Qualified ones", "query": "lead_status:\"Qualified\""})", auth);
+  REQUIRE_MESSAGE(made.status == 200, made.body);
+  CHECK(made.headers["Leadflow-Served-By"] != "");
+  const std::string id = nlohmann::json::parse(made.body)["id"].get<std::string>();
+  const std::string report = "/api/v1/report/statuses/lead/" + org + "/?smart_view_id=" + id;
+  HttpResult expected = HttpGet(victim->port(), report, auth);
+  REQUIRE_MESSAGE(expected.status == 200, expected.body);
+  CHECK(HttpGet(survivor->port(), report, auth).body == expected.body);
+
+  // The owner dies: the survivor's standby copy has the view too.
+  const auto killed = std::chrono::steady_clock::now();
+  victim->Kill9();
+  double answered_after = -1;
+  std::string wrong;
+  while (std::chrono::steady_clock::now() - killed < std::chrono::seconds(60)) {
+    HttpResult r = HttpGet(survivor->port(), report, auth);
+    if (r.status == 200 && r.body == expected.body) {
+      answered_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+      break;
+    }
+    if (r.status != 503) {
+      wrong = std::to_string(r.status) + " " + r.body;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  MESSAGE("a report by a Smart View answered again " << answered_after << " s after kill -9 of the org's owner");
+  CHECK_MESSAGE(wrong.empty(), wrong);
+  CHECK_MESSAGE((answered_after > 0 && answered_after <= 10.0), survivor->Log());
+
+  // Once the survivor owns the partition, the view is there to read, change and delete.
+  REQUIRE_MESSAGE(!WaitStable({survivor}, std::chrono::seconds(60)).empty(), survivor->Log());
+  HttpResult got = HttpGet(survivor->port(), "/api/v1/saved_search/" + id + "/", auth);
+  REQUIRE_MESSAGE(got.status == 200, got.body);
+  CHECK(nlohmann::json::parse(got.body)["name"] == "Qualified ones");
+  CHECK(HttpDelete(survivor->port(), "/api/v1/saved_search/" + id + "/", auth).status == 200);
+  CHECK(HttpGet(survivor->port(), "/api/v1/saved_search/" + id + "/", auth).status == 404);
+
+  // The old owner comes back with the view still in its store: the
+  // cluster's deletion reaches it, and its copy of the partition answers
+  // the view as unknown (asked directly: a forwarded request is answered
+  // there, from whichever copy it holds).
+  victim->Start();
+  REQUIRE_MESSAGE(!WaitStable(all, std::chrono::seconds(120)).empty(), logs());
+  REQUIRE_MESSAGE(WaitStandbys(survivor->port(), std::chrono::seconds(60)), logs());
+  auto direct = auth;
+  direct["Leadflow-Forwarded-By"] = "scale-out-test";
+  HttpResult after = HttpGet(victim->port(), report, direct);
+  CHECK_MESSAGE(after.status == 404, after.body);
+  CHECK(HttpGet(survivor->port(), report, direct).status == 404);
+  for (Service* s : all) s->Stop();
+}
+
 TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, only 503s while a shard moves") {
   ServiceOptions oa;
   oa.advertise = true;
