@@ -1,5 +1,6 @@
 """Writes bench/results/<scale>/results.md and its PNG plots from results.json."""
 import json
+import statistics
 import math
 from pathlib import Path
 
@@ -22,6 +23,9 @@ TARGETS = {
     "kafka_events_per_s": 200_000,  # through Kafka, empty state until caught up, full scale (issue 11)
     "rebuild_s": 180.0,            # a rebuild from the topic, full scale (issue 11)
     "ingest_vs_chdb_load": 0.5,    # ingest --file rate / chdb's load rate of the same file (issue 11)
+    "cluster_speedup": 1.8,        # two one-core instances / one, same stream (issue 13)
+    "failover_p99_s": 10.0,        # kill -9 of an owner to correct answers, one standby copy (issue 13)
+    "forward_overhead_ms": 1.0,    # a forwarded request's extra time at p50 (issue 13)
 }
 
 
@@ -219,8 +223,33 @@ def write(r, out: Path):
         rows.append(("`ingest --file`, 2 apply workers / 1 (issue 11)", ">= 1.7x",
                      f"{sc['speedup']:.2f}x ({sc['median_1_worker']:.2f} s vs {sc['median_2_workers']:.2f} s, medians)",
                      verdict(sc["speedup"] >= TARGETS["second_worker_speedup"])))
+    cl = r.get("cluster") or {}
+    if cl.get("scaling"):
+        c = cl["scaling"]
+        if "steady_speedup" in c:
+            rows.append(("Ingest rate, two instances on one core each / one (issue 13; once the group has settled, "
+                         "medians of alternated runs)", ">= 1.8x",
+                         f"{c['steady_speedup']:.2f}x ({fmt(statistics.median(c['steady_events_per_s_2']), 0)} vs "
+                         f"{fmt(statistics.median(c['steady_events_per_s_1']), 0)} events/s); from process start to "
+                         f"the last event {c['speedup']:.2f}x ({c['median_1']:.2f} s vs {c['median_2']:.2f} s: joining "
+                         f"and the events' split {c['split_2']}, which allows {c['best_speedup_of_split']:.2f}x)",
+                         verdict(c["steady_speedup"] >= TARGETS["cluster_speedup"])))
+        else:
+            rows.append(("Two instances on one core each / one (issue 13; medians of alternated runs)", ">= 1.8x",
+                         f"{c['speedup']:.2f}x ({c['median_1']:.2f} s vs {c['median_2']:.2f} s)",
+                         verdict(c["speedup"] >= TARGETS["cluster_speedup"])))
+    if cl.get("failover"):
+        f = cl["failover"]
+        rows.append((f"kill -9 of an owner to correct answers, one standby copy (issue 13; {f['trials']} trials)",
+                     "p99 < 10 s", f"p99 {f['p99_s']:.2f} s (p50 {f['p50_s']:.2f}; {f['wrong_answers']} wrong answers)",
+                     verdict(f["p99_s"] < TARGETS["failover_p99_s"] and f["wrong_answers"] == 0)))
+    if cl.get("forward"):
+        f = cl["forward"]
+        rows.append(("A forwarded request's extra time at p50 (issue 13)", "< 1 ms",
+                     f"{f['overhead_p50_ms']:.3f} ms ({f['forwarded_p50_ms']:.3f} vs {f['direct_p50_ms']:.3f} ms)",
+                     verdict(f["overhead_p50_ms"] < TARGETS["forward_overhead_ms"])))
     if rows:
-        lines += ["## Targets (issues 5 and 10)", "", "| measure | target | measured | |", "|---|---|---|---|"]
+        lines += ["## Targets (issues 5, 10, 11 and 13)", "", "| measure | target | measured | |", "|---|---|---|---|"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
         lines.append("")
 
@@ -405,6 +434,33 @@ def write(r, out: Path):
     ph = r.get("phase_seconds")
     if ph:
         lines += ["## Phase times (s)", "", ", ".join(f"{k} {v}" for k, v in ph.items()), ""]
+    if cl:
+        lines += ["## Cluster (issue 13, bench/cluster.py)", ""]
+        st = cl.get("stream", {})
+        lines.append(f"Own stream on topic `{st.get('topic')}` ({st.get('partitions')} partitions): {st.get('summary')}.")
+        lines.append("")
+        if cl.get("scaling"):
+            c = cl["scaling"]
+            lines += ["| ingest from empty, `--apply-workers 1` | runs (s) | median | events/s |", "|---|---|---|---|",
+                      f"| 1 instance, `taskset -c 0` | {', '.join(f'{x:.2f}' for x in c['seconds_1_instance'])} | "
+                      f"{c['median_1']:.2f} s | {fmt(c['events_per_s_1'], 0)} |",
+                      f"| 2 instances, `taskset -c 0` and `-c 1` | {', '.join(f'{x:.2f}' for x in c['seconds_2_instances'])} | "
+                      f"{c['median_2']:.2f} s | {fmt(c['events_per_s_2'], 0)} |", ""]
+            if "steady_speedup" in c:
+                lines += ["Steady rates (events/s once the group's assignment has stopped changing, from the owners' "
+                          "positions): 1 instance " + ", ".join(fmt(x, 0) for x in c["steady_events_per_s_1"]) +
+                          "; 2 instances " + ", ".join(fmt(x, 0) for x in c["steady_events_per_s_2"]) + ". The times "
+                          "above run from the processes' start: reading the cluster topic, joining the group (a "
+                          "cooperative rebalance when the second member joins) and the unequal split of the orgs "
+                          "between the partitions are in them.", ""]
+        if cl.get("failover"):
+            secs = ", ".join(f"{t['seconds']:.2f}" for t in cl.get("trials", []))
+            lines += [f"Failover trials (s from kill -9 of the org's owner to the survivor's correct answer): {secs}.", ""]
+        if cl.get("forward"):
+            f = cl["forward"]
+            lines += [f"Forwarding: the owner asked directly p50 {f['direct_p50_ms']:.3f} ms (p99 {f['direct_p99_ms']:.3f}), "
+                      f"through the other instance p50 {f['forwarded_p50_ms']:.3f} ms (p99 {f['forwarded_p99_ms']:.3f}); "
+                      f"the owner's own time (Server-Timing app) p50 {f['owner_app_p50_ms']:.3f} ms; {f['reps']} requests each.", ""]
     (out / "results.md").write_text("\n".join(lines))
 
 

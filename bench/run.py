@@ -17,6 +17,9 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
              this phase refreshes it without reloading the peers; only when named)
   scaling    `ingest --file` with --apply-workers 1 and 2, alternated pairs:
              the speed-up of a second worker (issue 11)
+  cluster    leadflow instances sharing a topic (issue 13, bench/cluster.py): two
+             one-core instances against one, failover with a standby copy, a
+             forwarded request's overhead (own stream and topic; only when named)
   pg         PostgreSQL 15: load, the same reports, equality check, ratios
   peers      DuckDB and chdb (bench/peers/): load and derive the same NDJSON, the same
              reports, equality check; leadflow's `ingest --file` of the same file
@@ -67,8 +70,9 @@ SCALES = {
         pg_reps=3, restarts=3),
 }
 # Run only when named: `file` repeats what `peers` measures.
-OPT_IN_PHASES = ["file"]
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "scaling", "pg", "peers", "freshness_cost", "report"]
+OPT_IN_PHASES = ["file", "cluster"]
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "scaling", "cluster", "pg", "peers",
+          "freshness_cost", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
 TOPIC = "bench.events"
@@ -597,6 +601,16 @@ class Bench:
         self.results["scaling"] = dict(seconds_1_worker=runs[1], seconds_2_workers=runs[2],
                                        median_1_worker=one, median_2_workers=two, speedup=one / two)
         log(f"scaling: 1 worker {one:.2f} s, 2 workers {two:.2f} s: {one / two:.2f}x")
+
+    def phase_cluster(self):
+        import cluster
+        self.stop_server()  # the two cores for the instances alone
+        (self.work / "cluster").mkdir(parents=True, exist_ok=True)
+        self.cluster_key = CREDS[0]["api_key"]
+        self.cluster_creds = self.creds
+        self.cluster_port = HTTP_PORT + 20
+        self.brokers = lambda: BROKERS
+        self.results["cluster"] = cluster.run(self, log)
 
     def phase_peers(self):
         from peers import ENGINES, common

@@ -188,6 +188,13 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     // the group runs. Every member of a group must use the same.
     settings.emplace_back("partition.assignment.strategy", "cooperative-sticky");
     if (!options.instance_id.empty()) settings.emplace_back("group.instance.id", options.instance_id);
+    // A cluster's members learn of a rebalance at their next heartbeat, and
+    // a cooperative one takes two rounds (revoke, then assign): at
+    // librdkafka's default of 3 s an instance joining a running member
+    // waited ~6 s for its partitions while the other applied them in vain
+    // (bench/cluster.py). 1 s (a --kafka-prop wins; keep it under a third
+    // of session.timeout.ms).
+    if (options.cluster_mode) settings.emplace_back("heartbeat.interval.ms", "1000");
     Status s = detail::Configure(conf.get(), settings, options.kafka_properties);
     if (!s.ok()) return s;
     std::string err;
