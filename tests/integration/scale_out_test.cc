@@ -563,10 +563,19 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
       GenerateStream({"--seed", "29", "--orgs", "6", "--leads", "200", "--days", "90", "--dup-share", "0.05",
                       "--ooo-share", "0.1"},
                      events);
-  ReferenceRun ref;
-  IngestReference(events, a.dir() + "/reference", &ref);
+  // Most of the stream first; the rest while the fourth instance joins.
+  const size_t first = messages.size() * 7 / 10;
+  {
+    std::string text;
+    for (size_t i = 0; i < first; ++i) text += messages[i].value + "\n";
+    WriteFile(a.dir() + "/first.ndjson", text);
+  }
+  ReferenceRun ref, ref_full;
+  IngestReference(a.dir() + "/first.ndjson", a.dir() + "/reference", &ref);
+  IngestReference(events, a.dir() + "/reference-full", &ref_full);
   const auto expected = Expected(ref, kOrgs);
-  Produce(a.topic(), messages);
+  const auto expected_full = Expected(ref_full, kOrgs);
+  Produce(a.topic(), std::vector<Message>(messages.begin(), messages.begin() + first));
   for (Service* s : all) s->Start();
   REQUIRE_MESSAGE(!WaitStable(all, std::chrono::seconds(120)).empty(),
                   std::string(a.Log() + "\n---\n" + b.Log() + "\n---\n" + c.Log()));
@@ -575,6 +584,9 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
   std::mutex mu;
   std::vector<int> live = {a.port(), b.port(), c.port()};
   std::atomic<bool> stop{false};
+  // While events are still arriving a 200's body cannot be checked (the
+  // state moves between the answers): only its status is.
+  std::atomic<bool> exact{true};
   std::map<std::string, int> outcomes;  // guarded by mu
   std::string first_wrong;              // guarded by mu
   std::map<std::string, double> unavailable_ms;  // org -> ms from a first 503 to the next 200, summed
@@ -589,7 +601,8 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
       }
       const std::string& org = kOrgs[(i / 3) % kOrgs.size()];
       ++i;
-      const std::string got = Ask(port, org, expected.at(org));
+      std::string got = Ask(port, org, expected.at(org));
+      if (!exact.load() && got.rfind("wrong body", 0) == 0) got = "ok";
       std::lock_guard<std::mutex> lock(mu);
       // Sent to an instance that was being stopped meanwhile (taken out of
       // `live` after the port was picked): no answer is not a wrong one.
@@ -626,9 +639,13 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
     set_live({a.port(), b.port(), c.port()});
   }
 
-  // A fourth instance joins: some partitions move to it (replayed there),
-  // no answer changes.
+  // A fourth instance joins mid-stream: the rest of the stream is produced
+  // as it starts; some partitions move to it (replayed there), answers are
+  // 200 or 503 meanwhile, and in the end every instance answers every org
+  // as a single instance given the whole stream.
+  exact.store(false);
   d.Start();
+  Produce(a.topic(), std::vector<Message>(messages.begin() + first, messages.end()));
   std::vector<Service*> four = {&a, &b, &c, &d};
   std::map<int, std::string> owners = WaitStable(four, std::chrono::seconds(120));
   CHECK_MESSAGE(!owners.empty(), d.Log());
@@ -636,6 +653,9 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
   std::this_thread::sleep_for(std::chrono::seconds(2));
   stop.store(true);
   load.join();
+  int moved = 0;
+  for (const auto& [p, addr] : owners) moved += addr == "127.0.0.1:" + std::to_string(d.port()) ? 1 : 0;
+  CHECK(moved >= 1);
 
   std::string per_org;
   for (const auto& [org, ms] : unavailable_ms) per_org += " " + org + "=" + std::to_string(static_cast<int>(ms)) + "ms";
@@ -643,8 +663,19 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
                                                  << " 503s; unavailable per org:" << per_org);
   CHECK_MESSAGE(outcomes["wrong"] == 0, first_wrong);
   CHECK(outcomes["ok"] > 100);
-  for (Service* s : four) {
-    for (const std::string& org : kOrgs) CHECK(Ask(s->port(), org, expected.at(org)) == "ok");
+  {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool done = false;
+    while (!done && std::chrono::steady_clock::now() < until) {
+      done = true;
+      for (Service* s : four) {
+        for (const std::string& org : kOrgs) done = done && Ask(s->port(), org, expected_full.at(org)) == "ok";
+      }
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    for (Service* s : four) {
+      for (const std::string& org : kOrgs) CHECK(Ask(s->port(), org, expected_full.at(org)) == "ok");
+    }
   }
   for (Service* s : four) s->Stop();
 }
