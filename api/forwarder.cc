@@ -1,19 +1,26 @@
 #include "api/forwarder.h"
 
 #include <array>
+#include <cstdint>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
+
+#include <openssl/ssl.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "api/lsq_fields.h"
 
@@ -27,12 +34,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// One kept-alive connection to a peer, with what was read past the last
-// answer (normally nothing).
+// One kept-alive connection to a peer (plain or TLS), with what was read
+// past the last answer (normally nothing).
 struct Conn {
-  explicit Conn(asio::io_context& ioc) : stream(ioc) {}
-  beast::tcp_stream stream;
+  using Tls = beast::ssl_stream<beast::tcp_stream>;
+  explicit Conn(asio::io_context& ioc) : stream(std::in_place_type<beast::tcp_stream>, ioc) {}
+  Conn(asio::io_context& ioc, asio::ssl::context& tls) : stream(std::in_place_type<Tls>, ioc, tls) {}
+  std::variant<beast::tcp_stream, Tls> stream;
   beast::flat_buffer buffer;
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
+  }
 };
 
 // Requests that only read: safe to send again when a connection failed
@@ -59,6 +71,7 @@ struct Forwarder::Impl {
     Impl* owner = nullptr;
     Request req;
     std::string host, port, peer;
+    bool https = false;
     Callback done;
     std::unique_ptr<Conn> conn;
     std::optional<http::response_parser<http::string_body>> parser;
@@ -71,6 +84,7 @@ struct Forwarder::Impl {
     explicit Op(asio::io_context& ioc) : resolver(ioc) {}
 
     void Start() {
+      if (https && !owner->options.tls) return Fail("no TLS client for HTTPS peers", false);
       if (idempotent) {
         auto& idle = owner->pool[peer];
         if (!idle.empty()) {
@@ -85,43 +99,65 @@ struct Forwarder::Impl {
 
     void Connect() {
       pooled = false;
-      conn = std::make_unique<Conn>(owner->ioc);
+      conn = https ? std::make_unique<Conn>(owner->ioc, *owner->options.tls) : std::make_unique<Conn>(owner->ioc);
       resolver.async_resolve(host, port, [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
         if (ec) return self->Fail("cannot resolve " + self->peer + ": " + ec.message(), false);
-        self->conn->stream.expires_after(self->owner->options.connect_timeout);
-        self->conn->stream.async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
+        self->conn->tcp().expires_after(self->owner->options.connect_timeout);
+        self->conn->tcp().async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
           if (ec2) {
             return self->Fail("cannot connect to " + self->peer + ": " + ec2.message(),
                               ec2 == beast::error::timeout);
           }
-          self->Write();
+          if (!self->https) return self->Write();
+          self->Handshake();
         });
       });
     }
 
-    void Write() {
-      conn->stream.expires_after(owner->options.answer_timeout);
-      http::async_write(conn->stream, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec) return self->RetryOrFail("sending to " + self->peer + ": " + ec.message(), ec);
-        self->Read();
+    // TLS: the peer's chain verified against the context's CAs, and its
+    // certificate's names against the name it is reached by (SNI sent).
+    void Handshake() {
+      auto& tls = std::get<Conn::Tls>(conn->stream);
+      if (!SSL_set_tlsext_host_name(tls.native_handle(), host.c_str())) {
+        return Fail("TLS to " + peer + ": cannot set the server name", false);
+      }
+      tls.set_verify_mode(asio::ssl::verify_peer);
+      tls.set_verify_callback(asio::ssl::host_name_verification(host));
+      tls.async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) return self->Fail("TLS to " + self->peer + ": " + ec.message(), ec == beast::error::timeout);
+        self->Write();
       });
+    }
+
+    void Write() {
+      conn->tcp().expires_after(owner->options.answer_timeout);
+      std::visit(
+          [self = shared_from_this()](auto& s) {
+            http::async_write(s, self->req, [self](beast::error_code ec, std::size_t) {
+              if (ec) return self->RetryOrFail("sending to " + self->peer + ": " + ec.message(), ec);
+              self->Read();
+            });
+          },
+          conn->stream);
     }
 
     void Read() {
       parser.emplace();
-      parser->body_limit(boost::none);  // the owner's answer, whatever its size
+      parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // the owner's answer, whatever its size
       if (req.method() == http::verb::head) parser->skip(true);
-      http::async_read(conn->stream, conn->buffer, *parser,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                         if (ec) {
-                           if (bytes == 0 && !self->parser->got_some()) {
-                             return self->RetryOrFail("reading from " + self->peer + ": " + ec.message(), ec);
-                           }
-                           return self->Fail("reading from " + self->peer + ": " + ec.message(),
-                                             ec == beast::error::timeout);
-                         }
-                         self->Finish();
-                       });
+      std::visit(
+          [self = shared_from_this()](auto& s) {
+            http::async_read(s, self->conn->buffer, *self->parser, [self](beast::error_code ec, std::size_t bytes) {
+              if (ec) {
+                if (bytes == 0 && !self->parser->got_some()) {
+                  return self->RetryOrFail("reading from " + self->peer + ": " + ec.message(), ec);
+                }
+                return self->Fail("reading from " + self->peer + ": " + ec.message(), ec == beast::error::timeout);
+              }
+              self->Finish();
+            });
+          },
+          conn->stream);
     }
 
     // Nothing of an answer came: a read goes once more over a new
@@ -144,7 +180,7 @@ struct Forwarder::Impl {
       if (reuse) {
         auto& idle = owner->pool[peer];
         if (idle.size() < owner->options.idle_per_peer) {
-          conn->stream.expires_never();
+          conn->tcp().expires_never();
           idle.push_back(std::move(conn));
         }
       }
@@ -196,7 +232,8 @@ Forwarder::Forwarder(ForwarderOptions options) : impl_(std::make_unique<Impl>(st
 
 Forwarder::~Forwarder() = default;
 
-void Forwarder::Forward(const Request& req, const std::string& host, const std::string& port, Callback done) {
+void Forwarder::Forward(const Request& req, const std::string& host, const std::string& port, bool https,
+                        Callback done) {
   auto op = std::make_shared<Impl::Op>(impl_->ioc);
   op->owner = impl_.get();
   op->req = req;
@@ -205,7 +242,8 @@ void Forwarder::Forward(const Request& req, const std::string& host, const std::
   op->req.prepare_payload();
   op->host = host;
   op->port = port;
-  op->peer = host + ":" + port;
+  op->https = https;
+  op->peer = (https ? "https://" : "http://") + host + ":" + port;  // the pool's key too
   op->done = std::move(done);
   op->idempotent = Idempotent(req);
   asio::post(impl_->ioc, [op] { op->Start(); });

@@ -28,6 +28,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "api/router.h"
 
 namespace leadflow::api {
@@ -37,6 +39,11 @@ struct ForwarderOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds answer_timeout{30000};
   size_t idle_per_peer = 16;  // kept-alive connections kept per peer
+  // The TLS client context for peers that serve HTTPS (`serve --tls-cert`):
+  // it verifies their certificate chain (against --peer-ca, or the
+  // system's CAs) and the name they are reached by. Null: HTTPS peers are
+  // not forwarded to.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class Forwarder {
@@ -55,8 +62,9 @@ class Forwarder {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  // Sends req to host:port (plain HTTP) and calls done with the answer.
-  void Forward(const Request& req, const std::string& host, const std::string& port, Callback done);
+  // Sends req to host:port (over TLS when https; then options.tls must be
+  // set) and calls done with the answer.
+  void Forward(const Request& req, const std::string& host, const std::string& port, bool https, Callback done);
 
   // leadflow_forwarded_requests_total{result} and
   // leadflow_forward_duration_seconds.

@@ -57,6 +57,7 @@ class Forwarder;  // api/forwarder.h
 struct ForwardTarget {
   std::string host, port;  // the owner's advertised address
   std::string instance;    // the owner's id
+  bool https = false;      // it serves HTTPS (--tls-cert)
 };
 
 struct ServiceContext {

@@ -167,6 +167,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
          "Cluster mode: warm copies of every partition's shard kept on other instances (each applies the "
          "partition too); when an owner dies, its orgs are answered from a copy within seconds, and a copy "
          "that the group then assigns takes over without a replay");
+  Add(app, "peer-ca", o->peer_ca,
+      "Cluster mode: PEM CA certificates that verify the other instances' certificates when they serve HTTPS "
+      "(--tls-cert), for forwarded requests (default: the system's CAs)")
+      ->type_name("FILE");
   AddInt(app, "max-stale-messages", o->max_stale_messages, 0, 1'000'000'000,
          "Cluster mode: the most messages of its partition a standby copy may lag and still answer for an org "
          "whose owner is dead or restoring (else 503)");

@@ -73,6 +73,7 @@ struct ServeOptions {
   int forward_connect_timeout_ms = 1000;
   int forward_timeout_ms = 30000;
   int standby_replicas = 0;
+  std::string peer_ca;  // PEM CAs that verify HTTPS peers; empty: the system's
   int64_t max_stale_messages = 10000;
 };
 

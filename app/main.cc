@@ -483,6 +483,22 @@ int Serve(const app::ServeOptions& o) {
     fopts.instance = kopts.instance_id;
     fopts.connect_timeout = std::chrono::milliseconds(o.forward_connect_timeout_ms);
     fopts.answer_timeout = std::chrono::milliseconds(o.forward_timeout_ms);
+    // HTTPS peers (--tls-cert) are verified against --peer-ca, else the
+    // system's CAs, and by the name they advertise.
+    fopts.tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+    {
+      boost::system::error_code ec;
+      fopts.tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                                 boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                                 boost::asio::ssl::context::no_tlsv1_1,
+                             ec);
+      if (o.peer_ca.empty()) {
+        fopts.tls->set_default_verify_paths(ec);
+      } else {
+        fopts.tls->load_verify_file(o.peer_ca, ec);
+      }
+      if (ec) return Fail("--peer-ca " + o.peer_ca + ": " + ec.message());
+    }
     forwarder = std::make_unique<api::Forwarder>(fopts);
     ctx.cluster = [&cluster] { return cluster->Json(); };
     // Where a request for org goes (ingest/detail/routing.h): nullopt
@@ -505,6 +521,7 @@ int Serve(const app::ServeOptions& o) {
       ro.self = cluster->options().instance_id;
       ro.max_stale_messages = max_stale;
       ro.forwarded = forwarded;
+      ro.https_peers = true;  // the forwarder has a TLS client
       return ingest::detail::RouteOrg(*snap, *home, local, ro);
     };
     // nullopt when this instance answers org's requests now, else why not
@@ -533,7 +550,7 @@ int Serve(const app::ServeOptions& o) {
       if (colon == std::string::npos) return std::nullopt;
       std::string host = addr.substr(0, colon);
       if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-      return api::ForwardTarget{host, addr.substr(colon + 1), decision->instance};
+      return api::ForwardTarget{host, addr.substr(colon + 1), decision->instance, decision->https};
     };
     ctx.forwarder = forwarder.get();
     ctx.smart_view_write = [&cluster](std::string_view org, std::string_view id, const views::SmartView* view) {

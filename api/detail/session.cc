@@ -221,7 +221,7 @@ void Session<Stream>::Forward(Request req, const ForwardTarget& to, std::chrono:
   // The request is needed again only to shape a 503.
   auto original = std::make_shared<Request>(req);
   ctx_->forwarder->Forward(
-      req, to.host, to.port,
+      req, to.host, to.port, to.https,
       [self, original, to, keep_alive, head, version, route, start](Forwarder::Result r) {
         boost::asio::post(self->stream_.get_executor(), [self, original, to, keep_alive, head, version, route, start,
                                                          r = std::move(r)]() mutable {

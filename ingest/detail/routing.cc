@@ -22,10 +22,11 @@ Route Unavailable(std::string reason) {
 }
 
 // The member's record when it is live and reachable by the forwarder
-// (plain HTTP), else nullptr.
-const ClusterSnapshot::Member* Reachable(const ClusterSnapshot& snap, const std::string& instance) {
+// (plain HTTP, or HTTPS when it has a TLS client), else nullptr.
+const ClusterSnapshot::Member* Reachable(const ClusterSnapshot& snap, const std::string& instance, bool https_peers) {
   const ClusterSnapshot::Member* m = snap.FindMember(instance);
-  if (m == nullptr || !m->live || m->record.scheme != "http" || m->record.advertise.empty()) return nullptr;
+  if (m == nullptr || !m->live || m->record.advertise.empty()) return nullptr;
+  if (m->record.scheme != "http" && !(https_peers && m->record.scheme == "https")) return nullptr;
   return m;
 }
 
@@ -41,11 +42,12 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
   const ClusterSnapshot::Member* owner = owner_elsewhere ? snap.FindMember(*part->owner) : nullptr;
   const std::string owner_at =
       owner_elsewhere ? *part->owner + " at " + (owner ? owner->record.advertise : std::string("?")) : std::string();
-  if (owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner)) {
+  if (owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner, o.https_peers)) {
     Route r;
     r.kind = Route::Kind::kForward;
     r.instance = *part->owner;
     r.advertise = owner->record.advertise;
+    r.https = owner->record.scheme == "https";
     return r;
   }
   // 3. a standby copy here.
@@ -56,14 +58,19 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
   if (!o.forwarded && part) {
     const ClusterSnapshot::Partition::Copy* best = nullptr;
     for (const auto& c : part->standbys) {
-      if (c.instance == o.self || !c.servable || c.lag > o.max_stale_messages || !Reachable(snap, c.instance)) continue;
+      if (c.instance == o.self || !c.servable || c.lag > o.max_stale_messages ||
+          !Reachable(snap, c.instance, o.https_peers)) {
+        continue;
+      }
       if (best == nullptr || std::tie(c.lag, c.instance) < std::tie(best->lag, best->instance)) best = &c;
     }
     if (best != nullptr) {
       Route r;
       r.kind = Route::Kind::kForward;
       r.instance = best->instance;
-      r.advertise = snap.FindMember(best->instance)->record.advertise;
+      const ClusterSnapshot::Member* m = snap.FindMember(best->instance);
+      r.advertise = m->record.advertise;
+      r.https = m->record.scheme == "https";
       return r;
     }
   }
@@ -73,8 +80,9 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
     why = where + " is being restored here (" + std::to_string(local.lag) + " messages behind)";
   } else if (owner_elsewhere && !part->servable) {
     why = where + " is being restored by its owner " + owner_at;
-  } else if (owner_elsewhere && owner && owner->record.scheme != "http") {
-    why = where + " is owned by " + owner_at + ", which serves HTTPS: requests are not forwarded to it; ask it";
+  } else if (owner_elsewhere && owner && !Reachable(snap, *part->owner, o.https_peers) && owner->live) {
+    why = where + " is owned by " + owner_at + ", which serves " + owner->record.scheme +
+          " (not forwarded to without a TLS client); ask it";
   } else if (owner_elsewhere) {
     why = where + " is owned by " + owner_at + "; ask it (a request forwarded once is not forwarded again)";
   } else {

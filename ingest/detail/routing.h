@@ -39,6 +39,7 @@ struct RouteOptions {
   std::string self;                     // this instance's id
   int64_t max_stale_messages = 10000;   // --max-stale-messages: the most a standby answer may lag
   bool forwarded = false;               // the request came from another instance (Leadflow-Forwarded-By)
+  bool https_peers = false;             // instances that serve HTTPS can be forwarded to
 };
 
 struct Route {
@@ -47,8 +48,10 @@ struct Route {
   // kHere: "owner" or "standby", and that copy's lag.
   std::string replica;
   int64_t lag = 0;
-  // kForward: the instance and its advertised HOST:PORT.
+  // kForward: the instance, its advertised HOST:PORT, and whether it
+  // serves HTTPS.
   std::string instance, advertise;
+  bool https = false;
   // kUnavailable: why, for the 503's body.
   std::string reason;
 };

@@ -53,7 +53,7 @@ struct Owner {
 Forwarder::Result Send(Forwarder& f, const Request& req, const std::string& port) {
   std::promise<Forwarder::Result> done;
   auto got = done.get_future();
-  f.Forward(req, "127.0.0.1", port, [&done](Forwarder::Result r) { done.set_value(std::move(r)); });
+  f.Forward(req, "127.0.0.1", port, false, [&done](Forwarder::Result r) { done.set_value(std::move(r)); });
   REQUIRE(got.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   return got.get();
 }
@@ -93,6 +93,10 @@ TEST_CASE("a forwarded request gets the owner's answer unchanged") {
   CHECK(r.response["Leadflow-Served-By"] == "owner-1");
   CHECK(r.response["Server-Timing"].starts_with("app;dur="));
   CHECK(r.response.body().find("\"status_overview\"") != std::string::npos);
+  // A large answer, whole.
+  r = Send(f, Get("/openapi.json"), owner.port());
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.response.body().size() > 20000);
   // The owner answers as it would a client of its own: 401 with its
   // challenges, 404 for another org.
   r = Send(f, Get("/api/v1/report/statuses/lead/org1/", "wrong"), owner.port());
@@ -124,8 +128,8 @@ TEST_CASE("a forwarded request gets the owner's answer unchanged") {
 
   std::string metrics;
   f.AppendMetrics(&metrics);
-  CHECK(metrics.find("leadflow_forwarded_requests_total{result=\"ok\"} 5") != std::string::npos);
-  CHECK(metrics.find("leadflow_forward_duration_seconds_count 5") != std::string::npos);
+  CHECK(metrics.find("leadflow_forwarded_requests_total{result=\"ok\"} 6") != std::string::npos);
+  CHECK(metrics.find("leadflow_forward_duration_seconds_count 6") != std::string::npos);
 }
 
 TEST_CASE("a forward to a peer that is gone fails, once retried for a read, and a restarted peer is reached again") {

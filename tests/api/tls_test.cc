@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,8 @@
 #include <boost/beast/ssl.hpp>
 
 #include "api/credentials.h"
+#include "api/forwarder.h"
+#include "api/openapi.h"
 #include "api/http_metrics.h"
 #include "api/server.h"
 #include "tests/testing/check_ok.h"
@@ -35,29 +38,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 
-// A self-signed P-256 certificate for CN=localhost, and its key, as PEM.
 void WriteSelfSigned(const std::string& cert_path, const std::string& key_path) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  REQUIRE(key);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
-                             0);
-  X509_set_issuer_name(cert.get(), name);
-  REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
-  FILE* c = std::fopen(cert_path.c_str(), "w");
-  REQUIRE(c);
-  PEM_write_X509(c, cert.get());
-  std::fclose(c);
-  FILE* k = std::fopen(key_path.c_str(), "w");
-  REQUIRE(k);
-  PEM_write_PrivateKey(k, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(k);
+  REQUIRE(testing::WriteSelfSignedCert(cert_path, key_path));
 }
 
 struct TlsServer {
@@ -171,6 +153,58 @@ TEST_CASE("HTTPS: a certificate or key that cannot be used stops the start, nami
 
   Status half = s.Start(s.cert, "");
   CHECK(!half.ok());
+}
+
+TEST_CASE("HTTPS: a cluster instance forwards to an HTTPS peer, verifying its certificate and name") {
+  TlsServer peer;
+  peer.ctx.instance = "peer-1";
+  REQUIRE_OK(peer.Start(peer.cert, peer.key));
+  const std::string port = std::to_string(peer.server->port());
+  Request req{http::verb::get, "/api/v1/report/statuses/lead/org1/", 11};
+  req.set(http::field::host, "localhost");
+  req.set(http::field::authorization, "Bearer key-org1");
+  auto send = [&](Forwarder& f, const std::string& host) {
+    std::promise<Forwarder::Result> done;
+    f.Forward(req, host, port, true, [&done](Forwarder::Result r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+
+  ForwarderOptions options;
+  options.instance = "me";
+  options.tls = std::make_shared<ssl::context>(ssl::context::tls_client);
+  options.tls->load_verify_file(peer.cert);
+  Forwarder f(options);
+  Forwarder::Result r = send(f, "localhost");
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.response.result() == http::status::ok);
+  CHECK(r.response["Leadflow-Served-By"] == "peer-1");
+  r = send(f, "localhost");  // again, over the pooled TLS connection
+  CHECK(r.ok);
+  // A large answer (many TLS records).
+  Request doc{http::verb::get, "/openapi.json", 11};
+  doc.set(http::field::host, "localhost");
+  std::promise<Forwarder::Result> big;
+  f.Forward(doc, "localhost", port, true, [&big](Forwarder::Result x) { big.set_value(std::move(x)); });
+  r = big.get_future().get();
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.response.body().size() > 20000);
+  CHECK(r.response.body() == std::string(OpenApiDocument()));
+  // The certificate names localhost, not 127.0.0.1: refused.
+  r = send(f, "127.0.0.1");
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("TLS to https://127.0.0.1:") != std::string::npos);
+  // A peer whose CA is not trusted: refused.
+  ForwarderOptions untrusting = options;
+  untrusting.tls = std::make_shared<ssl::context>(ssl::context::tls_client);
+  Forwarder g(untrusting);
+  r = send(g, "localhost");
+  CHECK_FALSE(r.ok);
+  // No TLS client at all: not sent.
+  ForwarderOptions plain;
+  Forwarder h(plain);
+  r = send(h, "localhost");
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == "no TLS client for HTTPS peers");
 }
 
 }  // namespace

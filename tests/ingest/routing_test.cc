@@ -78,11 +78,16 @@ TEST_CASE("the owner answers its caught-up partition; others forward to it, once
   CHECK(r.kind == Route::Kind::kHere);
   CHECK(r.replica == "standby");
   CHECK(r.lag == 5);
-  // An HTTPS owner is not forwarded to.
+  // An HTTPS owner is forwarded to only with a TLS client.
   f.member("a").record.scheme = "https";
   r = RouteOrg(f.snap, 0, LocalCopy{}, As("b"));
   CHECK(r.kind == Route::Kind::kUnavailable);
-  CHECK(r.reason.find("HTTPS") != std::string::npos);
+  CHECK(r.reason.find("serves https (not forwarded to without a TLS client)") != std::string::npos);
+  RouteOptions tls = As("b");
+  tls.https_peers = true;
+  r = RouteOrg(f.snap, 0, LocalCopy{}, tls);
+  CHECK(r.kind == Route::Kind::kForward);
+  CHECK(r.https);
 }
 
 TEST_CASE("without a live caught-up owner, a standby copy within the staleness bound answers") {

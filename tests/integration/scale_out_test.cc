@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <chrono>
 #include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +31,7 @@
 #include "ingest/home_partition.h"
 #include "tests/integration/service.h"
 #include "tests/testing/check_ok.h"
+#include "tests/testing/harness.h"
 #include "views/status_report.h"
 
 namespace leadflow::it {
@@ -729,6 +733,93 @@ TEST_CASE("an org whose events arrive off its home partition is refused by the c
   CHECK((*j)["split_orgs"]["org_acme"] == nlohmann::json::array({3}));
   CHECK((a.FullLog() + b.FullLog()).find("org org_acme has events on") != std::string::npos);
   for (Service* s : all) s->Stop();
+}
+
+namespace {
+
+// GET over HTTPS with curl, verifying the server against ca: status, body,
+// and the Leadflow-Served-By header.
+struct CurlResult {
+  int status = 0;
+  std::string body, served_by;
+};
+CurlResult CurlGet(const std::string& url, const std::string& ca, const std::string& auth) {
+  testing::TempDir dir;
+  const std::string body = dir.path() + "/body", head = dir.path() + "/head";
+  const std::string cmd = "curl -s --max-time 20 --cacert '" + ca + "' -H 'Authorization: " + auth + "' -o '" + body +
+                          "' -D '" + head + "' -w '%{http_code}' '" + url + "'";
+  CurlResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char code[16] = {0};
+  if (std::fgets(code, sizeof code, p) != nullptr) r.status = std::atoi(code);
+  pclose(p);
+  std::ifstream b(body);
+  r.body.assign(std::istreambuf_iterator<char>(b), std::istreambuf_iterator<char>());
+  std::ifstream h(head);
+  for (std::string line; std::getline(h, line);) {
+    if (line.rfind("Leadflow-Served-By: ", 0) == 0) r.served_by = line.substr(20, line.find_last_not_of("\r") - 19);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("instances that serve HTTPS forward to each other over TLS, verifying the peer") {
+  testing::TempDir certs;
+  const std::string cert = certs.path() + "/cert.pem", key = certs.path() + "/key.pem";
+  REQUIRE(testing::WriteSelfSignedCert(cert, key));  // CN=localhost, its own CA
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.advertise_host = "localhost";
+  oa.extra_args = ClusterArgs();
+  oa.extra_args.insert(oa.extra_args.end(), {"--tls-cert", cert, "--tls-key", key, "--peer-ca", cert});
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  std::vector<Message> messages =
+      GenerateStream({"--seed", "37", "--orgs", "6", "--leads", "100", "--days", "60"}, a.dir() + "/events.ndjson");
+  ReferenceRun ref;
+  IngestReference(a.dir() + "/events.ndjson", a.dir() + "/reference", &ref);
+  const auto expected = Expected(ref, kOrgs);
+  Produce(a.topic(), messages);
+  a.Start();
+  b.Start();
+  // Every org answered exactly by both instances, over HTTPS: each one's
+  // own orgs here, the other's forwarded to it over TLS.
+  std::map<std::string, std::set<std::string>> served_by;
+  bool all = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!all && std::chrono::steady_clock::now() < until) {
+    all = true;
+    served_by.clear();
+    for (Service* s : {&a, &b}) {
+      for (const std::string& org : kOrgs) {
+        CurlResult r = CurlGet("https://localhost:" + std::to_string(s->port()) + "/api/v1/report/statuses/lead/" + org +
+                                   "/",
+                               cert, BasicAuth(Service::KeyOf(org)));
+        all = all && r.status == 200 && r.body == expected.at(org);
+        served_by[org].insert(r.served_by);
+      }
+    }
+    // ... once both own some partitions (the first to join owns them all
+    // until the second has joined).
+    std::set<std::string> owners;
+    for (const auto& [org, by] : served_by) owners.insert(by.begin(), by.end());
+    all = all && owners.size() == 2;
+    if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  CHECK_MESSAGE(all, std::string(a.Log() + "\n---\n" + b.Log()));
+  std::set<std::string> instances;
+  for (const auto& [org, by] : served_by) {
+    CHECK(by.size() == 1);  // the same owner answered through either instance
+    instances.insert(by.begin(), by.end());
+  }
+  CHECK(instances.size() == 2);  // both own some orgs: half the answers crossed over TLS
+  a.Stop();
+  b.Stop();
 }
 
 TEST_CASE("a single instance has no /cluster") {

@@ -43,7 +43,7 @@ void Service::Start() {
                                 dir_.path() + "/credentials.json", "--threads", "2"};
   if (options_.advertise) {
     argv.push_back("--advertise");
-    argv.push_back("127.0.0.1:" + std::to_string(port_));
+    argv.push_back(options_.advertise_host + ":" + std::to_string(port_));
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   proc_ = std::make_unique<Process>(argv, dir_.path() + "/leadflow.log");

@@ -23,8 +23,9 @@ struct ServiceOptions {
   // Another service's topic and consumer group (with its dead-letter topic),
   // to run a second process in the same group; nothing is created then.
   std::string topic, group;
-  // Cluster mode: `--advertise 127.0.0.1:<port>` (issue 13).
+  // Cluster mode: `--advertise <advertise_host>:<port>` (issue 13).
   bool advertise = false;
+  std::string advertise_host = "127.0.0.1";
 };
 
 class Service {

@@ -1,5 +1,11 @@
 #include "tests/testing/harness.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
@@ -18,6 +24,31 @@
 #include "views/time.h"
 
 namespace leadflow::testing {
+
+bool WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  if (!key) return false;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
+                             0);
+  X509_set_issuer_name(cert.get(), name);
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) return false;
+  FILE* c = std::fopen(cert_path.c_str(), "w");
+  if (c == nullptr) return false;
+  PEM_write_X509(c, cert.get());
+  std::fclose(c);
+  FILE* k = std::fopen(key_path.c_str(), "w");
+  if (k == nullptr) return false;
+  PEM_write_PrivateKey(k, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(k);
+  return true;
+}
 namespace {
 std::atomic<int> next_event{0};
 }  // namespace

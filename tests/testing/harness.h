@@ -20,6 +20,10 @@
 
 namespace leadflow::testing {
 
+// A self-signed P-256 certificate for CN=localhost (valid for an hour) and
+// its key, written as PEM; the certificate is its own CA. False on failure.
+bool WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path);
+
 // A unique, empty directory removed on destruction.
 class TempDir {
  public:
