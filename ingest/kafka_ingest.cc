@@ -176,9 +176,16 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     progress_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(last_progress.time_since_epoch()).count());
   }
 
+  // Each consumer's share of the prefetch budget: with standby copies the
+  // group's consumer and the standby consumer fetch ahead half each, so
+  // that --memory-budget still bounds the two together.
+  size_t PrefetchBytes() const {
+    return options.standby_partitions ? options.prefetch_bytes / 2 : options.prefetch_bytes;
+  }
+
   Status NewConsumer(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, options.prefetch_bytes);
+    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, PrefetchBytes());
     settings.emplace_back("group.id", options.group);
     settings.emplace_back("client.id", "leadflow");
     // Cooperative incremental rebalancing: a member joining or leaving moves
@@ -212,7 +219,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // come from the store, nothing is committed).
   Status NewAux(std::unique_ptr<RdKafka::KafkaConsumer>* out) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, options.prefetch_bytes);
+    std::vector<std::pair<std::string, std::string>> settings = ConsumerProperties(options.brokers, PrefetchBytes());
     settings.emplace_back("group.id", options.group + ".standby");
     settings.emplace_back("client.id", "leadflow-standby");
     Status s = detail::Configure(conf.get(), settings, options.kafka_properties);

@@ -117,7 +117,9 @@ struct KafkaIngestOptions {
   // Leads kept decoded between batches, in bytes (views::Applier), and the
   // bytes of fetched messages librdkafka may hold before they are consumed
   // (queued.max.messages.kbytes; a --kafka-prop of it wins). main sizes both
-  // from --memory-budget (ingest/memory_budget.h).
+  // from --memory-budget (ingest/memory_budget.h). With standby copies
+  // (standby_partitions) the two consumers have half of prefetch_bytes
+  // each.
   size_t lead_cache_bytes = views::Applier::kDefaultLeadCacheBytes;
   size_t prefetch_bytes = size_t{64} << 20;
   // Fault injection for tests only: after this many committed batches, the
