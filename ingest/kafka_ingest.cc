@@ -260,10 +260,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
   }
 
-  // Rewinds every standby copy the dropped pending batch read past its
-  // stored position (as OnIncrementalRevoke does for the owned ones).
-  void RewindStandbys() {
-    for (int32_t p : standby.partitions()) {
+  // After the pending batch was dropped: each partition of held (read by
+  // c) that the batch had read past its stored position is read again from
+  // there (Assignment::Rewind and a blocking seek, whose fetch barrier
+  // discards what was fetched before it). A position that cannot be read or
+  // a failed seek ends the session (session_fault). what names the copies
+  // in the log ("" for the owned ones, "standby copy of " for the others).
+  void RewindPastStored(detail::Assignment& held, RdKafka::KafkaConsumer* c, const std::string& what) {
+    for (int32_t p : held.partitions()) {
       std::optional<int64_t> stored;
       Status s = pipeline->StoredPosition({options.topic, p}, &stored);
       if (!s.ok()) {
@@ -271,16 +275,18 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
         return;
       }
       const int64_t from = stored.value_or(0);
-      if (standby.next(p).value_or(from) <= from) continue;
-      standby.Rewind(p, from);
+      if (held.next(p).value_or(from) <= from) continue;  // nothing read past the stored position
+      held.Rewind(p, from);
       std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
           options.topic, p, stored ? *stored : static_cast<int64_t>(RdKafka::Topic::OFFSET_BEGINNING)));
-      const RdKafka::ErrorCode err = aux->seek(*tp, 5000);
+      const RdKafka::ErrorCode err = c->seek(*tp, 5000);
+      const std::string name = what + options.topic + "[" + std::to_string(p) + "]";
       if (err != RdKafka::ERR_NO_ERROR) {
-        session_fault = Status::Unavailable("seek the standby copy of " + options.topic + "[" + std::to_string(p) +
-                                            "] back to " + std::to_string(from) + ": " + RdKafka::err2str(err));
+        session_fault = Status::Unavailable("seek " + name + " back to " + std::to_string(from) +
+                                            " after a revoke: " + RdKafka::err2str(err));
         return;
       }
+      LogInfo("rewound " + name + " to offset " + std::to_string(from) + " (its part of the dropped batch is read again)");
     }
   }
 
@@ -496,7 +502,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     pipeline->Reset();
     Status checkpointed = store->Checkpoint();
     if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
-    if (aux) RewindStandbys();
+    if (aux) RewindPastStored(standby, aux.get(), "standby copy of ");
     std::set<int32_t> revoked;
     for (auto* tp : partitions) {
       revoked.insert(tp->partition());
@@ -541,34 +547,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     pipeline->Reset();
     Status checkpointed = store->Checkpoint();
     if (!checkpointed.ok()) LogError("checkpoint on a revoke: " + checkpointed.ToString());
-    if (aux) RewindStandbys();
+    if (aux) RewindPastStored(standby, aux.get(), "standby copy of ");
     std::set<int32_t> revoked;
     for (auto* tp : partitions) {
       revoked.insert(tp->partition());
       assignment.Revoke(tp->partition());
     }
     ForgetAssigned(revoked);
-    for (int32_t p : assignment.partitions()) {
-      std::optional<int64_t> stored;
-      Status s = pipeline->StoredPosition({options.topic, p}, &stored);
-      if (!s.ok()) {
-        session_fault = s;
-        break;
-      }
-      const int64_t from = stored.value_or(0);
-      if (assignment.next(p).value_or(from) <= from) continue;  // nothing read past the stored position
-      assignment.Rewind(p, from);
-      std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
-          options.topic, p, stored ? *stored : static_cast<int64_t>(RdKafka::Topic::OFFSET_BEGINNING)));
-      const RdKafka::ErrorCode err = c->seek(*tp, 5000);
-      if (err != RdKafka::ERR_NO_ERROR) {
-        session_fault = Status::Unavailable("seek " + options.topic + "[" + std::to_string(p) + "] back to " +
-                                            std::to_string(from) + " after a revoke: " + RdKafka::err2str(err));
-        break;
-      }
-      LogInfo("rewound " + options.topic + "[" + std::to_string(p) + "] to offset " + std::to_string(from) +
-              " (its part of the dropped batch is read again)");
-    }
+    RewindPastStored(assignment, c, "");
     std::unique_ptr<RdKafka::Error> error(c->incremental_unassign(partitions));
     if (error && !session_fault) session_fault = Status::Unavailable("incremental unassign: " + error->str());
     // Partitions taken by another member in the middle of a session: this

@@ -48,7 +48,9 @@ struct SmartView {
 // one Store::Write here; in a cluster, published to the cluster topic and
 // applied by every instance (ingest/cluster_view.h PublishSmartView), so a
 // view moves with its org and a standby copy has it too. view is the new
-// record, nullptr for a deletion of (org, id).
+// record, nullptr for a deletion of (org, id). It must refuse a view that
+// cannot be encoded (EncodeSmartView's InvalidArgument) before it writes
+// or publishes anything.
 using SmartViewWrite = std::function<Status(std::string_view org, std::string_view id, const SmartView* view)>;
 
 // Creates a view of org named name with query, dated now_ms, under a fresh
