@@ -124,6 +124,35 @@ std::string Ask(int port, const std::string& org, const std::string& expected) {
 const std::vector<std::string> kOrgs = {"org_acme", "org_globex", "org_initech", "org_umbrella", "org_hooli",
                                         "org_vandelay"};
 
+// Each of kOrgs' overall report as a single instance computes it from the
+// first n messages (written to dir/<name>.ndjson, ingested into
+// dir/reference-<name>).
+std::map<std::string, std::string> ExpectedAfter(const std::vector<Message>& messages, size_t n, const std::string& dir,
+                                                 const std::string& name) {
+  std::string text;
+  for (size_t i = 0; i < n; ++i) text += messages[i].value + "\n";
+  WriteFile(dir + "/" + name + ".ndjson", text);
+  ReferenceRun ref;
+  IngestReference(dir + "/" + name + ".ndjson", dir + "/reference-" + name, &ref);
+  return Expected(ref, kOrgs);
+}
+
+// Waits until every one of svcs answers every org of kOrgs with expected's
+// body; whether they all did before the deadline.
+bool WaitAllExact(const std::vector<Service*>& svcs, const std::map<std::string, std::string>& expected,
+                  std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    bool done = true;
+    for (const std::string& org : kOrgs) {
+      for (Service* s : svcs) done = done && Ask(s->port(), org, expected.at(org)) == "ok";
+    }
+    if (done) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("three instances in one cluster agree on owners and addresses, and each answers every org exactly") {
@@ -347,16 +376,8 @@ void KillOwnerScenario(int instances, int standby_replicas) {
                       "--ooo-share", "0.1", "--invalid-share", "0.002"},
                      events);
   const size_t half = messages.size() / 2;
-  {
-    std::string text;
-    for (size_t i = 0; i < half; ++i) text += messages[i].value + "\n";
-    WriteFile(a.dir() + "/half.ndjson", text);
-  }
-  ReferenceRun ref_half, ref_full;
-  IngestReference(a.dir() + "/half.ndjson", a.dir() + "/reference-half", &ref_half);
-  IngestReference(events, a.dir() + "/reference-full", &ref_full);
-  const auto expected_half = Expected(ref_half, kOrgs);
-  const auto expected_full = Expected(ref_full, kOrgs);
+  const auto expected_half = ExpectedAfter(messages, half, a.dir(), "half");
+  const auto expected_full = ExpectedAfter(messages, messages.size(), a.dir(), "full");
   Produce(a.topic(), std::vector<Message>(messages.begin(), messages.begin() + half));
 
   for (Service* s : all) s->Start();
@@ -430,18 +451,7 @@ void KillOwnerScenario(int instances, int standby_replicas) {
 
   // The rest of the stream: the survivors end exactly as one instance.
   Produce(a.topic(), std::vector<Message>(messages.begin() + half, messages.end()));
-  {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    bool done = false;
-    while (!done && std::chrono::steady_clock::now() < until) {
-      done = true;
-      for (const std::string& org : kOrgs) {
-        for (Service* s : survivors) done = done && Ask(s->port(), org, expected_full.at(org)) == "ok";
-      }
-      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    CHECK_MESSAGE(done, survivor_logs());
-  }
+  CHECK_MESSAGE(WaitAllExact(survivors, expected_full, std::chrono::seconds(120)), survivor_logs());
   CHECK_FALSE(WaitStable(survivors, std::chrono::seconds(30)).empty());
   if (standby_replicas > 0 && instances == 2) {
     // The one survivor kept a copy of every partition the victim owned:
@@ -569,16 +579,8 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
                      events);
   // Most of the stream first; the rest while the fourth instance joins.
   const size_t first = messages.size() * 7 / 10;
-  {
-    std::string text;
-    for (size_t i = 0; i < first; ++i) text += messages[i].value + "\n";
-    WriteFile(a.dir() + "/first.ndjson", text);
-  }
-  ReferenceRun ref, ref_full;
-  IngestReference(a.dir() + "/first.ndjson", a.dir() + "/reference", &ref);
-  IngestReference(events, a.dir() + "/reference-full", &ref_full);
-  const auto expected = Expected(ref, kOrgs);
-  const auto expected_full = Expected(ref_full, kOrgs);
+  const auto expected = ExpectedAfter(messages, first, a.dir(), "first");
+  const auto expected_full = ExpectedAfter(messages, messages.size(), a.dir(), "full");
   Produce(a.topic(), std::vector<Message>(messages.begin(), messages.begin() + first));
   for (Service* s : all) s->Start();
   REQUIRE_MESSAGE(!WaitStable(all, std::chrono::seconds(120)).empty(),
@@ -667,19 +669,9 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
                                                  << " 503s; unavailable per org:" << per_org);
   CHECK_MESSAGE(outcomes["wrong"] == 0, first_wrong);
   CHECK(outcomes["ok"] > 100);
-  {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    bool done = false;
-    while (!done && std::chrono::steady_clock::now() < until) {
-      done = true;
-      for (Service* s : four) {
-        for (const std::string& org : kOrgs) done = done && Ask(s->port(), org, expected_full.at(org)) == "ok";
-      }
-      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    for (Service* s : four) {
-      for (const std::string& org : kOrgs) CHECK(Ask(s->port(), org, expected_full.at(org)) == "ok");
-    }
+  WaitAllExact(four, expected_full, std::chrono::seconds(60));
+  for (Service* s : four) {
+    for (const std::string& org : kOrgs) CHECK(Ask(s->port(), org, expected_full.at(org)) == "ok");
   }
   for (Service* s : four) s->Stop();
 }
