@@ -174,6 +174,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   AddInt(app, "max-stale-messages", o->max_stale_messages, 0, 1'000'000'000,
          "Cluster mode: the most messages of its partition a standby copy may lag and still answer for an org "
          "whose owner is dead or restoring (else 503)");
+  AddInt(app, "drain-ms", o->drain_ms, 0, 600'000,
+         "Cluster mode: on SIGTERM, how long the instance goes on answering while it tells the others it is "
+         "leaving (its member record says draining, so they send its orgs' requests to standby copies; /readyz "
+         "answers 503) before it stops; a second signal stops it at once");
 }
 
 void AddIngest(CLI::App* app, IngestOptions* o) {

@@ -75,6 +75,7 @@ struct ServeOptions {
   int standby_replicas = 0;
   std::string peer_ca;  // PEM CAs that verify HTTPS peers; empty: the system's
   int64_t max_stale_messages = 10000;
+  int drain_ms = 3000;
 };
 
 struct IngestOptions {

@@ -167,6 +167,7 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
           "# TYPE leadflow_consumer_state gauge\n";
   for (auto st : {ingest::ConsumerState::kStarting, ingest::ConsumerState::kRunning,
                   ingest::ConsumerState::kRestarting, ingest::ConsumerState::kDeadLetterBlocked,
+                  ingest::ConsumerState::kRerouteBlocked,
                   ingest::ConsumerState::kDiskFull, ingest::ConsumerState::kStoreError,
                   ingest::ConsumerState::kStopped}) {
     *out += std::string("leadflow_consumer_state{state=\"") + ingest::ConsumerStateName(st) + "\"} " +
@@ -335,8 +336,8 @@ std::optional<std::string> SplitOrgReason(const ingest::detail::ClusterSnapshot&
   std::string parts;
   for (int32_t p : it->second) parts += (parts.empty() ? "" : ", ") + std::to_string(p);
   return "org " + org + " has events on partition " + parts + " besides its home partition " + std::to_string(home) +
-         " (its producers do not all key it by org_id with the cluster's partitioner), so its state is split "
-         "between shards: fix the producers and rebuild (docs/operations.md, \"Running a cluster\")";
+         " in a data directory that applied them before it was in a cluster (a cluster re-routes them), so its "
+         "state is split between shards: rebuild that data directory (docs/operations.md, \"Running a cluster\")";
 }
 
 int Serve(const app::ServeOptions& o) {
@@ -399,6 +400,7 @@ int Serve(const app::ServeOptions& o) {
     kopts.fault_consume_delay_us = std::atoi(inject);  // tests only (kafka_ingest.h)
   }
   kopts.cluster_mode = !o.advertise.empty();
+  if (kopts.cluster_mode) kopts.home_partitioner = ingest::ParsePartitioner(o.partitioner);  // app/cli.cc checked
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };
@@ -474,6 +476,10 @@ int Serve(const app::ServeOptions& o) {
     if (cluster && !cluster->Complete()) {
       v.ready = false;
       if (v.reason.empty()) v.reason = "cluster view: " + cluster->Waiting();
+    }
+    if (cluster && cluster->draining()) {
+      v.ready = false;
+      v.reason = "draining: stopping (its orgs are answered by standby copies where they exist)";
     }
     return v;
   };
@@ -580,6 +586,17 @@ int Serve(const app::ServeOptions& o) {
     AppendCounter(out, "leadflow_anomalies_total", "Events kept but ignored for reports.", "counter",
                   stats.anomalies.load());
     AppendCounter(out, "leadflow_batches_total", "Write batches committed.", "counter", stats.batches.load());
+    AppendCounter(out, "leadflow_events_rerouted_total",
+                  "Cluster mode: events read off their org's home partition and sent on to it (their batch committed).",
+                  "counter", stats.events_rerouted.load());
+    AppendCounter(out, "leadflow_reroute_copies_skipped_total",
+                  "Cluster mode: re-routed copies a home shard here skipped as already applied (sent again by a "
+                  "standby copy, a replay or a retry).",
+                  "counter", stats.reroute_copies_skipped.load());
+    AppendCounter(out, "leadflow_rerouted_orgs",
+                  "Cluster mode: distinct orgs this process re-routed events of (producers that do not key them "
+                  "by org_id with the cluster's partitioner).",
+                  "gauge", stats.rerouted_orgs.load());
     AppendCounter(out, "leadflow_dedup_set_keys", "Distinct events in the duplicate set.", "gauge",
                   stats.dedup_set_keys.load());
     AppendCounter(out, "leadflow_dedup_set_bytes", "Estimated memory of the duplicate set.", "gauge",
@@ -612,6 +629,7 @@ int Serve(const app::ServeOptions& o) {
   if (cluster) cluster->Start();
   Status ingest_status;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> ingest_failed{false};
   std::thread ingest_thread([&] {
     // A cluster instance joins the group only once its config is the
     // cluster's (else it stops, exit 2, without moving any partition).
@@ -623,12 +641,26 @@ int Serve(const app::ServeOptions& o) {
       ingest_status = Status::Corruption(std::string("ingest thread: ") + e.what());
       LogError(ingest_status.ToString());
     }
-    if (!ingest_status.ok()) kill(getpid(), SIGTERM);  // state corruption ends the process
+    if (!ingest_status.ok()) {
+      ingest_failed.store(true);
+      kill(getpid(), SIGTERM);  // state corruption ends the process
+    }
   });
 
   int sig = 0;
   sigwait(&signals, &sig);
   LogInfo("shutting down (signal " + std::to_string(sig) + ")");
+  // Cluster mode: go on answering for --drain-ms while the others learn
+  // that this member leaves (its record says draining; they route its
+  // orgs to standby copies and /readyz answers 503 for load balancers),
+  // unless the stop is this process's own (a config conflict, a failed
+  // ingest) or a second signal comes.
+  if (cluster && o.drain_ms > 0 && !cluster_conflict.load() && !ingest_failed.load()) {
+    cluster->Drain();
+    LogInfo("draining for " + std::to_string(o.drain_ms) + " ms (a second signal stops at once)");
+    const timespec wait{o.drain_ms / 1000, static_cast<long>(o.drain_ms % 1000) * 1000000L};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0) LogInfo("second signal: stopping now");
+  }
   server.Stop();
   stopping.store(true);
   kafka->RequestStop();
@@ -734,6 +766,13 @@ nlohmann::json ShardJson(const ingest::ShardInfo& info, const std::string& topic
   j["dead_lettered"] = info.totals.dead_lettered;
   j["anomalies"] = info.totals.anomalies;
   j["orgs"] = info.orgs;
+  if (!info.reroute_marks.empty()) {
+    // Cluster mode: per origin partition, the highest offset whose
+    // re-routed event this shard applied (docs/operations.md).
+    nlohmann::json marks = nlohmann::json::object();
+    for (const auto& [origin, mark] : info.reroute_marks) marks[std::to_string(origin)] = mark;
+    j["reroute_marks"] = marks;
+  }
   return j;
 }
 

@@ -417,7 +417,8 @@ void ClusterView::Run() {
       rec.scheme = o.scheme;
       rec.version = o.version;
       rec.started_ms = m.started_ms;
-      rec.ready = h.ready && complete_.load();
+      rec.draining = draining_.load();
+      rec.ready = h.ready && complete_.load() && !rec.draining;
       if (o.foreign_orgs && t - m.foreign_checked_ms >= 5000) {
         m.foreign_checked_ms = t;
         m.foreign = o.foreign_orgs();
@@ -425,10 +426,10 @@ void ClusterView::Run() {
         foreign_orgs_.store(static_cast<int64_t>(m.foreign.size()));
         for (const auto& f : m.foreign) {
           if (!m.warned.insert(f).second) continue;
-          LogWarn("org " + f.org + " has events on " + o.topic + "[" + std::to_string(f.partition) +
-                  "], not its home partition: its producers do not all key it by org_id with --partitioner " +
-                  PartitionerName(o.partitioner) + "; the cluster answers 503 for it (docs/operations.md, "
-                  "\"Running a cluster\")");
+          LogWarn("org " + f.org + " has state in the shard of " + o.topic + "[" + std::to_string(f.partition) +
+                  "], not its home partition's (applied before this data directory was in a cluster, which "
+                  "re-routes such events): the cluster answers 503 for it until this "
+                  "instance's data directory is rebuilt (docs/operations.md, \"Running a cluster\")");
         }
       }
       rec.foreign = m.foreign;
@@ -468,6 +469,7 @@ void ClusterView::Run() {
         }
       }
       owned_sig += rec.ready ? "R" : "-";
+      owned_sig += rec.draining ? "D" : "";
       owned_sig += "|" + std::to_string(rec.foreign.size());
       if (!to_claim.empty() || owned_sig != m.last_owned || t - m.last_heartbeat_ms >= o.heartbeat_ms) {
         rec.seq = ++m.seq;

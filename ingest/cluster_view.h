@@ -90,6 +90,12 @@ class ClusterView {
   void Start();
   // Publishes this member's tombstone (best effort, bounded) and joins.
   void Stop();
+  // From now on this member's record says draining (at once, not at the
+  // next heartbeat) and not ready: the others route its orgs' requests to
+  // standby copies when they have them (ingest/detail/routing.h) and place
+  // no new copies here. For a clean stop (SIGTERM, --drain-ms).
+  void Drain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
 
   // The latest view (never null after Create; empty before the first read).
   std::shared_ptr<const detail::ClusterSnapshot> Snapshot() const;
@@ -156,6 +162,7 @@ class ClusterView {
   std::atomic<int64_t> metadata_lag_{-1};
   std::atomic<int64_t> metadata_offset_{-1};
   std::atomic<int64_t> foreign_orgs_{0};
+  std::atomic<bool> draining_{false};
   std::atomic<int64_t> applied_position_{0};  // the next cluster-topic offset to apply
   std::mutex publish_mu_;                     // one PublishSmartView at a time
   mutable std::mutex mu_;  // guards snapshot_, waiting_

@@ -74,30 +74,13 @@ struct DeadLetterPublisher::Impl {
   bool Stopping() const { return stop != nullptr && stop->load(); }
 
   Status NewProducer(std::unique_ptr<RdKafka::Producer>* out) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     // Room for the largest envelope plus its headers and batch framing.
     const size_t max_bytes = std::max<size_t>(1000000, options.max_message_bytes + 65536);
-    Status s = detail::Configure(conf.get(),
-                                 {
-                                     {"bootstrap.servers", options.brokers},
-                                     {"acks", "all"},
-                                     {"enable.idempotence", "true"},
-                                     {"linger.ms", "5"},
-                                     {"client.id", "leadflow-dlq"},
-                                     {"log_level", detail::LibrdkafkaLogLevel()},
-                                     {"message.max.bytes", std::to_string(max_bytes)},
-                                     {"message.timeout.ms", std::to_string(options.message_timeout_ms)},
-                                 },
-                                 options.kafka_properties);
-    if (!s.ok()) return s;
-    std::string err;
-    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery), err) != RdKafka::Conf::CONF_OK ||
-        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&events), err) != RdKafka::Conf::CONF_OK) {
-      return Status::InvalidArgument(err);
-    }
-    out->reset(RdKafka::Producer::create(conf.get(), err));
-    if (!*out) return Status::InvalidArgument("kafka producer: " + err);
-    return Status::Ok();
+    return detail::NewOwnRecordsProducer(options.brokers,
+                                         {{"client.id", "leadflow-dlq"},
+                                          {"message.max.bytes", std::to_string(max_bytes)},
+                                          {"message.timeout.ms", std::to_string(options.message_timeout_ms)}},
+                                         options.kafka_properties, &delivery, &events, out);
   }
 
   // Produces the letters of slots[k] for k in which (each with its stage's

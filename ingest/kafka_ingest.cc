@@ -15,6 +15,7 @@
 #include "ingest/dead_letter_publisher.h"
 #include "ingest/detail/assignment.h"
 #include "ingest/detail/kafka_client.h"
+#include "ingest/reroute_publisher.h"
 #include "state/disk.h"
 #include "state/log.h"
 
@@ -28,6 +29,21 @@ int64_t MsSince(Clock::time_point t) {
 }
 
 // Why a session ended, and what to show until the next one.
+// Where a re-routed copy of group's cluster was first read (its
+// kOriginHeader); nullopt for any other message, and for a header that
+// does not parse or names another group (then it is an event like any
+// other).
+std::optional<Origin> OriginOf(RdKafka::Message& msg, std::string_view group) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, kOriginHeader, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !value) {
+    return std::nullopt;
+  }
+  return ParseOrigin(std::string_view(static_cast<const char*>(value), size), group);
+}
+
 struct SessionEnd {
   ConsumerState state = ConsumerState::kStopped;
   Status status;
@@ -41,6 +57,7 @@ const char* ConsumerStateName(ConsumerState s) {
     case ConsumerState::kRunning: return "running";
     case ConsumerState::kRestarting: return "restarting";
     case ConsumerState::kDeadLetterBlocked: return "dead_letter_blocked";
+    case ConsumerState::kRerouteBlocked: return "reroute_blocked";
     case ConsumerState::kDiskFull: return "disk_full";
     case ConsumerState::kStoreError: return "store_error";
     case ConsumerState::kStopped: return "stopped";
@@ -117,6 +134,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // again, and dropped with the consumer's session.
   std::unique_ptr<RdKafka::Message> carried;
   std::unique_ptr<DeadLetterPublisher> dead_letters;  // lives across sessions
+  std::unique_ptr<ReroutePublisher> reroutes;         // cluster mode; lives across sessions
   // A client that only asks the broker for metadata and partition ends, so
   // that the lag stays current between sessions (while ingest is blocked,
   // paused or restarting). Lives as long as the object.
@@ -531,6 +549,12 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
     NoteProgress();
     SetState(ConsumerState::kRunning, "");
+    // Not ready from now until the new partitions are servable (the next
+    // readiness check would say so up to 500 ms later: /readyz must never
+    // say ready while an owned shard is being restored).
+    if (options.cluster_mode && !partitions.empty() && owner->ready_.exchange(false)) {
+      LogInfo("not ready: partitions newly assigned to this member are being restored");
+    }
   }
 
   // Cooperative: partitions leave this member (another takes them, or the
@@ -812,11 +836,24 @@ SessionEnd KafkaIngest::Impl::RunSession() {
   assignment.Reset();
   standby.Reset();
   topic_partitions = 0;
+  if (options.home_partitioner) {
+    // Homes are computed over the topic's partitions: known before the
+    // first message is added (the cluster's config record stops an
+    // instance that counts them otherwise).
+    const int partitions = TopicPartitions();
+    if (partitions <= 0) {
+      return {ConsumerState::kRestarting,
+              Status::Unavailable("the partition count of " + options.topic + " is not known (no metadata from " +
+                                  options.brokers + ")")};
+    }
+    pipeline->RouteHome(*options.home_partitioner, partitions);
+  }
   consumer_events.Clear();
   aux_events.Clear();
   group_committed.clear();  // a new member: commit every position again
   Status s = NewConsumer(&consumer);
   if (s.ok()) s = dead_letters->Open();
+  if (s.ok() && reroutes) s = reroutes->Open();
   if (!s.ok()) {
     CloseClients();
     return {ConsumerState::kRestarting, s};
@@ -871,6 +908,7 @@ void KafkaIngest::Impl::CloseClients() {
   subscribed = false;
   assignment_received = false;
   dead_letters->Close();
+  if (reroutes) reroutes->Close();
   assignment.Reset();
 }
 
@@ -944,7 +982,8 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       std::optional<std::string_view> key;
       if (msg->key_pointer()) key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
       Status s = pipeline->Add(std::string_view(static_cast<const char*>(msg->payload()), msg->len()), key,
-                               SourcePosition{msg->topic_name(), msg->partition()}, msg->offset());
+                               SourcePosition{msg->topic_name(), msg->partition()}, msg->offset(),
+                               options.home_partitioner ? OriginOf(*msg, options.group) : std::nullopt);
       if (!s.ok()) return {FaultState(s), s};
       held.Consumed(msg->partition(), msg->offset());
       if (options.fault_consume_delay_us > 0) {
@@ -982,6 +1021,13 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       if (!s.ok()) {
         if (stop_requested.load()) break;
         return {ConsumerState::kDeadLetterBlocked, s};
+      }
+      // Every copy (standby ones too) sends its events read off their
+      // home on: the home shard applies each once (Pipeline::Add).
+      if (reroutes) s = reroutes->Publish(pipeline->reroutes());
+      if (!s.ok()) {
+        if (stop_requested.load()) break;
+        return {ConsumerState::kRerouteBlocked, s};
       }
       bm.Observe(BatchMetrics::kApply, seconds_since(apply_start));
       const auto commit_start = Clock::now();
@@ -1050,6 +1096,14 @@ Status KafkaIngest::Create(const KafkaIngestOptions& options, state::Store* stor
   dopts.message_timeout_ms = options.dlq_message_timeout_ms;
   dopts.kafka_properties = options.kafka_properties;
   s = DeadLetterPublisher::Create(dopts, &impl->stop_requested, &impl->dead_letters);
+  if (s.ok() && options.home_partitioner) {
+    ReroutePublisherOptions ropts;
+    ropts.brokers = options.brokers;
+    ropts.group = options.group;
+    ropts.message_timeout_ms = options.dlq_message_timeout_ms;
+    ropts.kafka_properties = options.kafka_properties;
+    s = ReroutePublisher::Create(ropts, &impl->stop_requested, &impl->reroutes);
+  }
   if (!s.ok()) return s;
   s = impl->NewWatcher(&impl->watcher);
   if (!s.ok()) return s;

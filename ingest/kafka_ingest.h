@@ -52,6 +52,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -138,6 +139,13 @@ struct KafkaIngestOptions {
   // partition; a revoke does not end readiness (the orgs of the partitions
   // kept are still complete). Default: false.
   bool cluster_mode = false;
+  // Cluster mode: how orgs' home partitions are computed (ingest/
+  // home_partition.h). An event read off its org's home partition is sent
+  // on to it (ingest/reroute_publisher.h) instead of applied here, and a
+  // re-routed copy is applied at home (ingest/pipeline.h RouteHome).
+  // Default: none (a single instance applies every event where it is read
+  // and skips re-routed copies).
+  std::optional<Partitioner> home_partitioner;
   // Cluster mode with `--standby-replicas`: the partitions this instance
   // should keep warm standby copies of now (a partition it owns is never
   // one). Called on the ingest thread about twice a second; null: none.
@@ -166,6 +174,7 @@ enum class ConsumerState {
   kRunning,             // assigned and consuming
   kRestarting,          // between sessions (after a fatal error or a stall)
   kDeadLetterBlocked,   // the dead-letter topic refused a letter; retrying
+  kRerouteBlocked,      // cluster mode: the events topic refused a re-routed event; retrying
   kDiskFull,            // paused: the data directory is (nearly) full
   kStoreError,          // a state write failed; waiting for the store
   kStopped,             // RequestStop() or an unrecoverable error

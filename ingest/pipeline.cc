@@ -1,6 +1,9 @@
 #include "ingest/pipeline.h"
 
+#include <charconv>
+
 #include "ingest/decode.h"
+#include "state/log.h"
 #include "views/keys.h"
 #include "views/records.h"
 
@@ -19,6 +22,29 @@ std::string EncodeI64(int64_t v) {
 }
 
 }  // namespace
+
+std::string OriginHeader(std::string_view group, const Origin& origin) {
+  return std::string(group) + "|" + std::to_string(origin.partition) + ":" + std::to_string(origin.offset);
+}
+
+std::optional<Origin> ParseOrigin(std::string_view header, std::string_view group) {
+  if (header.size() <= group.size() || header.substr(0, group.size()) != group || header[group.size()] != '|') {
+    return std::nullopt;
+  }
+  header.remove_prefix(group.size() + 1);
+  const size_t colon = header.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  Origin o;
+  const char* end = header.data() + header.size();
+  auto p = std::from_chars(header.data(), header.data() + colon, o.partition);
+  auto q = std::from_chars(header.data() + colon + 1, end, o.offset);
+  if (p.ec != std::errc() || p.ptr != header.data() + colon || q.ec != std::errc() || q.ptr != end) return std::nullopt;
+  if (o.partition < 0 || ShardOfPartition(o.partition) > views::kMaxShard || o.offset < 0 ||
+      static_cast<uint64_t>(o.offset) > views::kMaxArrivalOffset) {
+    return std::nullopt;
+  }
+  return o;
+}
 
 Pipeline::Pipeline(state::Store* store, Stats* stats, size_t apply_workers, size_t lead_cache_bytes)
     : store_(store), stats_(stats), applier_(store, lead_cache_bytes, apply_workers) {
@@ -40,6 +66,7 @@ void Pipeline::Block::Decode(size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     decoded[i] = DecodeEvent(value(added[i]), key(added[i]), &events[i]);
     events[i].arrival = added[i].arrival;
+    events[i].shard = views::Event::kShardOfArrival;  // slots are reused
   }
 }
 
@@ -56,6 +83,7 @@ Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipel
     p->totals_[shard] = info.totals;
     p->orgs_[shard].insert(info.orgs.begin(), info.orgs.end());
     if (shard == kLocalShard && info.next_offset) p->local_next_ = *info.next_offset;
+    if (!info.reroute_marks.empty()) p->marks_[shard] = info.reroute_marks;
   }
   p->topic_ = meta.topic;
   stats->events_applied = sum.applied;
@@ -66,8 +94,10 @@ Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipel
   return Status::Ok();
 }
 
+void Pipeline::RouteHome(Partitioner partitioner, int32_t partitions) { home_.emplace(partitioner, partitions); }
+
 Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
-                     int64_t offset) {
+                     int64_t offset, std::optional<Origin> origin) {
   uint64_t arrival = 0;
   if (source.local()) {
     const int64_t next = local_next_ + local_pending_;
@@ -100,7 +130,7 @@ Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key
   }
   if (src == sources_.size()) sources_.push_back(source);
   std::string& arena = adding_.arena;
-  Added a{arena.size(), value.size(), 0, 0, key.has_value(), src, offset, arrival};
+  Added a{arena.size(), value.size(), 0, 0, key.has_value(), src, offset, arrival, origin};
   arena.append(value);
   if (key) {
     a.key_begin = arena.size();
@@ -176,17 +206,19 @@ Status Pipeline::ApplyDecoded(Block* b) {
   std::vector<views::Event>& events = b->events;
   size_t valid = 0;
   for (size_t i = 0; i < n; ++i) {
+    const Added& a = b->added[i];
+    const SourcePosition& source = sources_[a.source];
     if (b->decoded[i].ok()) {
+      if (!RouteEvent(*b, a, source, &events[i])) continue;
       if (valid != i) events[valid] = std::move(events[i]);
       ++valid;
       continue;
     }
-    const Added& a = b->added[i];
-    ++pending_totals_[ShardOf(sources_[a.source])].dead_lettered;
+    ++pending_totals_[ShardOf(source)].dead_lettered;
     std::optional<std::string_view> key = b->key(a);
     dead_letters_.push_back(DeadLetter{b->decoded[i].message(), std::string(b->value(a)),
                                        key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
-                                       sources_[a.source], a.offset});
+                                       source, a.offset});
   }
   b->Clear();
   std::vector<views::ApplyOutcome> outcomes;
@@ -196,7 +228,7 @@ Status Pipeline::ApplyDecoded(Block* b) {
     return s;
   }
   for (size_t i = 0; i < valid; ++i) {
-    const uint32_t shard = views::ShardOfArrival(events[i].arrival);
+    const uint32_t shard = views::OwningShard(events[i].arrival, events[i].shard);
     if (outcomes[i] == views::ApplyOutcome::kApplied) {
       ++pending_totals_[shard].applied;
       NoteShardOrg(shard, events[i].org_id);
@@ -205,6 +237,51 @@ Status Pipeline::ApplyDecoded(Block* b) {
     }
   }
   return Status::Ok();
+}
+
+bool Pipeline::RouteEvent(const Block& b, const Added& a, const SourcePosition& source, views::Event* e) {
+  if (source.local()) return true;
+  if (!a.origin) {
+    if (!home_) return true;
+    const int32_t home = HomePartition(home_->first, e->org_id, home_->second);
+    if (home == source.partition) return true;
+    std::optional<std::string_view> key = b.key(a);
+    reroutes_.push_back(Reroute{std::string(b.value(a)),
+                                key ? std::optional<std::string>(std::string(*key)) : std::nullopt, home, source,
+                                a.offset});
+    if (rerouted_orgs_.insert(e->org_id).second) {
+      if (rerouted_orgs_.size() > stats_->rerouted_orgs.load()) stats_->rerouted_orgs = rerouted_orgs_.size();
+      LogWarn("org " + e->org_id + " has events on partition " + std::to_string(source.partition) +
+              ", not its home partition " + std::to_string(home) +
+              ": they are re-routed there (its producers do not all key it by org_id with the cluster's "
+              "partitioner; docs/operations.md, \"Running a cluster\")");
+    }
+    return false;
+  }
+  // A re-routed copy: applied once, at home, as if read where it was first.
+  if (!home_) return true;  // not a cluster: an event like any other
+  if (HomePartition(home_->first, e->org_id, home_->second) != source.partition) {
+    // Sent by an instance that disagrees on homes: the cluster's config
+    // record (ingest/cluster_view.h) makes that a stop, so only a stray copy
+    // gets here; its original is applied at its home by the instance that
+    // reads it there.
+    ++pending_skipped_;
+    return false;
+  }
+  const uint32_t home_shard = ShardOfPartition(source.partition);
+  int64_t mark = -1;
+  if (auto it = marks_.find(home_shard); it != marks_.end()) {
+    if (auto m = it->second.find(a.origin->partition); m != it->second.end()) mark = m->second;
+  }
+  int64_t& pending = pending_marks_[home_shard].try_emplace(a.origin->partition, mark).first->second;
+  if (a.origin->offset <= pending) {
+    ++pending_skipped_;
+    return false;
+  }
+  pending = a.origin->offset;
+  e->arrival = views::ArrivalSeq(ShardOfPartition(a.origin->partition), static_cast<uint64_t>(a.origin->offset));
+  e->shard = home_shard;
+  return true;
 }
 
 Status Pipeline::Commit() {
@@ -227,6 +304,11 @@ Status Pipeline::Commit() {
     AppendShardTotals(shard, after, &meta);
   }
   for (const auto& [shard, org] : pending_orgs_) meta.emplace_back(keys::ShardOrg(shard, org), "");
+  for (const auto& [shard, marks] : pending_marks_) {
+    for (const auto& [origin, mark] : marks) {
+      if (mark >= 0) meta.emplace_back(keys::ShardRerouteMark(shard, origin), EncodeI64(mark));
+    }
+  }
   const size_t hand_off_from = store_->stages() ? kMinStagedHandOff : views::Applier::kMinParallelEvents;
   const auto mode = pending_ >= hand_off_from ? views::Applier::CommitMode::kHandOff
                                               : views::Applier::CommitMode::kWait;
@@ -237,6 +319,13 @@ Status Pipeline::Commit() {
     stats_->events_dead_lettered += sum.dead_lettered;
     stats_->anomalies += sum.anomalies;
     ++stats_->batches;
+    stats_->events_rerouted += reroutes_.size();
+    stats_->reroute_copies_skipped += pending_skipped_;
+    for (const auto& [shard, marks] : pending_marks_) {
+      for (const auto& [origin, mark] : marks) {
+        if (mark >= 0) marks_[shard][origin] = mark;
+      }
+    }
     stats_->dedup_set_keys = applier_.dedup().size();
     stats_->dedup_set_bytes = applier_.dedup().bytes();
     for (const auto& [shard, pending] : pending_totals_) totals_[shard] += pending;
@@ -255,6 +344,9 @@ void Pipeline::Reset() {
 
 void Pipeline::ClearPending() {
   dead_letters_.clear();
+  reroutes_.clear();
+  pending_marks_.clear();
+  pending_skipped_ = 0;
   DropDecoding();
   next_offsets_.clear();
   pending_ = 0;

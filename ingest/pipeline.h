@@ -20,8 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "ingest/shard.h"
 #include "ingest/batch_metrics.h"
+#include "ingest/home_partition.h"
+#include "ingest/shard.h"
 #include "state/status.h"
 #include "state/store.h"
 #include "views/write/applier.h"
@@ -38,6 +39,14 @@ struct Stats {
   std::atomic<uint64_t> events_dead_lettered{0};
   std::atomic<uint64_t> anomalies{0};
   std::atomic<uint64_t> batches{0};
+  // Cluster mode (Pipeline::RouteHome): events read off their org's home
+  // partition and re-routed to it, counted when their batch commits; the
+  // re-routed copies a home shard skipped as already applied (each copy
+  // of a shard's standby and of a replay is sent again); the distinct
+  // orgs this process re-routed events of.
+  std::atomic<uint64_t> events_rerouted{0};
+  std::atomic<uint64_t> reroute_copies_skipped{0};
+  std::atomic<uint64_t> rerouted_orgs{0};
   // The duplicate set (views/write/dedup_set.h) as of the last landed batch:
   // its keys and estimated bytes of memory.
   std::atomic<uint64_t> dedup_set_keys{0};
@@ -59,6 +68,34 @@ struct SourcePosition {
     return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
   }
 };
+
+// Cluster mode: an event read on a partition that is not its org's home,
+// to be sent on to the home partition before its batch commits (ingest/
+// reroute_publisher.h), as a copy carrying where it was read (the header
+// kOriginHeader, "<consumer group>|<partition>:<offset>": only the
+// cluster of that group reads it; to anyone else, a single instance
+// included, the copy is an event like any other, a duplicate delivery of
+// the original, as the contract's "headers are ignored on input" wants).
+struct Reroute {
+  std::string value;               // the original bytes
+  std::optional<std::string> key;  // the original key
+  int32_t home = 0;                // the partition it is sent to
+  SourcePosition source;           // where it was read
+  int64_t offset = -1;
+};
+inline constexpr const char* kOriginHeader = "leadflow-origin";
+
+// Where a re-routed copy was first read (Reroute): parsed from its
+// kOriginHeader by the consumer.
+struct Origin {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+// The header's value for a copy of group's cluster; and its inverse, which
+// is nullopt unless the value is "<group>|<partition>:<offset>" with this
+// group and both numbers in range.
+std::string OriginHeader(std::string_view group, const Origin& origin);
+std::optional<Origin> ParseOrigin(std::string_view header, std::string_view group);
 
 struct DeadLetter {
   std::string reason;
@@ -95,8 +132,30 @@ class Pipeline {
   // the one the state is bound to (ingest/shard.h CheckShardTopic), a
   // partition or offset beyond what arrival numbers hold; otherwise non-OK
   // only when the store fails, and the batch is then discarded.
+  //
+  // origin: the message is a re-routed copy (Reroute) of the message read
+  // at origin. With RouteHome, a copy at its org's home partition is
+  // applied with the arrival number of where it was first read
+  // (ArrivalSeq(ShardOfPartition(origin.partition), origin.offset)), so
+  // ties order as in a single instance, and counted in the home shard; a
+  // copy of an origin offset at or below the home shard's mark for that
+  // partition (keys::ShardRerouteMark: the highest one applied) is skipped
+  // uncounted. Every sender sends its copies in offset order and has them
+  // acknowledged before it commits the position past them, so the copies
+  // a home shard has applied from a partition are always all of them up to
+  // its mark (docs/design.md, "Issue 13": re-routing). Without RouteHome
+  // origin is ignored: the copy is an event like any other.
   Status Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
-             int64_t offset);
+             int64_t offset, std::optional<Origin> origin = std::nullopt);
+
+  // Cluster mode: every org has a home partition (ingest/home_partition.h)
+  // of the topic's partitions. An event read on another partition is not
+  // applied: it goes to reroutes() (and is applied by its home shard, from
+  // the copy). Call before the first Add.
+  void RouteHome(Partitioner partitioner, int32_t partitions);
+  // The pending batch's events to re-route, in the order read, as of the
+  // last ApplyAdded (as dead_letters()).
+  const std::vector<Reroute>& reroutes() const { return reroutes_; }
   // A block's steps (views::Applier::ApplyBlock) end in a wait for every
   // worker: 4,096 messages a block left the second worker idle ~3% more of
   // a two-worker `ingest --file` than 16,384 (session 26: 1.60x against
@@ -165,6 +224,7 @@ class Pipeline {
     size_t source;  // index in sources_
     int64_t offset;
     uint64_t arrival;  // views::ArrivalSeq
+    std::optional<Origin> origin;  // a re-routed copy's
   };
   struct Block {
     std::string arena;
@@ -199,6 +259,10 @@ class Pipeline {
   Status TakeFullBlock();
   // Applies block b, decoded: dead letters, then views::Applier::ApplyBlock.
   Status ApplyDecoded(Block* b);
+  // With RouteHome: whether the valid event e read as a (at source) is
+  // applied, after it was readied for it (a copy's arrival and shard), or
+  // else re-routed or skipped.
+  bool RouteEvent(const Block& b, const Added& a, const SourcePosition& source, views::Event* e);
   // Waits for the background decode, if one runs, and moves its block to
   // ready_.
   void FinishDecoding();
@@ -208,6 +272,13 @@ class Pipeline {
   void DropDecoding();
   std::vector<SourcePosition> sources_;
   std::vector<DeadLetter> dead_letters_;
+  std::vector<Reroute> reroutes_;
+  std::optional<std::pair<Partitioner, int32_t>> home_;  // RouteHome's
+  std::set<std::string, std::less<>> rerouted_orgs_;     // warned of once
+  // Home shard -> origin partition -> mark (keys::ShardRerouteMark): as
+  // landed, and the pending batch's.
+  std::map<uint32_t, std::map<int32_t, int64_t>> marks_, pending_marks_;
+  uint64_t pending_skipped_ = 0;
   std::map<SourcePosition, int64_t> next_offsets_;
   size_t pending_ = 0;
 

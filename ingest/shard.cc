@@ -80,6 +80,10 @@ Status LoadShards(const state::Reader& store, ShardsMeta* out) {
         bad = ReadI64Value(v, "the next offset of " + where, &n);
         info.next_offset = n;
         return bad.ok();
+      case keys::ShardKeyTag::kRerouteMark:
+        bad = ReadI64Value(v, "the re-route mark of " + where, &n);
+        info.reroute_marks[static_cast<int32_t>(keys::ReadU32(parts->rest, 0))] = n;
+        return bad.ok();
       case keys::ShardKeyTag::kTotal: {
         uint64_t* field = TotalField(&info.totals, parts->rest);
         if (!field) return true;  // a total this version does not know: kept, not read

@@ -56,6 +56,9 @@ struct ShardInfo {
   std::vector<std::string> orgs;      // sorted
   std::optional<int64_t> next_offset;  // the local shard's next offset to number
   std::optional<int64_t> position;     // a partition's stored next offset (ConsumerOffset)
+  // Cluster mode: origin partition -> the highest offset of it whose
+  // re-routed event this shard applied (keys::ShardRerouteMark).
+  std::map<int32_t, int64_t> reroute_marks;
 };
 
 struct ShardsMeta {

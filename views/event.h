@@ -54,6 +54,15 @@ struct Event {
   // ingest pipeline, not by the decoder. Orders events of equal
   // occurred_at; unique among the events a batch applies.
   uint64_t arrival = 0;
+  // The shard whose state the event belongs to (its totals, duplicate
+  // markers and anomalies): kShardOfArrival for the shard its arrival
+  // number names (views/records.h ShardOfArrival), which is every event
+  // but one re-routed to its org's home partition in a cluster
+  // (ingest/pipeline.h): that one keeps the arrival number of where it was
+  // first read, so ties order as in a single instance, and belongs to the
+  // home shard.
+  static constexpr uint32_t kShardOfArrival = UINT32_MAX;
+  uint32_t shard = kShardOfArrival;
 };
 
 }  // namespace leadflow::views

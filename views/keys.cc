@@ -441,12 +441,18 @@ std::string ShardKey(uint32_t shard, ShardKeyTag tag, std::string_view rest) {
 std::string ShardTotal(uint32_t shard, std::string_view name) { return ShardKey(shard, ShardKeyTag::kTotal, name); }
 std::string ShardOrg(uint32_t shard, std::string_view org) { return ShardKey(shard, ShardKeyTag::kOrg, org); }
 std::string ShardNextOffset(uint32_t shard) { return ShardKey(shard, ShardKeyTag::kNextOffset, ""); }
+std::string ShardRerouteMark(uint32_t shard, int32_t origin) {
+  std::string rest;
+  AppendU32(&rest, static_cast<uint32_t>(origin));
+  return ShardKey(shard, ShardKeyTag::kRerouteMark, rest);
+}
 
 std::optional<ShardKeyParts> ParseShardKey(std::string_view key) {
   const size_t base = ShardsPrefix().size();
   if (key.size() < base + 5 || key.substr(0, base) != ShardsPrefix()) return std::nullopt;
   const char tag = key[base + 4];
-  if (tag != 't' && tag != 'o' && tag != 'n') return std::nullopt;
+  if (tag != 't' && tag != 'o' && tag != 'n' && tag != 'r') return std::nullopt;
+  if (tag == 'r' && key.size() != base + 9) return std::nullopt;
   return ShardKeyParts{ReadU32(key, base), static_cast<ShardKeyTag>(tag), key.substr(base + 5)};
 }
 

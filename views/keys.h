@@ -197,11 +197,15 @@ std::string ShardTotal(uint32_t shard, std::string_view name);
 std::string ShardOrg(uint32_t shard, std::string_view org);
 // The local shard's next offset (views/records.h ArrivalSeq), 8 bytes.
 std::string ShardNextOffset(uint32_t shard);
-enum class ShardKeyTag : char { kTotal = 't', kOrg = 'o', kNextOffset = 'n' };
+// Cluster mode: the highest offset of partition origin whose event, read
+// there off its org's home partition and re-routed to it, the shard
+// applied (ingest/pipeline.h), 8 bytes.
+std::string ShardRerouteMark(uint32_t shard, int32_t origin);
+enum class ShardKeyTag : char { kTotal = 't', kOrg = 'o', kNextOffset = 'n', kRerouteMark = 'r' };
 struct ShardKeyParts {
   uint32_t shard;
   ShardKeyTag tag;
-  std::string_view rest;  // the total's name, the org, or empty
+  std::string_view rest;  // the total's name, the org, the origin partition (4 bytes), or empty
 };
 // Parses a key under ShardsPrefix(); nullopt when malformed.
 std::optional<ShardKeyParts> ParseShardKey(std::string_view key);

@@ -35,6 +35,10 @@ constexpr uint64_t ArrivalSeq(uint32_t shard, uint64_t offset) {
   return (uint64_t{shard} << kArrivalOffsetBits) | offset;
 }
 constexpr uint32_t ShardOfArrival(uint64_t seq) { return static_cast<uint32_t>(seq >> kArrivalOffsetBits); }
+// The shard an event's state belongs to (views/event.h Event::shard).
+constexpr uint32_t OwningShard(uint64_t arrival, uint32_t shard) {
+  return shard != UINT32_MAX ? shard : ShardOfArrival(arrival);
+}
 
 // Event order: occurred_at, then arrival sequence.
 struct EventTime {

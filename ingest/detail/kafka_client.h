@@ -12,6 +12,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,6 +92,32 @@ class ClientEvents : public RdKafka::EventCb {
   std::string name_;
   KafkaStats* stats_;
 };
+
+// A producer of leadflow's own records (dead letters, re-routed copies):
+// acks=all, idempotent, linger 5 ms, leadflow's log level, then settings
+// (client.id, timeouts, ...), then the user's extra properties; its
+// delivery reports go to dr and its events to events (both must outlive
+// it).
+inline Status NewOwnRecordsProducer(const std::string& brokers, const Properties& settings, const Properties& extra,
+                                    RdKafka::DeliveryReportCb* dr, RdKafka::EventCb* events,
+                                    std::unique_ptr<RdKafka::Producer>* out) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  Properties all = {{"bootstrap.servers", brokers},
+                    {"acks", "all"},
+                    {"enable.idempotence", "true"},
+                    {"linger.ms", "5"},
+                    {"log_level", LibrdkafkaLogLevel()}};
+  all.insert(all.end(), settings.begin(), settings.end());
+  Status s = Configure(conf.get(), all, extra);
+  if (!s.ok()) return s;
+  std::string err;
+  if (conf->set("dr_cb", dr, err) != RdKafka::Conf::CONF_OK || conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) {
+    return Status::InvalidArgument(err);
+  }
+  out->reset(RdKafka::Producer::create(conf.get(), err));
+  if (!*out) return Status::InvalidArgument("kafka producer: " + err);
+  return Status::Ok();
+}
 
 }  // namespace leadflow::ingest::detail
 

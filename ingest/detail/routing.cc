@@ -42,14 +42,18 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
   const ClusterSnapshot::Member* owner = owner_elsewhere ? snap.FindMember(*part->owner) : nullptr;
   const std::string owner_at =
       owner_elsewhere ? *part->owner + " at " + (owner ? owner->record.advertise : std::string("?")) : std::string();
-  if (owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner, o.https_peers)) {
-    Route r;
-    r.kind = Route::Kind::kForward;
-    r.instance = *part->owner;
-    r.advertise = owner->record.advertise;
-    r.https = owner->record.scheme == "https";
-    return r;
+  const bool to_owner = owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner, o.https_peers);
+  Route forward_owner;
+  if (to_owner) {
+    forward_owner.kind = Route::Kind::kForward;
+    forward_owner.instance = *part->owner;
+    forward_owner.advertise = owner->record.advertise;
+    forward_owner.https = owner->record.scheme == "https";
   }
+  // A draining owner (stopping: --drain-ms) still answers, but a standby
+  // copy is asked first, so that its orgs have moved on when it stops.
+  const bool owner_draining = to_owner && owner->record.draining;
+  if (to_owner && !owner_draining) return forward_owner;
   // 3. a standby copy here.
   if (!local.owned && local.standby && local.servable && local.lag <= o.max_stale_messages) {
     return Here("standby", local.lag);
@@ -74,6 +78,7 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
       return r;
     }
   }
+  if (owner_draining) return forward_owner;
   // 5. why not.
   std::string why;
   if (local.owned) {

@@ -11,6 +11,9 @@
 //      most max_stale_messages behind: here, as a standby (the answer says
 //      how stale it may be: Leadflow-Replica, Leadflow-Lag-Messages);
 //   4. another live instance keeps such a copy: forwarded there;
+//      (an owner that is draining, stopping with --drain-ms, comes after
+//      steps 3 and 4 instead of at 2: it still answers, exactly, but its
+//      orgs move to their copies before it stops);
 //   5. else 503 with why (a shard being restored, no live owner, ...).
 // A request that was forwarded once is never forwarded again (steps 2 and 4
 // are skipped): it is answered here or 503, so a disagreement between two

@@ -148,4 +148,33 @@ TEST_CASE("a new owner restoring its shard: its standby or another copy answers 
   CHECK(r.reason == "partition 0 is being restored by its owner b at 127.0.0.1:8002");
 }
 
+TEST_CASE("a draining owner (stopping) still answers, but its orgs go to a standby copy first") {
+  Fixture f;
+  f.member("a").record.draining = true;
+  // No copy anywhere: the draining owner, exactly.
+  Route r = RouteOrg(f.snap, 0, LocalCopy{}, As("b"));
+  CHECK(r.kind == Route::Kind::kForward);
+  CHECK(r.instance == "a");
+  // A copy here: answered here.
+  r = RouteOrg(f.snap, 0, Standby(true, 2), As("b"));
+  CHECK(r.kind == Route::Kind::kHere);
+  CHECK(r.replica == "standby");
+  // A copy elsewhere: forwarded there.
+  f.snap.partitions[0].standbys = {{"c", true, 0}};
+  r = RouteOrg(f.snap, 0, LocalCopy{}, As("b"));
+  CHECK(r.kind == Route::Kind::kForward);
+  CHECK(r.instance == "c");
+  // A copy too stale: the owner after all.
+  f.snap.partitions[0].standbys = {{"c", true, 1000}};
+  r = RouteOrg(f.snap, 0, LocalCopy{}, As("b"));
+  CHECK(r.kind == Route::Kind::kForward);
+  CHECK(r.instance == "a");
+  // The draining owner itself answers what reaches it.
+  r = RouteOrg(f.snap, 0, Owned(true), As("a"));
+  CHECK(r.kind == Route::Kind::kHere);
+  CHECK(r.replica == "owner");
+  // A forwarded request is not sent on to it either.
+  CHECK(RouteOrg(f.snap, 0, LocalCopy{}, As("b", true)).kind == Route::Kind::kUnavailable);
+}
+
 }  // namespace leadflow::ingest::detail

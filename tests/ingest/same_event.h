@@ -29,6 +29,7 @@ inline void CheckSameEvent(const views::Event& a, const views::Event& b) {
   CHECK(a.activity_event == b.activity_event);
   CHECK(a.activity_name == b.activity_name);
   CHECK(a.arrival == b.arrival);
+  CHECK(a.shard == b.shard);
 }
 
 }  // namespace leadflow::ingest

@@ -63,6 +63,10 @@ int Service::WaitExit() {
   return status;
 }
 
+void Service::Signal(int sig) {
+  if (proc_) proc_->Kill(sig);
+}
+
 int Service::Stop() {
   if (!proc_) return -1;
   proc_->Kill(SIGTERM);
@@ -131,7 +135,7 @@ void CheckSameAsReference(int port, const ReferenceRun& ref, const std::vector<s
     for (const auto& [params, period] : queries) {
       auto res = HttpGet(port, "/api/v1/report/statuses/lead/" + org + "/" + params,
                          {{"Authorization", BasicAuth(Service::KeyOf(org))}});
-      REQUIRE(res.status == 200);
+      REQUIRE_MESSAGE(res.status == 200, res.body);
       INFO(org, params);
       auto snap = ref.store->NewSnapshot();
       views::StatusReport report;

@@ -35,6 +35,7 @@ class Service {
   void Start();
   void Kill9();
   int Stop();  // SIGTERM and wait; the exit status as from waitpid (-1: not running)
+  void Signal(int sig);  // sends sig, does not wait
   // Whether the process runs; WaitExit waits for it to end by itself and
   // returns its status as from waitpid.
   bool Running() { return proc_ && proc_->Running(); }

@@ -280,7 +280,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     DedupKeys& keys = parts_[p]->event_keys;
     for (size_t i = 0; i < n; ++i) {
       if (event_part[i] != p || dup[i]) continue;
-      if (!keys.TryEmplace(event_hashes[i], std::move(event_keys[i]), ShardOfArrival(events[i].arrival))) {
+      if (!keys.TryEmplace(event_hashes[i], std::move(event_keys[i]), OwningShard(events[i].arrival, events[i].shard))) {
         dup[i] = 1;
       }
     }
@@ -391,24 +391,24 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
       LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
       if (!lead.created) {
         for (const StatusChange& ch : lead.changes) {
-          if (ch.time.at_ms < time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
+          if (ch.time.at_ms < time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
         }
       } else {
-        ++part->anomalies[ShardOfArrival(e.arrival)];
+        ++part->anomalies[OwningShard(e.arrival, e.shard)];
       }
       lead_journal::AppendCreation(&slot->journal, c);
       lead.ApplyCreation(std::move(c));
       break;
     }
     case EventType::kLeadStatusChanged: {
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
       StatusChange c{time, e.status_id};
       lead_journal::AppendChange(&slot->journal, c);
       lead.ApplyChange(std::move(c));
       break;
     }
     case EventType::kLeadUpdated: {
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[ShardOfArrival(e.arrival)];
+      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
       LeadUpdate u{time, e.fields, OwnerOf(e)};
       lead_journal::AppendUpdate(&slot->journal, u);
       lead.ApplyUpdate(std::move(u));
