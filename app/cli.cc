@@ -178,6 +178,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
          "Cluster mode: on SIGTERM, how long the instance goes on answering while it tells the others it is "
          "leaving (its member record says draining, so they send its orgs' requests to standby copies; /readyz "
          "answers 503) before it stops; a second signal stops it at once");
+  AddInt(app, "dormant-shard-ttl-ms", o->dormant_shard_ttl_ms, 0, int64_t{1} << 40,
+         "Cluster mode: how long a partition's state kept here while neither owned nor copied (dormant) waits to "
+         "be taken up again (then it resumes from its position) before it is dropped (then it is replayed); 0: "
+         "never dropped");
 }
 
 void AddIngest(CLI::App* app, IngestOptions* o) {

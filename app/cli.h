@@ -76,6 +76,7 @@ struct ServeOptions {
   std::string peer_ca;  // PEM CAs that verify HTTPS peers; empty: the system's
   int64_t max_stale_messages = 10000;
   int drain_ms = 3000;
+  int64_t dormant_shard_ttl_ms = 600000;
 };
 
 struct IngestOptions {

@@ -401,6 +401,7 @@ int Serve(const app::ServeOptions& o) {
   }
   kopts.cluster_mode = !o.advertise.empty();
   if (kopts.cluster_mode) kopts.home_partitioner = ingest::ParsePartitioner(o.partitioner);  // app/cli.cc checked
+  kopts.dormant_shard_ttl_ms = o.dormant_shard_ttl_ms;
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };

@@ -719,6 +719,8 @@ void ClusterView::AppendMetrics(std::string* out) const {
     for (const auto& pl : options_.local().partitions) standby += pl.standby ? 1 : 0;
   }
   *out += "leadflow_partitions{role=\"standby\"} " + std::to_string(standby) + "\n";
+  *out += "leadflow_partitions{role=\"dormant\"} " +
+          std::to_string(options_.local ? options_.local().dormant_shards : 0) + "\n";
   *out += "# HELP leadflow_cluster_partitions_without_owner Partitions of the events topic no live member owns.\n"
           "# TYPE leadflow_cluster_partitions_without_owner gauge\n";
   *out += "leadflow_cluster_partitions_without_owner " + std::to_string(snap->partitions.size() - owners_known) + "\n";

@@ -112,6 +112,14 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   bool prefer_aux = false;  // which consumer TakeMessage asks first (they alternate)
   bool carried_from_aux = false;  // `carried` came from aux
   Clock::time_point last_reconcile{};
+  // Cluster mode: since when each dormant shard has been dormant in this
+  // process (DropExpiredDormant), those DropShard refused (warned once),
+  // and how many were dropped.
+  std::map<uint32_t, Clock::time_point> dormant_since;
+  std::set<uint32_t> undroppable;
+  Clock::time_point last_dormant_check{};
+  std::atomic<size_t> dormant_count{0};
+  std::atomic<uint64_t> dormant_dropped{0};
   // Owned partitions not servable yet since assigned: when and how their
   // restore began (for the hand-off metrics), and how each owned one was
   // restored (for its claim).
@@ -306,6 +314,71 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       }
       LogInfo("rewound " + name + " to offset " + std::to_string(from) + " (its part of the dropped batch is read again)");
     }
+  }
+
+  // A new pipeline for the session (or after shards were dropped: its
+  // caches hold their orgs), routing events home in cluster mode.
+  Status NewPipeline() {
+    Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers, options.lead_cache_bytes);
+    if (!created.ok()) return created;
+    if (options.home_partitioner) pipeline->RouteHome(*options.home_partitioner, topic_partitions);
+    return Status::Ok();
+  }
+
+  // Cluster mode, between batches (nothing pending): drops the shards that
+  // have been dormant (neither owned nor copied here) for
+  // options.dormant_shard_ttl_ms, then starts a new pipeline. A shard
+  // DropShard refuses (an org also under another shard) is kept, with a
+  // WARN once. Non-OK (a store error) ends the session.
+  Status DropExpiredDormant() {
+    // Only once the group has assigned this session's partitions: before,
+    // every shard would look dormant (a broker outage must not drop them).
+    if (!options.cluster_mode || !assignment.assigned_once() || MsSince(last_dormant_check) < 1000) {
+      return Status::Ok();
+    }
+    last_dormant_check = Clock::now();
+    ShardsMeta meta;
+    Status s = LoadShards(*store, &meta);
+    if (!s.ok()) return s;
+    std::set<uint32_t> dormant;
+    for (const auto& [shard, info] : meta.shards) {
+      const std::optional<int32_t> p = PartitionOfShard(shard);
+      if (p && !assignment.next(*p) && !standby.next(*p)) dormant.insert(shard);
+    }
+    std::erase_if(dormant_since, [&](const auto& e) { return !dormant.count(e.first); });
+    std::vector<uint32_t> expired;
+    for (uint32_t shard : dormant) {
+      const auto since = dormant_since.try_emplace(shard, Clock::now()).first->second;
+      if (options.dormant_shard_ttl_ms > 0 && MsSince(since) >= options.dormant_shard_ttl_ms &&
+          !undroppable.count(shard)) {
+        expired.push_back(shard);
+      }
+    }
+    dormant_count.store(dormant.size());
+    if (expired.empty()) return Status::Ok();
+    s = pipeline->Sync();
+    if (!s.ok()) return s;
+    size_t dropped_now = 0;
+    for (uint32_t shard : expired) {
+      const std::string name = options.topic + "[" + std::to_string(*PartitionOfShard(shard)) + "]";
+      ShardInfo dropped;
+      s = DropShard(store, shard, &dropped);
+      if (s.code() == Status::Code::kInvalidArgument) {
+        undroppable.insert(shard);
+        LogWarn("the dormant shard of " + name + " is kept: " + s.message());
+        continue;
+      }
+      if (!s.ok()) return s;
+      ++dropped_now;
+      dormant_since.erase(shard);
+      dormant_dropped.fetch_add(1);
+      LogInfo("dropped the dormant shard of " + name + " (" + std::to_string(dropped.orgs.size()) + " orgs, " +
+              std::to_string(dropped.totals.applied) + " events applied): neither owned nor copied here for " +
+              std::to_string(options.dormant_shard_ttl_ms) + " ms; taken up again, it is replayed");
+    }
+    if (dropped_now == 0) return Status::Ok();
+    dormant_count.store(dormant.size() - dropped_now);
+    return NewPipeline();
   }
 
   // Makes the standby copies consumed follow options.standby_partitions:
@@ -829,25 +902,21 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
 SessionEnd KafkaIngest::Impl::RunSession() {
   ++sessions;
   session_fault.reset();
-  // A fresh pipeline: nothing of a failed batch survives in its caches.
-  Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers, options.lead_cache_bytes);
-  if (!created.ok()) return {FaultState(created), created};
-  applied_at_session_start = stats->events_applied.load();
   assignment.Reset();
   standby.Reset();
   topic_partitions = 0;
-  if (options.home_partitioner) {
+  if (options.home_partitioner && TopicPartitions() <= 0) {
     // Homes are computed over the topic's partitions: known before the
     // first message is added (the cluster's config record stops an
     // instance that counts them otherwise).
-    const int partitions = TopicPartitions();
-    if (partitions <= 0) {
-      return {ConsumerState::kRestarting,
-              Status::Unavailable("the partition count of " + options.topic + " is not known (no metadata from " +
-                                  options.brokers + ")")};
-    }
-    pipeline->RouteHome(*options.home_partitioner, partitions);
+    return {ConsumerState::kRestarting,
+            Status::Unavailable("the partition count of " + options.topic + " is not known (no metadata from " +
+                                options.brokers + ")")};
   }
+  // A fresh pipeline: nothing of a failed batch survives in its caches.
+  Status created = NewPipeline();
+  if (!created.ok()) return {FaultState(created), created};
+  applied_at_session_start = stats->events_applied.load();
   consumer_events.Clear();
   aux_events.Clear();
   group_committed.clear();  // a new member: commit every position again
@@ -1062,6 +1131,10 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       Status r = ReconcileStandbys();
       if (!r.ok()) return {FaultState(r), r};
     }
+    if (pipeline->pending() == 0 && !carried) {
+      Status d = DropExpiredDormant();
+      if (!d.ok()) return {FaultState(d), d};
+    }
     if (owner->lag_.load() > 0 && MsSince(last_progress) > options.stall_timeout_ms) {
       return {ConsumerState::kRestarting,
               Status::Unavailable("stalled: " + std::to_string(owner->lag_.load()) + " messages waiting and none consumed for " +
@@ -1124,6 +1197,9 @@ void KafkaIngest::AppendHandoffMetrics(std::string* out) const {
             std::to_string(m.handoffs_in[k].load()) + "\n";
   }
   *out += "leadflow_handoffs_total{direction=\"out\",restore=\"\"} " + std::to_string(m.handoffs_out.load()) + "\n";
+  *out += "# HELP leadflow_dormant_shards_dropped_total Shards dropped here after --dormant-shard-ttl-ms neither owned "
+          "nor copied.\n# TYPE leadflow_dormant_shards_dropped_total counter\n";
+  *out += "leadflow_dormant_shards_dropped_total " + std::to_string(m.dormant_dropped.load()) + "\n";
   *out += "# HELP leadflow_handoff_duration_seconds From a partition's assignment here to its shard being servable.\n"
           "# TYPE leadflow_handoff_duration_seconds summary\n";
   for (int k = 0; k < 3; ++k) {
@@ -1149,6 +1225,7 @@ IngestHealth KafkaIngest::Health() const {
   h.newest_applied_ms = newest_applied_ms_.load();
   h.restarts = impl_->restarts.load();
   h.dead_letter_failures = impl_->dead_letters->failures();
+  h.dormant_shards = impl_->dormant_count.load();
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
   h.seconds_since_progress = static_cast<double>(now_ms - impl_->progress_ms.load()) / 1000.0;

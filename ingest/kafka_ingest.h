@@ -158,6 +158,14 @@ struct KafkaIngestOptions {
   // stays on disk (dormant): taken up again later, it resumes from its
   // position. Standby copies publish no dead letters (their owner does).
   std::function<std::vector<int32_t>()> standby_partitions;
+  // Cluster mode: a partition's shard kept here while neither owned nor
+  // copied (dormant: revoked, a copy no longer wanted, or found at start)
+  // is dropped (ingest/shard.h DropShard, on the ingest thread between
+  // batches) once it has been dormant this long in this process, as Kafka
+  // Streams' state.cleanup.delay.ms: taken up again before, it resumes
+  // from its position; after, it is replayed. 0: never dropped.
+  // Default: 600000 ms (10 minutes).
+  int64_t dormant_shard_ttl_ms = 600000;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,
@@ -222,6 +230,7 @@ struct IngestHealth {
   int64_t newest_applied_ms = -1;
   uint64_t restarts = 0;             // sessions that ended in a failure
   uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
+  size_t dormant_shards = 0;          // cluster mode: partitions' shards kept here, neither owned nor copied
   double seconds_since_progress = 0;  // since the last message consumed or batch committed
 };
 

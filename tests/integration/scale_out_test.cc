@@ -695,6 +695,48 @@ TEST_CASE("a rolling restart and a fourth instance under load: no wrong answer, 
   for (Service* s : four) s->Stop();
 }
 
+TEST_CASE("a shard left dormant by a partition that moved away is dropped after --dormant-shard-ttl-ms, and replayed when it comes back") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  oa.extra_args.insert(oa.extra_args.end(), {"--dormant-shard-ttl-ms", "2000"});
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  const std::string events = a.dir() + "/events.ndjson";
+  std::vector<Message> messages = GenerateStream({"--seed", "43", "--orgs", "6", "--leads", "80", "--days", "30"}, events);
+  const auto expected = ExpectedAfter(messages, messages.size(), a.dir(), "all");
+  Produce(a.topic(), messages);
+  a.Start();  // alone first: it owns and applies every partition
+  REQUIRE_MESSAGE(!WaitStable({&a}, std::chrono::seconds(60)).empty(), a.Log());
+  REQUIRE(WaitAllExact({&a}, expected, std::chrono::seconds(60)));
+  b.Start();  // some partitions move to b: their shards on a are dormant
+  std::map<int, std::string> owners = WaitStable({&a, &b}, std::chrono::seconds(120));
+  REQUIRE_MESSAGE(!owners.empty(), std::string(a.Log() + "\n---\n" + b.Log()));
+  int moved = 0;
+  for (const auto& [p, addr] : owners) moved += addr == "127.0.0.1:" + std::to_string(b.port()) ? 1 : 0;
+  REQUIRE(moved >= 1);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Metric(a.port(), "leadflow_dormant_shards_dropped_total") < moved && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(Metric(a.port(), "leadflow_dormant_shards_dropped_total") == moved);
+  CHECK(Metric(a.port(), "leadflow_partitions{role=\"dormant\"}") == 0);
+  CHECK(a.FullLog().find("dropped the dormant shard of") != std::string::npos);
+  CHECK(WaitAllExact({&a, &b}, expected, std::chrono::seconds(30)));  // b answers for them
+
+  // b goes: its partitions come back to a, which replays them (its shards
+  // of them are gone), and answers every org exactly again.
+  const double replays = Metric(a.port(), "leadflow_handoffs_total{direction=\"in\",restore=\"replay\"}");
+  b.Stop();
+  CHECK_MESSAGE(WaitAllExact({&a}, expected, std::chrono::seconds(60)), a.Log());
+  CHECK(Metric(a.port(), "leadflow_handoffs_total{direction=\"in\",restore=\"replay\"}") == replays + moved);
+  CHECK(Metric(a.port(), "leadflow_dormant_shards_dropped_total") == moved);
+  a.Stop();
+}
+
 TEST_CASE("a rolling restart with --standby-replicas 1 and the drain: every request answered exactly, none 503") {
   ServiceOptions oa;
   oa.advertise = true;
