@@ -145,13 +145,13 @@ const std::string kSavedSearch = "/api/v1/saved_search";
 
 }  // namespace
 
-Response UnavailableResponse(const Request& req, const std::string& reason) {
+Response UnavailableResponse(const Request& req, const std::string& reason, int retry_after_seconds) {
   const std::string_view target(req.target().data(), req.target().size());
   Response res = HasPrefixNoCase(target, kLsqPrefix)
                      ? LsqErrorResponse(req, http::status::service_unavailable, "Service unavailable: " + reason)
                      : JsonResponse(req, http::status::service_unavailable,
                                     nlohmann::json{{"error", "Service unavailable"}, {"reason", reason}}.dump());
-  res.set(http::field::retry_after, "1");
+  res.set(http::field::retry_after, std::to_string(std::max(1, retry_after_seconds)));
   return res;
 }
 
@@ -281,9 +281,9 @@ Response CloseLimited(const Request& req, const ServiceContext& ctx, const std::
 std::optional<Response> NotServedHere(const Request& req, const ServiceContext& ctx,
                                       const std::optional<std::string>& org, bool /*lsq*/) {
   if (!ctx.serve_org || !org) return std::nullopt;
-  std::optional<std::string> why = ctx.serve_org(*org);
+  std::optional<ServiceContext::Unserved> why = ctx.serve_org(*org);
   if (!why) return std::nullopt;
-  return UnavailableResponse(req, *why);
+  return UnavailableResponse(req, why->reason, why->retry_after_seconds);
 }
 
 Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {

@@ -76,7 +76,11 @@ struct ServiceContext {
   // answered 503 with Retry-After before any handler or rate limit runs
   // (until requests are forwarded to the owner, issue 13 slice 3).
   std::function<std::string()> cluster;
-  std::function<std::optional<std::string>(const std::string& org)> serve_org;
+  struct Unserved {
+    std::string reason;
+    int retry_after_seconds = 1;  // the Retry-After header: when an answer is likely (1-30)
+  };
+  std::function<std::optional<Unserved>(const std::string& org)> serve_org;
   // Cluster mode: the owner a request is sent on to (api/forwarder.h),
   // nullopt to answer it here; called by the HTTP session before
   // HandleRequest, with forwarder doing the sending. instance: this
@@ -114,7 +118,7 @@ std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContex
 
 // 503 with Retry-After: 1 and the reason, in the shape of the request's API
 // (LeadSquared's error under /Leads/, else {"error","reason"}).
-Response UnavailableResponse(const Request& req, const std::string& reason);
+Response UnavailableResponse(const Request& req, const std::string& reason, int retry_after_seconds = 1);
 
 // Answers req. *route is set to a low-cardinality route label for metrics.
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route);

@@ -529,18 +529,19 @@ int Serve(const app::ServeOptions& o) {
       ro.max_stale_messages = max_stale;
       ro.forwarded = forwarded;
       ro.https_peers = true;  // the forwarder has a TLS client
+      ro.catch_up_rate = kafka->CatchUpRate();
       return ingest::detail::RouteOrg(*snap, *home, local, ro);
     };
     // nullopt when this instance answers org's requests now, else why not
     // (503). A request forwarded here is answered from any copy that may
     // answer (route's forwarded), one from a client only by the owner's
     // caught-up copy or a standby copy here when no owner can answer.
-    ctx.serve_org = [route](const std::string& org) -> std::optional<std::string> {
+    ctx.serve_org = [route](const std::string& org) -> std::optional<api::ServiceContext::Unserved> {
       auto r = route(org, /*forwarded=*/true);
-      if (auto* why = std::get_if<std::string>(&r)) return *why;
+      if (auto* why = std::get_if<std::string>(&r)) return api::ServiceContext::Unserved{*why, 1};
       const auto& decision = std::get<ingest::detail::Route>(r);
       if (decision.kind == ingest::detail::Route::Kind::kHere) return std::nullopt;
-      return decision.reason;
+      return api::ServiceContext::Unserved{decision.reason, decision.retry_after_seconds};
     };
     // The instance a request is sent on to: the owner of its org, or a
     // standby copy while no owner can answer (else answered here: served,

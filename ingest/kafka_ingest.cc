@@ -120,6 +120,9 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
   Clock::time_point last_dormant_check{};
   std::atomic<size_t> dormant_count{0};
   std::atomic<uint64_t> dormant_dropped{0};
+  // KafkaIngest::CatchUpRate, and when the last batch committed.
+  std::atomic<double> catch_up_rate{0};
+  Clock::time_point last_commit_at = Clock::now();
   // Owned partitions not servable yet since assigned: when and how their
   // restore began (for the hand-off metrics), and how each owned one was
   // restored (for its claim).
@@ -1113,6 +1116,14 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
       }
       if (!s.ok()) return {FaultState(s), s};
       dead_letters->Forget(letters);
+      {
+        const double secs = std::chrono::duration<double>(Clock::now() - last_commit_at).count();
+        last_commit_at = Clock::now();
+        if ((!ran_dry || n >= 1000) && secs > 0) {
+          const double now_rate = static_cast<double>(n) / secs, before = catch_up_rate.load();
+          catch_up_rate.store(before > 0 ? 0.7 * before + 0.3 * now_rate : now_rate);
+        }
+      }
       if (batch_newest_ms > owner->newest_applied_ms_.load()) owner->newest_applied_ms_.store(batch_newest_ms);
       batch_newest_ms = -1;
       NoteProgress();
@@ -1210,6 +1221,8 @@ void KafkaIngest::AppendHandoffMetrics(std::string* out) const {
     *out += "leadflow_handoff_duration_seconds_count" + label + " " + std::to_string(m.handoffs_done[k].load()) + "\n";
   }
 }
+
+double KafkaIngest::CatchUpRate() const { return impl_->catch_up_rate.load(); }
 
 IngestHealth KafkaIngest::Health() const {
   IngestHealth h;

@@ -259,6 +259,10 @@ class KafkaIngest {
   // long each took to become servable (leadflow_handoffs_total,
   // leadflow_handoff_duration_seconds).
   void AppendHandoffMetrics(std::string* out) const;
+  // Messages a second lately applied while catching up (an average over
+  // the recent batches closed by a cap, or of 1,000 messages or more), for
+  // a 503's Retry-After (ingest/detail/routing.h); 0 until known.
+  double CatchUpRate() const;
 
  private:
   struct Impl;

@@ -1,5 +1,7 @@
 #include "ingest/detail/routing.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <tuple>
 
@@ -14,10 +16,11 @@ Route Here(const char* replica, int64_t lag) {
   return r;
 }
 
-Route Unavailable(std::string reason) {
+Route Unavailable(std::string reason, int retry_after_seconds) {
   Route r;
   r.kind = Route::Kind::kUnavailable;
   r.reason = std::move(reason);
+  r.retry_after_seconds = retry_after_seconds;
   return r;
 }
 
@@ -31,6 +34,12 @@ const ClusterSnapshot::Member* Reachable(const ClusterSnapshot& snap, const std:
 }
 
 }  // namespace
+
+int RetryAfterSeconds(int64_t lag, double rate) {
+  if (!(rate > 0)) return kUnknownRetrySeconds;
+  const double seconds = std::ceil(static_cast<double>(std::max<int64_t>(lag, 0)) / rate);
+  return static_cast<int>(std::clamp(seconds, 1.0, 30.0));
+}
 
 Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& local, const RouteOptions& o) {
   const std::string where = "partition " + std::to_string(partition);
@@ -81,10 +90,13 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
   if (owner_draining) return forward_owner;
   // 5. why not.
   std::string why;
+  int retry = 1;
   if (local.owned) {
     why = where + " is being restored here (" + std::to_string(local.lag) + " messages behind)";
+    retry = RetryAfterSeconds(local.lag, o.catch_up_rate);
   } else if (owner_elsewhere && !part->servable) {
     why = where + " is being restored by its owner " + owner_at;
+    retry = RetryAfterSeconds(part->lag, o.catch_up_rate);
   } else if (owner_elsewhere && owner && !Reachable(snap, *part->owner, o.https_peers) && owner->live) {
     why = where + " is owned by " + owner_at + ", which serves " + owner->record.scheme +
           " (not forwarded to without a TLS client); ask it";
@@ -92,13 +104,14 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
     why = where + " is owned by " + owner_at + "; ask it (a request forwarded once is not forwarded again)";
   } else {
     why = where + " has no live owner now";
+    retry = kUnknownRetrySeconds;
   }
   if (!local.owned && local.standby) {
     why += !local.servable ? "; the standby copy here is still catching up"
                            : "; the standby copy here is " + std::to_string(local.lag) +
                                  " messages behind (--max-stale-messages " + std::to_string(o.max_stale_messages) + ")";
   }
-  return Unavailable(std::move(why));
+  return Unavailable(std::move(why), retry);
 }
 
 }  // namespace leadflow::ingest::detail

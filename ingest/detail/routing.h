@@ -43,7 +43,16 @@ struct RouteOptions {
   int64_t max_stale_messages = 10000;   // --max-stale-messages: the most a standby answer may lag
   bool forwarded = false;               // the request came from another instance (Leadflow-Forwarded-By)
   bool https_peers = false;             // instances that serve HTTPS can be forwarded to
+  // Messages a second this instance has lately applied while catching up
+  // (KafkaIngest::CatchUpRate), to tell a 503 when to come back; 0: unknown.
+  double catch_up_rate = 0;
 };
+
+// The Retry-After of a 503 for a shard lag messages behind at rate
+// messages a second: the seconds it needs, 1 to 30; kUnknownRetrySeconds
+// without a rate.
+inline constexpr int kUnknownRetrySeconds = 5;
+int RetryAfterSeconds(int64_t lag, double rate);
 
 struct Route {
   enum class Kind { kHere, kForward, kUnavailable };
@@ -55,8 +64,11 @@ struct Route {
   // serves HTTPS.
   std::string instance, advertise;
   bool https = false;
-  // kUnavailable: why, for the 503's body.
+  // kUnavailable: why, for the 503's body, and when to ask again (the
+  // restore's lag at catch_up_rate; kUnknownRetrySeconds for no live owner:
+  // the group's session timeout, then the restore; 1 otherwise).
   std::string reason;
+  int retry_after_seconds = 1;
 };
 
 Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& local, const RouteOptions& options);

@@ -313,8 +313,8 @@ TEST_CASE("cluster mode: GET /cluster behind any credential; an org served elsew
 
   s.ctx.cluster = [] { return std::string(R"({"members":[]})"); };
   std::string not_here = "org2";
-  s.ctx.serve_org = [&](const std::string& org) -> std::optional<std::string> {
-    if (org == not_here) return "partition 3 is owned by b at 10.0.0.6:8080";
+  s.ctx.serve_org = [&](const std::string& org) -> std::optional<ServiceContext::Unserved> {
+    if (org == not_here) return ServiceContext::Unserved{"partition 3 is owned by b at 10.0.0.6:8080", 7};
     return std::nullopt;
   };
   RateLimiter lsq(1, 60);
@@ -347,7 +347,7 @@ TEST_CASE("cluster mode: GET /cluster behind any credential; an org served elsew
     for (int i = 0; i < 2; ++i) {
       Response r = send(http::verb::get, target, "Bearer key-org2");
       CHECK(r.result() == http::status::service_unavailable);
-      CHECK(r[http::field::retry_after] == "1");
+      CHECK(r[http::field::retry_after] == "7");  // serve_org's estimate
       auto body = nlohmann::json::parse(r.body());
       CHECK(body["error"] == "Service unavailable");
       CHECK(body["reason"] == "partition 3 is owned by b at 10.0.0.6:8080");
@@ -369,7 +369,7 @@ TEST_CASE("cluster mode: GET /cluster behind any credential; an org served elsew
   for (int i = 0; i < 3; ++i) {
     Response r = HandleRequest(req, s.ctx, &route);
     CHECK(r.result() == http::status::service_unavailable);
-    CHECK(r[http::field::retry_after] == "1");
+    CHECK(r[http::field::retry_after] == "7");
     CHECK(r.body().find("\"ExceptionType\":\"MXUnexpectedException\"") != std::string::npos);
   }
   not_here = "";

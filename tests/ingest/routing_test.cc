@@ -177,4 +177,37 @@ TEST_CASE("a draining owner (stopping) still answers, but its orgs go to a stand
   CHECK(RouteOrg(f.snap, 0, LocalCopy{}, As("b", true)).kind == Route::Kind::kUnavailable);
 }
 
+TEST_CASE("a 503's Retry-After: the restore's lag at the catch-up rate, 1 to 30 s; 5 s without a rate or an owner") {
+  CHECK(RetryAfterSeconds(0, 1000) == 1);
+  CHECK(RetryAfterSeconds(2500, 1000) == 3);
+  CHECK(RetryAfterSeconds(10'000'000, 1000) == 30);
+  CHECK(RetryAfterSeconds(100, 0) == kUnknownRetrySeconds);
+  Fixture f;
+  RouteOptions o = As("a");
+  o.catch_up_rate = 1000;
+  // Restoring here, 4,500 messages behind: 5 s.
+  Route r = RouteOrg(f.snap, 0, Owned(false, 4500), o);
+  CHECK(r.kind == Route::Kind::kUnavailable);
+  CHECK(r.retry_after_seconds == 5);
+  // Restoring by its owner elsewhere, as its record says.
+  f.snap.partitions[0].servable = false;
+  f.snap.partitions[0].lag = 1200;
+  o.self = "b";
+  r = RouteOrg(f.snap, 0, LocalCopy{}, o);
+  CHECK(r.retry_after_seconds == 2);
+  // No live owner: the group's session timeout, then a restore.
+  f.snap.partitions[0].owner.reset();
+  f.member("a").live = false;
+  r = RouteOrg(f.snap, 0, LocalCopy{}, o);
+  CHECK(r.retry_after_seconds == kUnknownRetrySeconds);
+  // Owned elsewhere, not forwarded again: at once elsewhere.
+  f.snap.partitions[0].owner = "a";
+  f.snap.partitions[0].servable = true;
+  f.member("a").live = true;
+  o.forwarded = true;
+  r = RouteOrg(f.snap, 0, LocalCopy{}, o);
+  CHECK(r.kind == Route::Kind::kUnavailable);
+  CHECK(r.retry_after_seconds == 1);
+}
+
 }  // namespace leadflow::ingest::detail
