@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/detail/kafka_client.h"
+#include "ingest/detail/routing.h"
 #include "state/log.h"
 #include "views/keys.h"
 
@@ -662,15 +663,19 @@ std::string ClusterView::Json() const {
       entry["owner"] = nullptr;
     }
     json standbys = json::array();
-    const detail::ClusterSnapshot::Partition::Copy* best = nullptr;
     for (const auto& c : p.standbys) {
       standbys.push_back({{"instance", c.instance}, {"servable", c.servable}, {"lag", c.lag}});
-      if (c.servable && c.lag <= options_.max_stale_messages && (!best || c.lag < best->lag)) best = &c;
     }
     entry["standbys"] = std::move(standbys);
-    // Who answers the partition's orgs now (ingest/detail/routing.h): its
-    // owner once caught up, else the least stale standby copy in bounds.
-    entry["serving"] = p.owner && p.servable ? json(*p.owner) : best ? json(best->instance) : json(nullptr);
+    // Who answers the partition's orgs now: where a client's request would
+    // be sent by routing (ingest/detail/routing.h), seen from no member
+    // (its owner once caught up, unless it drains; else the least stale
+    // standby copy in bounds; else the draining owner).
+    detail::RouteOptions neutral;
+    neutral.max_stale_messages = options_.max_stale_messages;
+    neutral.https_peers = true;
+    const detail::Route serving = detail::RouteOrg(*snap, p.partition, detail::LocalCopy{}, neutral);
+    entry["serving"] = serving.kind == detail::Route::Kind::kForward ? json(serving.instance) : json(nullptr);
     assignment.push_back(std::move(entry));
   }
   json out = {{"instance", o.instance_id},

@@ -795,7 +795,24 @@ TEST_CASE("a rolling restart with --standby-replicas 1 and the drain: every requ
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     });
-    const int status = s->Stop();
+    s->Signal(SIGTERM);
+    // While s drains, the other's view serves s's partitions from its copies.
+    bool moved_on = false;
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(900);
+         !moved_on && std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+      auto j = ClusterJson(other->port(), Service::KeyOf("org_acme"));
+      if (!j) continue;
+      int owned_by_s = 0, served_by_other = 0;
+      for (const auto& p : (*j)["assignment"]) {
+        if (p["owner"].is_null() || p["owner"]["advertise"] != "127.0.0.1:" + std::to_string(s->port())) continue;
+        ++owned_by_s;
+        served_by_other += p["serving"] == (*j)["instance"] ? 1 : 0;
+      }
+      moved_on = owned_by_s > 0 && served_by_other == owned_by_s;
+    }
+    CHECK(moved_on);
+    const int status = s->WaitExit();
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
     std::this_thread::sleep_for(std::chrono::seconds(1));  // gone: the other answers alone
     s->Start();
