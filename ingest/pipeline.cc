@@ -241,7 +241,11 @@ Status Pipeline::ApplyDecoded(Block* b) {
 
 bool Pipeline::RouteEvent(const Block& b, const Added& a, const SourcePosition& source, views::Event* e) {
   if (source.local()) return true;
-  if (!a.origin) {
+  // A header that names this partition or one the topic does not have is
+  // no copy of ours (its arrival number could be another event's).
+  const bool copy = a.origin && a.origin->partition != source.partition &&
+                    (!home_ || a.origin->partition < home_->second);
+  if (!copy) {
     if (!home_) return true;
     const int32_t home = HomePartition(home_->first, e->org_id, home_->second);
     if (home == source.partition) return true;

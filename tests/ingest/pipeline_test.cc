@@ -194,6 +194,16 @@ TEST_CASE("cluster mode: an event off its org's home partition is re-routed, and
   CHECK(again.reroute_copies_skipped == 1);
   CHECK(again.events_duplicate == 1);
   CHECK(again.events_applied == 3);
+
+  // A header naming the partition it is on, or one the topic lacks, is no
+  // copy of ours: the message is an event like any other.
+  REQUIRE_OK(pipeline->Add(Created("l9", "s1", "2024-01-05T00:00:00Z"), std::string_view("org1"), {"events", home}, 6,
+                           Origin{home, 2}));
+  REQUIRE_OK(pipeline->Add(Created("l8", "s1", "2024-01-05T00:00:00Z"), std::string_view("org1"), {"events", home}, 7,
+                           Origin{4, 0}));
+  REQUIRE_OK(pipeline->Commit());
+  CHECK(again.events_applied == 5);
+  CHECK(again.reroute_copies_skipped == 1);
 }
 
 TEST_CASE("without cluster mode, an event is applied where it is read and a re-routed copy is a duplicate delivery") {
