@@ -32,7 +32,9 @@
 #include "api/http_metrics.h"
 #include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
+#include "api/report_cache.h"
 #include "state/store.h"
+#include "views/change_feed.h"
 #include "views/smart_views.h"
 #include "views/utf8.h"
 
@@ -69,6 +71,11 @@ struct ServiceContext {
   std::function<int64_t()> now_ms;           // clock; nullptr means the system clock
   RateLimiter* lsq_rate_limiter = nullptr;   // per-org limit of /Leads/*; null means no limit
   CloseRateLimiter* close_rate_limiter = nullptr;  // Close endpoints' limits; null means no limit
+  // Which orgs' state changed at which store epoch (ingest notes every
+  // landed batch), and the status reports rendered by org, parameters and
+  // version (api/report_cache.h); both may be null (nothing cached).
+  const views::ChangeFeed* change_feed = nullptr;
+  ReportCache* report_cache = nullptr;
   // Cluster mode (`serve --advertise`, issue 13); both null in a single
   // instance. cluster: GET /cluster's body (members, addresses, owners;
   // behind any valid credential; 404 when null). serve_org: nullopt when

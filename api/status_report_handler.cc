@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,54 @@ Status ReportUniverse(const state::Reader& reader, const std::string& org, Repor
 
 }  // namespace
 
+namespace {
+
+// Whether query names a Smart View (`in:"..."`) anywhere.
+bool NamesView(const views::Query& q) {
+  return std::visit(
+      [](const auto& n) -> bool {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, views::query::InView>) {
+          return true;
+        } else if constexpr (std::is_same_v<T, views::query::And> || std::is_same_v<T, views::query::Or>) {
+          for (const views::Query& o : n.operands) {
+            if (NamesView(o)) return true;
+          }
+          return false;
+        } else if constexpr (std::is_same_v<T, views::query::Not>) {
+          return NamesView(*n.operand);
+        } else {
+          return false;
+        }
+      },
+      q.node);
+}
+
+// The report cache's key for this request at snapshot (api/report_cache.h),
+// or nullopt when it is not cached: no cache; the org's version at the
+// snapshot unknown (views::ChangeFeed::VersionAt); or a report that reads
+// Smart Views (a smart_view_id, or a query that may name one with in:),
+// whose changes do not move the org's version.
+std::optional<std::string> CacheKey(const std::string& org, const ReportParams& rp, const state::Reader& snapshot,
+                                    const ServiceContext& ctx) {
+  if (!ctx.report_cache || !ctx.change_feed) return std::nullopt;
+  if (rp.filter.kind == ReportFilter::Kind::kSmartView) return std::nullopt;
+  if (rp.filter.kind == ReportFilter::Kind::kQuery) {
+    views::Query query;
+    if (!views::ParseQuery(rp.filter.value, &query).ok() || NamesView(query)) return std::nullopt;
+  }
+  const std::optional<uint64_t> version = ctx.change_feed->VersionAt(org, snapshot.epoch());
+  if (!version) return std::nullopt;
+  std::string key = org;
+  key += '\n' + std::to_string(*version);
+  if (rp.period) key += '\n' + std::to_string(rp.period->start_ms) + '-' + std::to_string(rp.period->end_ms);
+  else key += "\noverall";
+  key += '\n' + std::to_string(static_cast<int>(rp.filter.kind)) + '\n' + rp.filter.value;
+  return key;
+}
+
+}  // namespace
+
 Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
                             const ServiceContext& ctx) {
   // Credentials first: nothing about the org is revealed to an unauthenticated caller.
@@ -115,22 +164,39 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
 
   // One snapshot for the view, the query's `in:"..."` views and the report.
   std::unique_ptr<state::Reader> snapshot = ctx.store->NewSnapshot();
-  std::optional<Roaring> universe;
-  const char* filter_field = rp.filter.kind == ReportFilter::Kind::kQuery ? "query" : "smart_view_id";
-  Status s = ReportUniverse(*snapshot, org, &rp.filter, &universe);
-  if (s.IsNotFound()) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
-  if (s.IsInvalidArgument()) {
-    BadRequest bad_query;
-    bad_query.field_errors[filter_field] = s.message();
-    return JsonResponse(req, http::status::bad_request, bad_query.ToJson());
+  std::optional<Response> failed;
+  auto compute = [&]() -> ReportCache::Body {
+    std::optional<Roaring> universe;
+    const char* filter_field = rp.filter.kind == ReportFilter::Kind::kQuery ? "query" : "smart_view_id";
+    Status s = ReportUniverse(*snapshot, org, &rp.filter, &universe);
+    if (s.IsNotFound()) {
+      failed = JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
+      return nullptr;
+    }
+    if (s.IsInvalidArgument()) {
+      BadRequest bad_query;
+      bad_query.field_errors[filter_field] = s.message();
+      failed = JsonResponse(req, http::status::bad_request, bad_query.ToJson());
+      return nullptr;
+    }
+    views::StatusReport report;
+    if (s.ok()) s = views::ComputeStatusReport(*snapshot, org, rp.period, universe ? &*universe : nullptr, &report);
+    if (!s.ok()) {
+      LogError("status report for org " + org + ": " + s.ToString());
+      failed = JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
+      return nullptr;
+    }
+    return std::make_shared<const std::string>(RenderStatusReport(report, rp.filter));
+  };
+  ReportCache::Body body;
+  const std::optional<std::string> key = CacheKey(org, rp, *snapshot, ctx);
+  if (key) {
+    body = ctx.report_cache->Get(*key, compute);
+  } else {
+    body = compute();
   }
-  views::StatusReport report;
-  if (s.ok()) s = views::ComputeStatusReport(*snapshot, org, rp.period, universe ? &*universe : nullptr, &report);
-  if (!s.ok()) {
-    LogError("status report for org " + org + ": " + s.ToString());
-    return JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
-  }
-  return JsonResponse(req, http::status::ok, RenderStatusReport(report, rp.filter));
+  if (!body) return failed ? *failed : JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
+  return JsonResponse(req, http::status::ok, *body);
 }
 
 }  // namespace leadflow::api

@@ -276,6 +276,7 @@ void AppendMemoryBudget(std::string* out, const ingest::MemoryBudget& b) {
                                                     {"block_cache", b.block_cache},
                                                     {"bitmap_cache", b.bitmap_cache},
                                                     {"prefetch", b.prefetch},
+                                                    {"report_cache", b.report_cache},
                                                     {"staged", b.staged_bytes}};
   for (const auto& [name, bytes] : parts) {
     *out += std::string("leadflow_memory_budget_bytes{part=\"") + name + "\"} " + std::to_string(bytes) + "\n";
@@ -402,6 +403,11 @@ int Serve(const app::ServeOptions& o) {
   kopts.cluster_mode = !o.advertise.empty();
   if (kopts.cluster_mode) kopts.home_partitioner = ingest::ParsePartitioner(o.partitioner);  // app/cli.cc checked
   kopts.dormant_shard_ttl_ms = o.dormant_shard_ttl_ms;
+  // Which orgs each landed batch changed, for the report cache (and the
+  // pushed reports of issue 14); the cache itself.
+  views::ChangeFeed change_feed;
+  kopts.change_feed = &change_feed;
+  api::ReportCache report_cache(budget.report_cache);
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };
@@ -467,6 +473,8 @@ int Serve(const app::ServeOptions& o) {
   ctx.http_metrics = &http_metrics;
   ctx.lsq_rate_limiter = &lsq_rate_limiter;
   ctx.close_rate_limiter = close_rate_limiter ? &*close_rate_limiter : nullptr;
+  ctx.change_feed = &change_feed;
+  ctx.report_cache = &report_cache;
   ctx.ingest = [&kafka, &cluster] {
     const ingest::IngestHealth h = kafka->Health();
     api::IngestView v;
@@ -588,6 +596,16 @@ int Serve(const app::ServeOptions& o) {
     AppendCounter(out, "leadflow_anomalies_total", "Events kept but ignored for reports.", "counter",
                   stats.anomalies.load());
     AppendCounter(out, "leadflow_batches_total", "Write batches committed.", "counter", stats.batches.load());
+    const api::ReportCache::Stats rc = report_cache.stats();
+    AppendCounter(out, "leadflow_report_cache_hits_total",
+                  "Status reports answered from the report cache (or from another request's computation).", "counter",
+                  rc.hits);
+    AppendCounter(out, "leadflow_report_cache_misses_total", "Status reports computed for the report cache.",
+                  "counter", rc.misses);
+    AppendCounter(out, "leadflow_report_cache_evictions_total", "Report cache entries evicted for room.", "counter",
+                  rc.evictions);
+    AppendCounter(out, "leadflow_report_cache_bytes", "Report cache memory, estimated.", "gauge", rc.bytes);
+    AppendCounter(out, "leadflow_report_cache_entries", "Report cache entries.", "gauge", rc.entries);
     AppendCounter(out, "leadflow_events_rerouted_total",
                   "Cluster mode: events read off their org's home partition and sent on to it (their batch committed).",
                   "counter", stats.events_rerouted.load());

@@ -325,6 +325,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     Status created = Pipeline::Create(store, stats, &pipeline, options.apply_workers, options.lead_cache_bytes);
     if (!created.ok()) return created;
     if (options.home_partitioner) pipeline->RouteHome(*options.home_partitioner, topic_partitions);
+    pipeline->set_change_feed(options.change_feed);
     return Status::Ok();
   }
 

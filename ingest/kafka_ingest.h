@@ -166,6 +166,9 @@ struct KafkaIngestOptions {
   // from its position; after, it is replayed. 0: never dropped.
   // Default: 600000 ms (10 minutes).
   int64_t dormant_shard_ttl_ms = 600000;
+  // Notified of every landed batch's changed orgs (ingest/pipeline.h
+  // set_change_feed); may be null. Must outlive the KafkaIngest.
+  views::ChangeFeed* change_feed = nullptr;
 };
 
 // The librdkafka consumer properties leadflow consumes with (fetching,

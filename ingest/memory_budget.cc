@@ -16,6 +16,7 @@ MemoryBudget MemoryBudget::Split(uint64_t total) {
   b.bitmap_cache = total / 100 * 7;
   b.prefetch = std::clamp<uint64_t>(total / 16, uint64_t{16} << 20, uint64_t{256} << 20);
   b.staged_bytes = total / 16;
+  b.report_cache = total / 64;
   b.batch_events = std::clamp<uint64_t>(total / 5120, 10'000, 1'000'000);
   return b;
 }
@@ -49,7 +50,7 @@ std::string MemoryBudget::Describe() const {
   return state::HumanBytes(total) + ": lead cache " + state::HumanBytes(lead_cache) + ", write buffers " +
          state::HumanBytes(write_buffers) + ", block cache " + state::HumanBytes(block_cache) + ", bitmap cache " +
          state::HumanBytes(bitmap_cache) + ", prefetch " +
-         state::HumanBytes(prefetch) + ", staged live batches " + state::HumanBytes(staged_bytes) + ", batches of up to " + std::to_string(batch_events) + " events";
+         state::HumanBytes(prefetch) + ", report cache " + state::HumanBytes(report_cache) + ", staged live batches " + state::HumanBytes(staged_bytes) + ", batches of up to " + std::to_string(batch_events) + " events";
 }
 
 state::Store::Options MemoryBudget::StoreOptions() const {

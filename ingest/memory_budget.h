@@ -15,6 +15,8 @@
 //                        not change (state/bitmap_cache.h; `serve` only)
 //   prefetch        1/16 fetched messages librdkafka holds before they are
 //                        consumed (queued.max.messages.kbytes), 16-256 MiB
+//   report cache    1/64 rendered status reports by org, parameters and
+//                        state version (api/report_cache.h; `serve` only)
 //   the rest             the batch being applied and the one being written
 //                        (their cap, batch_events, is sized from the budget:
 //                        about 1.4 KB of memory per event of the cap was
@@ -55,6 +57,7 @@ struct MemoryBudget {
   uint64_t block_cache = 0;
   uint64_t bitmap_cache = 0;
   uint64_t prefetch = 0;
+  uint64_t report_cache = 0;
   // Live batches staged in memory before a checkpoint writes them
   // (state::Store::Options::max_staged_bytes): total / 16.
   uint64_t staged_bytes = 0;

@@ -232,6 +232,7 @@ Status Pipeline::ApplyDecoded(Block* b) {
     if (outcomes[i] == views::ApplyOutcome::kApplied) {
       ++pending_totals_[shard].applied;
       NoteShardOrg(shard, events[i].org_id);
+      if (feed_ && !batch_orgs_.contains(std::string_view(events[i].org_id))) batch_orgs_.insert(events[i].org_id);
     } else {
       ++pending_totals_[shard].duplicate;
     }
@@ -316,7 +317,12 @@ Status Pipeline::Commit() {
   const size_t hand_off_from = store_->stages() ? kMinStagedHandOff : views::Applier::kMinParallelEvents;
   const auto mode = pending_ >= hand_off_from ? views::Applier::CommitMode::kHandOff
                                               : views::Applier::CommitMode::kWait;
-  Status s = applier_.Commit(meta, mode);  // the applier's batch is empty after it, either way
+  std::function<void(uint64_t)> on_landed;
+  if (feed_ && !batch_orgs_.empty()) {
+    on_landed = [feed = feed_, orgs = std::vector<std::string>(batch_orgs_.begin(), batch_orgs_.end())](
+                    uint64_t epoch) { feed->Note(orgs, epoch); };
+  }
+  Status s = applier_.Commit(meta, mode, std::move(on_landed));  // the applier's batch is empty after it, either way
   if (s.ok()) {
     stats_->events_applied += sum.applied;
     stats_->events_duplicate += sum.duplicate;
@@ -349,6 +355,7 @@ void Pipeline::Reset() {
 void Pipeline::ClearPending() {
   dead_letters_.clear();
   reroutes_.clear();
+  batch_orgs_.clear();
   pending_marks_.clear();
   pending_skipped_ = 0;
   DropDecoding();

@@ -25,6 +25,7 @@
 #include "ingest/shard.h"
 #include "state/status.h"
 #include "state/store.h"
+#include "views/change_feed.h"
 #include "views/write/applier.h"
 
 namespace leadflow::ingest {
@@ -147,6 +148,11 @@ class Pipeline {
   // origin is ignored: the copy is an event like any other.
   Status Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
              int64_t offset, std::optional<Origin> origin = std::nullopt);
+
+  // Each committed batch that applied events is noted in feed (may be null:
+  // none) once it is visible, with its store epoch and the orgs whose
+  // events it applied (views/change_feed.h). feed must outlive the Pipeline.
+  void set_change_feed(views::ChangeFeed* feed) { feed_ = feed; }
 
   // Cluster mode: every org has a home partition (ingest/home_partition.h)
   // of the topic's partitions. An event read on another partition is not
@@ -273,6 +279,8 @@ class Pipeline {
   std::vector<SourcePosition> sources_;
   std::vector<DeadLetter> dead_letters_;
   std::vector<Reroute> reroutes_;
+  views::ChangeFeed* feed_ = nullptr;
+  std::set<std::string, std::less<>> batch_orgs_;  // orgs the pending batch applied events of (with a feed)
   std::optional<std::pair<Partitioner, int32_t>> home_;  // RouteHome's
   std::set<std::string, std::less<>> rerouted_orgs_;     // warned of once
   // Home shard -> origin partition -> mark (keys::ShardRerouteMark): as

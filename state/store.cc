@@ -879,7 +879,7 @@ uint64_t Store::Rep::NoteChanges(std::span<WriteBatch* const> changes) {
   return next;
 }
 
-Status Store::Write(std::span<WriteBatch* const> batches) {
+Status Store::Write(std::span<WriteBatch* const> batches, uint64_t* epoch_out) {
   // A big write (catch-up) goes in as table files (Rep::WriteTables), the
   // rest through the log. There each batch goes in as prepared (Prepare:
   // its ops sorted by family and key, so the memtable's skip list reuses
@@ -917,6 +917,7 @@ Status Store::Write(std::span<WriteBatch* const> batches) {
   const uint64_t epoch = rep_->NoteChanges(batches);
   std::shared_ptr<const StagedView> v = rep_->Current();
   rep_->Publish(StagedView{rep_->NewBase(), nullptr, v->active, v->version, epoch});
+  if (epoch_out) *epoch_out = epoch;
   return Status::Ok();
 }
 
@@ -953,12 +954,12 @@ Status Store::WriteLogLocked(std::span<WriteBatch* const> batches, WriteCounters
   return FromRocks(rep_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(wb)));
 }
 
-Status Store::Stage(std::span<WriteBatch* const> batches) {
+Status Store::Stage(std::span<WriteBatch* const> batches, uint64_t* epoch_out) {
   bool direct = !stages();
   for (WriteBatch* b : batches) {
     for (const auto& op : b->rep_->ops) direct = direct || op.kind == WriteBatch::Rep::Op::kDeleteRange;
   }
-  if (direct) return Write(batches);
+  if (direct) return Write(batches, epoch_out);
   std::unique_lock stage_lock(rep_->stage_mu);
   if (!rep_->failed.ok()) return rep_->failed;
   std::shared_ptr<const StagedView> v = rep_->Current();
@@ -993,6 +994,7 @@ Status Store::Stage(std::span<WriteBatch* const> batches) {
   StagedView next{v->base, v->frozen, v->active, version, epoch};
   rep_->NoteStaged(next);
   rep_->Publish(std::move(next));
+  if (epoch_out) *epoch_out = epoch;
   rep_->staged_batches.fetch_add(1, std::memory_order_relaxed);
   const bool full = rep_->staged_bytes.load(std::memory_order_relaxed) > rep_->options.max_staged_bytes;
   stage_lock.unlock();
@@ -1274,6 +1276,7 @@ class SnapshotReader : public Reader {
     *out = std::move(bitmap);
     return Status::Ok();
   }
+  uint64_t epoch() const override { return view_->epoch; }
 
  private:
   const Store::Rep* rep_;
@@ -1285,6 +1288,8 @@ class SnapshotReader : public Reader {
 std::unique_ptr<Reader> Store::NewSnapshot() const {
   return std::make_unique<SnapshotReader>(rep_.get(), rep_->Current());
 }
+
+uint64_t Store::epoch() const { return rep_->Current()->epoch; }
 
 Status Store::GetBitmap(std::string_view group, std::shared_ptr<const Roaring>* out) const {
   return SnapshotReader(rep_.get(), rep_->Current()).GetBitmap(group, out);  // one view for the whole read

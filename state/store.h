@@ -141,6 +141,12 @@ class Reader {
   virtual Status GetDerivedBitmap(std::string_view tag, const std::vector<std::string>& sources,
                                   const std::function<Status(Roaring*)>& compute,
                                   std::shared_ptr<const Roaring>* out) const;
+  // The store's epoch this reader reads at: one more with every Write and
+  // Stage since the store was opened (0 before the first), the same
+  // through checkpoints; a snapshot's is the epoch it was taken at, so it
+  // sees exactly the batches of epochs <= it (views/change_feed.h). 0 for
+  // readers that have none.
+  virtual uint64_t epoch() const { return 0; }
 };
 
 // Reader::GetBitmap's reading, through reader.Scan and without a cache.
@@ -209,14 +215,16 @@ class Store : public Reader {
   // Applies several batches as one atomic write (e.g. the parts of one
   // commit filled by different threads). Ops on one key keep the order of
   // the batches, then their order within a batch.
-  Status Write(std::span<WriteBatch* const> batches);
+  // *epoch (when given): the epoch (Reader::epoch) at which the write
+  // became visible.
+  Status Write(std::span<WriteBatch* const> batches, uint64_t* epoch = nullptr);
 
   // Applies the batches as one atomic change that readers see when this
   // returns and that RocksDB gets with the next checkpoint (with every
   // batch staged before it, in order). Without an overlay
   // (checkpoint_interval_ms 0), or for batches with a DeleteRange, it is
   // Write. After a checkpoint failed, its error until Resume succeeds.
-  Status Stage(std::span<WriteBatch* const> batches);
+  Status Stage(std::span<WriteBatch* const> batches, uint64_t* epoch = nullptr);
   // Whether Stage stages (checkpoint_interval_ms > 0) rather than writes.
   bool stages() const;
   // Writes every staged batch to RocksDB now, as one atomic write (OK when
@@ -258,6 +266,8 @@ class Store : public Reader {
   // A consistent read-only view of the state as of now. It stays valid after
   // later writes; the Store must outlive it.
   std::unique_ptr<Reader> NewSnapshot() const;
+  // The epoch of the latest state (a snapshot taken now has it or later).
+  uint64_t epoch() const override;
 
   // The bitmap cache's hits, misses and size (Reader::GetBitmap).
   BitmapCache::Stats bitmap_cache_stats() const;

@@ -243,4 +243,46 @@ TEST_CASE("a _params body nested past the limit is a 400 and cannot exhaust the 
   CHECK(HandleRequest(req, s.ctx, &route).result() == http::status::ok);
 }
 
+TEST_CASE("with a change feed and a report cache, a report is computed once per version of its org's state") {
+  Service svc;
+  views::ChangeFeed feed;
+  ReportCache cache(1 << 20);
+  svc.ctx.change_feed = &feed;
+  svc.ctx.report_cache = &cache;
+  svc.db.set_change_feed(&feed);
+  const std::string jan = kReport + "org1/?date_start=2024-01-01&date_end=2024-02-01";
+  Response first = svc.Get(jan);
+  REQUIRE(first.result() == http::status::ok);
+  CHECK(cache.stats().misses == 1);
+  Response again = svc.Get(jan);
+  CHECK(again.body() == first.body());
+  CHECK(cache.stats().hits == 1);
+  CHECK(cache.stats().misses == 1);
+  // Another period, another org: other entries.
+  CHECK(svc.Get(kReport + "org1/").result() == http::status::ok);
+  CHECK(cache.stats().misses == 2);
+
+  // An event of org2 changes nothing of org1's: still a hit.
+  REQUIRE(svc.db.Ingest({Created("x1", "sx", "2024-01-06T00:00:00Z", "org2")}) == 0);
+  CHECK(svc.Get(jan).body() == first.body());
+  CHECK(cache.stats().hits == 2);
+  // An event of org1 in January: computed again, and it shows.
+  REQUIRE(svc.db.Ingest({Created("l3", "sa", "2024-01-07T00:00:00Z")}) == 0);
+  Response after = svc.Get(jan);
+  CHECK(cache.stats().misses == 3);
+  CHECK(after.body() != first.body());
+  ServiceContext uncached = svc.ctx;
+  uncached.report_cache = nullptr;
+  std::string route;
+  Request req{http::verb::get, jan, 11};
+  req.set(http::field::authorization, kBasic1);
+  CHECK(HandleRequest(req, uncached, &route).body() == after.body());  // the cached body is the computed one
+
+  // Errors are not kept, and reports that read Smart Views are not cached.
+  CHECK(svc.Get(kReport + "org1/?query=lead_status%3A%28").result() == http::status::bad_request);
+  CHECK(svc.Get(kReport + "org1/?query=in%3A%22save_nope%22").result() == http::status::bad_request);
+  CHECK(svc.Get(kReport + "org1/?query=lead_status%3A%22Potential%22").result() == http::status::ok);
+  CHECK(cache.stats().entries == 4);  // jan (old and new version), overall, the status query
+}
+
 }  // namespace leadflow::api

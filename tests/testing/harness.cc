@@ -141,6 +141,7 @@ size_t TestDb::Ingest(const std::vector<std::string>& events, size_t batch_size)
   ingest::Stats stats;
   std::unique_ptr<ingest::Pipeline> pipeline;
   REQUIRE_OK(ingest::Pipeline::Create(store_.get(), &stats, &pipeline));
+  pipeline->set_change_feed(feed_);
   size_t dead = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     // The local source: arrival numbers go on across calls.

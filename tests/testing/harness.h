@@ -59,6 +59,8 @@ class TestDb {
   TestDb();
   explicit TestDb(const state::Store::Options& options);
   state::Store* store() { return store_.get(); }
+  // Ingest notes its batches in feed (views/change_feed.h) from now on.
+  void set_change_feed(views::ChangeFeed* feed) { feed_ = feed; }
 
   // Applies events in order, committing every batch_size events. Fails the
   // test on a store error; returns the number of dead letters.
@@ -71,6 +73,7 @@ class TestDb {
  private:
   TempDir dir_;
   std::unique_ptr<state::Store> store_;
+  views::ChangeFeed* feed_ = nullptr;
 };
 
 // Every key and value of every family, keyed "family|key". A lead record

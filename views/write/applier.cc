@@ -613,7 +613,8 @@ void Applier::Discard() {
   Reset();
 }
 
-Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts, CommitMode mode) {
+Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts, CommitMode mode,
+                       std::function<void(uint64_t)> on_landed) {
   if (!poisoned_.ok()) return poisoned_;
   stage_commit_ = mode == CommitMode::kWait && store_->stages();
   // Every owned lead's diff and this part's writes; then the chunk owners
@@ -703,7 +704,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // A handed-off batch (catch-up) is a checkpoint of its own; a small one
   // (live traffic) is staged: readers see it at once, and the store writes
   // it to RocksDB with the next checkpoint (state/store.h Stage).
-  auto write = [this, mode, stage_keys = std::move(stage_keys)]() mutable {
+  auto write = [this, mode, stage_keys = std::move(stage_keys), on_landed = std::move(on_landed)]() mutable {
     if (mode == CommitMode::kHandOff) {
       // A failure here (the duplicate set's generations used up) poisons
       // the applier, as a failed write does.
@@ -719,7 +720,10 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     for (auto& b : inflight_buckets_) {
       if (b->Count() > 0) all.push_back(b.get());
     }
-    return mode == CommitMode::kWait ? store_->Stage(all) : store_->Write(all);
+    uint64_t epoch = 0;
+    Status written = mode == CommitMode::kWait ? store_->Stage(all, &epoch) : store_->Write(all, &epoch);
+    if (written.ok() && on_landed) on_landed(epoch);
+    return written;
   };
   if (mode == CommitMode::kWait) {
     // Small batches (live traffic) write on this thread: no thread to

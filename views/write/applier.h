@@ -134,8 +134,13 @@ class Applier {
   // that fails poisons the applier: every later call returns its error, and
   // the owner must build a new applier (the store holds every batch before
   // the failed one; the caller consumes the rest again).
+  //
+  // on_landed (may be empty) is called with the store epoch the write got
+  // (state::Reader::epoch) as soon as it is visible, on the thread that
+  // wrote it (this one with kWait, the writer's with kHandOff), never for
+  // a write that failed.
   Status Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts,
-                CommitMode mode = CommitMode::kWait);
+                CommitMode mode = CommitMode::kWait, std::function<void(uint64_t)> on_landed = nullptr);
 
   // Waits for the write in flight, if any: OK when it landed (or none was
   // in flight), else its error (then the applier is poisoned).
