@@ -24,28 +24,29 @@ ReportCache::Body ReportCache::Get(const std::string& key, const std::function<B
     entries_.emplace(key, Entry{promise.get_future().share(), 0, lru_.begin()});
   }
   if (computed) *computed = true;
+  // The entry this call computes, dropped when it keeps nothing (entries
+  // being computed are never evicted, so it is still there).
+  auto drop = [&] {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  };
   Body b;
   try {
     b = compute();
   } catch (...) {
     promise.set_value(nullptr);
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.bytes == 0) {
-      lru_.erase(it->second.lru);
-      entries_.erase(it);
-    }
+    drop();
     throw;
   }
   promise.set_value(b);
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return b;
   if (!b) {
-    lru_.erase(it->second.lru);
-    entries_.erase(it);
+    drop();
     return b;
   }
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
   it->second.bytes = key.size() + b->size() + 128;  // the entry's own memory, roughly
   bytes_ += it->second.bytes;
   EvictLocked();

@@ -33,16 +33,17 @@ int64_t SystemNowMs() {
 
 // The lead universe of the report's filter, read from reader: nullopt for
 // every lead (no filter, or a query that selects all, which then renders as
-// no filter: `() and (T)` would not parse). NotFound for an unknown
-// smart_view_id; InvalidArgument (a message for the client) for a query that
-// does not parse or names an unknown view.
+// no filter: `() and (T)` would not parse). For a query filter, parsed is
+// ParseQuery's status for it and query its result (the caller parses it
+// once). NotFound for an unknown smart_view_id; InvalidArgument (a message
+// for the client) for a query that does not parse or names an unknown view.
 Status ReportUniverse(const state::Reader& reader, const std::string& org, ReportFilter* filter,
-                      std::optional<Roaring>* universe) {
+                      const Status& parsed, const views::Query& query, std::optional<Roaring>* universe) {
   universe->reset();
-  views::Query query;
+  views::Query view_query;
+  const views::Query* selects = &query;
   if (filter->kind == ReportFilter::Kind::kQuery) {
-    Status s = views::ParseQuery(filter->value, &query);
-    if (!s.ok()) return s;
+    if (!parsed.ok()) return parsed;
     if (std::holds_alternative<views::query::All>(query.node)) {
       *filter = ReportFilter();
       return Status::Ok();
@@ -50,21 +51,18 @@ Status ReportUniverse(const state::Reader& reader, const std::string& org, Repor
   } else if (filter->kind == ReportFilter::Kind::kSmartView) {
     views::SmartView view;
     Status s = views::GetSmartView(reader, org, filter->value, &view);
-    if (s.ok()) s = views::ParseQuery(view.query, &query);
+    if (s.ok()) s = views::ParseQuery(view.query, &view_query);
     if (s.IsInvalidArgument()) s = Status::InvalidArgument("smart view " + view.id + ": " + s.message());
     if (!s.ok()) return s;
+    selects = &view_query;
   } else {
     return Status::Ok();
   }
   Roaring* out = &universe->emplace();
-  Status s = views::EvaluateQuery(reader, org, query, views::SmartViewResolver(reader, org), out);
+  Status s = views::EvaluateQuery(reader, org, *selects, views::SmartViewResolver(reader, org), out);
   // Only the smart_view_id itself may be "not found" to the client.
   return s.IsNotFound() ? Status::Corruption(s.message()) : s;
 }
-
-}  // namespace
-
-namespace {
 
 // Whether query names a Smart View (`in:"..."`) anywhere.
 bool NamesView(const views::Query& q) {
@@ -90,16 +88,15 @@ bool NamesView(const views::Query& q) {
 // The report cache's key for this request at snapshot (api/report_cache.h),
 // or nullopt when it is not cached: no cache; the org's version at the
 // snapshot unknown (views::ChangeFeed::VersionAt); or a report that reads
-// Smart Views (a smart_view_id, or a query that may name one with in:),
-// whose changes do not move the org's version.
-std::optional<std::string> CacheKey(const std::string& org, const ReportParams& rp, const state::Reader& snapshot,
+// Smart Views (a smart_view_id, or a query that names one with in:), whose
+// changes do not move the org's version; or a query that does not parse
+// (an error answer). parsed and query: ParseQuery's for a query filter.
+std::optional<std::string> CacheKey(const std::string& org, const ReportParams& rp, const Status& parsed,
+                                    const views::Query& query, const state::Reader& snapshot,
                                     const ServiceContext& ctx) {
   if (!ctx.report_cache || !ctx.change_feed) return std::nullopt;
   if (rp.filter.kind == ReportFilter::Kind::kSmartView) return std::nullopt;
-  if (rp.filter.kind == ReportFilter::Kind::kQuery) {
-    views::Query query;
-    if (!views::ParseQuery(rp.filter.value, &query).ok() || NamesView(query)) return std::nullopt;
-  }
+  if (rp.filter.kind == ReportFilter::Kind::kQuery && (!parsed.ok() || NamesView(query))) return std::nullopt;
   const std::optional<uint64_t> version = ctx.change_feed->VersionAt(org, snapshot.epoch());
   if (!version) return std::nullopt;
   std::string key = org;
@@ -162,13 +159,17 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     return JsonResponse(req, http::status::bad_request, bad_text.ToJson());
   }
 
+  // The query filter, parsed once (for the cache's key and the universe).
+  views::Query query;
+  const Status parsed =
+      rp.filter.kind == ReportFilter::Kind::kQuery ? views::ParseQuery(rp.filter.value, &query) : Status::Ok();
   // One snapshot for the view, the query's `in:"..."` views and the report.
   std::unique_ptr<state::Reader> snapshot = ctx.store->NewSnapshot();
   std::optional<Response> failed;
   auto compute = [&]() -> ReportCache::Body {
     std::optional<Roaring> universe;
     const char* filter_field = rp.filter.kind == ReportFilter::Kind::kQuery ? "query" : "smart_view_id";
-    Status s = ReportUniverse(*snapshot, org, &rp.filter, &universe);
+    Status s = ReportUniverse(*snapshot, org, &rp.filter, parsed, query, &universe);
     if (s.IsNotFound()) {
       failed = JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
       return nullptr;
@@ -189,7 +190,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     return std::make_shared<const std::string>(RenderStatusReport(report, rp.filter));
   };
   ReportCache::Body body;
-  const std::optional<std::string> key = CacheKey(org, rp, *snapshot, ctx);
+  const std::optional<std::string> key = CacheKey(org, rp, parsed, query, *snapshot, ctx);
   if (key) {
     body = ctx.report_cache->Get(*key, compute);
   } else {

@@ -28,7 +28,6 @@ int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-// Why a session ended, and what to show until the next one.
 // Where a re-routed copy of group's cluster was first read (its
 // kOriginHeader); nullopt for any other message, and for a header that
 // does not parse or names another group (then it is an event like any
@@ -44,6 +43,7 @@ std::optional<Origin> OriginOf(RdKafka::Message& msg, std::string_view group) {
   return ParseOrigin(std::string_view(static_cast<const char*>(value), size), group);
 }
 
+// Why a session ended, and what to show until the next one.
 struct SessionEnd {
   ConsumerState state = ConsumerState::kStopped;
   Status status;
@@ -341,11 +341,8 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
       return Status::Ok();
     }
     last_dormant_check = Clock::now();
-    ShardsMeta meta;
-    Status s = LoadShards(*store, &meta);
-    if (!s.ok()) return s;
     std::set<uint32_t> dormant;
-    for (const auto& [shard, info] : meta.shards) {
+    for (uint32_t shard : pipeline->shards()) {
       const std::optional<int32_t> p = PartitionOfShard(shard);
       if (p && !assignment.next(*p) && !standby.next(*p)) dormant.insert(shard);
     }
@@ -360,7 +357,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     }
     dormant_count.store(dormant.size());
     if (expired.empty()) return Status::Ok();
-    s = pipeline->Sync();
+    Status s = pipeline->Sync();
     if (!s.ok()) return s;
     size_t dropped_now = 0;
     for (uint32_t shard : expired) {

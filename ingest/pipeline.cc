@@ -94,6 +94,14 @@ Status Pipeline::Create(state::Store* store, Stats* stats, std::unique_ptr<Pipel
   return Status::Ok();
 }
 
+std::vector<uint32_t> Pipeline::shards() const {
+  // Create takes every shard LoadShards finds, and a commit that writes
+  // any meta of a shard (an org, a mark) writes its totals too.
+  std::vector<uint32_t> out;
+  for (const auto& [shard, totals] : totals_) out.push_back(shard);
+  return out;
+}
+
 void Pipeline::RouteHome(Partitioner partitioner, int32_t partitions) { home_.emplace(partitioner, partitions); }
 
 Status Pipeline::Add(std::string_view value, std::optional<std::string_view> key, const SourcePosition& source,
@@ -215,10 +223,8 @@ Status Pipeline::ApplyDecoded(Block* b) {
       continue;
     }
     ++pending_totals_[ShardOf(source)].dead_lettered;
-    std::optional<std::string_view> key = b->key(a);
-    dead_letters_.push_back(DeadLetter{b->decoded[i].message(), std::string(b->value(a)),
-                                       key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
-                                       source, a.offset});
+    dead_letters_.push_back(DeadLetter{b->decoded[i].message(), std::string(b->value(a)), b->KeyCopy(a), source,
+                                       a.offset});
   }
   b->Clear();
   std::vector<views::ApplyOutcome> outcomes;
@@ -250,10 +256,7 @@ bool Pipeline::RouteEvent(const Block& b, const Added& a, const SourcePosition& 
     if (!home_) return true;
     const int32_t home = HomePartition(home_->first, e->org_id, home_->second);
     if (home == source.partition) return true;
-    std::optional<std::string_view> key = b.key(a);
-    reroutes_.push_back(Reroute{std::string(b.value(a)),
-                                key ? std::optional<std::string>(std::string(*key)) : std::nullopt, home, source,
-                                a.offset});
+    reroutes_.push_back(Reroute{std::string(b.value(a)), b.KeyCopy(a), home, source, a.offset});
     if (rerouted_orgs_.insert(e->org_id).second) {
       if (rerouted_orgs_.size() > stats_->rerouted_orgs.load()) stats_->rerouted_orgs = rerouted_orgs_.size();
       LogWarn("org " + e->org_id + " has events on partition " + std::to_string(source.partition) +
@@ -274,19 +277,24 @@ bool Pipeline::RouteEvent(const Block& b, const Added& a, const SourcePosition& 
     return false;
   }
   const uint32_t home_shard = ShardOfPartition(source.partition);
-  int64_t mark = -1;
-  if (auto it = marks_.find(home_shard); it != marks_.end()) {
-    if (auto m = it->second.find(a.origin->partition); m != it->second.end()) mark = m->second;
-  }
-  int64_t& pending = pending_marks_[home_shard].try_emplace(a.origin->partition, mark).first->second;
-  if (a.origin->offset <= pending) {
+  if (a.origin->offset <= Mark(home_shard, a.origin->partition)) {
     ++pending_skipped_;
     return false;
   }
-  pending = a.origin->offset;
+  pending_marks_[home_shard][a.origin->partition] = a.origin->offset;
   e->arrival = views::ArrivalSeq(ShardOfPartition(a.origin->partition), static_cast<uint64_t>(a.origin->offset));
   e->shard = home_shard;
   return true;
+}
+
+int64_t Pipeline::Mark(uint32_t shard, int32_t origin) const {
+  for (const auto* marks : {&pending_marks_, &marks_}) {
+    auto s = marks->find(shard);
+    if (s == marks->end()) continue;
+    auto m = s->second.find(origin);
+    if (m != s->second.end()) return m->second;
+  }
+  return -1;
 }
 
 Status Pipeline::Commit() {
@@ -310,9 +318,7 @@ Status Pipeline::Commit() {
   }
   for (const auto& [shard, org] : pending_orgs_) meta.emplace_back(keys::ShardOrg(shard, org), "");
   for (const auto& [shard, marks] : pending_marks_) {
-    for (const auto& [origin, mark] : marks) {
-      if (mark >= 0) meta.emplace_back(keys::ShardRerouteMark(shard, origin), EncodeI64(mark));
-    }
+    for (const auto& [origin, mark] : marks) meta.emplace_back(keys::ShardRerouteMark(shard, origin), EncodeI64(mark));
   }
   const size_t hand_off_from = store_->stages() ? kMinStagedHandOff : views::Applier::kMinParallelEvents;
   const auto mode = pending_ >= hand_off_from ? views::Applier::CommitMode::kHandOff
@@ -332,9 +338,7 @@ Status Pipeline::Commit() {
     stats_->events_rerouted += reroutes_.size();
     stats_->reroute_copies_skipped += pending_skipped_;
     for (const auto& [shard, marks] : pending_marks_) {
-      for (const auto& [origin, mark] : marks) {
-        if (mark >= 0) marks_[shard][origin] = mark;
-      }
+      for (const auto& [origin, mark] : marks) marks_[shard][origin] = mark;
     }
     stats_->dedup_set_keys = applier_.dedup().size();
     stats_->dedup_set_bytes = applier_.dedup().bytes();

@@ -183,6 +183,10 @@ class Pipeline {
   // Messages added since the last commit.
   size_t pending() const { return pending_; }
 
+  // Every shard the store holds state of (ingest/shard.h LoadShards's, as
+  // of Create, and those the commits since added), without reading it.
+  std::vector<uint32_t> shards() const;
+
   // Atomically writes the pending state and, for every source seen, the next
   // offset to read. Then starts an empty batch. Applies the added messages
   // first (ApplyAdded); any dead letters this finds are counted as
@@ -242,6 +246,10 @@ class Pipeline {
       if (!a.has_key) return std::nullopt;
       return std::string_view(arena).substr(a.key_begin, a.key_size);
     }
+    std::optional<std::string> KeyCopy(const Added& a) const {
+      std::optional<std::string_view> k = key(a);
+      return k ? std::optional<std::string>(*k) : std::nullopt;
+    }
     void Clear() {  // keeps the capacity
       arena.clear();
       added.clear();
@@ -284,8 +292,10 @@ class Pipeline {
   std::optional<std::pair<Partitioner, int32_t>> home_;  // RouteHome's
   std::set<std::string, std::less<>> rerouted_orgs_;     // warned of once
   // Home shard -> origin partition -> mark (keys::ShardRerouteMark): as
-  // landed, and the pending batch's.
+  // landed, and the pending batch's; Mark: the pending batch's, else the
+  // landed one, else -1.
   std::map<uint32_t, std::map<int32_t, int64_t>> marks_, pending_marks_;
+  int64_t Mark(uint32_t shard, int32_t origin) const;
   uint64_t pending_skipped_ = 0;
   std::map<SourcePosition, int64_t> next_offsets_;
   size_t pending_ = 0;

@@ -16,6 +16,16 @@ Route Here(const char* replica, int64_t lag) {
   return r;
 }
 
+// Sent on to member m (live and reachable: Reachable).
+Route ForwardTo(const ClusterSnapshot::Member& m) {
+  Route r;
+  r.kind = Route::Kind::kForward;
+  r.instance = m.record.instance;
+  r.advertise = m.record.advertise;
+  r.https = m.record.scheme == "https";
+  return r;
+}
+
 Route Unavailable(std::string reason, int retry_after_seconds) {
   Route r;
   r.kind = Route::Kind::kUnavailable;
@@ -52,17 +62,10 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
   const std::string owner_at =
       owner_elsewhere ? *part->owner + " at " + (owner ? owner->record.advertise : std::string("?")) : std::string();
   const bool to_owner = owner_elsewhere && part->servable && !o.forwarded && Reachable(snap, *part->owner, o.https_peers);
-  Route forward_owner;
-  if (to_owner) {
-    forward_owner.kind = Route::Kind::kForward;
-    forward_owner.instance = *part->owner;
-    forward_owner.advertise = owner->record.advertise;
-    forward_owner.https = owner->record.scheme == "https";
-  }
   // A draining owner (stopping: --drain-ms) still answers, but a standby
   // copy is asked first, so that its orgs have moved on when it stops.
   const bool owner_draining = to_owner && owner->record.draining;
-  if (to_owner && !owner_draining) return forward_owner;
+  if (to_owner && !owner_draining) return ForwardTo(*owner);
   // 3. a standby copy here.
   if (!local.owned && local.standby && local.servable && local.lag <= o.max_stale_messages) {
     return Here("standby", local.lag);
@@ -77,17 +80,9 @@ Route RouteOrg(const ClusterSnapshot& snap, int32_t partition, const LocalCopy& 
       }
       if (best == nullptr || std::tie(c.lag, c.instance) < std::tie(best->lag, best->instance)) best = &c;
     }
-    if (best != nullptr) {
-      Route r;
-      r.kind = Route::Kind::kForward;
-      r.instance = best->instance;
-      const ClusterSnapshot::Member* m = snap.FindMember(best->instance);
-      r.advertise = m->record.advertise;
-      r.https = m->record.scheme == "https";
-      return r;
-    }
+    if (best != nullptr) return ForwardTo(*snap.FindMember(best->instance));
   }
-  if (owner_draining) return forward_owner;
+  if (owner_draining) return ForwardTo(*owner);
   // 5. why not.
   std::string why;
   int retry = 1;
