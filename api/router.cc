@@ -9,6 +9,7 @@
 #include "api/lead_search_handler.h"
 #include "api/lsq_handler.h"
 #include "api/openapi.h"
+#include "api/report_stream.h"
 #include "api/smart_view_handler.h"
 #include "api/status_report_handler.h"
 
@@ -138,7 +139,8 @@ bool ParsePaging(const std::multimap<std::string, std::string>& params, Paging* 
 
 namespace {
 
-Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route);
+Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route,
+                  std::unique_ptr<ReportStream>* stream);
 
 const std::string kReportPrefix = "/api/v1/report/statuses/lead/";
 const std::string kSavedSearch = "/api/v1/saved_search";
@@ -161,7 +163,7 @@ std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContex
   const std::string& path = target.path;
   std::string route;
   if (path.rfind(kReportPrefix, 0) == 0) {
-    route = kReportPrefix + "{org_id}/";
+    route = kReportPrefix + (IsReportStreamPath(path) ? "{org_id}/stream" : "{org_id}/");
   } else if (path == "/api/v1/lead/" || path == "/api/v1/lead") {
     route = "/api/v1/lead/";
   } else if (path.rfind(kSavedSearch, 0) == 0) {
@@ -180,8 +182,9 @@ std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContex
   return RequestOrgInfo{*org, route};
 }
 
-Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route) {
-  Response res = Dispatch(req, ctx, route);
+Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route,
+                       std::unique_ptr<ReportStream>* stream) {
+  Response res = Dispatch(req, ctx, route, stream);
   // A 401 names the ways to authenticate (RFC 9110 section 11.6.1), so
   // that a client or a person with curl sees what is expected: the Close
   // API takes the key as Basic user name or as a Bearer token; the
@@ -286,7 +289,20 @@ std::optional<Response> NotServedHere(const Request& req, const ServiceContext& 
   return UnavailableResponse(req, why->reason, why->retry_after_seconds);
 }
 
-Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route) {
+// The answer that opens a report stream: 200, the header fields of an
+// event stream, no body (the session writes the events).
+Response StreamHeader(const Request& req) {
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  // Proxies that buffer answers (nginx) pass this one on as it comes.
+  res.set("X-Accel-Buffering", "no");
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
+Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* route,
+                  std::unique_ptr<ReportStream>* stream) {
   Target target;
   const std::string_view raw_target(req.target().data(), req.target().size());
   if (!ParseTarget(raw_target, &target)) {
@@ -325,6 +341,7 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     std::string body;
     if (ctx.append_metrics) ctx.append_metrics(&body);
     if (ctx.http_metrics) ctx.http_metrics->Render(&body);
+    if (ctx.stream_stats) ctx.stream_stats->Append(&body);
     return Simple(req, http::status::ok, "text/plain; version=0.0.4", body);
   }
   if (path == "/cluster") {
@@ -346,6 +363,20 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     // producers to validate against before they publish.
     *route = "/schemas/events.json";
     return Document(req, "application/schema+json", EventsSchemaDocument());
+  }
+  if (IsReportStreamPath(path)) {
+    *route = kReportPrefix + "{org_id}/stream";
+    std::string org = path.substr(kReportPrefix.size());
+    org = org.substr(0, org.find('/'));
+    if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) return std::move(*r);
+    if (!stream) {
+      return JsonResponse(req, http::status::not_implemented, R"({"error":"Streams are served over HTTP only"})");
+    }
+    return CloseLimited(req, ctx, *route, [&] {
+      Response refusal;
+      *stream = ReportStream::Open(req, target, org, ctx, &refusal);
+      return *stream ? StreamHeader(req) : refusal;
+    });
   }
   if (path.rfind(kReportPrefix, 0) == 0) {
     *route = kReportPrefix + "{org_id}/";

@@ -8,6 +8,8 @@
 //   GET /schemas/events.json                     (docs/events.schema.json, the
 //        JSON Schema of the events; api/openapi.h)
 //   GET /api/v1/report/statuses/lead/{org_id}/   (contract section 2)
+//   GET /api/v1/report/statuses/lead/{org_id}/stream  (the same report as
+//        server-sent events, pushed as it changes; api/report_stream.h)
 //   GET /api/v1/lead/                            (lead search, section 2a)
 //   /api/v1/saved_search/[{id}/]                 (Smart Views, section 2a)
 //   POST /Leads/NotContacted[/]                  (contract section 3; path
@@ -22,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,7 +55,9 @@ struct IngestView {
   std::string reason;        // why the consumer is not running, else empty
 };
 
-class Forwarder;  // api/forwarder.h
+class Forwarder;     // api/forwarder.h
+class ReportStream;  // api/report_stream.h
+struct StreamStats;  // api/report_stream.h
 
 // Where a request of a cluster instance goes instead of being answered
 // here: the owner of its org (issue 13).
@@ -76,6 +81,8 @@ struct ServiceContext {
   // version (api/report_cache.h); both may be null (nothing cached).
   const views::ChangeFeed* change_feed = nullptr;
   ReportCache* report_cache = nullptr;
+  // The report streams' counters (GET .../stream); may be null.
+  StreamStats* stream_stats = nullptr;
   // Cluster mode (`serve --advertise`, issue 13); both null in a single
   // instance. cluster: GET /cluster's body (members, addresses, owners;
   // behind any valid credential; 404 when null). serve_org: nullopt when
@@ -128,7 +135,12 @@ std::optional<RequestOrgInfo> RequestOrg(const Request& req, const ServiceContex
 Response UnavailableResponse(const Request& req, const std::string& reason, int retry_after_seconds = 1);
 
 // Answers req. *route is set to a low-cardinality route label for metrics.
-Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route);
+// A report stream (GET /api/v1/report/statuses/lead/{org_id}/stream) that
+// opens is answered 200 with the stream's header fields and no body, and
+// *stream is set: the caller writes the header, then the stream's events
+// (api/report_stream.h); without stream, such a request is answered 501.
+Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route,
+                       std::unique_ptr<ReportStream>* stream = nullptr);
 
 // Target parsing, exposed for tests.
 struct Target {

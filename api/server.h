@@ -11,6 +11,7 @@
 #ifndef LEADFLOW_API_SERVER_H_
 #define LEADFLOW_API_SERVER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,16 @@ struct ServerOptions {
   // body (x-http-method-override), not in the target.
   // Default: 8 KiB (8192), Beast's default and nginx's line buffer size
   uint32_t header_limit = 8 * 1024;
+
+  // Report streams (GET .../stream, api/report_stream.h): how often an open
+  // stream looks for a change of its org (Default: 50 ms); the least time
+  // between two report events of one stream, changes in between coalesced
+  // into the next (Default: 200 ms, so at most 5 per second); and the time
+  // without an event after which a heartbeat comment is sent, which also
+  // finds clients that went away (Default: 15 s).
+  std::chrono::milliseconds stream_poll{50};
+  std::chrono::milliseconds stream_min_interval{200};
+  std::chrono::milliseconds stream_heartbeat{15000};
 };
 
 class Server {

@@ -109,12 +109,17 @@ std::optional<std::string> CacheKey(const std::string& org, const ReportParams& 
 
 }  // namespace
 
-Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
-                            const ServiceContext& ctx) {
+std::optional<RenderedStatusReport> ComputeStatusReportAnswer(const Request& req, const Target& target,
+                                                             const std::string& org, const ServiceContext& ctx,
+                                                             Response* error) {
+  auto fail = [error](Response res) -> std::optional<RenderedStatusReport> {
+    *error = std::move(res);
+    return std::nullopt;
+  };
   // Credentials first: nothing about the org is revealed to an unauthenticated caller.
   std::optional<std::string> key_org = OrgForCloseApiKey(req, ctx);
-  if (!key_org) return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
-  if (*key_org != org) return JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
+  if (!key_org) return fail(JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})"));
+  if (*key_org != org) return fail(JsonResponse(req, http::status::not_found, R"({"error":"Not found"})"));
 
   std::multimap<std::string, std::string> params = target.params;
   if (req.method() == http::verb::post) {
@@ -122,15 +127,15 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     // The header must say GET (any case), not merely begin with it ("GETX" is refused).
     auto override_header = req.find("x-http-method-override");
     if (override_header == req.end() || !EqualsNoCase(Sv(override_header->value()), "GET")) {
-      return MethodNotAllowed(req, "GET, POST");
+      return fail(MethodNotAllowed(req, "GET, POST"));
     }
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
-      return JsonResponse(req, http::status::bad_request, R"({"error":"The request contains invalid JSON."})");
+      return fail(JsonResponse(req, http::status::bad_request, R"({"error":"The request contains invalid JSON."})"));
     }
     if (!JsonNestedAtMost(body, kMaxBodyDepth)) {
-      return JsonResponse(req, http::status::bad_request,
-                          R"({"errors":["The request body nests deeper than 64 levels."],"field-errors":{}})");
+      return fail(JsonResponse(req, http::status::bad_request,
+                               R"({"errors":["The request body nests deeper than 64 levels."],"field-errors":{}})"));
     }
     if (body.contains("_params") && body["_params"].is_object()) {
       for (auto it = body["_params"].begin(); it != body["_params"].end(); ++it) {
@@ -138,7 +143,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
       }
     }
   } else if (req.method() != http::verb::get) {
-    return MethodNotAllowed(req, "GET, POST");
+    return fail(MethodNotAllowed(req, "GET, POST"));
   }
 
   std::optional<std::string> tz;
@@ -148,7 +153,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
   BadRequest bad;
   const int64_t now = ctx.now_ms ? ctx.now_ms() : SystemNowMs();
   if (!ParseReportParams(params, tz, now, &rp, &bad)) {
-    return JsonResponse(req, http::status::bad_request, bad.ToJson());
+    return fail(JsonResponse(req, http::status::bad_request, bad.ToJson()));
   }
   // Filter values are echoed into the JSON body; the renderer throws on
   // invalid UTF-8.
@@ -156,7 +161,7 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
     BadRequest bad_text;
     bad_text.field_errors[rp.filter.kind == ReportFilter::Kind::kQuery ? "query" : "smart_view_id"] =
         "Must be valid UTF-8.";
-    return JsonResponse(req, http::status::bad_request, bad_text.ToJson());
+    return fail(JsonResponse(req, http::status::bad_request, bad_text.ToJson()));
   }
 
   // The query filter, parsed once (for the cache's key and the universe).
@@ -196,8 +201,21 @@ Response HandleStatusReport(const Request& req, const Target& target, const std:
   } else {
     body = compute();
   }
-  if (!body) return failed ? *failed : JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
-  return JsonResponse(req, http::status::ok, *body);
+  if (!body) {
+    return fail(failed ? std::move(*failed)
+                       : JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})"));
+  }
+  std::optional<uint64_t> version;
+  if (ctx.change_feed) version = ctx.change_feed->VersionAt(org, snapshot->epoch());
+  return RenderedStatusReport{std::move(body), version, snapshot->epoch()};
+}
+
+Response HandleStatusReport(const Request& req, const Target& target, const std::string& org,
+                            const ServiceContext& ctx) {
+  Response error;
+  std::optional<RenderedStatusReport> report = ComputeStatusReportAnswer(req, target, org, ctx, &error);
+  if (!report) return error;
+  return JsonResponse(req, http::status::ok, *report->body);
 }
 
 }  // namespace leadflow::api

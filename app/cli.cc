@@ -106,6 +106,11 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   Add(app, "credentials", o->credentials, "Credentials file: API keys per org (required; docs/credentials.example.json)")
       ->type_name("FILE");
   AddInt(app, "threads", o->threads, 1, 256, "HTTP I/O threads");
+  AddInt(app, "stream-min-interval-ms", o->stream_min_interval_ms, 0, 60'000,
+         "Report streams: the least time between two events of one stream; changes in between are sent as one");
+  AddInt(app, "stream-heartbeat-ms", o->stream_heartbeat_ms, 100, 600'000,
+         "Report streams: a heartbeat comment after this long without an event (keeps proxies from closing "
+         "idle streams, and finds clients that went away)");
   AddInt(app, "lsq-rate-limit", o->lsq_rate_limit, 1, 1'000'000,
          "Leads Not Contacted calls allowed per org per window");
   AddInt(app, "lsq-rate-window", o->lsq_rate_window, 1, 1'000'000, "Length of that sliding window, in seconds");

@@ -34,6 +34,7 @@
 #include "api/forwarder.h"
 #include "api/close_rate_limit.h"
 #include "api/rate_limiter.h"
+#include "api/report_stream.h"
 #include "api/server.h"
 #include "app/cli.h"
 #include "ingest/cluster_view.h"
@@ -408,6 +409,7 @@ int Serve(const app::ServeOptions& o) {
   views::ChangeFeed change_feed;
   kopts.change_feed = &change_feed;
   api::ReportCache report_cache(budget.report_cache);
+  api::StreamStats stream_stats;
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };
@@ -475,6 +477,7 @@ int Serve(const app::ServeOptions& o) {
   ctx.close_rate_limiter = close_rate_limiter ? &*close_rate_limiter : nullptr;
   ctx.change_feed = &change_feed;
   ctx.report_cache = &report_cache;
+  ctx.stream_stats = &stream_stats;
   ctx.ingest = [&kafka, &cluster] {
     const ingest::IngestHealth h = kafka->Health();
     api::IngestView v;
@@ -642,6 +645,8 @@ int Serve(const app::ServeOptions& o) {
   sopts.threads = o.threads;
   sopts.tls_cert_file = o.tls_cert;
   sopts.tls_key_file = o.tls_key;
+  sopts.stream_min_interval = std::chrono::milliseconds(o.stream_min_interval_ms);
+  sopts.stream_heartbeat = std::chrono::milliseconds(o.stream_heartbeat_ms);
   api::Server server(sopts, &ctx);
   s = server.Start();
   if (!s.ok()) return Fail(s.ToString());

@@ -8,6 +8,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "api/forwarder.h"
 #include "api/lsq_fields.h"
 #include "api/lsq_render.h"
+#include "api/report_stream.h"
 #include "state/log.h"
 
 namespace leadflow::api::detail {
@@ -43,6 +45,21 @@ bool IsLsqTarget(std::string_view target) {
   Target parsed;
   if (ParseTarget(target, &parsed)) return HasPrefixNoCase(parsed.path, kLsqPrefix);
   return HasPrefixNoCase(target, kLsqPrefix);
+}
+
+// Cluster mode: a report stream's client is sent to the instance that
+// serves its org, the same target there (307 keeps the method; curl
+// follows with -L, and keeps the credential to another host with
+// --location-trusted).
+Response StreamRedirect(const Request& req, const ForwardTarget& to) {
+  const std::string host = to.host.find(':') != std::string::npos ? "[" + to.host + "]" : to.host;
+  const std::string location =
+      std::string(to.https ? "https://" : "http://") + host + ":" + to.port + std::string(req.target());
+  Response res = JsonResponse(
+      req, http::status::temporary_redirect,
+      nlohmann::json{{"error", "This org's report stream is served by " + to.instance}, {"location", location}}.dump());
+  res.set(http::field::location, location);
+  return res;
 }
 
 }  // namespace
@@ -98,6 +115,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(boost::asio::ip::tcp::socket&& socket, const ServiceContext* ctx, const ServerOptions& options,
           TlsContext&... tls)
       : stream_(std::move(socket), tls...), ctx_(ctx), options_(options) {}
+  ~Session() {
+    if (report_stream_ && ctx_->stream_stats) --ctx_->stream_stats->open;
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -118,6 +138,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void DoLinger();
   void DoDrain();
   void OnDrain(beast::error_code ec, std::size_t bytes);
+  // A report stream (api/report_stream.h): the header, then events as the
+  // timer finds them due, one write at a time (so a slow client holds at
+  // most one event and is sent fewer: memory per stream is bounded), and a
+  // read kept pending meanwhile, whose end is the client's.
+  void StartStream(Response header, std::unique_ptr<ReportStream> stream);
+  void OnStreamHeader(beast::error_code ec, std::size_t bytes);
+  void WatchClose();
+  void OnWatch(beast::error_code ec, std::size_t bytes);
+  void StreamWrite(std::string text, bool last);
+  void OnStreamWrite(bool last, beast::error_code ec, std::size_t bytes);
+  void OnStreamEnd(beast::error_code ec, std::size_t bytes);
+  void ArmStream(std::chrono::steady_clock::duration wait);
+  void OnStreamTimer(beast::error_code ec);
+  // graceful: the end of the stream is sent first (an error event's);
+  // else the connection is closed at once (the client went away).
+  void EndStream(bool graceful = false);
 
   Stream stream_;
   beast::flat_buffer buffer_;
@@ -127,6 +163,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::chrono::steady_clock::time_point linger_deadline_;
   const ServiceContext* ctx_;
   const ServerOptions options_;
+
+  std::unique_ptr<ReportStream> report_stream_;
+  std::optional<boost::asio::steady_timer> stream_timer_;
+  std::optional<http::response<http::empty_body>> stream_header_;
+  std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
+  std::string stream_out_;
+  bool stream_chunked_ = false;
+  bool stream_ended_ = false;
+  std::chrono::steady_clock::time_point last_event_, last_write_;
 };
 
 template <class Stream>
@@ -174,12 +219,22 @@ void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
     } catch (const std::exception& e) {
       LogError(std::string("routing a request failed: ") + e.what());
     }
-    if (to) return Forward(std::move(req), *to, start);
+    if (to) {
+      // A stream is not relayed (the forwarder reads whole answers): the
+      // client is sent to the owner instead.
+      Target parsed;
+      if (ParseTarget(std::string_view(req.target().data(), req.target().size()), &parsed) &&
+          IsReportStreamPath(parsed.path)) {
+        return Write(StreamRedirect(req, *to));
+      }
+      return Forward(std::move(req), *to, start);
+    }
   }
   std::string route;
   Response res;
+  std::unique_ptr<ReportStream> stream;
   try {
-    res = HandleRequest(req, *ctx_, &route);
+    res = HandleRequest(req, *ctx_, &route, &stream);
   } catch (const std::exception& e) {
     LogError(std::string("request failed: ") + e.what());
     res = JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})");
@@ -194,6 +249,7 @@ void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
   char timing[48];
   std::snprintf(timing, sizeof timing, "app;dur=%.3f", d.count() * 1000.0);
   res.set("Server-Timing", timing);
+  if (stream) return StartStream(std::move(res), std::move(stream));
   Write(std::move(res));
 }
 
@@ -334,6 +390,125 @@ template <class Stream>
 void Session<Stream>::OnDrain(beast::error_code ec, std::size_t) {
   if (ec) return Tcp().close();  // the client closed, or the time is up
   DoDrain();
+}
+
+
+template <class Stream>
+void Session<Stream>::StartStream(Response header, std::unique_ptr<ReportStream> stream) {
+  report_stream_ = std::move(stream);
+  if (ctx_->stream_stats) ++ctx_->stream_stats->open;
+  stream_timer_.emplace(stream_.get_executor());
+  stream_header_.emplace(std::move(header.base()));
+  // HTTP/1.1: chunked; HTTP/1.0: the body ends with the connection.
+  stream_chunked_ = stream_header_->version() >= 11;
+  if (stream_chunked_) {
+    stream_header_->chunked(true);
+  } else {
+    stream_header_->keep_alive(false);
+  }
+  stream_serializer_.emplace(*stream_header_);
+  Tcp().expires_after(kTimeout);
+  http::async_write_header(stream_, *stream_serializer_,
+                           beast::bind_front_handler(&Session::OnStreamHeader, this->shared_from_this()));
+}
+
+template <class Stream>
+void Session<Stream>::OnStreamHeader(beast::error_code ec, std::size_t) {
+  if (ec) return EndStream();
+  buffer_.consume(buffer_.size());
+  WatchClose();
+  last_event_ = std::chrono::steady_clock::now();
+  StreamWrite(report_stream_->Start(), false);
+}
+
+template <class Stream>
+void Session<Stream>::WatchClose() {
+  stream_.async_read_some(buffer_.prepare(1024), beast::bind_front_handler(&Session::OnWatch, this->shared_from_this()));
+}
+
+template <class Stream>
+void Session<Stream>::OnWatch(beast::error_code ec, std::size_t bytes) {
+  if (ec || stream_ended_) return EndStream();
+  // What a client sends on a stream's connection is not read as requests.
+  buffer_.commit(bytes);
+  buffer_.consume(buffer_.size());
+  WatchClose();
+}
+
+template <class Stream>
+void Session<Stream>::StreamWrite(std::string text, bool last) {
+  if (stream_ended_) return;
+  stream_out_ = std::move(text);
+  // The timeout covers the pending read too (beast's tcp_stream has one
+  // timer): a write at least every heartbeat keeps it from firing while
+  // the client reads; a client that reads nothing for this long is closed.
+  Tcp().expires_after(options_.stream_heartbeat + kTimeout);
+  auto done = beast::bind_front_handler(&Session::OnStreamWrite, this->shared_from_this(), last);
+  if (stream_chunked_) {
+    boost::asio::async_write(stream_, http::make_chunk(boost::asio::buffer(stream_out_)), std::move(done));
+  } else {
+    boost::asio::async_write(stream_, boost::asio::buffer(stream_out_), std::move(done));
+  }
+}
+
+template <class Stream>
+void Session<Stream>::OnStreamWrite(bool last, beast::error_code ec, std::size_t) {
+  if (ec) return EndStream();
+  last_write_ = std::chrono::steady_clock::now();
+  if (!last) return ArmStream(options_.stream_poll);
+  if (!stream_chunked_) return EndStream(true);
+  boost::asio::async_write(stream_, http::make_chunk_last(),
+                           beast::bind_front_handler(&Session::OnStreamEnd, this->shared_from_this()));
+}
+
+template <class Stream>
+void Session<Stream>::OnStreamEnd(beast::error_code ec, std::size_t) {
+  EndStream(!ec);
+}
+
+template <class Stream>
+void Session<Stream>::ArmStream(std::chrono::steady_clock::duration wait) {
+  if (stream_ended_) return;
+  stream_timer_->expires_after(wait);
+  stream_timer_->async_wait(beast::bind_front_handler(&Session::OnStreamTimer, this->shared_from_this()));
+}
+
+template <class Stream>
+void Session<Stream>::OnStreamTimer(beast::error_code ec) {
+  if (ec || stream_ended_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (report_stream_->Due()) {
+    const auto next = last_event_ + options_.stream_min_interval;
+    if (now < next) return ArmStream(next - now);
+    bool end = false;
+    std::string text;
+    try {
+      text = report_stream_->Next(&end);
+    } catch (const std::exception& e) {
+      LogError(std::string("report stream failed: ") + e.what());
+      text = "event: error\ndata: {\"error\":\"Internal error\",\"status\":500}\n\n";
+      end = true;
+    }
+    if (!text.empty()) {
+      last_event_ = now;
+      return StreamWrite(std::move(text), end);
+    }
+  }
+  if (now - last_write_ >= options_.stream_heartbeat) {
+    if (ctx_->stream_stats) ++ctx_->stream_stats->heartbeats;
+    return StreamWrite(std::string(ReportStream::kHeartbeat), false);
+  }
+  ArmStream(options_.stream_poll);
+}
+
+template <class Stream>
+void Session<Stream>::EndStream(bool graceful) {
+  if (stream_ended_) return;
+  stream_ended_ = true;
+  if (stream_timer_) stream_timer_->cancel();
+  if (graceful) return DoClose();
+  beast::error_code ec;
+  Tcp().socket().close(ec);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/credentials.h"
+#include "api/report_stream.h"
 #include "tests/testing/check_ok.h"
 #include "tests/testing/harness.h"
 
@@ -283,6 +284,91 @@ TEST_CASE("with a change feed and a report cache, a report is computed once per 
   CHECK(svc.Get(kReport + "org1/?query=in%3A%22save_nope%22").result() == http::status::bad_request);
   CHECK(svc.Get(kReport + "org1/?query=lead_status%3A%22Potential%22").result() == http::status::ok);
   CHECK(cache.stats().entries == 4);  // jan (old and new version), overall, the status query
+}
+
+}  // namespace leadflow::api
+
+namespace leadflow::api {
+
+TEST_CASE("a report stream sends the report, then only changes of its org that change it") {
+  Service svc;
+  views::ChangeFeed feed;
+  ReportCache cache(1 << 20);
+  StreamStats stats;
+  svc.ctx.change_feed = &feed;
+  svc.ctx.report_cache = &cache;
+  svc.ctx.stream_stats = &stats;
+  svc.db.set_change_feed(&feed);
+  const std::string jan = "?date_start=2024-01-01&date_end=2024-02-01";
+  Request req{http::verb::get, kReport + "org1/stream" + jan, 11};
+  req.set(http::field::authorization, kBasic1);
+  std::string route;
+  std::unique_ptr<ReportStream> stream;
+  Response header = HandleRequest(req, svc.ctx, &route, &stream);
+  REQUIRE(stream);
+  CHECK(route == kReport + "{org_id}/stream");
+  CHECK(header.result() == http::status::ok);
+  CHECK(header[http::field::content_type] == "text/event-stream; charset=utf-8");
+  CHECK(header.body().empty());
+  const std::string report = svc.Get(kReport + "org1/" + jan).body();
+  const std::string id = ReportStream::BootId() + "-0";  // no change noted yet: version 0
+  CHECK(stream->Start() == "retry: 2000\n\nid: " + id + "\nevent: report\ndata: " + report + "\n\n");
+  CHECK(report.find('\n') == std::string::npos);  // one data line
+  CHECK_FALSE(stream->Due());
+
+  // Another org's change: not due.
+  REQUIRE(svc.db.Ingest({Created("x1", "sx", "2024-01-06T00:00:00Z", "org2")}) == 0);
+  CHECK_FALSE(stream->Due());
+  // org1's change outside the period: due, and nothing to send.
+  REQUIRE(svc.db.Ingest({Created("l4", "sa", "2024-03-07T00:00:00Z")}) == 0);
+  CHECK(stream->Due());
+  bool end = true;
+  CHECK(stream->Next(&end).empty());
+  CHECK_FALSE(end);
+  CHECK_FALSE(stream->Due());
+  CHECK(stats.unchanged == 1);
+  // org1's change in the period: the new report, under the org's new version.
+  REQUIRE(svc.db.Ingest({Created("l3", "sa", "2024-01-07T00:00:00Z")}) == 0);
+  CHECK(stream->Due());
+  const std::string event = stream->Next(&end);
+  const std::string now = svc.Get(kReport + "org1/" + jan).body();
+  CHECK(now != report);
+  CHECK(event == "id: " + ReportStream::BootId() + "-" + std::to_string(feed.Newest("org1")) +
+                     "\nevent: report\ndata: " + now + "\n\n");
+  CHECK(stats.events == 2);
+
+  // Resumed at the current id: nothing first; at an old one: the report.
+  Request resume = req;
+  resume.set("Last-Event-ID", ReportStream::BootId() + "-" + std::to_string(feed.Newest("org1")));
+  std::unique_ptr<ReportStream> resumed;
+  HandleRequest(resume, svc.ctx, &route, &resumed);
+  REQUIRE(resumed);
+  CHECK(resumed->Start() == "retry: 2000\n\n");
+  resume.set("Last-Event-ID", id);
+  HandleRequest(resume, svc.ctx, &route, &resumed);
+  REQUIRE(resumed);
+  CHECK(resumed->Start().find(now) != std::string::npos);
+
+  // Refusals are the report's; a caller that cannot stream gets 501.
+  Request other = req;
+  other.set(http::field::authorization, "Basic " + Base64("key-org2:"));
+  std::unique_ptr<ReportStream> none;
+  CHECK(HandleRequest(other, svc.ctx, &route, &none).result() == http::status::not_found);
+  CHECK_FALSE(none);
+  Request post = req;
+  post.method(http::verb::post);
+  CHECK(HandleRequest(post, svc.ctx, &route, &none).result() == http::status::method_not_allowed);
+  CHECK(HandleRequest(req, svc.ctx, &route).result() == http::status::not_implemented);
+}
+
+TEST_CASE("a stream's path is the report's with /stream after the org") {
+  CHECK(IsReportStreamPath("/api/v1/report/statuses/lead/org1/stream"));
+  CHECK(IsReportStreamPath("/api/v1/report/statuses/lead/org1/stream/"));
+  CHECK_FALSE(IsReportStreamPath("/api/v1/report/statuses/lead/org1/"));
+  CHECK_FALSE(IsReportStreamPath("/api/v1/report/statuses/lead/stream/"));
+  CHECK_FALSE(IsReportStreamPath("/api/v1/report/statuses/lead//stream"));
+  CHECK_FALSE(IsReportStreamPath("/api/v1/report/statuses/lead/a/b/stream"));
+  CHECK_FALSE(IsReportStreamPath("/api/v1/report/statuses/lead/org1/streams"));
 }
 
 }  // namespace leadflow::api

@@ -8,13 +8,18 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -347,6 +352,149 @@ HttpResult HttpPost(int port, const std::string& target, const std::string& body
 
 HttpResult HttpDelete(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
   return HttpRequest(http::verb::delete_, port, target, nullptr, headers);
+}
+
+EventStream::EventStream(int port, const std::string& target, const std::map<std::string, std::string>& headers) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    closed_ = true;
+    return;
+  }
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  req += "\r\n";
+  if (send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    closed_ = true;
+    return;
+  }
+  // The header.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  size_t end;
+  while ((end = raw_.find("\r\n\r\n")) == std::string::npos) {
+    if (!Fill(deadline)) return;
+  }
+  std::istringstream lines(raw_.substr(0, end));
+  std::string line;
+  std::getline(lines, line);
+  if (line.size() >= 12) status_ = std::atoi(line.c_str() + 9);
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers_[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+  }
+  raw_.erase(0, end + 4);
+  chunked_ = headers_["transfer-encoding"] == "chunked";
+  if (status_ != 200) {
+    // Content-Length bodies only: the errors are short JSON.
+    const size_t length = std::strtoul(headers_["content-length"].c_str(), nullptr, 10);
+    while (raw_.size() < length && Fill(deadline)) {
+    }
+    body_ = raw_.substr(0, length);
+  }
+}
+
+EventStream::~EventStream() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool EventStream::Fill(std::chrono::steady_clock::time_point deadline) {
+  if (closed_) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buf[65536];
+  const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) {
+    closed_ = true;
+    return false;
+  }
+  raw_.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<EventStream::Event> EventStream::Next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // Decode what was read into payload_.
+    if (!chunked_) {
+      payload_ += raw_;
+      raw_.clear();
+    }
+    while (chunked_ && !raw_.empty()) {
+      constexpr size_t kCrlfNext = static_cast<size_t>(-1);  // a chunk's data read, its CRLF next
+      if (chunk_left_ == kCrlfNext) {
+        if (raw_.size() < 2) break;
+        raw_.erase(0, 2);
+        chunk_left_ = 0;
+        continue;
+      }
+      if (chunk_left_ > 0) {
+        const size_t take = std::min(chunk_left_, raw_.size());
+        payload_.append(raw_, 0, take);
+        raw_.erase(0, take);
+        chunk_left_ -= take;
+        if (chunk_left_ == 0) chunk_left_ = kCrlfNext;
+        continue;
+      }
+      const size_t eol = raw_.find("\r\n");
+      if (eol == std::string::npos) break;
+      const size_t size = std::strtoul(raw_.c_str(), nullptr, 16);
+      raw_.erase(0, eol + 2);
+      if (size == 0) {
+        closed_ = true;  // the last chunk: the stream ended
+        raw_.clear();
+        break;
+      }
+      chunk_left_ = size;
+    }
+    // One event: the text up to a blank line.
+    const size_t blank = payload_.find("\n\n");
+    if (blank != std::string::npos) {
+      std::istringstream lines(payload_.substr(0, blank));
+      payload_.erase(0, blank + 2);
+      Event e;
+      std::string line;
+      bool comment_only = true;
+      while (std::getline(lines, line)) {
+        if (line.empty()) continue;
+        if (line[0] == ':') {
+          e.data = line.substr(1);
+          continue;
+        }
+        comment_only = false;
+        const size_t colon = line.find(':');
+        std::string field = line.substr(0, colon);
+        std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+        if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+        if (field == "id") e.id = value;
+        else if (field == "event") e.event = value;
+        else if (field == "data") e.data += value;
+        else if (field == "retry") e.retry = value;
+      }
+      if (comment_only) e.event = "comment";
+      return e;
+    }
+    if (!Fill(deadline)) return std::nullopt;
+  }
+}
+
+std::optional<EventStream::Event> EventStream::NextReport(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    std::optional<Event> e = Next(left);
+    if (!e) return std::nullopt;
+    if (e->event != "comment" && !(e->event.empty() && e->data.empty())) return e;
+  }
 }
 
 bool WaitReady(int port, std::chrono::seconds deadline) {

@@ -113,6 +113,44 @@ HttpResult HttpPost(int port, const std::string& target, const std::string& body
                     const std::map<std::string, std::string>& headers = {});
 HttpResult HttpDelete(int port, const std::string& target, const std::map<std::string, std::string>& headers = {});
 
+// A client of a server-sent event stream (GET target), as EventSource reads
+// one: status and header fields of the answer, then its events as they
+// come. Over HTTP/1.1, chunked or not.
+class EventStream {
+ public:
+  EventStream(int port, const std::string& target, const std::map<std::string, std::string>& headers = {});
+  ~EventStream();
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  int status() const { return status_; }  // 0: no answer
+  const std::map<std::string, std::string>& headers() const { return headers_; }  // names lower-case
+  // An answer other than 200: its whole body.
+  const std::string& body() const { return body_; }
+
+  struct Event {
+    std::string id, event, data;  // event "comment" for a comment line (data: its text)
+    std::string retry;
+  };
+  // The next event or comment, waiting at most timeout; nullopt when none
+  // came (closed() tells whether the stream ended).
+  std::optional<Event> Next(std::chrono::milliseconds timeout);
+  // The next event that is not a comment.
+  std::optional<Event> NextReport(std::chrono::milliseconds timeout);
+  bool closed() const { return closed_; }
+
+ private:
+  bool Fill(std::chrono::steady_clock::time_point deadline);  // more payload; false on timeout or close
+  int fd_ = -1;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
+  std::string body_;
+  bool chunked_ = false, closed_ = false;
+  std::string raw_;      // bytes read, not yet decoded
+  std::string payload_;  // decoded body, not yet parsed into events
+  size_t chunk_left_ = 0;
+};
+
 // Polls GET /readyz until 200 or the deadline; returns whether it became ready.
 bool WaitReady(int port, std::chrono::seconds deadline);
 // A metric's value from GET /metrics, or -1.
