@@ -369,13 +369,20 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     std::string org = path.substr(kReportPrefix.size());
     org = org.substr(0, org.find('/'));
     if (auto r = NotServedHere(req, ctx, OrgForCloseApiKey(req, ctx), false)) return std::move(*r);
-    if (!stream) {
-      return JsonResponse(req, http::status::not_implemented, R"({"error":"Streams are served over HTTP only"})");
-    }
     return CloseLimited(req, ctx, *route, [&] {
       Response refusal;
-      *stream = ReportStream::Open(req, target, org, ctx, &refusal);
-      return *stream ? StreamHeader(req) : refusal;
+      std::unique_ptr<ReportStream> opened = ReportStream::Open(req, target, org, ctx, &refusal);
+      if (!opened) return refusal;
+      Response res = StreamHeader(req);
+      if (stream) {
+        *stream = std::move(opened);
+      } else {
+        // A caller that cannot stream gets the stream's start, whole.
+        res.body() = opened->Start();
+        res.keep_alive(false);
+        res.prepare_payload();
+      }
+      return res;
     });
   }
   if (path.rfind(kReportPrefix, 0) == 0) {

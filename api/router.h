@@ -138,7 +138,8 @@ Response UnavailableResponse(const Request& req, const std::string& reason, int 
 // A report stream (GET /api/v1/report/statuses/lead/{org_id}/stream) that
 // opens is answered 200 with the stream's header fields and no body, and
 // *stream is set: the caller writes the header, then the stream's events
-// (api/report_stream.h); without stream, such a request is answered 501.
+// (api/report_stream.h); without stream, the answer is the stream's start
+// (its first event) as a whole body.
 Response HandleRequest(const Request& req, const ServiceContext& ctx, std::string* route,
                        std::unique_ptr<ReportStream>* stream = nullptr);
 

@@ -32,6 +32,7 @@ const std::set<std::string> kRoutes = {
     "/openapi.json",
     "/schemas/events.json",
     "/api/v1/report/statuses/lead/{org_id}/",
+    "/api/v1/report/statuses/lead/{org_id}/stream",
     "/api/v1/lead/",
     "/api/v1/saved_search/",
     "/api/v1/saved_search/{id}/",

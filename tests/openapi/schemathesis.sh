@@ -16,7 +16,9 @@
 #      to a fresh topic with leadflow-gen;
 #   3. starts `leadflow serve` on a free port with its own data directory and
 #      credentials, and waits until /readyz answers 200;
-#   4. runs `schemathesis run` on http://127.0.0.1:PORT/openapi.json with
+#   4. runs `schemathesis run` on http://127.0.0.1:PORT/openapi.json (but
+#      the report stream, whose answer never ends: tests/integration/
+#      report_stream_test.cc tests it) with
 #      org_acme's credentials for both APIs (schemathesis.toml), a bounded
 #      number of examples per operation and a fixed seed;
 #   5. always stops the service and deletes its directory.
@@ -209,7 +211,8 @@ cd "$TMP"  # anything Schemathesis writes stays in the test's directory
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$EXAMPLES" "${seed_args[@]}" --workers "$WORKERS" \
-  --generation-database none --request-timeout 30 --wait-for-schema 10 &
+  --generation-database none --request-timeout 30 --wait-for-schema 10 \
+  --exclude-operation-id streamLeadStatusReport &
 schemathesis_pid=$!
 rc=0
 wait "$schemathesis_pid" || rc=$?
