@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "api/openapi.h"
 #include "api/report_stream.h"
 #include "api/smart_view_handler.h"
+#include "api/static_assets.h"
 #include "api/status_report_handler.h"
 
 namespace leadflow::api {
@@ -201,8 +203,10 @@ Response HandleRequest(const Request& req, const ServiceContext& ctx, std::strin
   // Every answer computed from the state says how fresh that state is, so
   // that a report read while ingest catches up (or is stopped) is told
   // apart from a current one.
-  if (*route != "/healthz" && *route != "/readyz" && *route != "/metrics" && *route != "/openapi.json" &&
-      *route != "/schemas/events.json" && *route != "/cluster" && *route != "invalid" && *route != "other") {
+  static const std::set<std::string> kStateless = {
+      "/healthz", "/readyz", "/metrics", "/openapi.json", "/schemas/events.json", "/cluster", "invalid", "other",
+      "/", "/lsq/", "/search/{query}/", "/assets/{name}", "/api/v1/me/"};
+  if (kStateless.count(*route) == 0) {
     const IngestView v = ctx.ingest ? ctx.ingest() : IngestView();
     res.set("Leadflow-Ready", v.ready ? "true" : "false");
     res.set("Leadflow-Lag-Messages", std::to_string(v.lag_messages));
@@ -352,6 +356,16 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
       return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
     }
     return JsonResponse(req, http::status::ok, ctx.cluster());
+  }
+  if (std::optional<Response> page = ServeWeb(req, path, ctx, route)) return std::move(*page);
+  if (path == "/api/v1/me/" || path == "/api/v1/me") {
+    // Which org a Close key reads (a subset of Close's /me/): what the
+    // dashboard asks after its sign-in.
+    *route = "/api/v1/me/";
+    if (req.method() != http::verb::get && req.method() != http::verb::head) return MethodNotAllowed(req, "GET, HEAD");
+    std::optional<std::string> org = OrgForCloseApiKey(req, ctx);
+    if (!org) return JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
+    return JsonResponse(req, http::status::ok, nlohmann::json{{"organizations", {{{"id", *org}}}}}.dump());
   }
   if (path == "/openapi.json") {
     // The description of this API (docs/openapi.json).

@@ -1,6 +1,9 @@
 // Router: request handling as a plain function from an HTTP request to a
 // response, separate from I/O (api/server.h does the I/O). Routes:
 //   GET /healthz, GET /readyz, GET /metrics
+//   GET /, /lsq/, /search/<query>/, /assets/<name>  (the dashboard, no
+//        credential; api/static_assets.h)
+//   GET /api/v1/me/                              (the org of a Close key)
 //   GET /cluster                                 (cluster mode: members and
 //        owners; any valid Close key or LeadSquared pair)
 //   GET /openapi.json                            (docs/openapi.json, which
@@ -83,6 +86,9 @@ struct ServiceContext {
   ReportCache* report_cache = nullptr;
   // The report streams' counters (GET .../stream); may be null.
   StreamStats* stream_stats = nullptr;
+  // The dashboard's files (api/static_assets.h): empty, the ones built in;
+  // else read from this directory at each request (`serve --web-dir`).
+  std::string web_dir;
   // Cluster mode (`serve --advertise`, issue 13); both null in a single
   // instance. cluster: GET /cluster's body (members, addresses, owners;
   // behind any valid credential; 404 when null). serve_org: nullopt when

@@ -106,6 +106,10 @@ void AddServe(CLI::App* app, ServeOptions* o) {
   Add(app, "credentials", o->credentials, "Credentials file: API keys per org (required; docs/credentials.example.json)")
       ->type_name("FILE");
   AddInt(app, "threads", o->threads, 1, 256, "HTTP I/O threads");
+  Add(app, "web-dir", o->web_dir,
+      "Serve the dashboard's files (/, /assets/...) from this directory, read at each request, instead of the "
+      "copy built in (for working on the page: web/ of the source tree)")
+      ->type_name("DIR");
   AddInt(app, "stream-min-interval-ms", o->stream_min_interval_ms, 0, 60'000,
          "Report streams: the least time between two events of one stream; changes in between are sent as one");
   AddInt(app, "stream-heartbeat-ms", o->stream_heartbeat_ms, 100, 600'000,

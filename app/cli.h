@@ -77,6 +77,7 @@ struct ServeOptions {
   int64_t max_stale_messages = 10000;
   int drain_ms = 3000;
   int64_t dormant_shard_ttl_ms = 600000;
+  std::string web_dir;  // the dashboard's files from disk; empty: built in
   int stream_min_interval_ms = 200;
   int stream_heartbeat_ms = 15000;
 };

@@ -478,6 +478,7 @@ int Serve(const app::ServeOptions& o) {
   ctx.change_feed = &change_feed;
   ctx.report_cache = &report_cache;
   ctx.stream_stats = &stream_stats;
+  ctx.web_dir = o.web_dir;
   ctx.ingest = [&kafka, &cluster] {
     const ingest::IngestHealth h = kafka->Health();
     api::IngestView v;
