@@ -36,7 +36,8 @@ function updateAccount(view) {
   const lsq = lsqSession();
   const signedIn = view === 'lsq' ? Boolean(lsq || close) : Boolean(close);
   account.hidden = !signedIn;
-  orgId.textContent = close ? close.org : (lsq ? 'LeadSquared keys' : '');
+  document.querySelector('#account .org-label').textContent = close ? 'Organization' : 'Signed in to';
+  orgId.textContent = close ? close.org : (lsq ? 'LeadSquared' : '');
 }
 
 /** The Close sign-in form; then() runs once the key is accepted. */

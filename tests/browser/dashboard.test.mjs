@@ -198,7 +198,7 @@ async function compareWithApi(label) {
       const cell = r.cells[f];
       assert.ok(cell, `${label}: ${row.status_label}.${f} shown`);
       assert.equal(shown(cell.text), row[f] ?? null, `${label}: ${row.status_label}.${f}`);
-      if (f === 'change_percent') assert.equal(cell.text, row[f] === null ? '—' : `${row[f]}%`);
+      if (f === 'change_percent') assert.equal(cell.text, row[f] === null ? '—' : `${new Intl.NumberFormat('en-US').format(row[f])}%`);
       assert.equal(cell.href, row._leads_page_urls[f] ?? null, `${label}: ${row.status_label}.${f} links to its leads`);
       cells++;
     }
@@ -310,6 +310,20 @@ try {
     await compareWithApi('this week');
     const start = new URL((await lastStream()).url).searchParams.get('date_start');
     assert.equal(new Date(`${start}T12:00:00Z`).getUTCDay(), 1, `${start} is a Monday`);
+  });
+
+  await step('"Custom": two local days, the end sent as the day after', async () => {
+    await page.click('[data-preset=custom]');
+    const day = (n) => {
+      const d = new Date(Date.now() - n * 86400e3);
+      return d.toLocaleDateString('en-CA', {timeZone: 'America/New_York'}); // YYYY-MM-DD
+    };
+    await page.fill('#custom-from', day(40));
+    await page.fill('#custom-to', day(10));
+    await page.click('#custom-range button[type=submit]');
+    await waitStream((u) => u.searchParams.get('date_start') === day(40) && u.searchParams.get('date_end') === day(9));
+    await waitReport('period');
+    await compareWithApi('custom');
   });
 
   await step('a query narrows the report (sent as query) and matches the API', async () => {
@@ -468,6 +482,60 @@ try {
     assert.equal((await closeGet('/api/v1/me/', {}, OTHER_KEY)).body.organizations[0].id, OTHER_ORG);
   });
 
+  await step('the page\'s SSE parser: fields, comments, CRLF/CR/LF, events split across chunks', async () => {
+    const events = await page.evaluate(async () => {
+      const {SSEParser} = await import('/assets/sse.js');
+      const out = [];
+      const p = new SSEParser({onEvent: (e) => out.push(e), onComment: (c) => out.push({comment: c}), onRetry: (ms) => out.push({retry: ms})});
+      const text = 'retry: 1500\r\n: heartbeat\r\n\r\nid: a-1\nevent: report\ndata: {"x":\ndata: 1}\n\nid: a-2\rdata:two\r\r'
+        + 'data: no id\n\nevent: error\nid: a-3\ndata: {"status":404}\n\n';
+      // One character at a time: every split point, a CR and its LF in different chunks included.
+      for (const ch of text) p.feed(ch);
+      return out;
+    });
+    assert.deepEqual(events, [
+      {retry: 1500},
+      {comment: 'heartbeat'},
+      {type: 'report', data: '{"x":\n1}', id: 'a-1'},
+      {type: 'message', data: 'two', id: 'a-2'},
+      {type: 'message', data: 'no id', id: 'a-2'},
+      {type: 'error', data: '{"status":404}', id: 'a-3'},
+    ]);
+  });
+
+  await step('a dropped stream reconnects after its retry delay with Last-Event-ID', async () => {
+    await page.click('[data-preset=all]');
+    await waitReport('overall');
+    const real = (await closeGet(`/api/v1/report/statuses/lead/${ORG}/`)).body;
+    let served = 0;
+    const streams = [];
+    await page.route('**/api/v1/report/statuses/lead/*/stream*', async (route) => {
+      streams.push({at: Date.now(), headers: await route.request().allHeaders()});
+      if (served++ === 0) {
+        // One report, then the connection ends (as when the service restarts).
+        await route.fulfill({status: 200, headers: {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store'},
+          body: `retry: 1000\n\n: hello\n\nid: test-boot-7\nevent: report\ndata: ${JSON.stringify(real)}\n\n`});
+      } else {
+        await route.continue();
+      }
+    });
+    try {
+      await page.click('[data-preset=today]');
+      await page.waitForSelector('#live-status[data-state=reconnecting]');
+      await page.waitForFunction(() => document.querySelector('#live-status').dataset.state === 'live' && document.querySelector('#report-table'));
+      assert.equal(streams.length, 2, 'one reconnect');
+      assert.equal(streams[0].headers['last-event-id'], undefined, 'a new stream starts without an id');
+      assert.equal(streams[1].headers['last-event-id'], 'test-boot-7', 'the reconnect names the last id');
+      assert.equal(streams[1].headers.authorization, `Bearer ${KEY}`);
+      const wait = streams[1].at - streams[0].at;
+      assert.ok(wait >= 900 && wait < 5000, `reconnected after the stream's retry: 1000 (${wait} ms)`);
+      await waitReport('period');
+      await compareWithApi('after a reconnect');
+    } finally {
+      await page.unrouteAll({behavior: 'ignoreErrors'});
+    }
+  });
+
   await step('narrow screen: the report still renders (screenshot)', async () => {
     await page.setViewportSize({width: 390, height: 844});
     await page.waitForSelector('#report-table');
@@ -549,6 +617,52 @@ try {
     assert.equal(records.length, lsqTotal + 1, 'TotalCount rows and the header');
     const body = (await csvCall).postDataJSON();
     assert.deepEqual(body.Paging, {PageIndex: 1, PageSize: 10000});
+  });
+
+  await step('Leads Not Contacted: owners, window and lead filter go into the body as the API reads them', async () => {
+    const org = ORG.replace(/^org_/, '');
+    await page.fill('#lsq-activities', '21');
+    await page.fill('#lsq-owners', `user_${org}_1, user_${org}_2`);
+    await page.fill('#lsq-from', '2000-01-01T00:00:00');
+    await page.fill('#lsq-to', '2099-12-31T23:59:59');
+    await page.fill('#lsq-field', 'Source');
+    await page.selectOption('#lsq-op', 'in');
+    await page.fill('#lsq-value', 'web, referral');
+    const listCall = page.waitForRequest((r) => r.url().endsWith('/Leads/NotContacted') && r.postDataJSON()?.Output?.Type === 'List');
+    await page.click('#lsq-run');
+    const body = (await listCall).postDataJSON();
+    assert.deepEqual(body.ReportFilter, {
+      ActivityFilters: [{ActivityEvent: 21}],
+      UserFilter: {GroupConditions: [{Condition: [{LookupName: 'UserID', Operator: 'eq', LookupValue: `user_${org}_1,user_${org}_2`}]}]},
+      LeadFilters: [{LookUpName: 'Source', LookUpValues: ['web', 'referral'], SqlOperator: 'in'}],
+    });
+    assert.deepEqual(body.DateFilter, [{DateField: 'ActivityDate', FromDate: '2000-01-01 00:00:00', ToDate: '2099-12-31 23:59:59'}]);
+    await page.waitForFunction(() => !document.querySelector('#lsq-run').disabled);
+    const api = JSON.parse((await lsq(body)).text);
+    assert.equal(await page.getAttribute('#lsq-total', 'data-value'), api.TotalCount);
+    const owners = await page.$$eval('#lsq-table tbody tr td:nth-of-type(2)', (tds) => [...new Set(tds.map((td) => td.textContent))]);
+    for (const o of owners) assert.ok([`user_${org}_1`, `user_${org}_2`].includes(o), `owner ${o} is one of the two`);
+  });
+
+  await step('Leads Not Contacted: a bad filter is caught on the page; the API\'s 429 is shown', async () => {
+    await page.fill('#lsq-field', 'No Such Column');
+    await page.click('#lsq-run');
+    await page.waitForSelector('#lsq-error-message');
+    assert.match(await page.textContent('#lsq-error-message'), /letters, digits/);
+    await page.fill('#lsq-field', 'EngagementScore');
+    await page.selectOption('#lsq-op', 'between');
+    await page.fill('#lsq-value', '10');
+    await page.click('#lsq-run');
+    await page.waitForFunction(() => /two values/.test(document.querySelector('#lsq-error-message')?.textContent ?? ''));
+    await page.fill('#lsq-field', '');
+    // The org's budget (25 calls in 5 s) spent from here: the page's next call is refused.
+    for (let i = 0; i < 30; i++) {
+      if ((await lsq({Output: {Type: 'Aggregate', GroupBy: '', AggregateFunction: 'Count'}})).status === 429) break;
+    }
+    await page.click('#lsq-run');
+    await page.waitForFunction(() => /^429: /.test(document.querySelector('#lsq-error-message')?.textContent ?? ''));
+    assert.match(await page.textContent('#lsq-error-message'), /API calls exceeded the limit of 25 in 5 second/);
+    await shot('lsq-error.png');
   });
 
   // ---------------------------------------------------------------- no key anywhere
