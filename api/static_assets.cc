@@ -141,6 +141,7 @@ std::optional<Response> ServeWeb(const Request& req, const std::string& path, co
   if (path.rfind("/assets/", 0) == 0) {
     *route = "/assets/{name}";
     const std::string name = path.substr(8);
+    if (req.method() != http::verb::get && req.method() != http::verb::head) return MethodNotAllowed(req, "GET, HEAD");
     if (!IsWebName(name)) return NotFound(req);
     return Serve(req, name, ctx);
   }

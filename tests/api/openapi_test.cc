@@ -25,6 +25,11 @@ using nlohmann::json;
 // The route labels of api/router.cc that are endpoints of the service, which
 // are also the paths of docs/openapi.json ("invalid" and "other" are not).
 const std::set<std::string> kRoutes = {
+    "/",
+    "/lsq/",
+    "/search/{query}/",
+    "/assets/{name}",
+    "/api/v1/me/",
     "/healthz",
     "/readyz",
     "/metrics",
