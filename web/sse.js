@@ -66,7 +66,7 @@ const FATAL = new Set([400, 401, 403, 404, 405, 410]);
  *   states: 'connecting', 'live', 'reconnecting', 'closed'
  */
 export class LiveStream {
-  constructor({url, headers, onReport, onState, onFatal, idleMs = 45000}) {
+  constructor({url, headers, onReport, onState, onFatal, idleMs = 60000}) {
     this.url = url;
     this.headers = headers;
     this.onReport = onReport;
