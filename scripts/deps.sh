@@ -14,6 +14,7 @@ PKGS=(
   libroaring-dev libsimdjson-dev libjemalloc-dev libcli11-dev libssl-dev
   kcat curl maven python3 python3-venv  # python3-venv: the schemathesis test's virtual environment
   prometheus  # for promtool: the tests check /metrics with it (the server is not started)
+  chromium    # the dashboard's browser test (tests/browser), driven headless by playwright-core
 )
 # The benchmark (bench/run.sh) also needs PostgreSQL 15, wrk, and Debian's
 # Python with matplotlib and psycopg2, and venv for the peers' virtual
@@ -26,6 +27,13 @@ fi
 # already on PATH will do.
 if ! command -v java >/dev/null 2>&1; then
   PKGS+=(openjdk-17-jre-headless)
+fi
+
+# Node.js and npm for the browser test's playwright-core (tests/browser/run.sh
+# installs it from its package-lock.json); any node with npm on PATH will do
+# (Debian's nodejs is 18, which playwright-core supports).
+if ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
 fi
 
 missing=()
