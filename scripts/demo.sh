@@ -66,11 +66,15 @@ month_ago=$(date -u -d '30 days ago' +%F)
 cat <<MSG
 
 leadflow is serving on http://$LISTEN, fed by 30 days of history and then a live stream on leadflow.events.
-Try (the report changes as the stream flows; run it twice):
+Open the dashboard: http://$LISTEN/ (sign in with the key demo-acme-key; Leads Not Contacted
+takes the pair u\$acme-access / acme-secret). It changes as the stream flows.
+
+Or try (the report changes as the stream flows; run it twice, or stream it):
 
   curl -s -u demo-acme-key: "http://$LISTEN/api/v1/report/statuses/lead/org_acme/?date_start=$month_ago" | python3 -m json.tool | head -40
   curl -s -H 'Authorization: Bearer demo-globex-key' "http://$LISTEN/api/v1/report/statuses/lead/org_globex/?date_start=$month_ago&date_end=$today" -H 'x-tz-offset: -5'
   curl -s -u demo-initech-key: "http://$LISTEN/api/v1/report/statuses/lead/org_initech/"      # overall report
+  curl -N -u demo-acme-key: "http://$LISTEN/api/v1/report/statuses/lead/org_acme/stream?date_start=$month_ago&date_end=$today"  # pushed as it changes
   curl -s -u demo-acme-key: "http://$LISTEN/api/v1/report/statuses/lead/org_globex/"         # another org: 404
   curl -s "http://$LISTEN/metrics" | grep ^leadflow_
 
