@@ -31,7 +31,7 @@ std::string LastEventId(const Request& req, const Target& target) {
 
 }  // namespace
 
-void StreamStats::Append(std::string* out) const {
+void ReportStreams::AppendMetrics(std::string* out) const {
   AppendMetric(out, "leadflow_report_streams", "Report streams (server-sent events) open now.", "gauge", open.load());
   AppendMetric(out, "leadflow_report_stream_events_total", "Report events sent to stream subscribers.", "counter",
                static_cast<int64_t>(events.load()));
@@ -40,6 +40,26 @@ void StreamStats::Append(std::string* out) const {
   AppendMetric(out, "leadflow_report_stream_unchanged_total",
                "Changes of an org's state that left a subscribed report as it was (nothing sent).", "counter",
                static_cast<int64_t>(unchanged.load()));
+  AppendMetric(out, "leadflow_report_stream_computations_total",
+               "Reports computed for streams (each shared by every stream of that report).", "counter",
+               static_cast<int64_t>(computed.load()));
+}
+
+std::shared_ptr<ReportStreams::Result> ReportStreams::Shared(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Now and then, the results no stream holds any more go.
+  if (++made_ % 1024 == 0) {
+    for (auto it = results_.begin(); it != results_.end();) {
+      it = it->second.expired() ? results_.erase(it) : std::next(it);
+    }
+  }
+  std::weak_ptr<Result>& slot = results_[key];
+  std::shared_ptr<Result> result = slot.lock();
+  if (!result) {
+    result = std::make_shared<Result>();
+    slot = result;
+  }
+  return result;
 }
 
 bool IsReportStreamPath(std::string_view path) {
@@ -75,60 +95,133 @@ std::unique_ptr<ReportStream> ReportStream::Open(const Request& req, const Targe
     *refusal = MethodNotAllowed(req, "GET");
     return nullptr;
   }
+  // Credentials first, as the report's (nothing about the org to a caller
+  // without its key), and before any shared result is looked at: a result
+  // is shared by the streams of one org only.
+  const std::optional<std::string> key_org = OrgForCloseApiKey(req, ctx);
+  if (!key_org) {
+    *refusal = JsonResponse(req, http::status::unauthorized, R"({"error":"Unauthorized"})");
+    return nullptr;
+  }
+  if (*key_org != org) {
+    *refusal = JsonResponse(req, http::status::not_found, R"({"error":"Not found"})");
+    return nullptr;
+  }
   std::unique_ptr<ReportStream> stream(new ReportStream(req, target, org, ctx));
+  // The streams of one report share its computations: the same org, the
+  // same parameters (but the resumption's), the same x-tz-offset.
+  std::string key = org;
+  for (const auto& [k, v] : stream->target_.params) {
+    if (k != "lastEventId") key += "\n" + k + "=" + v;
+  }
+  auto tz = req.find("x-tz-offset");
+  key += "\ntz=" + (tz == req.end() ? std::string() : std::string(tz->value()));
+  stream->shared_ = ctx.streams ? ctx.streams->Shared(key) : std::make_shared<ReportStreams::Result>();
+  std::optional<std::chrono::steady_clock::time_point> retry_at;
+  std::optional<Taken> taken = stream->Take(std::chrono::steady_clock::now(), {}, &retry_at);
+  if (!taken->body) {
+    // The first report that cannot be computed is refused with the answer
+    // the report endpoint gives, as an HTTP status rather than an event.
+    *refusal = taken->error;
+    return nullptr;
+  }
   bool end = false, unchanged = false;
-  // The first report that cannot be computed is refused with the answer
-  // the report endpoint gives, as an HTTP status rather than an event.
-  std::string first = stream->Compute(&end, &unchanged, refusal);
-  if (end) return nullptr;
+  Text first = stream->EventFor(*taken, &end, &unchanged);
   if (LastEventId(req, target) != stream->sent_id_) stream->first_ = std::move(first);
   return stream;
 }
 
-std::string ReportStream::Start() {
-  std::string text = "retry: 2000\n\n" + first_;
-  if (!first_.empty() && ctx_.stream_stats) ++ctx_.stream_stats->events;
-  first_.clear();
-  first_.shrink_to_fit();
+const ReportStream::Text& ReportStream::Heartbeat() {
+  static const Text text = std::make_shared<const std::string>(": heartbeat\n\n");
+  return text;
+}
+
+ReportStream::Text ReportStream::Start() {
+  static const Text retry = std::make_shared<const std::string>("retry: 2000\n\n");
+  if (!first_) return retry;
+  if (ctx_.streams) ++ctx_.streams->events;
+  Text text = std::make_shared<const std::string>(*retry + *first_);
+  first_.reset();
   return text;
 }
 
 bool ReportStream::Due() const { return ctx_.change_feed && ctx_.change_feed->Newest(org_) != checked_; }
 
-std::string ReportStream::Next(bool* end) {
+ReportStream::Text ReportStream::Next(std::chrono::steady_clock::time_point now,
+                               std::chrono::steady_clock::duration min_interval,
+                               std::optional<std::chrono::steady_clock::time_point>* retry_at, bool* end) {
+  *end = false;
+  retry_at->reset();
+  std::optional<Taken> taken = Take(now, min_interval, retry_at);
+  if (!taken) return nullptr;
   bool unchanged = false;
-  std::string text = Compute(end, &unchanged);
-  if (ctx_.stream_stats) {
-    if (unchanged) ++ctx_.stream_stats->unchanged;
-    else if (!*end) ++ctx_.stream_stats->events;
+  Text text = EventFor(*taken, end, &unchanged);
+  if (ctx_.streams) {
+    if (unchanged) ++ctx_.streams->unchanged;
+    else if (!*end) ++ctx_.streams->events;
   }
   return text;
 }
 
-std::string ReportStream::Compute(bool* end, bool* unchanged, Response* refusal) {
-  *end = false;
-  *unchanged = false;
+std::optional<ReportStream::Taken> ReportStream::Take(std::chrono::steady_clock::time_point now,
+                                                      std::chrono::steady_clock::duration min_interval,
+                                                      std::optional<std::chrono::steady_clock::time_point>* retry_at) {
+  ReportStreams::Result& r = *shared_;
+  std::lock_guard<std::mutex> lock(r.mu);
   // Read before the snapshot: every change up to it is in the snapshot, so
   // a change noted later makes Due() true again.
   const uint64_t newest = ctx_.change_feed ? ctx_.change_feed->Newest(org_) : 0;
-  Response error;
-  std::optional<RenderedStatusReport> report = ComputeStatusReportAnswer(req_, target_, org_, ctx_, &error);
-  checked_ = newest;
-  if (!report) {
+  // (A failed computation is not reused by a stream that opens: it tries
+  // again, as a request of the report would.)
+  const bool current = r.valid && r.checked == newest && (r.body || took_);
+  // A result newer than the one this stream took is taken as it is, even
+  // when the org changed again since: its successor waits for the interval.
+  const bool newer = r.valid && took_ && r.checked != checked_;
+  if (!current && !newer) {
+    if (r.valid && now - r.at < min_interval) {
+      *retry_at = r.at + min_interval;
+      return std::nullopt;
+    }
+    Response error;
+    std::optional<RenderedStatusReport> report = ComputeStatusReportAnswer(req_, target_, org_, ctx_, &error);
+    if (ctx_.streams) ++ctx_.streams->computed;
+    r.valid = true;
+    r.at = now;
+    r.checked = newest;
+    if (report) {
+      r.body = std::move(report->body);
+      r.id = BootId() + "-" + std::to_string(report->version ? *report->version : report->snapshot_epoch);
+      r.event = std::make_shared<const std::string>("id: " + r.id + "\nevent: report\ndata: " + *r.body + "\n\n");
+      r.error = Response();
+    } else {
+      r.body = nullptr;
+      r.event = nullptr;
+      r.id.clear();
+      r.error = std::move(error);
+    }
+  }
+  took_ = true;
+  checked_ = r.checked;
+  return Taken{r.id, r.body, r.event, r.error};
+}
+
+ReportStream::Text ReportStream::EventFor(const Taken& taken, bool* end, bool* unchanged) {
+  *end = false;
+  *unchanged = false;
+  if (!taken.body) {
     *end = true;
-    nlohmann::json data = nlohmann::json::parse(error.body(), nullptr, false);
+    nlohmann::json data = nlohmann::json::parse(taken.error.body(), nullptr, false);
     if (!data.is_object()) data = nlohmann::json::object();
-    data["status"] = error.result_int();
-    if (refusal) *refusal = std::move(error);
-    return "event: error\ndata: " + data.dump() + "\n\n";
+    data["status"] = taken.error.result_int();
+    return std::make_shared<const std::string>("event: error\ndata: " + data.dump() + "\n\n");
   }
-  if (sent_body_ && (sent_body_ == report->body || *sent_body_ == *report->body)) {
+  if (sent_body_ && (sent_body_ == taken.body || *sent_body_ == *taken.body)) {
     *unchanged = true;
-    return "";
+    return nullptr;
   }
-  sent_id_ = BootId() + "-" + std::to_string(report->version ? *report->version : report->snapshot_epoch);
-  sent_body_ = report->body;
-  return "id: " + sent_id_ + "\nevent: report\ndata: " + *report->body + "\n\n";
+  sent_id_ = taken.id;
+  sent_body_ = taken.body;
+  return taken.event;
 }
 
 }  // namespace leadflow::api

@@ -32,31 +32,68 @@
 // org's next change (docs/design.md).
 //
 // Thread safety: one ReportStream is used by one session (its strand);
-// StreamStats may be updated from any thread.
+// ReportStreams may be used from any thread.
 #ifndef LEADFLOW_API_REPORT_STREAM_H_
 #define LEADFLOW_API_REPORT_STREAM_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "api/router.h"
 
 namespace leadflow::api {
 
-// Counters of the streams a server holds, for /metrics.
-struct StreamStats {
+// What the report streams of one service share: their counters (for
+// /metrics), and the latest computation of each distinct report they
+// follow (by org, parameters and x-tz-offset), so that N subscribers of one
+// report cost one computation per change, not N: the first stream to find
+// its org changed computes it, the others take that result (and when the
+// org changes again sooner than --stream-min-interval-ms after it, they
+// wait for that interval: one computation per report per interval at
+// most).
+class ReportStreams {
+ public:
   std::atomic<int64_t> open{0};         // streams open now
   std::atomic<uint64_t> events{0};      // report events sent
   std::atomic<uint64_t> heartbeats{0};  // heartbeat comments sent
-  std::atomic<uint64_t> unchanged{0};   // changes of the org that left the report as it was
-  void Append(std::string* out) const;  // leadflow_report_streams, leadflow_report_stream_*_total
+  std::atomic<uint64_t> unchanged{0};   // changes of an org that left a subscribed report as it was
+  std::atomic<uint64_t> computed{0};    // reports computed for streams (the others were shared)
+  // leadflow_report_streams, leadflow_report_stream_*_total
+  void AppendMetrics(std::string* out) const;
+
+  // One computation of a report, shared by its streams.
+  struct Result {
+    std::mutex mu;  // held while computing: the others wait for it
+    bool valid = false;
+    std::chrono::steady_clock::time_point at;  // when computed
+    uint64_t checked = 0;  // the org's newest version, read before the snapshot
+    std::string id;        // the event id
+    std::shared_ptr<const std::string> body;  // null when it failed
+    std::shared_ptr<const std::string> event;  // the report event's whole text
+    Response error;        // then the report endpoint's answer
+  };
+  // The shared result of key, made when no stream holds it.
+  std::shared_ptr<Result> Shared(const std::string& key);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<Result>> results_;
+  size_t made_ = 0;
 };
 
 class ReportStream {
  public:
+  // Text to send, shared: one event's text serves every stream of its
+  // report (an event of a large report is tens of KB).
+  using Text = std::shared_ptr<const std::string>;
+
   // The stream req asks for (target is its parsed target, org the path's
   // org), with its first report computed; nullptr with *refusal set to
   // the answer instead, exactly the report endpoint's (401, 404, 400, 500)
@@ -66,31 +103,47 @@ class ReportStream {
 
   // What to send first: the retry field and the first report, unless the
   // client resumed at it.
-  std::string Start();
-  // Whether the org's state changed since the report was last computed.
+  Text Start();
+  // Whether the org's state changed since the report this stream last
+  // took was computed.
   bool Due() const;
-  // The next event: the report now, or "" when it is as last sent. Sets
-  // *end when the stream ends after the returned text (an error event).
-  std::string Next(bool* end);
+  // The next event: the report now (computed, or another stream's
+  // computation of it), or null when it is as last sent, or when it was
+  // computed less than min_interval ago and must wait: then *retry_at is
+  // when to ask again. Sets *end when the stream ends after the returned
+  // text (an error event).
+  Text Next(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration min_interval,
+            std::optional<std::chrono::steady_clock::time_point>* retry_at, bool* end);
 
-  static constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
+  static const Text& Heartbeat();  // ": heartbeat\n\n"
 
   // This process's <boot> in event ids.
   static const std::string& BootId();
 
  private:
   ReportStream(const Request& req, Target target, std::string org, const ServiceContext& ctx);
-  // The report at a new snapshot: an event, "" (*unchanged) when it is the
-  // one last sent, or an error event (*end set; *refusal, when given, set
-  // to the report endpoint's answer).
-  std::string Compute(bool* end, bool* unchanged, Response* refusal = nullptr);
+  // The shared result, computed anew when it is older than the org's
+  // newest version (and, unless min_interval is 0, at least min_interval
+  // old); nullopt when it must wait (*retry_at). Takes it: checked_.
+  struct Taken {
+    std::string id;
+    std::shared_ptr<const std::string> body;
+    Text event;
+    Response error;
+  };
+  std::optional<Taken> Take(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration min_interval,
+                            std::optional<std::chrono::steady_clock::time_point>* retry_at);
+  // The event for what was taken: null when the body is the one last sent.
+  Text EventFor(const Taken& taken, bool* end, bool* unchanged);
 
   Request req_;
   Target target_;
   std::string org_;
   const ServiceContext& ctx_;
-  uint64_t checked_ = 0;      // the org's newest version read before the last computation
-  std::string first_;         // Start()'s event
+  std::shared_ptr<ReportStreams::Result> shared_;
+  bool took_ = false;
+  uint64_t checked_ = 0;      // the checked version of the result last taken
+  Text first_;                // Start()'s event
   std::string sent_id_;       // the last event's id
   std::shared_ptr<const std::string> sent_body_;  // and its report (shared with the report cache)
 };

@@ -345,7 +345,7 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
     std::string body;
     if (ctx.append_metrics) ctx.append_metrics(&body);
     if (ctx.http_metrics) ctx.http_metrics->Render(&body);
-    if (ctx.stream_stats) ctx.stream_stats->Append(&body);
+    if (ctx.streams) ctx.streams->AppendMetrics(&body);
     return Simple(req, http::status::ok, "text/plain; version=0.0.4", body);
   }
   if (path == "/cluster") {
@@ -392,7 +392,7 @@ Response Dispatch(const Request& req, const ServiceContext& ctx, std::string* ro
         *stream = std::move(opened);
       } else {
         // A caller that cannot stream gets the stream's start, whole.
-        res.body() = opened->Start();
+        res.body() = *opened->Start();
         res.keep_alive(false);
         res.prepare_payload();
       }

@@ -60,7 +60,7 @@ struct IngestView {
 
 class Forwarder;     // api/forwarder.h
 class ReportStream;  // api/report_stream.h
-struct StreamStats;  // api/report_stream.h
+class ReportStreams;  // api/report_stream.h
 
 // Where a request of a cluster instance goes instead of being answered
 // here: the owner of its org (issue 13).
@@ -84,8 +84,9 @@ struct ServiceContext {
   // version (api/report_cache.h); both may be null (nothing cached).
   const views::ChangeFeed* change_feed = nullptr;
   ReportCache* report_cache = nullptr;
-  // The report streams' counters (GET .../stream); may be null.
-  StreamStats* stream_stats = nullptr;
+  // What the report streams (GET .../stream) share: counters and results;
+  // may be null (then nothing is shared).
+  ReportStreams* streams = nullptr;
   // The dashboard's files (api/static_assets.h): empty, the ones built in;
   // else read from this directory at each request (`serve --web-dir`).
   std::string web_dir;

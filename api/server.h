@@ -47,6 +47,10 @@ struct ServerOptions {
   // Default: 8 KiB (8192), Beast's default and nginx's line buffer size
   uint32_t header_limit = 8 * 1024;
 
+  // How long a read of a request or a write of an answer may take (a
+  // connection idle between requests is closed after it too). Default: 30 s
+  std::chrono::milliseconds io_timeout{30000};
+
   // Report streams (GET .../stream, api/report_stream.h): how often an open
   // stream looks for a change of its org (Default: 50 ms); the least time
   // between two report events of one stream, changes in between coalesced

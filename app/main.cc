@@ -409,7 +409,7 @@ int Serve(const app::ServeOptions& o) {
   views::ChangeFeed change_feed;
   kopts.change_feed = &change_feed;
   api::ReportCache report_cache(budget.report_cache);
-  api::StreamStats stream_stats;
+  api::ReportStreams streams;
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };
@@ -477,7 +477,7 @@ int Serve(const app::ServeOptions& o) {
   ctx.close_rate_limiter = close_rate_limiter ? &*close_rate_limiter : nullptr;
   ctx.change_feed = &change_feed;
   ctx.report_cache = &report_cache;
-  ctx.stream_stats = &stream_stats;
+  ctx.streams = &streams;
   ctx.web_dir = o.web_dir;
   ctx.ingest = [&kafka, &cluster] {
     const ingest::IngestHealth h = kafka->Health();

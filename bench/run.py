@@ -13,6 +13,10 @@ results.json as soon as it ends, so a long run can be resumed with --phases):
              concurrency 1, 16 and 64
   restart    peak RSS, then kill -9 (caught up, full state) and time to /readyz
   freshness  send-to-visible latency with a background stream at a fixed rate
+  sse        report streams (issue 14, bench/sse.cc): 1,000 subscribers of 100
+             distinct reports while a background stream is applied at the
+             freshness rate; send-to-subscriber latency, events delivered, and
+             the service's memory over the hold
   file       leadflow's `ingest --file` of the NDJSON alone (peers does it too;
              this phase refreshes it without reloading the peers; only when named)
   scaling    `ingest --file` with --apply-workers 1 and 2, alternated pairs:
@@ -57,21 +61,21 @@ SCALES = {
         gen=["--seed", "7", "--orgs", "5", "--leads", "400", "--big-org-leads", "8000", "--days", "400",
              "--changes-per-lead", "4", "--activities-per-lead", "8", "--dup-share", "0.02", "--ooo-share", "0.05"],
         days=400, partitions=4, server_reps=40, wrk_seconds=2, fresh_probes=40, fresh_rate=20000, fresh_warmup_s=3,
-        pg_reps=5, restarts=2),
+        pg_reps=5, restarts=2, sse_probes=20, sse_hold_s=10),
     "medium": dict(
         gen=["--seed", "7", "--orgs", "11", "--leads", "2000", "--big-org-leads", "100000", "--days", "730",
              "--changes-per-lead", "9", "--activities-per-lead", "20", "--dup-share", "0.02", "--ooo-share", "0.05"],
         days=730, partitions=4, server_reps=100, wrk_seconds=5, fresh_probes=200, fresh_rate=20000,
-        pg_reps=5, restarts=3),
+        pg_reps=5, restarts=3, sse_probes=100, sse_hold_s=120),
     "full": dict(
         gen=["--seed", "7", "--orgs", "51", "--leads", "2000", "--big-org-leads", "900000", "--days", "730",
              "--changes-per-lead", "9", "--activities-per-lead", "20", "--dup-share", "0.02", "--ooo-share", "0.05"],
         days=730, partitions=4, server_reps=200, wrk_seconds=10, fresh_probes=300, fresh_rate=20000,
-        pg_reps=3, restarts=3),
+        pg_reps=3, restarts=3, sse_probes=200, sse_hold_s=600),
 }
 # Run only when named: `file` repeats what `peers` measures.
 OPT_IN_PHASES = ["file", "cluster"]
-PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "file", "scaling", "cluster", "pg", "peers",
+PHASES = ["gen", "raw", "ingest", "queries", "restart", "freshness", "sse", "file", "scaling", "cluster", "pg", "peers",
           "freshness_cost", "report"]
 BIG_ORG = "org_acme"
 PROBE_ORG = "org_probe"
@@ -155,7 +159,7 @@ class Bench:
         return subprocess.run(["bash", str(ROOT / "scripts/kafka.sh"), *cmd], env=env, check=check,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def start_server(self, fresh):
+    def start_server(self, fresh, extra=()):
         if fresh and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         logf = open(self.work / "leadflow.log", "a")
@@ -164,6 +168,7 @@ class Bench:
             [self.bin("app/leadflow"), "serve", "--brokers", BROKERS, "--topic", TOPIC,
              "--group", "leadflow-bench", "--data-dir", str(self.data_dir), "--credentials", str(self.creds),
              "--listen", f"127.0.0.1:{HTTP_PORT}", "--lsq-rate-limit", "1000000", "--lsq-rate-window", "1"]
+            + list(extra)
             # Extra flags for A/B runs of one phase (not used by the committed results).
             + shlex.split(os.environ.get("LEADFLOW_BENCH_SERVE_ARGS", "")),
             stdout=logf, stderr=subprocess.STDOUT)
@@ -471,6 +476,75 @@ class Bench:
         self.results["freshness"] = res
         log(f"freshness: p50 {res['p50_ms']:.1f} ms p99 {res['p99_ms']:.1f} ms "
             f"(applied {res['observed_apply_rate']:,.0f} events/s meanwhile)")
+
+    def phase_sse(self):
+        """Report streams under load: leadflow-bench-sse's 1,000 subscribers of
+        100 distinct reports (a tenth of them the probe org's) while a
+        background stream of 4 new orgs is applied at the freshness rate;
+        the service's RSS is sampled every 5 s while the streams are open."""
+        rate = self.cfg["fresh_rate"]
+        # New orgs each run (as freshness; names ending 5-8 where freshness's
+        # end 0-3), with keys: the service restarts with them added.
+        first_org = 1005 + 10 * (int(time.time()) % 100000)
+        busy = [f"org_{first_org + i + 1}" for i in range(4)]
+        creds = CREDS + [{"org_id": o, "api_key": f"bench-sse-{o}", "lsq_access_key": f"bench-sse-{o}-access",
+                          "lsq_secret_key": f"bench-sse-{o}-secret"} for o in busy]
+        plain_creds = self.creds
+        self.creds = self.work / "credentials-sse.json"
+        self.creds.write_text(json.dumps(creds))
+        self.stop_server()
+        interval = self.cfg.get("sse_interval_ms", 1000)
+        t0 = self.start_server(fresh=False, extra=["--stream-min-interval-ms", str(interval)])
+        self.wait_ready(t0, timeout=3600)
+        log(f"sse: --stream-min-interval-ms {interval}; background stream at {rate} events/s into {', '.join(busy)}")
+        bg = subprocess.Popen([self.bin("tools/leadflow-gen"), "--seed", str(first_org), "--orgs", "4",
+                               "--first-org", str(first_org), "--leads", "150000", "--days", "365",
+                               "--rate", str(rate), "--brokers", BROKERS, "--topic", TOPIC],
+                              stdout=subprocess.DEVNULL, stderr=open(self.work / "sse-gen.log", "w"))
+        rss = []
+        try:
+            time.sleep(max(10, self.cfg.get("fresh_warmup_s", 45)))
+            before = self.metrics()
+            tool = subprocess.Popen(
+                [self.bin("bench/leadflow-bench-sse"), "--brokers", BROKERS, "--topic", TOPIC,
+                 "--http", f"127.0.0.1:{HTTP_PORT}", "--probe-org", PROBE_ORG, "--probe-key", CREDS[1]["api_key"],
+                 "--busy", ",".join(f"{c['org_id']}:{c['api_key']}" for c in creds[len(CREDS):]),
+                 "--subscribers", "1000", "--reports", "100", "--probes", str(self.cfg["sse_probes"]),
+                 "--hold-s", str(self.cfg["sse_hold_s"]), "--timeout-ms", "30000",
+                 "--min-interval-ms", str(interval)],
+                stdout=subprocess.PIPE, text=True)
+            t = time.monotonic()
+            while tool.poll() is None:
+                status = Path(f"/proc/{self.server.pid}/status").read_text()
+                rss.append((round(time.monotonic() - t, 1),
+                            int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024))
+                time.sleep(5)
+            out = tool.stdout.read()
+            if tool.returncode != 0:
+                raise SystemExit(f"sse: leadflow-bench-sse failed ({tool.returncode})")
+            after = self.metrics(keep=self.work / "sse-metrics.txt")
+            if bg.poll() is not None:
+                raise SystemExit("sse: the background stream ended before the subscribers did")
+        finally:
+            bg.terminate()
+            bg.wait()
+            self.creds = plain_creds
+        res = json.loads(out)
+        res["background_rate"] = rate
+        res["min_interval_ms"] = interval
+        res["rss_samples"] = rss
+        if rss:
+            res["rss_first_bytes"], res["rss_last_bytes"] = rss[0][1], rss[-1][1]
+            res["rss_max_bytes"] = max(v for _, v in rss)
+        for k in ("leadflow_report_cache_hits_total", "leadflow_report_cache_misses_total",
+                  "leadflow_report_stream_events_total", "leadflow_report_stream_unchanged_total"):
+            res[k] = after.get(k, 0) - before.get(k, 0)
+        res["observed_apply_rate"] = (after.get("leadflow_events_applied_total", 0) -
+                                      before.get("leadflow_events_applied_total", 0)) / max(1e-9, res["seconds"])
+        self.results["sse"] = res
+        log(f"sse: {res['subscribers']} subscribers, p50 {res['p50_ms']:.1f} ms p99 {res['p99_ms']:.1f} ms, "
+            f"{res['events_per_s']:,.0f} events/s delivered, RSS {res.get('rss_first_bytes', 0) / 2**20:.0f} -> "
+            f"{res.get('rss_last_bytes', 0) / 2**20:.0f} MiB (max {res.get('rss_max_bytes', 0) / 2**20:.0f})")
 
     def note_peak_rss(self):
         """Keeps the largest VmHWM of the running service seen so far."""

@@ -20,7 +20,7 @@ BUILD_DIR=${BUILD_DIR:-build-release}
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$BUILD_DIR" --target leadflow leadflow-gen leadflow-bench-consume leadflow-bench-freshness
+cmake --build "$BUILD_DIR" --target leadflow leadflow-gen leadflow-bench-consume leadflow-bench-freshness leadflow-bench-sse
 
 # The peers (bench/peers/requirements.txt: DuckDB, chdb, exact pins) in a
 # virtual environment of Debian's python3 that also sees its matplotlib and

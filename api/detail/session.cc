@@ -26,7 +26,6 @@ namespace http = beast::http;
 
 namespace {
 
-constexpr auto kTimeout = std::chrono::seconds(30);
 // The graceful close waits at most kLingerTimeout for each read and
 // kLingerTime in all, nginx's lingering_timeout and lingering_time defaults:
 // long enough for a client to finish sending a body it had started (curl
@@ -116,7 +115,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           TlsContext&... tls)
       : stream_(std::move(socket), tls...), ctx_(ctx), options_(options) {}
   ~Session() {
-    if (report_stream_ && ctx_->stream_stats) --ctx_->stream_stats->open;
+    if (report_stream_ && ctx_->streams) --ctx_->streams->open;
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -146,7 +145,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnStreamHeader(beast::error_code ec, std::size_t bytes);
   void WatchClose();
   void OnWatch(beast::error_code ec, std::size_t bytes);
-  void StreamWrite(std::string text, bool last);
+  void StreamWrite(ReportStream::Text text, bool last);
   void OnStreamWrite(bool last, beast::error_code ec, std::size_t bytes);
   void OnStreamEnd(beast::error_code ec, std::size_t bytes);
   void ArmStream(std::chrono::steady_clock::duration wait);
@@ -168,10 +167,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<boost::asio::steady_timer> stream_timer_;
   std::optional<http::response<http::empty_body>> stream_header_;
   std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
-  std::string stream_out_;
+  ReportStream::Text stream_out_;  // the event being written
   bool stream_chunked_ = false;
   bool stream_ended_ = false;
-  std::chrono::steady_clock::time_point last_event_, last_write_;
+  std::chrono::steady_clock::time_point last_write_;
 };
 
 template <class Stream>
@@ -180,7 +179,7 @@ void Session<Stream>::Run() {
     // The handshake within the read timeout; a client that speaks plain
     // HTTP to the TLS port fails it and is closed.
     boost::asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-      self->Tcp().expires_after(kTimeout);
+      self->Tcp().expires_after(self->options_.io_timeout);
       self->stream_.async_handshake(boost::asio::ssl::stream_base::server,
                                     beast::bind_front_handler(&Session::OnHandshake, self));
     });
@@ -201,7 +200,7 @@ void Session<Stream>::DoRead() {
   parser_.emplace();
   parser_->body_limit(options_.body_limit);
   parser_->header_limit(options_.header_limit);
-  Tcp().expires_after(kTimeout);
+  Tcp().expires_after(options_.io_timeout);
   http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
 }
 
@@ -257,7 +256,7 @@ template <class Stream>
 void Session<Stream>::Write(Response res) {
   const bool keep_alive = res.keep_alive();
   response_ = std::make_shared<Response>(std::move(res));
-  Tcp().expires_after(kTimeout);
+  Tcp().expires_after(options_.io_timeout);
   http::async_write(stream_, *response_,
                     beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), keep_alive));
 }
@@ -352,7 +351,7 @@ template <class Stream>
 void Session<Stream>::DoClose() {
   if constexpr (kTls) {
     // TLS close_notify, within the timeout, then the socket closed.
-    Tcp().expires_after(kTimeout);
+    Tcp().expires_after(options_.io_timeout);
     stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Tcp().close(); });
   } else {
     beast::error_code ec;
@@ -396,7 +395,7 @@ void Session<Stream>::OnDrain(beast::error_code ec, std::size_t) {
 template <class Stream>
 void Session<Stream>::StartStream(Response header, std::unique_ptr<ReportStream> stream) {
   report_stream_ = std::move(stream);
-  if (ctx_->stream_stats) ++ctx_->stream_stats->open;
+  if (ctx_->streams) ++ctx_->streams->open;
   stream_timer_.emplace(stream_.get_executor());
   stream_header_.emplace(std::move(header.base()));
   // HTTP/1.1: chunked; HTTP/1.0: the body ends with the connection.
@@ -407,7 +406,7 @@ void Session<Stream>::StartStream(Response header, std::unique_ptr<ReportStream>
     stream_header_->keep_alive(false);
   }
   stream_serializer_.emplace(*stream_header_);
-  Tcp().expires_after(kTimeout);
+  Tcp().expires_after(options_.io_timeout);
   http::async_write_header(stream_, *stream_serializer_,
                            beast::bind_front_handler(&Session::OnStreamHeader, this->shared_from_this()));
 }
@@ -416,8 +415,12 @@ template <class Stream>
 void Session<Stream>::OnStreamHeader(beast::error_code ec, std::size_t) {
   if (ec) return EndStream();
   buffer_.consume(buffer_.size());
+  // beast's tcp_stream times a read and a write apart, each from the
+  // expiry set before it began: the read that watches for the client's
+  // close has none (it may wait for hours), each write has its own
+  // (StreamWrite).
+  Tcp().expires_never();
   WatchClose();
-  last_event_ = std::chrono::steady_clock::now();
   StreamWrite(report_stream_->Start(), false);
 }
 
@@ -436,18 +439,16 @@ void Session<Stream>::OnWatch(beast::error_code ec, std::size_t bytes) {
 }
 
 template <class Stream>
-void Session<Stream>::StreamWrite(std::string text, bool last) {
+void Session<Stream>::StreamWrite(ReportStream::Text text, bool last) {
   if (stream_ended_) return;
   stream_out_ = std::move(text);
-  // The timeout covers the pending read too (beast's tcp_stream has one
-  // timer): a write at least every heartbeat keeps it from firing while
-  // the client reads; a client that reads nothing for this long is closed.
-  Tcp().expires_after(options_.stream_heartbeat + kTimeout);
+  // A client that takes none of this event for this long is closed.
+  Tcp().expires_after(options_.io_timeout);
   auto done = beast::bind_front_handler(&Session::OnStreamWrite, this->shared_from_this(), last);
   if (stream_chunked_) {
-    boost::asio::async_write(stream_, http::make_chunk(boost::asio::buffer(stream_out_)), std::move(done));
+    boost::asio::async_write(stream_, http::make_chunk(boost::asio::buffer(*stream_out_)), std::move(done));
   } else {
-    boost::asio::async_write(stream_, boost::asio::buffer(stream_out_), std::move(done));
+    boost::asio::async_write(stream_, boost::asio::buffer(*stream_out_), std::move(done));
   }
 }
 
@@ -478,25 +479,23 @@ void Session<Stream>::OnStreamTimer(beast::error_code ec) {
   if (ec || stream_ended_) return;
   const auto now = std::chrono::steady_clock::now();
   if (report_stream_->Due()) {
-    const auto next = last_event_ + options_.stream_min_interval;
-    if (now < next) return ArmStream(next - now);
     bool end = false;
-    std::string text;
+    std::optional<std::chrono::steady_clock::time_point> retry_at;
+    ReportStream::Text text;
     try {
-      text = report_stream_->Next(&end);
+      text = report_stream_->Next(now, options_.stream_min_interval, &retry_at, &end);
     } catch (const std::exception& e) {
       LogError(std::string("report stream failed: ") + e.what());
-      text = "event: error\ndata: {\"error\":\"Internal error\",\"status\":500}\n\n";
+      text = std::make_shared<const std::string>(
+          "event: error\ndata: {\"error\":\"Internal error\",\"status\":500}\n\n");
       end = true;
     }
-    if (!text.empty()) {
-      last_event_ = now;
-      return StreamWrite(std::move(text), end);
-    }
+    if (text) return StreamWrite(std::move(text), end);
+    if (retry_at) return ArmStream(std::min<std::chrono::steady_clock::duration>(*retry_at - now, options_.stream_heartbeat));
   }
   if (now - last_write_ >= options_.stream_heartbeat) {
-    if (ctx_->stream_stats) ++ctx_->stream_stats->heartbeats;
-    return StreamWrite(std::string(ReportStream::kHeartbeat), false);
+    if (ctx_->streams) ++ctx_->streams->heartbeats;
+    return StreamWrite(ReportStream::Heartbeat(), false);
   }
   ArmStream(options_.stream_poll);
 }

@@ -105,6 +105,7 @@ class Client {
     REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   }
   ~Client() { close(fd_); }
+  int fd() const { return fd_; }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -309,6 +310,39 @@ TEST_CASE("over HTTP, Basic with the key and an empty password is accepted; with
     CHECK(e.status() == 401);
     CHECK(e.body() == R"({"error":"Unauthorized"})");
   }
+}
+
+}  // namespace leadflow::api
+
+namespace leadflow::api {
+
+TEST_CASE("a report stream outlives the I/O timeout while its client reads, with heartbeats between events") {
+  ServerOptions options;
+  options.io_timeout = std::chrono::milliseconds(500);
+  options.stream_heartbeat = std::chrono::milliseconds(150);
+  LiveServer s(options);
+  Client c(s.server->port());
+  REQUIRE(c.Send("GET /api/v1/report/statuses/lead/org1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kAuth + "\r\n"));
+  // Read for four I/O timeouts: the stream must stay open all along.
+  std::string bytes;
+  bool closed = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+    char buf[4096];
+    const ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed = true;
+      break;
+    }
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  CHECK_FALSE(closed);
+  CHECK(bytes.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(bytes.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(bytes.find("event: report\ndata: {\"status_overview\":[],\"status_transitions\":[]}\n\n") != std::string::npos);
+  size_t beats = 0;
+  for (size_t at = bytes.find(": heartbeat"); at != std::string::npos; at = bytes.find(": heartbeat", at + 1)) ++beats;
+  CHECK(beats >= 6);
 }
 
 }  // namespace leadflow::api

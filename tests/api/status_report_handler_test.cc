@@ -290,14 +290,16 @@ TEST_CASE("with a change feed and a report cache, a report is computed once per 
 
 namespace leadflow::api {
 
+std::string Str(const ReportStream::Text& text) { return text ? *text : std::string(); }
+
 TEST_CASE("a report stream sends the report, then only changes of its org that change it") {
   Service svc;
   views::ChangeFeed feed;
   ReportCache cache(1 << 20);
-  StreamStats stats;
+  ReportStreams stats;
   svc.ctx.change_feed = &feed;
   svc.ctx.report_cache = &cache;
-  svc.ctx.stream_stats = &stats;
+  svc.ctx.streams = &stats;
   svc.db.set_change_feed(&feed);
   const std::string jan = "?date_start=2024-01-01&date_end=2024-02-01";
   Request req{http::verb::get, kReport + "org1/stream" + jan, 11};
@@ -312,7 +314,7 @@ TEST_CASE("a report stream sends the report, then only changes of its org that c
   CHECK(header.body().empty());
   const std::string report = svc.Get(kReport + "org1/" + jan).body();
   const std::string id = ReportStream::BootId() + "-0";  // no change noted yet: version 0
-  CHECK(stream->Start() == "retry: 2000\n\nid: " + id + "\nevent: report\ndata: " + report + "\n\n");
+  CHECK(Str(stream->Start()) == "retry: 2000\n\nid: " + id + "\nevent: report\ndata: " + report + "\n\n");
   CHECK(report.find('\n') == std::string::npos);  // one data line
   CHECK_FALSE(stream->Due());
 
@@ -323,19 +325,50 @@ TEST_CASE("a report stream sends the report, then only changes of its org that c
   REQUIRE(svc.db.Ingest({Created("l4", "sa", "2024-03-07T00:00:00Z")}) == 0);
   CHECK(stream->Due());
   bool end = true;
-  CHECK(stream->Next(&end).empty());
+  std::optional<std::chrono::steady_clock::time_point> retry_at;
+  auto next = [&](ReportStream& st, std::chrono::steady_clock::duration interval = {}) {
+    return Str(st.Next(std::chrono::steady_clock::now(), interval, &retry_at, &end));
+  };
+  CHECK(next(*stream).empty());
   CHECK_FALSE(end);
   CHECK_FALSE(stream->Due());
   CHECK(stats.unchanged == 1);
   // org1's change in the period: the new report, under the org's new version.
   REQUIRE(svc.db.Ingest({Created("l3", "sa", "2024-01-07T00:00:00Z")}) == 0);
   CHECK(stream->Due());
-  const std::string event = stream->Next(&end);
+  const std::string event = next(*stream);
   const std::string now = svc.Get(kReport + "org1/" + jan).body();
   CHECK(now != report);
   CHECK(event == "id: " + ReportStream::BootId() + "-" + std::to_string(feed.Newest("org1")) +
                      "\nevent: report\ndata: " + now + "\n\n");
   CHECK(stats.events == 2);
+
+  CHECK(stats.computed == 3);  // the first report, the unchanged one, the new one
+
+  // A second stream of the same report takes the first one's computations:
+  // opened at the current version, and at the next change.
+  std::unique_ptr<ReportStream> second;
+  HandleRequest(req, svc.ctx, &route, &second);
+  REQUIRE(second);
+  CHECK(Str(second->Start()).find(now) != std::string::npos);
+  CHECK(stats.computed == 3);
+  REQUIRE(svc.db.Ingest({Created("l5", "sb", "2024-01-08T00:00:00Z")}) == 0);
+  const std::string changed = next(*stream);
+  CHECK(changed.find("event: report") != std::string::npos);
+  CHECK(next(*second) == changed);
+  CHECK(stats.computed == 4);
+  // Another change within the interval: computed only once it has passed.
+  REQUIRE(svc.db.Ingest({Created("l6", "sb", "2024-01-09T00:00:00Z")}) == 0);
+  CHECK(second->Due());
+  CHECK(next(*second, std::chrono::hours(1)).empty());
+  REQUIRE(retry_at);
+  CHECK(*retry_at > std::chrono::steady_clock::now() + std::chrono::minutes(59));
+  CHECK(stats.computed == 4);
+  CHECK(next(*second).find("event: report") != std::string::npos);
+  CHECK(stats.computed == 5);
+  CHECK(next(*stream).find("event: report") != std::string::npos);  // taken, not computed
+  CHECK(stats.computed == 5);
+  const std::string latest = svc.Get(kReport + "org1/" + jan).body();
 
   // Resumed at the current id: nothing first; at an old one: the report.
   Request resume = req;
@@ -343,11 +376,11 @@ TEST_CASE("a report stream sends the report, then only changes of its org that c
   std::unique_ptr<ReportStream> resumed;
   HandleRequest(resume, svc.ctx, &route, &resumed);
   REQUIRE(resumed);
-  CHECK(resumed->Start() == "retry: 2000\n\n");
+  CHECK(Str(resumed->Start()) == "retry: 2000\n\n");
   resume.set("Last-Event-ID", id);
   HandleRequest(resume, svc.ctx, &route, &resumed);
   REQUIRE(resumed);
-  CHECK(resumed->Start().find(now) != std::string::npos);
+  CHECK(Str(resumed->Start()).find(latest) != std::string::npos);
 
   // Refusals are the report's.
   Request other = req;
@@ -361,7 +394,7 @@ TEST_CASE("a report stream sends the report, then only changes of its org that c
   Response whole = HandleRequest(req, svc.ctx, &route);  // a caller that cannot stream: the start, whole
   CHECK(whole.result() == http::status::ok);
   CHECK(whole.body() == "retry: 2000\n\nid: " + ReportStream::BootId() + "-" + std::to_string(feed.Newest("org1")) +
-                            "\nevent: report\ndata: " + now + "\n\n");
+                            "\nevent: report\ndata: " + latest + "\n\n");
 }
 
 TEST_CASE("a stream's path is the report's with /stream after the org") {
