@@ -623,8 +623,15 @@ try {
     const org = ORG.replace(/^org_/, '');
     await page.fill('#lsq-activities', '21');
     await page.fill('#lsq-owners', `user_${org}_1, user_${org}_2`);
-    await page.fill('#lsq-from', '2000-01-01T00:00:00');
-    await page.fill('#lsq-to', '2099-12-31T23:59:59');
+    // Set as a person's picker would (page.fill's format check for
+    // datetime-local differs between playwright-core versions).
+    const setValue = (selector, value) => page.$eval(selector, (el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('input', {bubbles: true}));
+      el.dispatchEvent(new Event('change', {bubbles: true}));
+    }, value);
+    await setValue('#lsq-from', '2000-01-01T00:00:00');
+    await setValue('#lsq-to', '2099-12-31T23:59:59');
     await page.fill('#lsq-field', 'Source');
     await page.selectOption('#lsq-op', 'in');
     await page.fill('#lsq-value', 'web, referral');
