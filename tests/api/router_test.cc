@@ -154,7 +154,7 @@ TEST_CASE("metrics is Prometheus text with the request histogram and the other m
 
 TEST_CASE("an unknown path is a 404 with Close's error body") {
   Service s;
-  for (const std::string target : {"/", "/nope", "/api/v1/report/statuses/opportunity/org1/", "/healthz/x",
+  for (const std::string target : {"/nope", "/lsqx", "/assetsx", "/api/v1/report/statuses/opportunity/org1/", "/healthz/x",
                                    "/api/v1/report/statuses/lead/"}) {
     CAPTURE(target);
     Response res = s.Get(target);
