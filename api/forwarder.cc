@@ -75,6 +75,14 @@ struct Forwarder::Impl {
     Callback done;
     std::unique_ptr<Conn> conn;
     std::optional<http::response_parser<http::string_body>> parser;
+    // A relayed stream (Forwarder::Stream): its callbacks, its parser, the
+    // buffer a piece of the body is read into, and a non-200 answer's body.
+    std::optional<RelayCallbacks> relay;
+    std::optional<http::response_parser<http::buffer_body>> relay_parser;
+    std::array<char, 16384> piece{};
+    std::string collected;
+    bool relay_head_sent = false;
+    bool relay_ended = false;
     bool pooled = false;
     bool idempotent = false;
     bool retried = false;
@@ -135,6 +143,7 @@ struct Forwarder::Impl {
           [self = shared_from_this()](auto& s) {
             http::async_write(s, self->req, [self](beast::error_code ec, std::size_t) {
               if (ec) return self->RetryOrFail("sending to " + self->peer + ": " + ec.message(), ec);
+              if (self->relay) return self->ReadRelayHead();
               self->Read();
             });
           },
@@ -158,6 +167,89 @@ struct Forwarder::Impl {
             });
           },
           conn->stream);
+    }
+
+    // A relayed stream: the header, then the body piece by piece.
+    void ReadRelayHead() {
+      if (relay_ended) return;  // cancelled while connecting
+      relay_parser.emplace();
+      relay_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+      std::visit(
+          [self = shared_from_this()](auto& s) {
+            http::async_read_header(s, self->conn->buffer, *self->relay_parser,
+                                    [self](beast::error_code ec, std::size_t bytes) {
+                                      if (ec) {
+                                        if (bytes == 0 && !self->relay_parser->got_some()) {
+                                          return self->RetryOrFail(
+                                              "reading from " + self->peer + ": " + ec.message(), ec);
+                                        }
+                                        return self->EndRelay("reading from " + self->peer + ": " + ec.message());
+                                      }
+                                      if (self->relay_parser->get().result() == http::status::ok) {
+                                        self->relay_head_sent = true;
+                                        self->owner->ok.fetch_add(1);
+                                        self->owner->Observe(
+                                            std::chrono::duration<double>(Clock::now() - self->start).count());
+                                        Response head{self->relay_parser->get().base()};
+                                        self->relay->head(std::move(head));
+                                      }
+                                      self->ReadRelayBody();
+                                    });
+          },
+          conn->stream);
+    }
+
+    void ReadRelayBody() {
+      if (relay_ended) return;
+      if (relay_parser->is_done()) return FinishRelayBody();
+      auto& body = relay_parser->get().body();
+      body.data = piece.data();
+      body.size = piece.size();
+      // The first piece of an answer other than 200 (an error) comes at
+      // once; a stream's next piece within the idle timeout.
+      conn->tcp().expires_after(relay_head_sent ? owner->options.stream_idle_timeout : owner->options.answer_timeout);
+      std::visit(
+          [self = shared_from_this()](auto& s) {
+            http::async_read_some(s, self->conn->buffer, *self->relay_parser,
+                                  [self](beast::error_code ec, std::size_t) {
+                                    if (ec == http::error::need_buffer) ec = {};
+                                    const size_t got =
+                                        self->piece.size() - self->relay_parser->get().body().size;
+                                    if (got > 0) {
+                                      if (self->relay_head_sent) {
+                                        self->relay->data(std::string(self->piece.data(), got));
+                                      } else {
+                                        self->collected.append(self->piece.data(), got);
+                                      }
+                                    }
+                                    if (ec) return self->EndRelay("reading from " + self->peer + ": " + ec.message());
+                                    self->ReadRelayBody();
+                                  });
+          },
+          conn->stream);
+    }
+
+    void FinishRelayBody() {
+      if (!relay_head_sent) {
+        // An answer other than 200 (a refusal), whole.
+        relay_head_sent = true;
+        owner->ok.fetch_add(1);
+        Response res{relay_parser->get().base()};
+        res.body() = std::move(collected);
+        relay->head(std::move(res));
+      }
+      EndRelay("");
+    }
+
+    void EndRelay(const std::string& error) {
+      if (relay_ended) return;
+      relay_ended = true;
+      finished = true;
+      if (conn) {
+        beast::error_code ignored;
+        conn->tcp().socket().close(ignored);
+      }
+      relay->end(error);
     }
 
     // Nothing of an answer came: a read goes once more over a new
@@ -198,6 +290,14 @@ struct Forwarder::Impl {
     }
 
     void Complete(Result r) {
+      if (relay) {
+        // A stream that failed before any answer: its end, without a head.
+        if (relay_ended) return;
+        relay_ended = true;
+        finished = true;
+        owner->Observe(std::chrono::duration<double>(Clock::now() - start).count());
+        return relay->end(r.error.empty() ? "no answer" : r.error);
+      }
       if (finished) return;
       finished = true;
       owner->Observe(std::chrono::duration<double>(Clock::now() - start).count());
@@ -247,6 +347,51 @@ void Forwarder::Forward(const Request& req, const std::string& host, const std::
   op->done = std::move(done);
   op->idempotent = Idempotent(req);
   asio::post(impl_->ioc, [op] { op->Start(); });
+}
+
+namespace {
+
+// Cancel closes the relay's connection on the forwarder's thread.
+class RelayHandle : public Forwarder::Relay {
+ public:
+  RelayHandle(asio::io_context& ioc, std::weak_ptr<void> op, std::function<void()> close)
+      : ioc_(ioc), op_(std::move(op)), close_(std::move(close)) {}
+  void Cancel() override {
+    asio::post(ioc_, [op = op_, close = close_] {
+      if (op.lock()) close();
+    });
+  }
+
+ private:
+  asio::io_context& ioc_;
+  std::weak_ptr<void> op_;
+  std::function<void()> close_;
+};
+
+}  // namespace
+
+std::shared_ptr<Forwarder::Relay> Forwarder::Stream(const Request& req, const std::string& host,
+                                                    const std::string& port, bool https, RelayCallbacks callbacks) {
+  auto op = std::make_shared<Impl::Op>(impl_->ioc);
+  op->owner = impl_.get();
+  op->req = req;
+  op->req.set(kForwardedByHeader, impl_->options.instance);
+  op->req.keep_alive(true);
+  op->req.prepare_payload();
+  op->host = host;
+  op->port = port;
+  op->https = https;
+  op->peer = (https ? "https://" : "http://") + host + ":" + port;
+  op->relay = std::move(callbacks);
+  // Never a pooled connection (the stream keeps its own to the end), and
+  // sent once more on a new one only when nothing of an answer came.
+  op->idempotent = false;
+  std::weak_ptr<Impl::Op> weak = op;
+  auto handle = std::make_shared<RelayHandle>(impl_->ioc, weak, [weak] {
+    if (auto o = weak.lock()) o->EndRelay("cancelled");
+  });
+  asio::post(impl_->ioc, [op] { op->Start(); });
+  return handle;
 }
 
 void Forwarder::AppendMetrics(std::string* out) const {

@@ -44,6 +44,8 @@ struct ForwarderOptions {
   // system's CAs) and the name they are reached by. Null: HTTPS peers are
   // not forwarded to.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // A relayed stream's longest wait for its next piece (Stream).
+  std::chrono::milliseconds stream_idle_timeout{60000};
 };
 
 class Forwarder {
@@ -65,6 +67,31 @@ class Forwarder {
   // Sends req to host:port (over TLS when https; then options.tls must be
   // set) and calls done with the answer.
   void Forward(const Request& req, const std::string& host, const std::string& port, bool https, Callback done);
+
+  // A relay of an answer that does not end (a report stream, api/
+  // report_stream.h), sent to host:port as Forward sends. head is called
+  // once the owner's status and header fields came; for an answer other
+  // than 200 it holds the whole body, and nothing else is called. After a
+  // 200: data with each piece of the body as it comes (the transfer coding
+  // removed), then end, once: error empty when the owner ended the body,
+  // else why it broke (a connection that failed before any answer is an
+  // end without a head). A body read waits at most
+  // options.stream_idle_timeout for its next piece (the owner's
+  // heartbeats come sooner). Calls come on the forwarder's thread, one at
+  // a time; Cancel (from any thread) closes the connection, and end
+  // follows.
+  struct RelayCallbacks {
+    std::function<void(Response head)> head;
+    std::function<void(std::string piece)> data;
+    std::function<void(std::string error)> end;
+  };
+  class Relay {
+   public:
+    virtual ~Relay() = default;
+    virtual void Cancel() = 0;
+  };
+  std::shared_ptr<Relay> Stream(const Request& req, const std::string& host, const std::string& port, bool https,
+                                RelayCallbacks callbacks);
 
   // leadflow_forwarded_requests_total{result} and
   // leadflow_forward_duration_seconds.

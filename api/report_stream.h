@@ -25,6 +25,9 @@
 // ends the stream with `event: error` and `data: {"status": N, "error":
 // ...}`.
 //
+// Cluster mode: an instance that does not serve the org relays the stream
+// of the one that does (api/detail/session.cc, Forwarder::Stream).
+//
 // With only date_start, each event's period ends when it is computed (the
 // report endpoint's "T1 = the time of the request"); such reports are not
 // shared between subscribers. Changes of a Smart View itself do not move

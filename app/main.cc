@@ -502,6 +502,9 @@ int Serve(const app::ServeOptions& o) {
     fopts.instance = kopts.instance_id;
     fopts.connect_timeout = std::chrono::milliseconds(o.forward_connect_timeout_ms);
     fopts.answer_timeout = std::chrono::milliseconds(o.forward_timeout_ms);
+    // A relayed report stream hears from its owner at least every heartbeat
+    // (the owner runs with the same flags).
+    fopts.stream_idle_timeout = std::chrono::milliseconds(2 * int64_t{o.stream_heartbeat_ms} + 30000);
     // HTTPS peers (--tls-cert) are verified against --peer-ca, else the
     // system's CAs, and by the name they advertise.
     fopts.tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);

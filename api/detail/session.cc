@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <type_traits>
 
@@ -44,21 +45,6 @@ bool IsLsqTarget(std::string_view target) {
   Target parsed;
   if (ParseTarget(target, &parsed)) return HasPrefixNoCase(parsed.path, kLsqPrefix);
   return HasPrefixNoCase(target, kLsqPrefix);
-}
-
-// Cluster mode: a report stream's client is sent to the instance that
-// serves its org, the same target there (307 keeps the method; curl
-// follows with -L, and keeps the credential to another host with
-// --location-trusted).
-Response StreamRedirect(const Request& req, const ForwardTarget& to) {
-  const std::string host = to.host.find(':') != std::string::npos ? "[" + to.host + "]" : to.host;
-  const std::string location =
-      std::string(to.https ? "https://" : "http://") + host + ":" + to.port + std::string(req.target());
-  Response res = JsonResponse(
-      req, http::status::temporary_redirect,
-      nlohmann::json{{"error", "This org's report stream is served by " + to.instance}, {"location", location}}.dump());
-  res.set(http::field::location, location);
-  return res;
 }
 
 }  // namespace
@@ -142,6 +128,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // most one event and is sent fewer: memory per stream is bounded), and a
   // read kept pending meanwhile, whose end is the client's.
   void StartStream(Response header, std::unique_ptr<ReportStream> stream);
+  void BeginStream(Response header);
+  // Cluster mode: a report stream of an org another instance serves,
+  // relayed from it (Forwarder::Stream): its header, then its body's
+  // pieces in order as they come, one write at a time; a client too slow
+  // for them (kRelayQueueLimit behind) is closed.
+  void RelayStream(Request req, const ForwardTarget& to, std::chrono::steady_clock::time_point start);
+  void OnRelayHead(Response head, const std::shared_ptr<Request>& original, const std::string& route,
+                   std::chrono::steady_clock::time_point start);
+  void OnRelayData(std::string piece);
+  void OnRelayEnd(const std::string& error, const std::shared_ptr<Request>& original, const ForwardTarget& to);
+  void RelayNext();
   void OnStreamHeader(beast::error_code ec, std::size_t bytes);
   void WatchClose();
   void OnWatch(beast::error_code ec, std::size_t bytes);
@@ -164,6 +161,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   const ServerOptions options_;
 
   std::unique_ptr<ReportStream> report_stream_;
+  std::shared_ptr<Forwarder::Relay> relay_;
+  std::deque<ReportStream::Text> relay_queue_;
+  size_t relay_queued_bytes_ = 0;
+  bool relay_mode_ = false, relay_head_ = false, relay_writing_ = false, relay_header_written_ = false,
+       relay_done_ = false;
   std::optional<boost::asio::steady_timer> stream_timer_;
   std::optional<http::response<http::empty_body>> stream_header_;
   std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
@@ -219,12 +221,11 @@ void Session<Stream>::OnRead(beast::error_code ec, std::size_t) {
       LogError(std::string("routing a request failed: ") + e.what());
     }
     if (to) {
-      // A stream is not relayed (the forwarder reads whole answers): the
-      // client is sent to the owner instead.
+      // A report stream's answer does not end: relayed piece by piece.
       Target parsed;
       if (ParseTarget(std::string_view(req.target().data(), req.target().size()), &parsed) &&
           IsReportStreamPath(parsed.path)) {
-        return Write(StreamRedirect(req, *to));
+        return RelayStream(std::move(req), *to, start);
       }
       return Forward(std::move(req), *to, start);
     }
@@ -396,6 +397,11 @@ template <class Stream>
 void Session<Stream>::StartStream(Response header, std::unique_ptr<ReportStream> stream) {
   report_stream_ = std::move(stream);
   if (ctx_->streams) ++ctx_->streams->open;
+  BeginStream(std::move(header));
+}
+
+template <class Stream>
+void Session<Stream>::BeginStream(Response header) {
   stream_timer_.emplace(stream_.get_executor());
   stream_header_.emplace(std::move(header.base()));
   // HTTP/1.1: chunked; HTTP/1.0: the body ends with the connection.
@@ -421,6 +427,10 @@ void Session<Stream>::OnStreamHeader(beast::error_code ec, std::size_t) {
   // (StreamWrite).
   Tcp().expires_never();
   WatchClose();
+  if (relay_mode_) {
+    relay_header_written_ = true;
+    return RelayNext();
+  }
   StreamWrite(report_stream_->Start(), false);
 }
 
@@ -456,6 +466,10 @@ template <class Stream>
 void Session<Stream>::OnStreamWrite(bool last, beast::error_code ec, std::size_t) {
   if (ec) return EndStream();
   last_write_ = std::chrono::steady_clock::now();
+  if (!last && relay_mode_) {
+    relay_writing_ = false;
+    return RelayNext();
+  }
   if (!last) return ArmStream(options_.stream_poll);
   if (!stream_chunked_) return EndStream(true);
   boost::asio::async_write(stream_, http::make_chunk_last(),
@@ -505,9 +519,112 @@ void Session<Stream>::EndStream(bool graceful) {
   if (stream_ended_) return;
   stream_ended_ = true;
   if (stream_timer_) stream_timer_->cancel();
+  if (relay_) relay_->Cancel();
   if (graceful) return DoClose();
   beast::error_code ec;
   Tcp().socket().close(ec);
+}
+
+
+constexpr size_t kRelayQueueLimit = 4 << 20;
+
+template <class Stream>
+void Session<Stream>::RelayStream(Request req, const ForwardTarget& to, std::chrono::steady_clock::time_point start) {
+  std::string route = "forwarded";
+  if (auto info = RequestOrg(req, *ctx_)) route = info->route;
+  auto self = this->shared_from_this();
+  auto original = std::make_shared<Request>(req);
+  auto on_strand = [self](auto f) { boost::asio::post(self->stream_.get_executor(), std::move(f)); };
+  Forwarder::RelayCallbacks callbacks;
+  callbacks.head = [self, on_strand, original, route, start](Response head) {
+    on_strand([self, head = std::move(head), original, route, start]() mutable {
+      self->OnRelayHead(std::move(head), original, route, start);
+    });
+  };
+  callbacks.data = [self, on_strand](std::string piece) {
+    on_strand([self, piece = std::move(piece)]() mutable { self->OnRelayData(std::move(piece)); });
+  };
+  callbacks.end = [self, on_strand, original, to](std::string error) {
+    on_strand([self, error = std::move(error), original, to] { self->OnRelayEnd(error, original, to); });
+  };
+  relay_ = ctx_->forwarder->Stream(req, to.host, to.port, to.https, std::move(callbacks));
+}
+
+template <class Stream>
+void Session<Stream>::OnRelayHead(Response head, const std::shared_ptr<Request>& original, const std::string& route,
+                                  std::chrono::steady_clock::time_point start) {
+  relay_head_ = true;
+  const std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
+  if (ctx_->http_metrics) ctx_->http_metrics->Observe(route, static_cast<unsigned>(head.result_int()), d.count());
+  char timing[48];
+  std::snprintf(timing, sizeof timing, "fwd;dur=%.3f", d.count() * 1000.0);
+  auto owner_timing = head.find("Server-Timing");
+  const std::string timing_value =
+      owner_timing == head.end() ? std::string(timing) : std::string(owner_timing->value()) + ", " + timing;
+  head.set("Server-Timing", timing_value);
+  head.version(original->version());
+  head.erase(http::field::connection);
+  head.erase("Keep-Alive");
+  head.erase(http::field::transfer_encoding);
+  head.erase(http::field::content_length);
+  if (head.result() != http::status::ok) {
+    // A refusal, whole: answered as a forwarded request's.
+    relay_.reset();
+    head.keep_alive(original->keep_alive());
+    head.prepare_payload();
+    return Write(std::move(head));
+  }
+  relay_mode_ = true;
+  head.keep_alive(original->keep_alive());
+  BeginStream(std::move(head));
+}
+
+template <class Stream>
+void Session<Stream>::OnRelayData(std::string piece) {
+  if (stream_ended_ || piece.empty()) return;
+  relay_queued_bytes_ += piece.size();
+  if (relay_queued_bytes_ > kRelayQueueLimit) {
+    LogWarn("a relayed report stream's client is " + std::to_string(relay_queued_bytes_) +
+            " bytes behind: closed (it reconnects with Last-Event-ID)");
+    return EndStream();
+  }
+  relay_queue_.push_back(std::make_shared<const std::string>(std::move(piece)));
+  RelayNext();
+}
+
+template <class Stream>
+void Session<Stream>::OnRelayEnd(const std::string& error, const std::shared_ptr<Request>& original,
+                                 const ForwardTarget& to) {
+  if (!relay_head_) {
+    // Nothing came from the owner: 503 with Retry-After, as a forward.
+    relay_.reset();
+    LogWarn("relaying a report stream from " + to.instance + " at " + to.host + ":" + to.port + " failed: " + error);
+    return Write(UnavailableResponse(*original, "forwarding to the org's owner " + to.instance + " at " + to.host +
+                                                    ":" + to.port + " failed: " + error));
+  }
+  if (!relay_mode_) return;  // a refusal, already written
+  relay_done_ = true;
+  RelayNext();
+}
+
+template <class Stream>
+void Session<Stream>::RelayNext() {
+  if (stream_ended_ || relay_writing_ || !relay_header_written_) return;
+  if (!relay_queue_.empty()) {
+    ReportStream::Text next = std::move(relay_queue_.front());
+    relay_queue_.pop_front();
+    relay_queued_bytes_ -= next->size();
+    relay_writing_ = true;
+    return StreamWrite(std::move(next), false);
+  }
+  if (!relay_done_) return;
+  // The owner ended the stream (it stopped, or lost the org): so does
+  // this one; the client reconnects and is sent where the org is now.
+  relay_writing_ = true;
+  if (!stream_chunked_) return EndStream(true);
+  Tcp().expires_after(options_.io_timeout);
+  boost::asio::async_write(stream_, http::make_chunk_last(),
+                           beast::bind_front_handler(&Session::OnStreamEnd, this->shared_from_this()));
 }
 
 }  // namespace

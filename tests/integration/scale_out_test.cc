@@ -1055,3 +1055,96 @@ TEST_CASE("a single instance has no /cluster") {
 }
 
 }  // namespace leadflow::it
+
+namespace leadflow::it {
+
+TEST_CASE("a report stream asked of an instance that does not serve its org is relayed from the one that does") {
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  oa.extra_args.insert(oa.extra_args.end(), {"--stream-heartbeat-ms", "500", "--stream-min-interval-ms", "100"});
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  std::vector<Service*> all = {&a, &b};
+  auto logs = [&] { return a.Log() + "\n---\n" + b.Log(); };
+  Produce(a.topic(), GenerateStream({"--seed", "41", "--orgs", "6", "--leads", "100", "--days", "40"},
+                                    a.dir() + "/events.ndjson"));
+  for (Service* s : all) s->Start();
+  std::map<int, std::string> owners = WaitStable(all, std::chrono::seconds(120));
+  REQUIRE_MESSAGE(!owners.empty(), logs());
+
+  // An org whose owner is one instance, asked of the other.
+  std::string org;
+  Service* owner = nullptr;
+  Service* other = nullptr;
+  for (const std::string candidate : {"org_acme", "org_globex", "org_initech", "org_umbrella", "org_hooli",
+                                      "org_vandelay"}) {
+    const int home = ingest::HomePartition(ingest::Partitioner::kConsistent, candidate, kPartitions);
+    Service* o = owners[home] == "127.0.0.1:" + std::to_string(a.port()) ? &a : &b;
+    if (org.empty() || o == &b) {
+      org = candidate;
+      owner = o;
+      other = o == &a ? &b : &a;
+    }
+  }
+  REQUIRE(owner != nullptr);
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + Service::KeyOf(org)}};
+  const std::string report = "/api/v1/report/statuses/lead/" + org + "/";
+  const std::string stream_target = report + "stream";
+
+  EventStream stream(other->port(), stream_target, auth);
+  const std::string refused_why = stream.body() + "\n" + logs();
+  REQUIRE_MESSAGE(stream.status() == 200, refused_why);
+  CHECK(stream.headers().at("content-type").rfind("text/event-stream", 0) == 0);
+  CHECK(stream.headers().at("transfer-encoding") == "chunked");
+  CHECK(stream.headers().at("server-timing").find("fwd;dur=") != std::string::npos);
+  std::optional<EventStream::Event> first = stream.NextReport(std::chrono::seconds(10));
+  REQUIRE(first);
+  CHECK(first->data == HttpGet(owner->port(), report, auth).body);
+  // Heartbeats come through too.
+  bool beat = false;
+  for (int i = 0; i < 5 && !beat; ++i) {
+    std::optional<EventStream::Event> e = stream.Next(std::chrono::seconds(2));
+    beat = e && e->event == "comment";
+  }
+  CHECK(beat);
+
+  // An event of the org: the update comes through the relay.
+  Produce(a.topic(), {{org, testing::Created("relayed-lead", "stat_new_" + org, "2024-01-20T00:00:00Z", org), {}}});
+  std::optional<EventStream::Event> changed = stream.NextReport(std::chrono::seconds(10));
+  REQUIRE_MESSAGE(changed, logs());
+  CHECK(changed->id != first->id);
+  CHECK(changed->data == HttpGet(owner->port(), report, auth).body);
+
+  // A refusal comes back whole: the key of another org the same instance
+  // owns, on this org's stream, is forwarded there by its org and refused
+  // 404; no key is refused here (nothing to route by).
+  for (const std::string org2 : {"org_acme", "org_globex", "org_initech", "org_umbrella", "org_hooli",
+                                 "org_vandelay"}) {
+    const int home = ingest::HomePartition(ingest::Partitioner::kConsistent, org2, kPartitions);
+    if (org2 == org || owners[home] != "127.0.0.1:" + std::to_string(owner->port())) continue;
+    EventStream refused(other->port(), stream_target, {{"Authorization", "Bearer " + Service::KeyOf(org2)}});
+    CHECK(refused.status() == 404);
+    CHECK(refused.body() == R"({"error":"Not found"})");
+    break;
+  }
+  EventStream unauthorized(other->port(), stream_target);
+  CHECK(unauthorized.status() == 401);
+
+  // The owner stops: the relayed stream ends (the client reconnects and is
+  // sent where the org is served then).
+  owner->Stop();
+  bool ended = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!ended && std::chrono::steady_clock::now() < deadline) {
+    stream.Next(std::chrono::seconds(1));
+    ended = stream.closed();
+  }
+  CHECK_MESSAGE(ended, logs());
+  other->Stop();
+}
+
+}  // namespace leadflow::it
