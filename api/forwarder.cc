@@ -305,6 +305,10 @@ struct Forwarder::Impl {
     }
   };
 
+  // An operation to host:port carrying req, marked as forwarded by this
+  // instance; the caller sets what it is for (done or relay) and starts it.
+  std::shared_ptr<Op> NewOp(const Request& req, const std::string& host, const std::string& port, bool https);
+
   void Observe(double seconds) {
     std::lock_guard<std::mutex> lock(mu);
     duration_sum += seconds;
@@ -332,18 +336,24 @@ Forwarder::Forwarder(ForwarderOptions options) : impl_(std::make_unique<Impl>(st
 
 Forwarder::~Forwarder() = default;
 
-void Forwarder::Forward(const Request& req, const std::string& host, const std::string& port, bool https,
-                        Callback done) {
-  auto op = std::make_shared<Impl::Op>(impl_->ioc);
-  op->owner = impl_.get();
+std::shared_ptr<Forwarder::Impl::Op> Forwarder::Impl::NewOp(const Request& req, const std::string& host,
+                                                           const std::string& port, bool https) {
+  auto op = std::make_shared<Op>(ioc);
+  op->owner = this;
   op->req = req;
-  op->req.set(kForwardedByHeader, impl_->options.instance);
+  op->req.set(kForwardedByHeader, options.instance);
   op->req.keep_alive(true);
   op->req.prepare_payload();
   op->host = host;
   op->port = port;
   op->https = https;
   op->peer = (https ? "https://" : "http://") + host + ":" + port;  // the pool's key too
+  return op;
+}
+
+void Forwarder::Forward(const Request& req, const std::string& host, const std::string& port, bool https,
+                        Callback done) {
+  auto op = impl_->NewOp(req, host, port, https);
   op->done = std::move(done);
   op->idempotent = Idempotent(req);
   asio::post(impl_->ioc, [op] { op->Start(); });
@@ -351,20 +361,14 @@ void Forwarder::Forward(const Request& req, const std::string& host, const std::
 
 namespace {
 
-// Cancel closes the relay's connection on the forwarder's thread.
+// Cancel runs close on the forwarder's thread.
 class RelayHandle : public Forwarder::Relay {
  public:
-  RelayHandle(asio::io_context& ioc, std::weak_ptr<void> op, std::function<void()> close)
-      : ioc_(ioc), op_(std::move(op)), close_(std::move(close)) {}
-  void Cancel() override {
-    asio::post(ioc_, [op = op_, close = close_] {
-      if (op.lock()) close();
-    });
-  }
+  RelayHandle(asio::io_context& ioc, std::function<void()> close) : ioc_(ioc), close_(std::move(close)) {}
+  void Cancel() override { asio::post(ioc_, close_); }
 
  private:
   asio::io_context& ioc_;
-  std::weak_ptr<void> op_;
   std::function<void()> close_;
 };
 
@@ -372,22 +376,12 @@ class RelayHandle : public Forwarder::Relay {
 
 std::shared_ptr<Forwarder::Relay> Forwarder::Stream(const Request& req, const std::string& host,
                                                     const std::string& port, bool https, RelayCallbacks callbacks) {
-  auto op = std::make_shared<Impl::Op>(impl_->ioc);
-  op->owner = impl_.get();
-  op->req = req;
-  op->req.set(kForwardedByHeader, impl_->options.instance);
-  op->req.keep_alive(true);
-  op->req.prepare_payload();
-  op->host = host;
-  op->port = port;
-  op->https = https;
-  op->peer = (https ? "https://" : "http://") + host + ":" + port;
+  auto op = impl_->NewOp(req, host, port, https);
   op->relay = std::move(callbacks);
   // Never a pooled connection (the stream keeps its own to the end), and
-  // sent once more on a new one only when nothing of an answer came.
+  // never sent twice: a connection that fails is the relay's end.
   op->idempotent = false;
-  std::weak_ptr<Impl::Op> weak = op;
-  auto handle = std::make_shared<RelayHandle>(impl_->ioc, weak, [weak] {
+  auto handle = std::make_shared<RelayHandle>(impl_->ioc, [weak = std::weak_ptr<Impl::Op>(op)] {
     if (auto o = weak.lock()) o->EndRelay("cancelled");
   });
   asio::post(impl_->ioc, [op] { op->Start(); });

@@ -85,20 +85,18 @@ bool NamesView(const views::Query& q) {
       q.node);
 }
 
-// The report cache's key for this request at snapshot (api/report_cache.h),
-// or nullopt when it is not cached: no cache; the org's version at the
-// snapshot unknown (views::ChangeFeed::VersionAt); or a report that reads
+// The report cache's key for this request (api/report_cache.h), version
+// being the org's at the request's snapshot (views::ChangeFeed::VersionAt),
+// or nullopt when it is not cached: no cache; the version unknown; or a report that reads
 // Smart Views (a smart_view_id, or a query that names one with in:), whose
 // changes do not move the org's version; or a query that does not parse
 // (an error answer). parsed and query: ParseQuery's for a query filter.
 std::optional<std::string> CacheKey(const std::string& org, const ReportParams& rp, const Status& parsed,
-                                    const views::Query& query, const state::Reader& snapshot,
+                                    const views::Query& query, const std::optional<uint64_t>& version,
                                     const ServiceContext& ctx) {
-  if (!ctx.report_cache || !ctx.change_feed) return std::nullopt;
+  if (!ctx.report_cache || !version) return std::nullopt;
   if (rp.filter.kind == ReportFilter::Kind::kSmartView) return std::nullopt;
   if (rp.filter.kind == ReportFilter::Kind::kQuery && (!parsed.ok() || NamesView(query))) return std::nullopt;
-  const std::optional<uint64_t> version = ctx.change_feed->VersionAt(org, snapshot.epoch());
-  if (!version) return std::nullopt;
   std::string key = org;
   key += '\n' + std::to_string(*version);
   if (rp.period) key += '\n' + std::to_string(rp.period->start_ms) + '-' + std::to_string(rp.period->end_ms);
@@ -195,7 +193,10 @@ std::optional<RenderedStatusReport> ComputeStatusReportAnswer(const Request& req
     return std::make_shared<const std::string>(RenderStatusReport(report, rp.filter));
   };
   ReportCache::Body body;
-  const std::optional<std::string> key = CacheKey(org, rp, parsed, query, *snapshot, ctx);
+  // The org's version at the snapshot: the cache's key and the answer's.
+  const std::optional<uint64_t> version =
+      ctx.change_feed ? ctx.change_feed->VersionAt(org, snapshot->epoch()) : std::nullopt;
+  const std::optional<std::string> key = CacheKey(org, rp, parsed, query, version, ctx);
   if (key) {
     body = ctx.report_cache->Get(*key, compute);
   } else {
@@ -205,8 +206,6 @@ std::optional<RenderedStatusReport> ComputeStatusReportAnswer(const Request& req
     return fail(failed ? std::move(*failed)
                        : JsonResponse(req, http::status::internal_server_error, R"({"error":"Internal error"})"));
   }
-  std::optional<uint64_t> version;
-  if (ctx.change_feed) version = ctx.change_feed->VersionAt(org, snapshot->epoch());
   return RenderedStatusReport{std::move(body), version, snapshot->epoch()};
 }
 
