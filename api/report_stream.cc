@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <random>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,8 @@ namespace {
 namespace http = boost::beast::http;
 
 constexpr std::string_view kStreamSuffix = "/stream";
+// How soon a stream asks again for a result another stream is computing.
+constexpr auto kComputingRetry = std::chrono::milliseconds(2);
 
 void AppendMetric(std::string* out, const char* name, const char* help, const char* type, int64_t v) {
   *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
@@ -60,6 +63,50 @@ std::shared_ptr<ReportStreams::Result> ReportStreams::Shared(const std::string& 
     slot = result;
   }
   return result;
+}
+
+void ReportStreams::Follow(views::ChangeFeed* feed) {
+  feed_ = feed;
+  feed->SetListener([this](std::span<const std::string> orgs) { Changed(orgs); });
+}
+
+uint64_t ReportStreams::Await(const std::string& org, uint64_t seen, Wake wake) {
+  std::lock_guard<std::mutex> lock(wait_mu_);
+  // Read under wait_mu_: a Note that moves the org either came before this
+  // read (seen: act now), or its Changed comes after the ticket is kept.
+  if (feed_ == nullptr || feed_->Newest(org) != seen) return 0;
+  const uint64_t ticket = next_ticket_++;
+  waiters_[org].emplace(ticket, std::move(wake));
+  return ticket;
+}
+
+void ReportStreams::Cancel(const std::string& org, uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(wait_mu_);
+  auto it = waiters_.find(org);
+  if (it == waiters_.end()) return;
+  it->second.erase(ticket);
+  if (it->second.empty()) waiters_.erase(it);
+}
+
+void ReportStreams::Changed(std::span<const std::string> orgs) {
+  std::vector<std::pair<uint64_t, Wake>> wakes;
+  {
+    std::lock_guard<std::mutex> lock(wait_mu_);
+    for (const std::string& org : orgs) {
+      auto it = waiters_.find(org);
+      if (it == waiters_.end()) continue;
+      for (auto& [ticket, wake] : it->second) wakes.emplace_back(ticket, std::move(wake));
+      waiters_.erase(it);
+    }
+  }
+  for (auto& [ticket, wake] : wakes) wake(ticket);
+}
+
+size_t ReportStreams::waiting() const {
+  std::lock_guard<std::mutex> lock(wait_mu_);
+  size_t n = 0;
+  for (const auto& [org, tickets] : waiters_) n += tickets.size();
+  return n;
 }
 
 bool IsReportStreamPath(std::string_view path) {
@@ -118,7 +165,7 @@ std::unique_ptr<ReportStream> ReportStream::Open(const Request& req, const Targe
   key += "\ntz=" + (tz == req.end() ? std::string() : std::string(tz->value()));
   stream->shared_ = ctx.streams ? ctx.streams->Shared(key) : std::make_shared<ReportStreams::Result>();
   std::optional<std::chrono::steady_clock::time_point> retry_at;
-  std::optional<Taken> taken = stream->Take(std::chrono::steady_clock::now(), {}, &retry_at);
+  std::optional<Taken> taken = stream->Take(std::chrono::steady_clock::now(), {}, &retry_at, true);
   if (!taken->body) {
     // The first report that cannot be computed is refused with the answer
     // the report endpoint gives, as an HTTP status rather than an event.
@@ -152,7 +199,7 @@ ReportStream::Text ReportStream::Next(std::chrono::steady_clock::time_point now,
                                std::optional<std::chrono::steady_clock::time_point>* retry_at, bool* end) {
   *end = false;
   retry_at->reset();
-  std::optional<Taken> taken = Take(now, min_interval, retry_at);
+  std::optional<Taken> taken = Take(now, min_interval, retry_at, false);
   if (!taken) return nullptr;
   bool unchanged = false;
   Text text = EventFor(*taken, end, &unchanged);
@@ -165,9 +212,17 @@ ReportStream::Text ReportStream::Next(std::chrono::steady_clock::time_point now,
 
 std::optional<ReportStream::Taken> ReportStream::Take(std::chrono::steady_clock::time_point now,
                                                       std::chrono::steady_clock::duration min_interval,
-                                                      std::optional<std::chrono::steady_clock::time_point>* retry_at) {
+                                                      std::optional<std::chrono::steady_clock::time_point>* retry_at,
+                                                      bool wait) {
   ReportStreams::Result& r = *shared_;
-  std::lock_guard<std::mutex> lock(r.mu);
+  std::unique_lock<std::mutex> lock(r.mu, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    // Another stream computes it now: its result, in a moment.
+    *retry_at = now + kComputingRetry;
+    return std::nullopt;
+  }
   // Read before the snapshot: every change up to it is in the snapshot, so
   // a change noted later makes Due() true again.
   const uint64_t newest = ctx_.change_feed ? ctx_.change_feed->Newest(org_) : 0;

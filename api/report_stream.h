@@ -42,9 +42,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,10 +87,30 @@ class ReportStreams {
   // The shared result of key, made when no stream holds it.
   std::shared_ptr<Result> Shared(const std::string& key);
 
+  // Waking instead of polling: Follow(feed) has every Note of the feed
+  // call Changed. A stream that waits for its org to move past version
+  // `seen` calls Await: 0 when it has already moved (nothing kept: the
+  // stream acts now), else a ticket, and wake(ticket) is called once, on the
+  // noting thread, at the org's next change (then forgotten: a stream
+  // registers again when it waits again, so a busy org wakes each stream
+  // at most once per event it sends). Cancel forgets a ticket not woken
+  // (a stream that ends, or waits again for another reason).
+  using Wake = std::function<void(uint64_t ticket)>;
+  void Follow(views::ChangeFeed* feed);
+  bool following() const { return feed_ != nullptr; }  // else streams poll
+  uint64_t Await(const std::string& org, uint64_t seen, Wake wake);
+  void Cancel(const std::string& org, uint64_t ticket);
+  void Changed(std::span<const std::string> orgs);
+  size_t waiting() const;  // tickets kept now (tests)
+
  private:
   std::mutex mu_;
   std::unordered_map<std::string, std::weak_ptr<Result>> results_;
   size_t made_ = 0;
+  views::ChangeFeed* feed_ = nullptr;
+  mutable std::mutex wait_mu_;  // taken before the feed's
+  std::unordered_map<std::string, std::unordered_map<uint64_t, Wake>> waiters_;
+  uint64_t next_ticket_ = 1;
 };
 
 class ReportStream {
@@ -110,11 +132,15 @@ class ReportStream {
   // Whether the org's state changed since the report this stream last
   // took was computed.
   bool Due() const;
+  const std::string& org() const { return org_; }
+  uint64_t checked() const { return checked_; }  // the org's version Due() compares with
   // The next event: the report now (computed, or another stream's
   // computation of it), or null when it is as last sent, or when it was
-  // computed less than min_interval ago and must wait: then *retry_at is
-  // when to ask again. Sets *end when the stream ends after the returned
-  // text (an error event).
+  // computed less than min_interval ago and must wait, or another stream
+  // is computing it (it never waits for that stream: a session's thread
+  // serves other sessions meanwhile): then *retry_at is when to ask
+  // again. Sets *end when the stream ends after the returned text (an
+  // error event).
   Text Next(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration min_interval,
             std::optional<std::chrono::steady_clock::time_point>* retry_at, bool* end);
 
@@ -134,8 +160,10 @@ class ReportStream {
     Text event;
     Response error;
   };
+  // wait: for a computation another stream is making (else nullopt with
+  // *retry_at soon).
   std::optional<Taken> Take(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration min_interval,
-                            std::optional<std::chrono::steady_clock::time_point>* retry_at);
+                            std::optional<std::chrono::steady_clock::time_point>* retry_at, bool wait);
   // The event for what was taken: null when the body is the one last sent.
   Text EventFor(const Taken& taken, bool* end, bool* unchanged);
 

@@ -176,6 +176,9 @@ void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const s
   }
   AppendCounter(out, "leadflow_consumer_restarts_total", "Consumer sessions that ended in a fault and were restarted.",
                 "counter", h.restarts);
+  AppendCounter(out, "leadflow_consumer_group_commits_total",
+                "Commits of the applied positions to the consumer group (for Kafka's tools; at most one a second).",
+                "counter", h.group_commits);
   AppendCounter(out, "leadflow_dead_letter_failures_total",
                 "Dead letters the dead-letter topic did not take (each blocks ingest until retried).", "counter",
                 h.dead_letter_failures);
@@ -410,6 +413,7 @@ int Serve(const app::ServeOptions& o) {
   kopts.change_feed = &change_feed;
   api::ReportCache report_cache(budget.report_cache);
   api::ReportStreams streams;
+  streams.Follow(&change_feed);  // streams are woken by the ingest's notes, not polled
   std::unique_ptr<ingest::ClusterView> cluster;  // cluster mode (below)
   if (kopts.cluster_mode && o.standby_replicas > 0) {
     kopts.standby_partitions = [&cluster] { return cluster ? cluster->WantedStandbys() : std::vector<int32_t>(); };

@@ -497,8 +497,11 @@ class Bench:
         t0 = self.start_server(fresh=False, extra=["--stream-min-interval-ms", str(interval)])
         self.wait_ready(t0, timeout=3600)
         log(f"sse: --stream-min-interval-ms {interval}; background stream at {rate} events/s into {', '.join(busy)}")
+        # 4 x 600,000 leads is ~26M events, ~22 minutes at 20,000/s: longer
+        # than the phase at full scale (10 minutes held, 200 probes, probes
+        # that time out after 30 s each); stopped when the subscribers end.
         bg = subprocess.Popen([self.bin("tools/leadflow-gen"), "--seed", str(first_org), "--orgs", "4",
-                               "--first-org", str(first_org), "--leads", "150000", "--days", "365",
+                               "--first-org", str(first_org), "--leads", "600000", "--days", "365",
                                "--rate", str(rate), "--brokers", BROKERS, "--topic", TOPIC],
                               stdout=subprocess.DEVNULL, stderr=open(self.work / "sse-gen.log", "w"))
         rss = []

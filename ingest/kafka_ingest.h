@@ -232,6 +232,7 @@ struct IngestHealth {
   // -1 before the first.
   int64_t newest_applied_ms = -1;
   uint64_t restarts = 0;             // sessions that ended in a failure
+  uint64_t group_commits = 0;        // positions committed to the consumer group (monitoring), requests sent
   uint64_t dead_letter_failures = 0;  // letters the dead-letter topic refused
   size_t dormant_shards = 0;          // cluster mode: partitions' shards kept here, neither owned nor copied
   double seconds_since_progress = 0;  // since the last message consumed or batch committed

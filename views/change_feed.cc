@@ -21,6 +21,7 @@ void ChangeFeed::Note(std::span<const std::string> orgs, uint64_t epoch) {
     ++generation_;
   }
   changed_.notify_all();
+  if (listener_) listener_(orgs);
 }
 
 uint64_t ChangeFeed::Newest(std::string_view org) const {

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,13 @@ class ChangeFeed {
   // forgotten and none kept is at or before snapshot_epoch.
   std::optional<uint64_t> VersionAt(std::string_view org, uint64_t snapshot_epoch) const;
 
+  // Called by every Note once its epochs can be read (after the feed's own
+  // locks are released, on the noting thread), with the orgs it noted:
+  // report streams wake their subscribers from it instead of polling. It
+  // must be quick and must not call Note. Set before the feed is shared.
+  using Listener = std::function<void(std::span<const std::string> orgs)>;
+  void SetListener(Listener listener) { listener_ = std::move(listener); }
+
   // One more with every Note; WaitFor waits until it passes seen or the
   // timeout ends, and returns it.
   uint64_t generation() const;
@@ -61,6 +69,7 @@ class ChangeFeed {
   mutable std::mutex wait_mu_;
   mutable std::condition_variable changed_;
   uint64_t generation_ = 0;  // guarded by wait_mu_
+  Listener listener_;
 };
 
 }  // namespace leadflow::views

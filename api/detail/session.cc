@@ -146,6 +146,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnStreamWrite(bool last, beast::error_code ec, std::size_t bytes);
   void OnStreamEnd(beast::error_code ec, std::size_t bytes);
   void ArmStream(std::chrono::steady_clock::duration wait);
+  // Waits for the org's next change (ReportStreams::Await) or the next
+  // heartbeat, whichever is first; polls every stream_poll when there is
+  // nothing to wake it (no ReportStreams).
+  void AwaitChange();
+  void OnWoken(uint64_t ticket);
+  void CancelWait();
   void OnStreamTimer(beast::error_code ec);
   // graceful: the end of the stream is sent first (an error event's);
   // else the connection is closed at once (the client went away).
@@ -172,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ReportStream::Text stream_out_;  // the event being written
   bool stream_chunked_ = false;
   bool stream_ended_ = false;
+  uint64_t wait_ticket_ = 0;  // ReportStreams::Await's, while kept
   std::chrono::steady_clock::time_point last_write_;
 };
 
@@ -470,7 +477,7 @@ void Session<Stream>::OnStreamWrite(bool last, beast::error_code ec, std::size_t
     relay_writing_ = false;
     return RelayNext();
   }
-  if (!last) return ArmStream(options_.stream_poll);
+  if (!last) return AwaitChange();
   if (!stream_chunked_) return EndStream(true);
   boost::asio::async_write(stream_, http::make_chunk_last(),
                            beast::bind_front_handler(&Session::OnStreamEnd, this->shared_from_this()));
@@ -489,8 +496,48 @@ void Session<Stream>::ArmStream(std::chrono::steady_clock::duration wait) {
 }
 
 template <class Stream>
+void Session<Stream>::AwaitChange() {
+  if (stream_ended_) return;
+  if (ctx_->streams == nullptr || !ctx_->streams->following()) return ArmStream(options_.stream_poll);
+  CancelWait();
+  // The wake comes on the ingest thread: it only posts to this session's
+  // strand (and finds nothing when the session is gone).
+  std::weak_ptr<Session> weak = this->shared_from_this();
+  auto executor = stream_.get_executor();
+  wait_ticket_ = ctx_->streams->Await(report_stream_->org(), report_stream_->checked(),
+                                      [weak, executor](uint64_t ticket) {
+                                        boost::asio::post(executor, [weak, ticket] {
+                                          if (auto self = weak.lock()) self->OnWoken(ticket);
+                                        });
+                                      });
+  if (wait_ticket_ == 0) return ArmStream(std::chrono::steady_clock::duration::zero());  // due already
+  const auto until_heartbeat = last_write_ + options_.stream_heartbeat - std::chrono::steady_clock::now();
+  ArmStream(std::max<std::chrono::steady_clock::duration>(until_heartbeat, std::chrono::steady_clock::duration::zero()));
+}
+
+template <class Stream>
+void Session<Stream>::OnWoken(uint64_t ticket) {
+  // A ticket this session no longer waits on (it woke for a heartbeat and
+  // waits again) is stale: the wait it belonged to is over.
+  if (ticket != wait_ticket_ || stream_ended_) return;
+  wait_ticket_ = 0;
+  stream_timer_->cancel();  // OnStreamTimer, now
+}
+
+template <class Stream>
+void Session<Stream>::CancelWait() {
+  if (wait_ticket_ == 0) return;
+  ctx_->streams->Cancel(report_stream_->org(), wait_ticket_);
+  wait_ticket_ = 0;
+}
+
+template <class Stream>
 void Session<Stream>::OnStreamTimer(beast::error_code ec) {
-  if (ec || stream_ended_) return;
+  // ec is operation_aborted when OnWoken cut the wait short, or
+  // EndStream's cancel (stream_ended_).
+  (void)ec;
+  if (stream_ended_) return;
+  CancelWait();  // the heartbeat came first: AwaitChange waits anew
   const auto now = std::chrono::steady_clock::now();
   if (report_stream_->Due()) {
     bool end = false;
@@ -511,13 +558,14 @@ void Session<Stream>::OnStreamTimer(beast::error_code ec) {
     if (ctx_->streams) ++ctx_->streams->heartbeats;
     return StreamWrite(ReportStream::Heartbeat(), false);
   }
-  ArmStream(options_.stream_poll);
+  AwaitChange();
 }
 
 template <class Stream>
 void Session<Stream>::EndStream(bool graceful) {
   if (stream_ended_) return;
   stream_ended_ = true;
+  if (report_stream_) CancelWait();
   if (stream_timer_) stream_timer_->cancel();
   if (relay_) relay_->Cancel();
   if (graceful) return DoClose();

@@ -397,6 +397,44 @@ TEST_CASE("a report stream sends the report, then only changes of its org that c
                             "\nevent: report\ndata: " + latest + "\n\n");
 }
 
+TEST_CASE("a waiting report stream is woken once by its own org's next change, never by another org's") {
+  views::ChangeFeed feed;
+  ReportStreams streams;
+  CHECK_FALSE(streams.following());  // without a feed, sessions poll
+  streams.Follow(&feed);
+  CHECK(streams.following());
+  std::vector<uint64_t> woken;
+  auto wake = [&](uint64_t ticket) { woken.push_back(ticket); };
+  const std::vector<std::string> org1{"org1"}, org2{"org2"}, other{"org3"};
+
+  feed.Note(org1, 5);
+  CHECK(streams.Await("org1", 0, wake) == 0);  // it moved past 0 already: act now, nothing kept
+  CHECK(streams.waiting() == 0);
+  const uint64_t a = streams.Await("org1", 5, wake);
+  const uint64_t b = streams.Await("org1", 5, wake);
+  const uint64_t c = streams.Await("org2", 0, wake);
+  REQUIRE(a != 0);
+  REQUIRE(b != 0);
+  REQUIRE(c != 0);
+  CHECK(a != b);
+  CHECK(streams.waiting() == 3);
+
+  feed.Note(other, 6);
+  CHECK(woken.empty());
+  streams.Cancel("org1", b);  // b's stream ended
+  CHECK(streams.waiting() == 2);
+  feed.Note(org1, 7);
+  CHECK(woken == std::vector<uint64_t>{a});
+  CHECK(streams.waiting() == 1);
+  feed.Note(org1, 8);  // a was woken once; it waits again only when it says so
+  CHECK(woken == std::vector<uint64_t>{a});
+  feed.Note(org2, 9);
+  CHECK(woken == std::vector<uint64_t>{a, c});
+  CHECK(streams.waiting() == 0);
+  streams.Cancel("org2", c);  // a ticket already woken: nothing to do
+  CHECK(streams.waiting() == 0);
+}
+
 TEST_CASE("a stream's path is the report's with /stream after the org") {
   CHECK(IsReportStreamPath("/api/v1/report/statuses/lead/org1/stream"));
   CHECK(IsReportStreamPath("/api/v1/report/statuses/lead/org1/stream/"));

@@ -41,6 +41,55 @@ const char* kJan = "/api/v1/report/statuses/lead/org1/?date_start=2024-01-01&dat
 
 }  // namespace
 
+TEST_CASE("the applied positions are committed to the consumer group at most once a second, however many batches") {
+  // Each batch used to commit its positions to the group (for Kafka's
+  // tools): hundreds of commits a second when live, and a group
+  // coordinator that fell behind had thousands queued ahead of the
+  // heartbeats, so the session timed out and the partitions were lost.
+  using namespace leadflow::testing;
+  Service svc(1);
+  Produce(svc.topic(), Keyed({StatusUpserted("sa", "Potential", 1, "2023-01-01T00:00:00Z")}));
+  svc.Start();
+  REQUIRE_MESSAGE(WaitReady(svc.port(), std::chrono::seconds(60)), svc.Log());
+  const double batches0 = Metric(svc.port(), "leadflow_batch_events_count");
+  const double commits0 = Metric(svc.port(), "leadflow_consumer_group_commits_total");
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kEvents = 80;
+  for (int i = 0; i < kEvents; ++i) {
+    Produce(svc.topic(), Keyed({Created("l" + std::to_string(i), "sa", "2024-01-05T00:00:00Z")}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string position = "leadflow_consumer_partition_position{topic=\"" + svc.topic() + "\",partition=\"0\"}";
+  for (int i = 0; i < 200 && Metric(svc.port(), position) < kEvents + 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(Metric(svc.port(), position) == kEvents + 1);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double batches = Metric(svc.port(), "leadflow_batch_events_count") - batches0;
+  const double commits = Metric(svc.port(), "leadflow_consumer_group_commits_total") - commits0;
+  INFO("batches ", batches, ", group commits ", commits, " in ", seconds, " s");
+  CHECK(batches >= 2 * (seconds + 2));  // enough batches that one commit each would break the rule below
+  CHECK(commits >= 1);
+  CHECK(commits <= seconds + 2);
+  // The last positions still reach the group, within about a second.
+  std::string out;
+  bool caught_up = false;
+  for (int attempt = 0; attempt < 20 && !caught_up; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    out = ConsumerGroups("--describe --group " + svc.group());
+    std::istringstream lines(out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream cols(line);
+      std::string group, topic, partition, current, end, lag;
+      if ((cols >> group >> topic >> partition >> current >> end >> lag) && topic == svc.topic()) {
+        caught_up = current == std::to_string(kEvents + 1) && lag == "0";
+      }
+    }
+  }
+  CHECK_MESSAGE(caught_up, out);
+}
+
 TEST_CASE("events produced to Kafka become the report over HTTP, and the report follows the stream") {
   using namespace leadflow::testing;
   // librdkafka's statistics every half second (10 s by default), and JSON logs.
