@@ -75,7 +75,7 @@ class ReportStreams {
 
   // One computation of a report, shared by its streams.
   struct Result {
-    std::mutex mu;  // held while computing: the others wait for it
+    std::mutex mu;  // held while computing: the others ask again soon (Open waits)
     bool valid = false;
     std::chrono::steady_clock::time_point at;  // when computed
     uint64_t checked = 0;  // the org's newest version, read before the snapshot
