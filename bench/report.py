@@ -27,6 +27,12 @@ TARGETS = {
     "failover_p99_s": 10.0,        # kill -9 of an owner to correct answers, one standby copy (issue 13)
     "forward_overhead_ms": 1.0,    # a forwarded request's extra time at p50 (issue 13)
     "sse_p99_ms": 250.0,           # send to 1,000 stream subscribers, at 20,000 events/s (issue 14)
+    "status_365d_p99_ms_cached": 2.0,  # the 365-day report, repeated, full scale (issue 14)
+    # Issue 14's "at least 5x today's requests/s at concurrency 64": the
+    # full-scale runs before it (bench/results/full at bb62190 and 38dfa20)
+    # measured 366 and 320 req/s; the higher one is the base.
+    "status_365d_c64_rps_base": 366.0,
+    "status_365d_c64_rps_factor": 5.0,
 }
 
 
@@ -165,6 +171,16 @@ def write(r, out: Path):
     if "status_365d" in q:
         v = q["status_365d"]["server_p99_ms"]
         rows.append(("365-day report p99, server-side", "< 10 ms", f"{v:.2f} ms", verdict(v < TARGETS["status_365d_p99_ms"])))
+        if r.get("scale") == "full":
+            rows.append(("365-day report p99, server-side, repeated (issue 14; the first request: "
+                         f"{q['status_365d']['server_first_ms']:.2f} ms)", "< 2 ms", f"{v:.2f} ms",
+                         verdict(v < TARGETS["status_365d_p99_ms_cached"])))
+            rps = q["status_365d"].get("wrk", {}).get("64", {}).get("rps")
+            if rps:
+                base = TARGETS["status_365d_c64_rps_base"]
+                rows.append(("365-day report requests/s at concurrency 64 over HTTP (issue 14)",
+                             f">= {TARGETS['status_365d_c64_rps_factor']:.0f}x {base:,.0f}", f"{rps:,.0f} "
+                             f"({rps / base:,.1f}x)", verdict(rps >= base * TARGETS["status_365d_c64_rps_factor"])))
     nc = [k for k in q if k.startswith("nc_")]
     if nc:
         v = max(q[k]["server_p99_ms"] for k in nc)
@@ -223,9 +239,20 @@ def write(r, out: Path):
                      f"{ss['p99_ms']:.1f} ms (p50 {ss['p50_ms']:.1f})", verdict(ss["p99_ms"] < TARGETS["sse_p99_ms"])))
         if ss.get("rss_samples"):
             first, last, peak = ss["rss_first_bytes"], ss["rss_last_bytes"], ss["rss_max_bytes"]
-            rows.append((f"Report streams: service RSS over {ss['seconds']:.0f} s with every stream open (issue 14)",
-                         "bounded, flat", f"{first / 2**20:.0f} -> {last / 2**20:.0f} MiB (max {peak / 2**20:.0f})",
-                         verdict(last <= first * 1.1 + 32 * 2**20)))
+            # Flat over the issue's 10 minutes: the last 600 s of samples (all
+            # of them in a shorter run), whose highest stays within 10% (+32
+            # MiB) of where the window began. The first minutes are the
+            # caches filling to --memory-budget with the busy orgs' new state.
+            samples = ss["rss_samples"]
+            end_t = samples[-1][0]
+            window = [v for t, v in samples if t >= end_t - 600]
+            w_first, w_max = window[0], max(window)
+            span = min(600, end_t)
+            rows.append((f"Report streams: service RSS over the last {span:.0f} s with every stream open (issue 14)",
+                         "bounded, flat",
+                         f"{w_first / 2**20:.0f} -> {window[-1] / 2**20:.0f} MiB (max {w_max / 2**20:.0f}); "
+                         f"whole run {first / 2**20:.0f} -> {last / 2**20:.0f} (max {peak / 2**20:.0f})",
+                         verdict(w_max <= w_first * 1.1 + 32 * 2**20)))
     if rs:
         v = max(rs["ready_after_kill_s"])
         rows.append(("kill -9 to /readyz (worst of runs)", "< 2 s", f"{v:.2f} s", verdict(v < TARGETS["restart_s"])))
