@@ -133,6 +133,7 @@ class ReportStream {
   // took was computed.
   bool Due() const;
   const std::string& org() const { return org_; }
+  const Request& request() const { return req_; }  // the stream's request, without a body
   uint64_t checked() const { return checked_; }  // the org's version Due() compares with
   // The next event: the report now (computed, or another stream's
   // computation of it), or null when it is as last sent, or when it was

@@ -153,6 +153,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnWoken(uint64_t ticket);
   void CancelWait();
   void OnStreamTimer(beast::error_code ec);
+  // Cluster mode: whether the stream's org is now served by another
+  // instance (a rebalance moved its partition away): then the stream
+  // ends, and the client's reconnect is relayed to the new owner.
+  bool MovedAway();
   // graceful: the end of the stream is sent first (an error event's);
   // else the connection is closed at once (the client went away).
   void EndStream(bool graceful = false);
@@ -538,6 +542,11 @@ void Session<Stream>::OnStreamTimer(beast::error_code ec) {
   (void)ec;
   if (stream_ended_) return;
   CancelWait();  // the heartbeat came first: AwaitChange waits anew
+  if (MovedAway()) {
+    static const ReportStream::Text moved =
+        std::make_shared<const std::string>(": this instance no longer serves the org; reconnect\n\n");
+    return StreamWrite(moved, true);
+  }
   const auto now = std::chrono::steady_clock::now();
   if (report_stream_->Due()) {
     bool end = false;
@@ -559,6 +568,22 @@ void Session<Stream>::OnStreamTimer(beast::error_code ec) {
     return StreamWrite(ReportStream::Heartbeat(), false);
   }
   AwaitChange();
+}
+
+template <class Stream>
+bool Session<Stream>::MovedAway() {
+  if (!ctx_->forward_target) return false;
+  // Asked as if it came from the client: a stream relayed by another
+  // instance carries the forwarded-by header, which forward_target reads
+  // as "answer here".
+  Request probe = report_stream_->request();
+  probe.erase(kForwardedByHeader);
+  try {
+    return ctx_->forward_target(probe).has_value();
+  } catch (const std::exception& e) {
+    LogError(std::string("routing a report stream failed: ") + e.what());
+    return false;
+  }
 }
 
 template <class Stream>

@@ -1147,4 +1147,89 @@ TEST_CASE("a report stream asked of an instance that does not serve its org is r
   other->Stop();
 }
 
+TEST_CASE("a report stream whose org moves to another instance ends, and the reconnect is relayed to the new owner") {
+  // A rebalance that moves an org's partition away used to leave the
+  // stream open with heartbeats and never another change.
+  ServiceOptions oa;
+  oa.advertise = true;
+  oa.extra_args = ClusterArgs();
+  oa.extra_args.insert(oa.extra_args.end(), {"--stream-heartbeat-ms", "500", "--stream-min-interval-ms", "100"});
+  Service a(kPartitions, oa);
+  ServiceOptions ob = oa;
+  ob.topic = a.topic();
+  ob.group = a.group();
+  Service b(kPartitions, ob);
+  auto logs = [&] { return a.Log() + "\n---\n" + b.Log(); };
+  Produce(a.topic(), GenerateStream({"--seed", "43", "--orgs", "6", "--leads", "60", "--days", "30"},
+                                    a.dir() + "/events.ndjson"));
+  a.Start();
+  REQUIRE_MESSAGE(!WaitStable({&a}, std::chrono::seconds(120)).empty(), logs());
+
+  // A stream of every org, on the one instance.
+  const std::vector<std::string> orgs = {"org_acme", "org_globex", "org_initech", "org_umbrella", "org_hooli",
+                                         "org_vandelay"};
+  auto auth = [](const std::string& org) {
+    return std::map<std::string, std::string>{{"Authorization", "Bearer " + Service::KeyOf(org)}};
+  };
+  auto target = [](const std::string& org) { return "/api/v1/report/statuses/lead/" + org + "/stream"; };
+  std::map<std::string, std::unique_ptr<EventStream>> streams;
+  for (const std::string& org : orgs) {
+    auto stream = std::make_unique<EventStream>(a.port(), target(org), auth(org));
+    const std::string why = stream->body() + "\n" + logs();
+    REQUIRE_MESSAGE(stream->status() == 200, why);
+    REQUIRE(stream->NextReport(std::chrono::seconds(10)));
+    streams[org] = std::move(stream);
+  }
+
+  // A second instance joins: some partitions move to it.
+  b.Start();
+  std::map<int, std::string> owners = WaitStable({&a, &b}, std::chrono::seconds(120));
+  REQUIRE_MESSAGE(!owners.empty(), logs());
+  const std::string b_addr = "127.0.0.1:" + std::to_string(b.port());
+  std::set<std::string> moved;
+  for (const std::string& org : orgs) {
+    if (owners[ingest::HomePartition(ingest::Partitioner::kConsistent, org, kPartitions)] == b_addr) moved.insert(org);
+  }
+  const std::string none_moved = "no org moved; owners: " + std::to_string(owners.size());
+  REQUIRE_MESSAGE(!moved.empty(), none_moved);
+  REQUIRE(moved.size() < orgs.size());
+
+  // The moved orgs' streams end within a few heartbeats; the others go on.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::set<std::string> ended;
+  while (ended.size() < moved.size() && std::chrono::steady_clock::now() < deadline) {
+    for (const std::string& org : moved) {
+      if (ended.count(org)) continue;
+      streams[org]->Next(std::chrono::milliseconds(200));
+      if (streams[org]->closed()) ended.insert(org);
+    }
+  }
+  CHECK_MESSAGE(ended == moved, logs());
+  for (const std::string& org : orgs) {
+    if (moved.count(org)) continue;
+    INFO(org);
+    std::optional<EventStream::Event> e = streams[org]->Next(std::chrono::seconds(3));
+    CHECK(e);  // a heartbeat at least
+    CHECK_FALSE(streams[org]->closed());
+  }
+
+  // The client's reconnect, to the same instance, is relayed from the new
+  // owner; and a report of the org changes through it.
+  const std::string org = *moved.begin();
+  EventStream again(a.port(), target(org), auth(org));
+  const std::string again_why = again.body() + "\n" + logs();
+  REQUIRE_MESSAGE(again.status() == 200, again_why);
+  CHECK(again.headers().at("server-timing").find("fwd;dur=") != std::string::npos);
+  const std::string report = "/api/v1/report/statuses/lead/" + org + "/";
+  std::optional<EventStream::Event> first = again.NextReport(std::chrono::seconds(10));
+  REQUIRE(first);
+  CHECK(first->data == HttpGet(b.port(), report, auth(org)).body);
+  Produce(a.topic(), {{org, testing::Created("moved-lead", "stat_new_" + org, "2024-01-20T00:00:00Z", org), {}}});
+  std::optional<EventStream::Event> changed = again.NextReport(std::chrono::seconds(10));
+  REQUIRE_MESSAGE(changed, logs());
+  CHECK(changed->data == HttpGet(b.port(), report, auth(org)).body);
+  a.Stop();
+  b.Stop();
+}
+
 }  // namespace leadflow::it
