@@ -1058,16 +1058,23 @@ TEST_CASE("a single instance has no /cluster") {
 
 namespace leadflow::it {
 
+// A cluster member for the report stream tests: short heartbeats and
+// interval; with first, a member of first's cluster (its topic and group).
+ServiceOptions StreamClusterOptions(Service* first = nullptr) {
+  ServiceOptions o;
+  o.advertise = true;
+  o.extra_args = ClusterArgs();
+  o.extra_args.insert(o.extra_args.end(), {"--stream-heartbeat-ms", "500", "--stream-min-interval-ms", "100"});
+  if (first) {
+    o.topic = first->topic();
+    o.group = first->group();
+  }
+  return o;
+}
+
 TEST_CASE("a report stream asked of an instance that does not serve its org is relayed from the one that does") {
-  ServiceOptions oa;
-  oa.advertise = true;
-  oa.extra_args = ClusterArgs();
-  oa.extra_args.insert(oa.extra_args.end(), {"--stream-heartbeat-ms", "500", "--stream-min-interval-ms", "100"});
-  Service a(kPartitions, oa);
-  ServiceOptions ob = oa;
-  ob.topic = a.topic();
-  ob.group = a.group();
-  Service b(kPartitions, ob);
+  Service a(kPartitions, StreamClusterOptions());
+  Service b(kPartitions, StreamClusterOptions(&a));
   std::vector<Service*> all = {&a, &b};
   auto logs = [&] { return a.Log() + "\n---\n" + b.Log(); };
   Produce(a.topic(), GenerateStream({"--seed", "41", "--orgs", "6", "--leads", "100", "--days", "40"},
@@ -1150,15 +1157,8 @@ TEST_CASE("a report stream asked of an instance that does not serve its org is r
 TEST_CASE("a report stream whose org moves to another instance ends, and the reconnect is relayed to the new owner") {
   // A rebalance that moves an org's partition away used to leave the
   // stream open with heartbeats and never another change.
-  ServiceOptions oa;
-  oa.advertise = true;
-  oa.extra_args = ClusterArgs();
-  oa.extra_args.insert(oa.extra_args.end(), {"--stream-heartbeat-ms", "500", "--stream-min-interval-ms", "100"});
-  Service a(kPartitions, oa);
-  ServiceOptions ob = oa;
-  ob.topic = a.topic();
-  ob.group = a.group();
-  Service b(kPartitions, ob);
+  Service a(kPartitions, StreamClusterOptions());
+  Service b(kPartitions, StreamClusterOptions(&a));
   auto logs = [&] { return a.Log() + "\n---\n" + b.Log(); };
   Produce(a.topic(), GenerateStream({"--seed", "43", "--orgs", "6", "--leads", "60", "--days", "30"},
                                     a.dir() + "/events.ndjson"));
