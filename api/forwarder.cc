@@ -293,10 +293,8 @@ struct Forwarder::Impl {
       if (relay) {
         // A stream that failed before any answer: its end, without a head.
         if (relay_ended) return;
-        relay_ended = true;
-        finished = true;
         owner->Observe(std::chrono::duration<double>(Clock::now() - start).count());
-        return relay->end(r.error.empty() ? "no answer" : r.error);
+        return EndRelay(r.error.empty() ? "no answer" : r.error);
       }
       if (finished) return;
       finished = true;

@@ -144,6 +144,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnWatch(beast::error_code ec, std::size_t bytes);
   void StreamWrite(ReportStream::Text text, bool last);
   void OnStreamWrite(bool last, beast::error_code ec, std::size_t bytes);
+  // The body's end: the last chunk (HTTP/1.1), or the close (HTTP/1.0).
+  void FinishStream();
   void OnStreamEnd(beast::error_code ec, std::size_t bytes);
   void ArmStream(std::chrono::steady_clock::duration wait);
   // Waits for the org's next change (ReportStreams::Await) or the next
@@ -183,6 +185,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool stream_chunked_ = false;
   bool stream_ended_ = false;
   uint64_t wait_ticket_ = 0;  // ReportStreams::Await's, while kept
+  std::optional<Request> route_probe_;  // MovedAway's request
   std::chrono::steady_clock::time_point last_write_;
 };
 
@@ -482,7 +485,13 @@ void Session<Stream>::OnStreamWrite(bool last, beast::error_code ec, std::size_t
     return RelayNext();
   }
   if (!last) return AwaitChange();
+  FinishStream();
+}
+
+template <class Stream>
+void Session<Stream>::FinishStream() {
   if (!stream_chunked_) return EndStream(true);
+  Tcp().expires_after(options_.io_timeout);
   boost::asio::async_write(stream_, http::make_chunk_last(),
                            beast::bind_front_handler(&Session::OnStreamEnd, this->shared_from_this()));
 }
@@ -575,11 +584,13 @@ bool Session<Stream>::MovedAway() {
   if (!ctx_->forward_target) return false;
   // Asked as if it came from the client: a stream relayed by another
   // instance carries the forwarded-by header, which forward_target reads
-  // as "answer here".
-  Request probe = report_stream_->request();
-  probe.erase(kForwardedByHeader);
+  // as "answer here". Made once per stream, asked at every wake.
+  if (!route_probe_) {
+    route_probe_.emplace(report_stream_->request());
+    route_probe_->erase(kForwardedByHeader);
+  }
   try {
-    return ctx_->forward_target(probe).has_value();
+    return ctx_->forward_target(*route_probe_).has_value();
   } catch (const std::exception& e) {
     LogError(std::string("routing a report stream failed: ") + e.what());
     return false;
@@ -640,15 +651,14 @@ void Session<Stream>::OnRelayHead(Response head, const std::shared_ptr<Request>&
   head.erase("Keep-Alive");
   head.erase(http::field::transfer_encoding);
   head.erase(http::field::content_length);
+  head.keep_alive(original->keep_alive());
   if (head.result() != http::status::ok) {
     // A refusal, whole: answered as a forwarded request's.
     relay_.reset();
-    head.keep_alive(original->keep_alive());
     head.prepare_payload();
     return Write(std::move(head));
   }
   relay_mode_ = true;
-  head.keep_alive(original->keep_alive());
   BeginStream(std::move(head));
 }
 
@@ -694,10 +704,7 @@ void Session<Stream>::RelayNext() {
   // The owner ended the stream (it stopped, or lost the org): so does
   // this one; the client reconnects and is sent where the org is now.
   relay_writing_ = true;
-  if (!stream_chunked_) return EndStream(true);
-  Tcp().expires_after(options_.io_timeout);
-  boost::asio::async_write(stream_, http::make_chunk_last(),
-                           beast::bind_front_handler(&Session::OnStreamEnd, this->shared_from_this()));
+  FinishStream();
 }
 
 }  // namespace
