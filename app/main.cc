@@ -36,6 +36,7 @@
 #include "api/rate_limiter.h"
 #include "api/report_stream.h"
 #include "api/server.h"
+#include "app/allocator.h"
 #include "app/cli.h"
 #include "ingest/cluster_view.h"
 #include "ingest/detail/routing.h"
@@ -124,7 +125,8 @@ void AppendProcessMetrics(std::string* out) {
           "leadflow_build_info{version=\"" + PromLabel(app::Version()) + "\",rocksdb=\"" +
           std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) + "." + std::to_string(ROCKSDB_PATCH) +
           "\",librdkafka=\"" + PromLabel(RdKafka::version_str()) +
-          "\",compiler=\"" + PromLabel(__VERSION__) + "\"} 1\n";
+          "\",compiler=\"" + PromLabel(__VERSION__) + "\",allocator=\"" + PromLabel(app::AllocatorDescription()) +
+          "\"} 1\n";
 }
 
 void AppendIngestHealth(std::string* out, const ingest::IngestHealth& h, const std::string& data_dir) {
@@ -379,7 +381,7 @@ int Serve(const app::ServeOptions& o) {
   store_options.min_free_disk_bytes = min_free_bytes;
   store_options.bitmap_cache_bytes = budget.bitmap_cache;  // the reports' (ingest --file serves none)
   if (!OpenState(data_dir, min_free_bytes, store_options, &store, &error)) return Fail(error);
-  LogInfo("memory budget " + budget.Describe());
+  LogInfo("memory budget " + budget.Describe() + "; allocator " + app::AllocatorDescription());
 
   ingest::Stats stats;
   ingest::KafkaIngestOptions kopts;
@@ -708,6 +710,7 @@ int Serve(const app::ServeOptions& o) {
 }
 
 int IngestFile(const app::IngestOptions& o) {
+  app::AllocatorBatchMode();  // a batch: freed pages are kept until exit (app/allocator.h)
   const std::string& file = o.file;
   const std::string& data_dir = o.data_dir;
   std::ifstream in_file;

@@ -200,12 +200,12 @@ Status Pipeline::ApplyAdded() {
   const size_t n = b.added.size();
   // Decoding is pure: in parallel (small: on this thread).
   const size_t chunks = b.StartDecode();
-  const size_t spread = n >= views::Applier::kMinParallelEvents ? chunks : 1;
-  applier_.pool().ParallelFor(spread, [&](size_t part, size_t parts) {
-    for (size_t c = part; c < chunks; c += parts) {
-      b.Decode(c * kDecodePartMessages, std::min(n, (c + 1) * kDecodePartMessages));
-    }
-  });
+  auto decode = [&](size_t c) { b.Decode(c * kDecodePartMessages, std::min(n, (c + 1) * kDecodePartMessages)); };
+  if (n >= views::Applier::kMinParallelEvents) {
+    applier_.pool().ParallelTasks(chunks, decode);
+  } else {
+    for (size_t c = 0; c < chunks; ++c) decode(c);
+  }
   return ApplyDecoded(&b);
 }
 

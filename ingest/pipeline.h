@@ -267,7 +267,11 @@ class Pipeline {
   Block adding_, decoding_, ready_;
   bool decoding_started_ = false;
   std::function<void(size_t, size_t)> decode_fn_;  // the background loop over decoding_
-  static constexpr size_t kDecodePartMessages = 256;
+  // A background part should end within ~100 us (a worker busy with one
+  // holds up the next foreground step by what is left of it): 256 messages
+  // took ~400 us, and the second worker joined a step ~300 us late on
+  // average (session 36).
+  static constexpr size_t kDecodePartMessages = 64;
   // Block full: starts its decode in the background and applies the block
   // before it.
   Status TakeFullBlock();

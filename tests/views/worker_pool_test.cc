@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <functional>
 #include <vector>
 
@@ -30,6 +32,34 @@ TEST_CASE("every index is run once, over many loops, for any number of workers a
       }
     }
   }
+}
+
+TEST_CASE("ParallelTasks runs every task once, and a thread held up takes fewer of them") {
+  for (size_t workers : {1u, 2u, 7u}) {
+    CAPTURE(workers);
+    WorkerPool pool(workers);
+    for (size_t n : {0u, 1u, 3u, 1000u}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.ParallelTasks(n, [&](size_t task) { hits[task].fetch_add(1); });
+      for (size_t i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
+    }
+    // The runner the duplicate set's steps are given runs on the same.
+    std::vector<std::atomic<int>> hits(50);
+    pool.Runner()(50, [&](size_t i) { hits[i].fetch_add(1); });
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+  }
+  // The caller's first task stalls (as a thread another process holds up
+  // would): the worker takes the tasks meanwhile, where ParallelFor's
+  // parts would have given each thread half of them.
+  WorkerPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> by_caller{0}, stalls{0};
+  pool.ParallelTasks(100, [&](size_t) {
+    if (std::this_thread::get_id() != caller) return;
+    ++by_caller;
+    if (stalls.fetch_add(1) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  });
+  CHECK(by_caller.load() < 50);
 }
 
 TEST_CASE("a background loop runs every part once, beside foreground loops, and is done when waited for") {

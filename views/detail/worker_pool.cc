@@ -69,6 +69,18 @@ void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>
     fn(0, 1);
     return;
   }
+  RunLoop(parts, fn);
+}
+
+void WorkerPool::ParallelTasks(size_t tasks, const std::function<void(size_t)>& fn) {
+  if (tasks <= 1 || threads_.empty()) {
+    for (size_t i = 0; i < tasks; ++i) fn(i);
+    return;
+  }
+  RunLoop(tasks, [&fn](size_t task, size_t) { fn(task); });
+}
+
+void WorkerPool::RunLoop(size_t parts, const std::function<void(size_t, size_t)>& fn) {
   std::unique_lock<std::mutex> lock(mu_);
   fg_.Start(&fn, parts);
   const uint64_t generation = ++generation_;

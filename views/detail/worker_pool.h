@@ -48,14 +48,17 @@ class WorkerPool {
   // A part handles the indexes i of [0, n) with i % parts == part, or any
   // split fn chooses. fn must not throw.
   void ParallelFor(size_t n, const std::function<void(size_t part, size_t parts)>& fn);
-  // A ParallelRunner over ParallelFor: the tasks dealt round-robin to the
-  // parts. The pool must outlive it.
+  // Calls fn(task) once for every task in [0, tasks), in parallel; returns
+  // when all are done. Tasks are claimed one at a time by whichever thread
+  // is free, the caller's included, so a thread that another process (or
+  // the write in flight, or a compaction) holds up takes fewer of them:
+  // for work that splits into many independent pieces, unlike
+  // ParallelFor's one part per thread, which waits for the slowest. Keep a
+  // task well above a microsecond (each claim takes the pool's lock).
+  void ParallelTasks(size_t tasks, const std::function<void(size_t task)>& fn);
+  // A ParallelRunner over ParallelTasks. The pool must outlive it.
   ParallelRunner Runner() {
-    return [this](size_t n, const std::function<void(size_t)>& fn) {
-      ParallelFor(n, [&](size_t part, size_t parts) {
-        for (size_t i = part; i < n; i += parts) fn(i);
-      });
-    };
+    return [this](size_t n, const std::function<void(size_t)>& fn) { ParallelTasks(n, fn); };
   }
 
   // Starts the background loop: fn(part, parts) will be called once for
@@ -84,6 +87,8 @@ class WorkerPool {
     }
   };
   void Run();
+  // Runs fn's parts [0, parts) on the workers and this thread (parts > 1).
+  void RunLoop(size_t parts, const std::function<void(size_t, size_t)>& fn);
   // Claims and runs one part of loop; false when none is left. Called
   // with mu_ held.
   static bool RunOne(std::unique_lock<std::mutex>* lock, Loop* loop);

@@ -89,6 +89,9 @@ Status Applier::ForEachPart(size_t events, const std::function<Status(size_t)>& 
 
 void Applier::Part::ResetBatch() {
   leads.clear();
+  diffs.clear();
+  date_deltas.clear();
+  log_deltas.clear();
   event_keys.clear();
   slots.clear();
   slots_loaded = 0;
@@ -237,10 +240,16 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   // 1: in the duplicate set or the write in flight; then 1 for every
   // duplicate (step 2).
   std::vector<char> dup(n, 0);
-  std::vector<Status> errors(pool_.workers());
-  pool_.ParallelFor(n >= min_parallel_events_ ? n : 1, [&](size_t part, size_t parts) {
+  // In tasks of kKeyTaskEvents events, claimed by whichever thread is
+  // free (a thread held up by the write in flight takes fewer).
+  const size_t tasks =
+      n >= min_parallel_events_ ? std::min(n, std::max(pool_.workers(), (n + kKeyTaskEvents - 1) / kKeyTaskEvents)) : 1;
+  const size_t per_task = (n + tasks - 1) / std::max<size_t>(1, tasks);
+  std::vector<Status> errors(tasks);
+  pool_.ParallelTasks(tasks, [&](size_t task) {
+    const size_t begin = task * per_task, end = std::min(n, begin + per_task);
     std::string lead_key;
-    for (size_t i = part; i < n; i += parts) {
+    for (size_t i = begin; i < end; ++i) {
       const Event& e = events[i];
       event_keys[i] = keys::Event(e.org_id, e.event_id);
       event_hashes[i] = detail::HashKey(event_keys[i]);
@@ -253,9 +262,9 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     // The duplicate set's table is large and its slots random (a cache and
     // TLB miss each): fetched a few keys ahead.
     constexpr size_t kAhead = 8;
-    for (size_t i = part; i < n && i < part + kAhead * parts; i += parts) dedup_.Prefetch(event_hashes[i]);
-    for (size_t i = part; i < n; i += parts) {
-      if (i + kAhead * parts < n) dedup_.Prefetch(event_hashes[i + kAhead * parts]);
+    for (size_t i = begin; i < end && i < begin + kAhead; ++i) dedup_.Prefetch(event_hashes[i]);
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kAhead < end) dedup_.Prefetch(event_hashes[i + kAhead]);
       const Part& owner = *parts_[event_part[i]];
       if (owner.inflight_event_keys.Contains(event_hashes[i], event_keys[i])) {
         dup[i] = 1;
@@ -264,7 +273,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
       bool found = false;
       Status s = dedup_.Contains(*store_, event_hashes[i], event_keys[i], &found);
       if (!s.ok()) {
-        errors[part] = std::move(s);
+        errors[task] = std::move(s);
         return;
       }
       dup[i] = found;
@@ -451,12 +460,38 @@ Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const
   return Status::Ok();
 }
 
-void Applier::DiffPart(Part* part) {
+void Applier::DiffLeads(size_t from, size_t to) {
+  // (part, first slot) of each task.
+  std::vector<std::pair<Part*, size_t>> tasks;
+  for (auto& part : parts_) {
+    const size_t end = std::min(to, part->slots.size());
+    part->diffs.clear();
+    part->diffs.resize(end > from ? end - from : 0);
+    for (size_t b = from; b < end; b += kDiffTaskLeads) tasks.emplace_back(part.get(), b);
+  }
+  auto diff = [&tasks, from, to](size_t t) {
+    auto [part, begin] = tasks[t];
+    const size_t end = std::min({part->slots.size(), to, begin + kDiffTaskLeads});
+    for (size_t i = begin; i < end; ++i) {
+      LeadSlot* slot = part->slots[i].second;
+      LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
+                        &slot->attributes_before, &slot->row_before, !slot->fields_touched};
+      part->diffs[i - from] = DiffLead(slot->org, slot->lead_id, slot->record, before);
+    }
+  };
+  if (pending_events_ >= min_parallel_events_) {
+    pool_.ParallelTasks(tasks.size(), diff);
+  } else {
+    for (size_t t = 0; t < tasks.size(); ++t) diff(t);
+  }
+}
+
+void Applier::DiffSlots(Part* part, size_t from) {
   state::WriteBatch& batch = part->batch;
   // The date entries the part's leads leave and join, per stored day key
   // (keys::DateEntriesDay): one merge operand per key (state/entry_set_merge.h).
-  using Entry = std::array<char, state::kEntryBytes>;
-  std::unordered_map<std::string, std::pair<std::vector<Entry>, std::vector<Entry>>> date_deltas;
+  using Entry = Part::DateEntry;
+  auto& date_deltas = part->date_deltas;
   auto note_date = [&](std::string_view entry_key, bool add) {
     std::string day_key;
     const std::string_view entry = keys::SplitDateEntry(entry_key, &day_key);
@@ -469,8 +504,8 @@ void Applier::DiffPart(Part* part) {
   // hour key (keys::SplitLogEntry): one merge operand per key
   // (state/record_set_merge.h). Different leads' entries differ (the lead
   // number is in their ids), and one lead's are net.
-  using LogId = std::array<char, state::kRecordIdBytes>;
-  std::unordered_map<std::string, std::pair<std::vector<std::pair<LogId, std::string>>, std::vector<LogId>>> log_deltas;
+  using LogId = Part::LogId;
+  auto& log_deltas = part->log_deltas;
   std::string hour_key;
   auto note_log = [&](const std::string& entry_key, std::string* value) {
     const std::string_view id = keys::SplitLogEntry(entry_key, &hour_key);
@@ -484,12 +519,11 @@ void Applier::DiffPart(Part* part) {
     }
   };
   std::vector<uint32_t> status_refs;  // a lead's StatusNames ids -> the outbox's StatusRef ids
-  for (auto& [key_ptr, slot] : part->slots) {
+  for (size_t at = from; at < from + part->diffs.size(); ++at) {
+    auto [key_ptr, slot] = part->slots[at];
     const std::string& key = *key_ptr;
     const std::string_view org = slot->org;
-    LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
-                      &slot->attributes_before, &slot->row_before, !slot->fields_touched};
-    LeadDiff d = DiffLead(org, slot->lead_id, slot->record, before);
+    LeadDiff& d = part->diffs[at - from];
     const uint32_t num = slot->record.num;
     if (!d.fact_ops.empty()) {
       // The lead's statuses named once; its facts sent by reference.
@@ -540,6 +574,13 @@ void Applier::DiffPart(Part* part) {
     // attributes after in slot->attributes_before).
     slot->row_before = std::move(d.row);
   }
+  part->diffs.clear();
+}
+
+void Applier::FinishDiffs(Part* part) {
+  state::WriteBatch& batch = part->batch;
+  using Entry = Part::DateEntry;
+  using LogId = Part::LogId;
   part->outbox.FlushFacts();
   for (const auto& [org, units] : part->activity_adds) {
     for (const auto& [unit, nums] : units) {
@@ -549,7 +590,7 @@ void Applier::DiffPart(Part* part) {
   // A lead's entries added and removed are disjoint, and different leads'
   // entries differ (the lead number is in them): sorted, each list is a set.
   std::string adds, removes;
-  for (auto& [day_key, delta] : date_deltas) {
+  for (auto& [day_key, delta] : part->date_deltas) {
     for (auto* list : {&delta.first, &delta.second}) {
       std::sort(list->begin(), list->end(),  // by bytes, as the merge operator orders entries
                 [](const Entry& x, const Entry& y) { return std::memcmp(x.data(), y.data(), x.size()) < 0; });
@@ -560,7 +601,7 @@ void Applier::DiffPart(Part* part) {
     for (const Entry& e : delta.second) removes.append(e.data(), e.size());
     batch.Merge(Cf::kAttrIndex, day_key, state::EncodeEntryDelta(adds, removes));
   }
-  for (auto& [key, delta] : log_deltas) {
+  for (auto& [key, delta] : part->log_deltas) {
     auto& [puts, ids] = delta;
     // By bytes, as the merge operator orders records (std::array's < would
     // compare signed chars).
@@ -573,6 +614,8 @@ void Applier::DiffPart(Part* part) {
     for (const LogId& id : ids) removes.append(id.data(), id.size());
     batch.Merge(Cf::kLog, key, state::EncodeRecordDelta(adds, removes));
   }
+  part->date_deltas.clear();
+  part->log_deltas.clear();
 }
 
 Status Applier::ApplyChunkOps(size_t q) {
@@ -621,8 +664,19 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // apply the operations sent to them. A write in flight goes on meanwhile:
   // its leads stay cached, and chunks are never read (only merged into), so
   // nothing here reads what it changes.
+  // In rounds of kDiffRoundLeads leads a part: a round's diffs are held
+  // until its owners have sent them.
+  size_t most = 0;
+  for (const auto& part : parts_) most = std::max(most, part->slots.size());
+  for (size_t from = 0; from < most; from += kDiffRoundLeads) {
+    DiffLeads(from, from + kDiffRoundLeads);
+    (void)ForEachPart(pending_events_, [this, from](size_t p) {
+      DiffSlots(parts_[p].get(), from);
+      return Status::Ok();
+    });
+  }
   Status s = ForEachPart(pending_events_, [this](size_t p) {
-    DiffPart(parts_[p].get());
+    FinishDiffs(parts_[p].get());
     return Status::Ok();
   });
   if (s.ok()) s = ForEachPart(pending_events_, [this](size_t q) { return ApplyChunkOps(q); });

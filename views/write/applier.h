@@ -12,6 +12,7 @@
 #ifndef LEADFLOW_VIEWS_WRITE_APPLIER_H_
 #define LEADFLOW_VIEWS_WRITE_APPLIER_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -24,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "state/entry_set_merge.h"
+#include "state/record_set_merge.h"
 #include "state/status.h"
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
@@ -33,6 +36,7 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
+#include "views/write/lead_diff.h"
 #include "views/write/chunk_outbox.h"
 #include "views/write/dedup_set.h"
 #include "views/write/lead_cache.h"
@@ -69,6 +73,9 @@ class Applier {
   // Blocks and batches of fewer events run on the calling thread (live
   // traffic: waking the workers would cost more than it saves).
   static constexpr size_t kMinParallelEvents = 1024;
+  // A block's keys, hashes and duplicate lookups (ApplyBlock's first step)
+  // are split into tasks of about this many events.
+  static constexpr size_t kKeyTaskEvents = 1024;
 
   // A lead's journal (views/records.h lead_journal) is appended to its
   // stored record until the journals since the record was written whole
@@ -273,8 +280,18 @@ class Applier {
       std::array<std::vector<uint32_t>*, 4> any{};  // kAnyActivity's units: all, year, month, day
     } last_activity_day;
     Status error;
-    // Commit scratch: operations for each chunk owner
+    // Commit scratch: the round's diffs (DiffLeads, slots[from + i] ->
+    // diffs[i]); the date entries the part's leads leave and join, per
+    // stored day key, and the transition log entries they put and remove,
+    // per stored hour key (DiffSlots gathers, FinishDiffs writes one merge
+    // operand per key); operations for each chunk owner
     // (views/write/chunk_outbox.h), and this part's share of the write.
+    std::vector<LeadDiff> diffs;
+    using DateEntry = std::array<char, state::kEntryBytes>;
+    std::unordered_map<std::string, std::pair<std::vector<DateEntry>, std::vector<DateEntry>>> date_deltas;
+    using LogId = std::array<char, state::kRecordIdBytes>;
+    std::unordered_map<std::string, std::pair<std::vector<std::pair<LogId, std::string>>, std::vector<LogId>>>
+        log_deltas;
     ChunkOutbox outbox;
     std::set<std::string> new_pairs;
     state::WriteBatch batch;
@@ -306,8 +323,18 @@ class Applier {
   static Status ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time);
   // Before the first status-affecting event of the batch on this lead.
   static void MarkStatusDirty(LeadSlot* slot);
-  // Commit's parallel steps, for one part.
-  void DiffPart(Part* part);
+  // Commit's parallel steps. DiffLeads: the diffs of every part's slots
+  // [from, to) (a pure function of a slot, views/write/lead_diff.h), in
+  // tasks of kDiffTaskLeads leads claimed by whichever thread is free: it
+  // is half of a commit's work, and one part per thread waited for the
+  // thread that the write in flight held up (session 36). DiffSlots, for
+  // one part: the round's diffs sent to the chunk owners and written, the
+  // date and log entries gathered; FinishDiffs writes those.
+  void DiffLeads(size_t from, size_t to);
+  static constexpr size_t kDiffTaskLeads = 128;
+  static constexpr size_t kDiffRoundLeads = 16384;
+  void DiffSlots(Part* part, size_t from);
+  void FinishDiffs(Part* part);
   Status ApplyChunkOps(size_t q);
   // Runs fn(index of a part) for every part, on the workers when the work
   // covers at least min_parallel_events_ events, else on this thread; the

@@ -1,0 +1,46 @@
+#include "app/allocator.h"
+
+#ifdef LEADFLOW_JEMALLOC
+#include <jemalloc/jemalloc.h>
+
+#include <cstdint>
+#include <cstring>
+
+// Read by jemalloc at its first allocation, before main; MALLOC_CONF in
+// the environment is applied after it and wins (jemalloc's documented
+// order), so an operator can still override it.
+extern "C" {
+const char* malloc_conf = "thp:always";
+}
+#endif
+
+namespace leadflow::app {
+
+void AllocatorBatchMode() {
+#ifdef LEADFLOW_JEMALLOC
+  ssize_t never = -1;
+  // The default for arenas made from now on, then every arena made so far
+  // (MALLCTL_ARENAS_ALL). Failures leave the defaults: only slower.
+  for (const char* name : {"arenas.dirty_decay_ms", "arenas.muzzy_decay_ms"}) {
+    (void)mallctl(name, nullptr, nullptr, &never, sizeof(never));
+  }
+  const std::string all = std::to_string(MALLCTL_ARENAS_ALL);
+  for (const char* what : {"dirty_decay_ms", "muzzy_decay_ms"}) {
+    const std::string name = "arena." + all + "." + what;
+    (void)mallctl(name.c_str(), nullptr, nullptr, &never, sizeof(never));
+  }
+#endif
+}
+
+std::string AllocatorDescription() {
+#ifdef LEADFLOW_JEMALLOC
+  const char* thp = nullptr;
+  size_t size = sizeof(thp);
+  if (mallctl("opt.thp", &thp, &size, nullptr, 0) == 0 && thp) return std::string("jemalloc (thp: ") + thp + ")";
+  return "jemalloc";
+#else
+  return "system malloc";
+#endif
+}
+
+}  // namespace leadflow::app
