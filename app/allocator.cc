@@ -3,9 +3,6 @@
 #ifdef LEADFLOW_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
-#include <cstdint>
-#include <cstring>
-
 // Read by jemalloc at its first allocation, before main; MALLOC_CONF in
 // the environment is applied after it and wins (jemalloc's documented
 // order), so an operator can still override it.
@@ -33,14 +30,18 @@ void AllocatorBatchMode() {
 }
 
 std::string AllocatorDescription() {
+  // Options are fixed at the first allocation: read once.
+  static const std::string description = [] {
 #ifdef LEADFLOW_JEMALLOC
-  const char* thp = nullptr;
-  size_t size = sizeof(thp);
-  if (mallctl("opt.thp", &thp, &size, nullptr, 0) == 0 && thp) return std::string("jemalloc (thp: ") + thp + ")";
-  return "jemalloc";
+    const char* thp = nullptr;
+    size_t size = sizeof(thp);
+    if (mallctl("opt.thp", &thp, &size, nullptr, 0) == 0 && thp) return std::string("jemalloc (thp: ") + thp + ")";
+    return std::string("jemalloc");
 #else
-  return "system malloc";
+    return std::string("system malloc");
 #endif
+  }();
+  return description;
 }
 
 }  // namespace leadflow::app

@@ -10,7 +10,7 @@
 //   with madvise(MADV_HUGEPAGE): `thp:always`).
 // - For a batch command (`leadflow ingest --file`), freed pages are kept
 //   instead of returned to the kernel after 10 s and faulted in again
-//   (BatchMode); the process returns them all when it exits. The service
+//   (AllocatorBatchMode); the process returns them all when it exits. The service
 //   keeps jemalloc's decay, so its memory follows its caches' budget.
 //
 // Without jemalloc both are no-ops.

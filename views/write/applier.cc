@@ -87,6 +87,14 @@ Status Applier::ForEachPart(size_t events, const std::function<Status(size_t)>& 
   return first;
 }
 
+void Applier::ForEachTask(size_t events, size_t tasks, const std::function<void(size_t)>& fn) {
+  if (events >= min_parallel_events_) {
+    pool_.ParallelTasks(tasks, fn);
+  } else {
+    for (size_t t = 0; t < tasks; ++t) fn(t);
+  }
+}
+
 void Applier::Part::ResetBatch() {
   leads.clear();
   diffs.clear();
@@ -242,11 +250,10 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   std::vector<char> dup(n, 0);
   // In tasks of kKeyTaskEvents events, claimed by whichever thread is
   // free (a thread held up by the write in flight takes fewer).
-  const size_t tasks =
-      n >= min_parallel_events_ ? std::min(n, std::max(pool_.workers(), (n + kKeyTaskEvents - 1) / kKeyTaskEvents)) : 1;
+  const size_t tasks = std::min(n, std::max(pool_.workers(), (n + kKeyTaskEvents - 1) / kKeyTaskEvents));
   const size_t per_task = (n + tasks - 1) / std::max<size_t>(1, tasks);
   std::vector<Status> errors(tasks);
-  pool_.ParallelTasks(tasks, [&](size_t task) {
+  ForEachTask(n, tasks, [&](size_t task) {
     const size_t begin = task * per_task, end = std::min(n, begin + per_task);
     std::string lead_key;
     for (size_t i = begin; i < end; ++i) {
@@ -479,11 +486,7 @@ void Applier::DiffLeads(size_t from, size_t to) {
       part->diffs[i - from] = DiffLead(slot->org, slot->lead_id, slot->record, before);
     }
   };
-  if (pending_events_ >= min_parallel_events_) {
-    pool_.ParallelTasks(tasks.size(), diff);
-  } else {
-    for (size_t t = 0; t < tasks.size(); ++t) diff(t);
-  }
+  ForEachTask(pending_events_, tasks.size(), diff);
 }
 
 void Applier::DiffSlots(Part* part, size_t from) {

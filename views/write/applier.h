@@ -36,10 +36,10 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
-#include "views/write/lead_diff.h"
 #include "views/write/chunk_outbox.h"
 #include "views/write/dedup_set.h"
 #include "views/write/lead_cache.h"
+#include "views/write/lead_diff.h"
 #include "views/write/org_records.h"
 
 namespace leadflow::views {
@@ -340,6 +340,10 @@ class Applier {
   // covers at least min_parallel_events_ events, else on this thread; the
   // first error, if any.
   Status ForEachPart(size_t events, const std::function<Status(size_t)>& fn);
+  // Runs fn(task) for every task in [0, tasks), each claimed by whichever
+  // worker is free, under the same rule as ForEachPart (on this thread when
+  // the work covers fewer than min_parallel_events_ events).
+  void ForEachTask(size_t events, size_t tasks, const std::function<void(size_t)>& fn);
 
   state::Store* store_;
   detail::WorkerPool pool_;
