@@ -663,19 +663,25 @@ class Bench:
 
     def phase_scaling(self):
         # Alternated pairs, so that the machine's drift hits both alike; the
-        # ratio of the medians is the speed-up of a second worker. Three
-        # pairs: one run swings by ~5% on this machine, and the median of
-        # two is their mean (session 27: pairs of one build gave 1.62x to
-        # 1.78x).
+        # ratio of the medians is the speed-up of a second worker. Five
+        # pairs: one run swings by 5-40% on this machine (a slow minute
+        # made one run of a pair 30% slower in session 37), and three gave
+        # 1.58x-1.75x for one build (session 36). Each pair's own ratio and
+        # the runs' CPU seconds are kept to show the spread.
         self.stop_server()  # the two cores for the loads alone
-        pairs = self.cfg.get("scaling_pairs", 3)
+        pairs = self.cfg.get("scaling_pairs", 5)
         log(f"ingest --file with 1 and 2 apply workers ({pairs} alternated pairs)")
         runs = {1: [], 2: []}
+        cpu = {1: [], 2: []}
         for _ in range(pairs):
             for w in (1, 2):
-                runs[w].append(self.ingest_file(workers=w)["seconds"])
+                res = self.ingest_file(workers=w)
+                runs[w].append(res["seconds"])
+                cpu[w].append(res["cpu_seconds"])
         one, two = statistics.median(runs[1]), statistics.median(runs[2])
         self.results["scaling"] = dict(seconds_1_worker=runs[1], seconds_2_workers=runs[2],
+                                       cpu_seconds_1_worker=cpu[1], cpu_seconds_2_workers=cpu[2],
+                                       pair_speedups=[round(a / b, 3) for a, b in zip(runs[1], runs[2])],
                                        median_1_worker=one, median_2_workers=two, speedup=one / two)
         log(f"scaling: 1 worker {one:.2f} s, 2 workers {two:.2f} s: {one / two:.2f}x")
 
