@@ -89,5 +89,36 @@ TEST_CASE("a background loop runs every part once, beside foreground loops, and 
   }
 }
 
+TEST_CASE("the caller runs background parts while it waits for a foreground part running elsewhere") {
+  WorkerPool pool(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> bg_by_caller{0}, bg_done{0};
+  const std::function<void(size_t, size_t)> bg = [&](size_t, size_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (std::this_thread::get_id() == caller) bg_by_caller.fetch_add(1);
+    bg_done.fetch_add(1);
+  };
+  // The worker's foreground part takes 100 ms; the caller's returns once
+  // the worker has claimed its part (so the caller cannot take both).
+  std::atomic<bool> worker_started{false};
+  pool.StartBackground(1000, &bg);
+  pool.ParallelFor(2, [&](size_t, size_t) {
+    if (std::this_thread::get_id() != caller) {
+      worker_started = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!worker_started && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  });
+  REQUIRE(worker_started.load());
+  // Waiting idle, the caller would have run none (the worker runs none
+  // either while its foreground part runs).
+  const int during = bg_by_caller.load();
+  CHECK(during > 10);
+  pool.WaitBackground();
+  CHECK(bg_done.load() == 1000);
+}
+
 }  // namespace
 }  // namespace leadflow::views::detail

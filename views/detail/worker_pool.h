@@ -7,7 +7,9 @@
 // next block's decode) fills the time a worker would wait while the
 // caller runs a serial step. A worker takes a background part only when
 // the foreground has none, and looks at the foreground again after each
-// part, so keep background parts short (~100 us).
+// part; the caller takes background parts while it waits for the
+// foreground parts that others run. So keep background parts short
+// (~100 us): a foreground loop returns up to one part late.
 //
 // Thread safety: ParallelFor, StartBackground and WaitBackground from one
 // thread at a time (the applier's).
