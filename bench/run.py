@@ -656,6 +656,22 @@ class Bench:
                     cpu_seconds=round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3),
                     summary=p.stdout.strip())
 
+    # A fixed single-threaded CPU job, timed before each phase and each
+    # scaling pair: this machine's speed moves by up to ~45% between hours
+    # (the same binary's Kafka rate: 291.6k events/s in session 35, 197.7k
+    # in session 36), so a floor met or missed can be the machine's doing.
+    # leadflow-gen of a fixed stream (~1.07 s here in session 37) to
+    # /dev/null; compare a run's numbers with its calibration.
+    CALIBRATION_ARGS = ["--seed", "7", "--orgs", "11", "--leads", "2000", "--big-org-leads", "20000",
+                        "--days", "730", "--changes-per-lead", "9", "--activities-per-lead", "20",
+                        "--dup-share", "0.02", "--ooo-share", "0.05", "--ndjson", "/dev/null"]
+
+    def calibrate(self):
+        t = time.monotonic()
+        subprocess.run([self.bin("tools/leadflow-gen"), *self.CALIBRATION_ARGS], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return round(time.monotonic() - t, 3)
+
     def phase_file(self):
         log("leadflow ingest --file of the NDJSON")
         self.results.setdefault("peers", {})["ingest_file"] = res = self.ingest_file()
@@ -673,7 +689,9 @@ class Bench:
         log(f"ingest --file with 1 and 2 apply workers ({pairs} alternated pairs)")
         runs = {1: [], 2: []}
         cpu = {1: [], 2: []}
+        calibration = []
         for _ in range(pairs):
+            calibration.append(self.calibrate())
             for w in (1, 2):
                 res = self.ingest_file(workers=w)
                 runs[w].append(res["seconds"])
@@ -682,6 +700,7 @@ class Bench:
         self.results["scaling"] = dict(seconds_1_worker=runs[1], seconds_2_workers=runs[2],
                                        cpu_seconds_1_worker=cpu[1], cpu_seconds_2_workers=cpu[2],
                                        pair_speedups=[round(a / b, 3) for a, b in zip(runs[1], runs[2])],
+                                       calibration_seconds=calibration,
                                        median_1_worker=one, median_2_workers=two, speedup=one / two)
         log(f"scaling: 1 worker {one:.2f} s, 2 workers {two:.2f} s: {one / two:.2f}x")
 
@@ -917,6 +936,8 @@ class Bench:
         try:
             for ph in PHASES:
                 if ph in phases:
+                    if ph != "report":
+                        self.results.setdefault("calibration_seconds", {})[ph] = self.calibrate()
                     t = time.monotonic()
                     getattr(self, "phase_" + ph)()
                     self.note_peak_rss()
