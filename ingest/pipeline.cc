@@ -200,12 +200,9 @@ Status Pipeline::ApplyAdded() {
   const size_t n = b.added.size();
   // Decoding is pure: in parallel (small: on this thread).
   const size_t chunks = b.StartDecode();
-  auto decode = [&](size_t c) { b.Decode(c * kDecodePartMessages, std::min(n, (c + 1) * kDecodePartMessages)); };
-  if (n >= views::Applier::kMinParallelEvents) {
-    applier_.pool().ParallelTasks(chunks, decode);
-  } else {
-    for (size_t c = 0; c < chunks; ++c) decode(c);
-  }
+  applier_.ForEachTask(n, chunks, [&](size_t c) {
+    b.Decode(c * kDecodePartMessages, std::min(n, (c + 1) * kDecodePartMessages));
+  });
   return ApplyDecoded(&b);
 }
 

@@ -183,6 +183,12 @@ class Applier {
   // (default kMinParallelEvents; 0: always on the workers, as tests do).
   void set_min_parallel_events(size_t n) { min_parallel_events_ = n; }
 
+  // Runs fn(task) for every task in [0, tasks), each claimed by whichever
+  // worker is free, when the work covers at least the minimum above of
+  // events, else every task on this thread. fn must be safe to run
+  // concurrently for different tasks (the pipeline's decode uses it too).
+  void ForEachTask(size_t events, size_t tasks, const std::function<void(size_t)>& fn);
+
   // The workers, for callers that have parallel work of their own between
   // calls (decoding a block).
   detail::WorkerPool& pool() { return pool_; }
@@ -340,10 +346,6 @@ class Applier {
   // covers at least min_parallel_events_ events, else on this thread; the
   // first error, if any.
   Status ForEachPart(size_t events, const std::function<Status(size_t)>& fn);
-  // Runs fn(task) for every task in [0, tasks), each claimed by whichever
-  // worker is free, under the same rule as ForEachPart (on this thread when
-  // the work covers fewer than min_parallel_events_ events).
-  void ForEachTask(size_t events, size_t tasks, const std::function<void(size_t)>& fn);
 
   state::Store* store_;
   detail::WorkerPool pool_;
