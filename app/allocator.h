@@ -12,6 +12,9 @@
 //   instead of returned to the kernel after 10 s and faulted in again
 //   (AllocatorBatchMode); the process returns them all when it exits. The service
 //   keeps jemalloc's decay, so its memory follows its caches' budget.
+//   jemalloc still purges an arena, whatever its decay, when the last
+//   thread using it exits: hence one long-lived writer thread
+//   (views/detail/task_thread.h), not a thread per write.
 //
 // Without jemalloc both are no-ops.
 #ifndef LEADFLOW_APP_ALLOCATOR_H_

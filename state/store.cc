@@ -643,7 +643,13 @@ Status Store::Rep::WriteTables(std::span<WriteBatch* const> writes, WriteCounter
         if (!merges[cf] || !merges[cf]->PartialMergeMulti(key, operands, &combined, nullptr)) return Status::Ok();
       }
       if (!writer) {
-        writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), table_options[cf], handles[cf]);
+        // The pages written stay in the page cache: by default the writer
+        // drops them every MB (fadvise DONTNEED, which also starts their
+        // writeback on this thread), and the ingestion's reads of the
+        // file's index and the compactions' reads of its blocks then went
+        // to the disk (~10% of the writer's CPU, session 38).
+        writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), table_options[cf], handles[cf],
+                                                          /*invalidate_page_cache=*/false);
         files.push_back(TableDir() + "/" + std::to_string(write_no) + "-" + kCfNames[cf] + ".sst");
         rocksdb::Status st = writer->Open(files.back());
         if (!st.ok()) return FromRocks(st);

@@ -787,7 +787,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     // start, and the caller knows the batch is visible when this returns.
     return Land(write());
   }
-  inflight_ = std::async(std::launch::async, std::move(write));
+  inflight_ = writer_.Run(std::move(write));
   return Status::Ok();
 }
 

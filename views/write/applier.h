@@ -30,6 +30,7 @@
 #include "state/status.h"
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
+#include "views/detail/task_thread.h"
 #include "views/detail/worker_pool.h"
 #include "views/event.h"
 #include "views/keys.h"
@@ -384,6 +385,9 @@ class Applier {
   size_t inflight_events_ = 0;
   Status poisoned_;  // a handed-off write failed: every call returns this
   std::function<Status()> before_write_;
+  // Runs the handed-off writes (inflight_). Last: destroyed first, so a
+  // write still queued runs while everything it uses is alive.
+  detail::TaskThread writer_;
 };
 
 }  // namespace leadflow::views

@@ -8,6 +8,8 @@
 #include "views/write/applier.h"
 
 #include <doctest/doctest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <algorithm>
@@ -101,6 +103,18 @@ void Apply(state::Store* store, const std::vector<std::string>& stream, size_t b
 }
 
 std::map<std::string, std::string> Dump(state::Store* store) { return testing::DumpState(store); }
+
+// The stream's valid events, numbered in arrival order from 1.
+std::vector<views::Event> Decoded(const std::vector<std::string>& stream) {
+  std::vector<views::Event> events;
+  for (const std::string& value : stream) {
+    views::Event e;
+    if (!ingest::DecodeEvent(value, std::nullopt, &e).ok()) continue;
+    e.arrival = events.size() + 1;
+    events.push_back(std::move(e));
+  }
+  return events;
+}
 
 TEST_CASE("the applier's lead cache leaves exactly the state an uncached applier leaves") {
   for (uint64_t seed : {3u, 11u}) {
@@ -248,13 +262,7 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
   {
     views::Applier applier(db.store(), views::Applier::kDefaultLeadCacheBytes);
     applier.set_before_write_for_tests([&] { return fail ? Status::IoError("injected: disk full") : Status::Ok(); });
-    std::vector<views::Event> events;
-    for (const std::string& value : stream) {
-      views::Event e;
-      if (!ingest::DecodeEvent(value, std::nullopt, &e).ok()) continue;
-      e.arrival = events.size() + 1;
-      events.push_back(std::move(e));
-    }
+    const std::vector<views::Event> events = Decoded(stream);
     REQUIRE(events.size() > 300);
     std::vector<views::ApplyOutcome> outcomes;
     // Batches aligned with Apply's below (100 events), so that the states
@@ -289,6 +297,35 @@ TEST_CASE("a failed handed-off write poisons the applier; the store keeps every 
     return m;
   };
   CHECK(without_probe(Dump(db.store())) == without_probe(Dump(straight.store())));
+}
+
+TEST_CASE("handed-off writes all run on one writer thread, not the caller's, for the applier's life") {
+  // A thread per write (std::async) let jemalloc purge the writer's arena
+  // at every thread's exit (views/detail/task_thread.h).
+  const std::vector<std::string> stream = Stream(7);
+  TestDb db;
+  std::set<long> writers;
+  size_t writes = 0;
+  {
+    views::Applier applier(db.store(), views::Applier::kDefaultLeadCacheBytes);
+    applier.set_before_write_for_tests([&] {
+      writers.insert(static_cast<long>(syscall(SYS_gettid)));
+      ++writes;
+      return Status::Ok();
+    });
+    const std::vector<views::Event> events = Decoded(stream);
+    REQUIRE(events.size() > 500);
+    std::vector<views::ApplyOutcome> outcomes;
+    for (size_t from = 0; from + 100 <= 500; from += 100) {
+      REQUIRE_OK(applier.ApplyBlock(std::span(events).subspan(from, 100), &outcomes));
+      REQUIRE_OK(applier.Commit({}, views::Applier::CommitMode::kHandOff));
+      if (from == 200) REQUIRE_OK(applier.Sync());  // the writer idles between writes, and stays
+    }
+    REQUIRE_OK(applier.Sync());
+  }
+  CHECK(writes == 5);
+  CHECK(writers.size() == 1);
+  CHECK(writers.count(static_cast<long>(syscall(SYS_gettid))) == 0);
 }
 
 // Applies the stream in batches of 100, discarding every third batch with
