@@ -694,7 +694,10 @@ class Bench:
         for i in range(pairs):
             phase_cal = self.results.get("calibration_seconds", {}).get("scaling")
             calibration.append(phase_cal if i == 0 and phase_cal is not None else self.calibrate())
-            for w in (1, 2):
+            # ABBA: 1 then 2 workers in even pairs, 2 then 1 in odd ones, so
+            # a machine that speeds up or slows down through the phase
+            # does not favour the run that always goes first.
+            for w in ((1, 2) if i % 2 == 0 else (2, 1)):
                 res = self.ingest_file(workers=w)
                 runs[w].append(res["seconds"])
                 cpu[w].append(res["cpu_seconds"])
