@@ -269,7 +269,9 @@ def write(r, out: Path):
         rows.append(("`ingest --file`, 2 apply workers / 1 (issue 11)", ">= 1.7x",
                      f"{sc['speedup']:.2f}x ({sc['median_1_worker']:.2f} s vs {sc['median_2_workers']:.2f} s, medians"
                      + (f"; pairs {min(sc['pair_speedups']):.2f}x-{max(sc['pair_speedups']):.2f}x"
-                        if sc.get("pair_speedups") else "") + ")",
+                        if sc.get("pair_speedups") else "")
+                     + (f"; calibration {min(sc['calibration_seconds']):.2f}-{max(sc['calibration_seconds']):.2f} s"
+                        if sc.get("calibration_seconds") else "") + ")",
                      verdict(sc["speedup"] >= TARGETS["second_worker_speedup"])))
     cl = r.get("cluster") or {}
     if cl.get("scaling"):
