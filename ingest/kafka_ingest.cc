@@ -216,6 +216,7 @@ struct KafkaIngest::Impl : public RdKafka::RebalanceCb {
     reason = why;
   }
 
+  static constexpr size_t kClockEveryMessages = 64;
   void NoteProgress() {
     last_progress = Clock::now();
     progress_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(last_progress.time_since_epoch()).count());
@@ -1098,11 +1099,19 @@ SessionEnd KafkaIngest::Impl::ConsumeBatches() {
         std::this_thread::sleep_for(std::chrono::microseconds(options.fault_consume_delay_us));
       }
       batch_newest_ms = std::max(batch_newest_ms, msg->timestamp().timestamp);
-      NoteProgress();
       ++n;
       batch_bytes += message_bytes;
-      if (Clock::now() >= deadline) break;
+      // The clock every kClockEveryMessages messages, not each: two reads
+      // a message were ~0.5% of a full-scale catch-up's CPU (session 38).
+      // The loop only goes on while the local queue has messages (it
+      // closes the batch when the queue runs dry), so the deadline is
+      // passed by at most that many messages' Adds.
+      if (n % kClockEveryMessages == 0) {
+        NoteProgress();
+        if (Clock::now() >= deadline) break;
+      }
     }
+    if (n > 0) NoteProgress();
     if (n == 0) {
       // Nothing more to read: a batch still being written lands before the
       // lag and readiness below can count it.

@@ -338,9 +338,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         if (!fresh) at->second = std::min(at->second, e.occurred_at_ms);
       }
       keys::AssignOrgAndStr(&lead_key, e.org_id, e.lead_id);  // keys::Lead
-      auto it = part->leads.find(lead_key);
-      const bool inserted = it == part->leads.end();
-      if (inserted) it = part->leads.try_emplace(lead_key).first;
+      auto [it, inserted] = part->leads.try_emplace(lead_key);  // one lookup; the key copied only when new
       LeadSlot* slot = &it->second;
       if (inserted) {
         slot->lead_id = e.lead_id;
