@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -78,7 +79,10 @@ using HashedKeySet = std::unordered_set<HashedKey, HashedKeyHash, HashedKeyEq>;
 // also hold 32 bits of each key's hash, so a lookup reads one slot, and an
 // entry's bytes only when those bits match. No node per key, no rehash of
 // strings when it grows, and clear() keeps the memory for the next batch.
-template <typename V>
+// Storage std::deque keeps every entry (its key's bytes and its value) where
+// it was added until clear(), at the cost of a deque's indexing (the
+// applier's lead slots, views/write/applier.h).
+template <typename V, template <typename...> class Storage = std::vector>
 class HashedKeyMap {
  public:
   struct Entry {
@@ -105,6 +109,20 @@ class HashedKeyMap {
     }
     return &entries_[(*slot & ~kTagMask) - 1].value;
   }
+  // The entry of (hash, key), added with V{} (key copied) when missing,
+  // and whether it was added. With Storage std::deque the entry never
+  // moves; with std::vector the pointer is good until the next insert.
+  std::pair<Entry*, bool> TryEmplaceEntry(uint64_t hash, std::string_view key) {
+    uint64_t* slot = Probe(hash, key);
+    const bool added = *slot == 0;
+    if (added) {
+      Entry& e = entries_.emplace_back();  // a large V is built in place, not moved
+      e.hash = hash;
+      e.key.assign(key);
+      *slot = Tag(hash) | entries_.size();
+    }
+    return {&entries_[(*slot & ~kTagMask) - 1], added};
+  }
   bool Contains(uint64_t hash, std::string_view key) const {
     if (entries_.empty()) return false;
     for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {
@@ -115,7 +133,10 @@ class HashedKeyMap {
   }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  const std::vector<Entry>& entries() const { return entries_; }
+  // In order of insertion. The non-const form is for changing values: an
+  // entry's hash and key must stay as added.
+  const Storage<Entry>& entries() const { return entries_; }
+  Storage<Entry>& entries() { return entries_; }
   // Keeps the capacity; costs the entries, not the capacity, when few (a
   // small live batch after a catch-up's big one).
   void clear() {
@@ -175,7 +196,7 @@ class HashedKeyMap {
     }
   }
 
-  std::vector<Entry> entries_;
+  Storage<Entry> entries_;
   std::vector<uint64_t> slots_;  // 0: empty; else tag | (index in entries_ + 1)
   unsigned shift_ = 64;
 };

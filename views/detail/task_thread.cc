@@ -20,8 +20,11 @@ std::future<Status> TaskThread::Run(std::function<Status()> task) {
   std::future<Status> result = packaged.get_future();
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(packaged));
+    // Start the thread before queueing: if std::thread throws, nothing
+    // is left queued with a future no one will make ready. The new thread
+    // blocks on mu_ until this scope ends.
     if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    queue_.push_back(std::move(packaged));
   }
   wake_.notify_one();
   return result;

@@ -101,7 +101,6 @@ void Applier::Part::ResetBatch() {
   date_deltas.clear();
   log_deltas.clear();
   event_keys.clear();
-  slots.clear();
   slots_loaded = 0;
   work.clear();
   anomalies.clear();
@@ -114,10 +113,11 @@ void Applier::Part::ResetBatch() {
 }
 
 void Applier::CacheCommittedLeads(Part* part) {
-  for (auto& [key, slot] : part->slots) {
-    const size_t bytes = LeadCache::EstimateBytes(*key, slot->lead_id, slot->record_bytes + slot->journal_bytes,
+  for (LeadSlots::Entry& entry : part->leads.entries()) {
+    LeadSlot* slot = &entry.value;
+    const size_t bytes = LeadCache::EstimateBytes(entry.key, slot->lead_id, slot->record_bytes + slot->journal_bytes,
                                                   slot->row_before.size());
-    part->lead_cache.Put(*key,
+    part->lead_cache.Put(entry.hash, entry.key,
                          CachedLead{std::move(slot->lead_id), std::move(slot->record),
                                     std::move(slot->attributes_before), std::move(slot->row_before),
                                     slot->record_bytes, slot->journal_bytes},
@@ -175,7 +175,10 @@ void Applier::Reset() {
   (void)Sync();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
   (void)ForEachPart(pending_events_, [this](size_t p) {
-    parts_[p]->ResetBatch();
+    Part* part = parts_[p].get();
+    // The batch's leads taken from the cache are read again next time.
+    for (const LeadSlots::Entry& entry : part->leads.entries()) part->lead_cache.ForgetTaken(entry.hash, entry.key);
+    part->ResetBatch();
     return Status::Ok();
   });
   org_.Clear();
@@ -192,8 +195,8 @@ std::map<uint32_t, uint64_t> Applier::PendingAnomalies() const {
   return n;
 }
 
-Status Applier::LoadLead(Part* part, const std::string& key, LeadSlot* slot) {
-  if (std::optional<CachedLead> c = part->lead_cache.Take(key)) {
+Status Applier::LoadLead(Part* part, uint64_t hash, const std::string& key, LeadSlot* slot) {
+  if (std::optional<CachedLead> c = part->lead_cache.Take(hash, key)) {
     slot->lead_id = std::move(c->lead_id);
     slot->record = std::move(c->record);
     slot->attributes_before = std::move(c->attributes);
@@ -245,6 +248,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   std::vector<size_t> event_hashes(n);
   // The owner part of each event's key and of each lead event's lead.
   std::vector<uint32_t> event_part(n), lead_part(n);
+  std::vector<uint64_t> lead_hashes(n);  // of each lead event's keys::Lead
   // 1: in the duplicate set or the write in flight; then 1 for every
   // duplicate (step 2).
   std::vector<char> dup(n, 0);
@@ -263,7 +267,8 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
       event_part[i] = static_cast<uint32_t>(PartOfHash(event_hashes[i]));
       if (IsLeadEvent(e.type)) {
         keys::AssignOrgAndStr(&lead_key, e.org_id, e.lead_id);  // keys::Lead
-        lead_part[i] = static_cast<uint32_t>(PartOf(lead_key));
+        lead_hashes[i] = detail::HashKey(lead_key);
+        lead_part[i] = static_cast<uint32_t>(PartOfHash(lead_hashes[i]));
       }
     }
     // The duplicate set's table is large and its slots random (a cache and
@@ -338,19 +343,18 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
         if (!fresh) at->second = std::min(at->second, e.occurred_at_ms);
       }
       keys::AssignOrgAndStr(&lead_key, e.org_id, e.lead_id);  // keys::Lead
-      auto [it, inserted] = part->leads.try_emplace(lead_key);  // one lookup; the key copied only when new
-      LeadSlot* slot = &it->second;
+      auto [entry, inserted] = part->leads.TryEmplaceEntry(lead_hashes[i], lead_key);  // the key copied only when new
+      LeadSlot* slot = &entry->value;
       if (inserted) {
         slot->lead_id = e.lead_id;
-        slot->org = std::string_view(it->first.data(), e.org_id.size());
-        part->slots.emplace_back(&it->first, slot);
+        slot->org = std::string_view(entry->key.data(), e.org_id.size());
         part->block_new_slots.emplace_back(i, slot);
       }
       part->work.push_back({slot, &e, EventTime{e.occurred_at_ms, e.arrival}});
     }
-    for (; part->slots_loaded < part->slots.size(); ++part->slots_loaded) {
-      auto [key, slot] = part->slots[part->slots_loaded];
-      Status r = LoadLead(part, *key, slot);
+    for (; part->slots_loaded < part->leads.size(); ++part->slots_loaded) {
+      LeadSlots::Entry& entry = part->leads.entries()[part->slots_loaded];
+      Status r = LoadLead(part, entry.hash, entry.key, &entry.value);
       if (!r.ok()) return r;
     }
     return Status::Ok();
@@ -469,16 +473,16 @@ void Applier::DiffLeads(size_t from, size_t to) {
   // (part, first slot) of each task.
   std::vector<std::pair<Part*, size_t>> tasks;
   for (auto& part : parts_) {
-    const size_t end = std::min(to, part->slots.size());
+    const size_t end = std::min(to, part->leads.size());
     part->diffs.clear();
     part->diffs.resize(end > from ? end - from : 0);
     for (size_t b = from; b < end; b += kDiffTaskLeads) tasks.emplace_back(part.get(), b);
   }
   auto diff = [&tasks, from, to](size_t t) {
     auto [part, begin] = tasks[t];
-    const size_t end = std::min({part->slots.size(), to, begin + kDiffTaskLeads});
+    const size_t end = std::min({part->leads.size(), to, begin + kDiffTaskLeads});
     for (size_t i = begin; i < end; ++i) {
-      LeadSlot* slot = part->slots[i].second;
+      LeadSlot* slot = &part->leads.entries()[i].value;
       LeadBefore before{&slot->before,        &slot->names,     slot->status_dirty,
                         &slot->attributes_before, &slot->row_before, !slot->fields_touched};
       part->diffs[i - from] = DiffLead(slot->org, slot->lead_id, slot->record, before);
@@ -521,8 +525,9 @@ void Applier::DiffSlots(Part* part, size_t from) {
   };
   std::vector<uint32_t> status_refs;  // a lead's StatusNames ids -> the outbox's StatusRef ids
   for (size_t at = from; at < from + part->diffs.size(); ++at) {
-    auto [key_ptr, slot] = part->slots[at];
-    const std::string& key = *key_ptr;
+    LeadSlots::Entry& entry = part->leads.entries()[at];
+    const std::string& key = entry.key;
+    LeadSlot* slot = &entry.value;
     const std::string_view org = slot->org;
     LeadDiff& d = part->diffs[at - from];
     const uint32_t num = slot->record.num;
@@ -668,7 +673,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   // In rounds of kDiffRoundLeads leads a part: a round's diffs are held
   // until its owners have sent them.
   size_t most = 0;
-  for (const auto& part : parts_) most = std::max(most, part->slots.size());
+  for (const auto& part : parts_) most = std::max(most, part->leads.size());
   for (size_t from = 0; from < most; from += kDiffRoundLeads) {
     DiffLeads(from, from + kDiffRoundLeads);
     (void)ForEachPart(pending_events_, [this, from](size_t p) {

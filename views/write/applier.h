@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -251,15 +252,17 @@ class Applier {
     }
   };
   using DedupKeys = detail::HashedKeyMap<uint32_t>;  // key -> shard
+  using LeadSlots = detail::HashedKeyMap<LeadSlot, std::deque>;
   struct Part {
     Part(size_t lead_bytes, size_t parts) : outbox(parts), lead_cache(lead_bytes) {}
-    // The pending batch.
-    std::unordered_map<std::string, LeadSlot> leads;  // keys::Lead; node-based: slots never move
-    std::vector<std::pair<const std::string*, LeadSlot*>> slots;  // owned leads, in order of first sight
+    // The pending batch: the owned leads (keys::Lead, hashed once per event
+    // in ApplyBlock's first step) in order of first sight; a deque, so a
+    // slot and its key never move.
+    LeadSlots leads;
     // Duplicate keys (keys::Event) of the batch's events whose key hashes
     // to this part, with their shards.
     DedupKeys event_keys;
-    size_t slots_loaded = 0;                                       // slots[0, slots_loaded) are read
+    size_t slots_loaded = 0;  // leads.entries()[0, slots_loaded) are read
     struct Work {
       LeadSlot* slot;
       const Event* event;
@@ -287,7 +290,7 @@ class Applier {
       std::array<std::vector<uint32_t>*, 4> any{};  // kAnyActivity's units: all, year, month, day
     } last_activity_day;
     Status error;
-    // Commit scratch: the round's diffs (DiffLeads, slots[from + i] ->
+    // Commit scratch: the round's diffs (DiffLeads, leads.entries()[from + i] ->
     // diffs[i]); the date entries the part's leads leave and join, per
     // stored day key, and the transition log entries they put and remove,
     // per stored hour key (DiffSlots gathers, FinishDiffs writes one merge
@@ -317,7 +320,7 @@ class Applier {
   size_t PartOf(std::string_view key) const { return PartOfHash(detail::HashKey(key)); }
   size_t PartOfHash(size_t hash) const { return parts_.size() == 1 ? 0 : hash % parts_.size(); }
   // Reads slot's lead (cache or store) into the slot; is_new when absent.
-  Status LoadLead(Part* part, const std::string& key, LeadSlot* slot);
+  Status LoadLead(Part* part, uint64_t hash, const std::string& key, LeadSlot* slot);
   // Moves the batch's leads into the part's cache (a handed-off batch's
   // too: until its write lands they are read from here, never the store;
   // so the cache evicts only once no write is in flight, in Land).

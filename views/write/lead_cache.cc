@@ -12,34 +12,67 @@ size_t LeadCache::EstimateBytes(std::string_view key, std::string_view lead_id, 
   return kOverhead + 2 * key.size() + lead_id.size() + 3 * record_bytes + 3 * row_bytes;
 }
 
-std::optional<CachedLead> LeadCache::Take(const std::string& key) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  std::optional<CachedLead> lead(std::move(it->second.lead));
-  lru_.erase(it->second.lru_pos);
-  bytes_ -= it->second.bytes;
-  entries_.erase(it);
+std::optional<CachedLead> LeadCache::Take(uint64_t hash, std::string_view key) {
+  auto it = entries_.find(detail::HashedKeyView{hash, key});
+  if (it == entries_.end() || !it->second.cached) return std::nullopt;
+  Node& n = it->second;
+  std::optional<CachedLead> lead(std::move(n.lead));
+  n.lead = CachedLead();
+  Unlink(&n);
+  n.cached = false;
+  bytes_ -= n.bytes;
+  n.bytes = 0;
+  --cached_;
   return lead;
 }
 
-void LeadCache::Put(const std::string& key, CachedLead lead, size_t bytes) {
-  auto [it, inserted] = entries_.try_emplace(key);
-  if (!inserted) {
-    lru_.erase(it->second.lru_pos);
-    bytes_ -= it->second.bytes;
+void LeadCache::Put(uint64_t hash, std::string_view key, CachedLead lead, size_t bytes) {
+  auto it = entries_.find(detail::HashedKeyView{hash, key});
+  if (it == entries_.end()) {
+    it = entries_.try_emplace(detail::HashedKey{hash, std::string(key)}).first;
+    it->second.key = &it->first;
   }
-  lru_.push_front(key);
-  it->second = Entry{std::move(lead), lru_.begin(), bytes};
+  Node& n = it->second;
+  if (n.cached) {
+    Unlink(&n);
+    bytes_ -= n.bytes;
+    --cached_;
+  }
+  n.lead = std::move(lead);
+  n.bytes = bytes;
+  n.cached = true;
+  Link(&n);
   bytes_ += bytes;
+  ++cached_;
+}
+
+void LeadCache::ForgetTaken(uint64_t hash, std::string_view key) {
+  auto it = entries_.find(detail::HashedKeyView{hash, key});
+  if (it != entries_.end() && !it->second.cached) entries_.erase(it);
 }
 
 void LeadCache::Evict() {
-  while (bytes_ > limit_ && !lru_.empty()) {
-    auto victim = entries_.find(lru_.back());
-    bytes_ -= victim->second.bytes;
-    entries_.erase(victim);
-    lru_.pop_back();
+  while (bytes_ > limit_ && oldest_ != nullptr) {
+    Node* victim = oldest_;
+    Unlink(victim);
+    bytes_ -= victim->bytes;
+    --cached_;
+    entries_.erase(entries_.find(*victim->key));
   }
+}
+
+void LeadCache::Link(Node* n) {
+  n->older = newest_;
+  n->newer = nullptr;
+  if (newest_ != nullptr) newest_->newer = n;
+  newest_ = n;
+  if (oldest_ == nullptr) oldest_ = n;
+}
+
+void LeadCache::Unlink(Node* n) {
+  (n->newer != nullptr ? n->newer->older : newest_) = n->older;
+  (n->older != nullptr ? n->older->newer : oldest_) = n->newer;
+  n->newer = n->older = nullptr;
 }
 
 }  // namespace leadflow::views

@@ -18,12 +18,12 @@
 #define LEADFLOW_VIEWS_WRITE_LEAD_CACHE_H_
 
 #include <cstddef>
-#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "views/detail/hashed_key.h"
 #include "views/lead_attributes.h"
 #include "views/records.h"
 
@@ -44,36 +44,57 @@ struct CachedLead {
 class LeadCache {
  public:
   explicit LeadCache(size_t limit_bytes) : limit_(limit_bytes) {}
+  LeadCache(const LeadCache&) = delete;
+  LeadCache& operator=(const LeadCache&) = delete;
 
   // An estimate of the heap a cached lead takes: the encoded record and row
-  // times the growth of their decoded forms, the key twice (map and LRU
-  // list) and the nodes' and containers' overhead.
+  // times the growth of their decoded forms, the key twice and the nodes'
+  // and containers' overhead.
   static size_t EstimateBytes(std::string_view key, std::string_view lead_id, size_t record_bytes,
                               size_t row_bytes);
 
-  // Removes key's lead from the cache and returns it; nullopt if absent.
-  std::optional<CachedLead> Take(const std::string& key);
+  // Keys come with their hash (detail::HashKey(key)), which the applier
+  // computes once per event: the cache never hashes a key.
+  //
+  // Takes key's lead out of the cache; nullopt if absent. Its entry stays,
+  // empty and outside the LRU order, for the Put that returns it (no entry
+  // freed and made again per lead per batch).
+  std::optional<CachedLead> Take(uint64_t hash, std::string_view key);
   // Caches key's lead as the most recently used, counted as bytes (by
   // EstimateBytes); replaces an entry of the same key. Never evicts: the
   // applier evicts only once the batch's write has landed (Evict).
-  void Put(const std::string& key, CachedLead lead, size_t bytes);
+  void Put(uint64_t hash, std::string_view key, CachedLead lead, size_t bytes);
+  // Removes key's entry if its lead is taken out (the batch that took it
+  // was discarded: its lead is read again from the store next time).
+  void ForgetTaken(uint64_t hash, std::string_view key);
   // Evicts least recently used leads until bytes() <= limit().
   void Evict();
 
   size_t bytes() const { return bytes_; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return cached_; }  // leads cached (not taken out)
   size_t limit() const { return limit_; }
 
  private:
-  struct Entry {
+  struct Node {
     CachedLead lead;
-    std::list<std::string>::iterator lru_pos;
     size_t bytes = 0;
+    bool cached = false;  // false: taken out, and outside the LRU list
+    // The LRU list, through the nodes (a map's nodes never move).
+    Node* newer = nullptr;
+    Node* older = nullptr;
+    const detail::HashedKey* key = nullptr;  // the map's key of this node
   };
+  using Map = std::unordered_map<detail::HashedKey, Node, detail::HashedKeyHash, detail::HashedKeyEq>;
+
+  void Link(Node* n);    // as the most recently used
+  void Unlink(Node* n);  // from the LRU list
+
   size_t limit_;
   size_t bytes_ = 0;
-  std::unordered_map<std::string, Entry> entries_;  // keys::Lead
-  std::list<std::string> lru_;                      // front = most recently used
+  size_t cached_ = 0;
+  Map entries_;              // keys::Lead
+  Node* newest_ = nullptr;   // the LRU list's ends
+  Node* oldest_ = nullptr;
 };
 
 }  // namespace leadflow::views

@@ -1,9 +1,10 @@
 // detail::HashedKeyMap (views/detail/hashed_key.h) against std::unordered_map:
 // random keys, hashes that collide in full or in their tag or slot bits,
 // growth, clear after a big batch and after a small one, swap; inserts by
-// TryEmplace and FindOrEmplace.
+// TryEmplace and FindOrEmplace; a deque-backed map whose entries stay put.
 #include <doctest/doctest.h>
 
+#include <deque>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -99,6 +100,39 @@ TEST_CASE("HashedKeyMap finds what std::unordered_map finds, with colliding hash
       m.clear();
       CHECK(m.empty());
       for (const auto& [h, k] : order) CHECK_FALSE(m.Contains(h, k));
+    }
+  }
+}
+
+TEST_CASE("HashedKeyMap over a deque: TryEmplaceEntry adds once, and no entry moves as the map grows") {
+  for (int shape = 0; shape < 4; ++shape) {
+    CAPTURE(shape);
+    HashedKeyMap<std::string, std::deque> m;
+    std::vector<std::pair<const void*, const void*>> where;  // each entry's key bytes and value
+    for (int round = 0; round < 2; ++round) {
+      m.clear();
+      where.clear();
+      for (int i = 0; i < 5000; ++i) {
+        // Short keys (in the string's own buffer) would move with a vector.
+        const std::string key = "k" + std::to_string(i);
+        auto [entry, added] = m.TryEmplaceEntry(HashFor(key, shape), key);
+        REQUIRE(added);
+        entry->value = "v" + std::to_string(i);
+        where.emplace_back(entry->key.data(), &entry->value);
+        if (i % 7 == 0) {
+          auto [again, added_again] = m.TryEmplaceEntry(HashFor(key, shape), key);
+          CHECK_FALSE(added_again);
+          CHECK(again == entry);
+        }
+      }
+      REQUIRE(m.size() == 5000);
+      for (int i = 0; i < 5000; ++i) {
+        const auto& e = m.entries()[i];
+        CHECK(e.key == "k" + std::to_string(i));
+        CHECK(e.value == "v" + std::to_string(i));
+        CHECK(static_cast<const void*>(e.key.data()) == where[i].first);
+        CHECK(static_cast<const void*>(&e.value) == where[i].second);
+      }
     }
   }
 }
