@@ -17,8 +17,6 @@ namespace {
 
 using state::Cf;
 
-std::optional<std::string> OwnerOf(const Event& e) { return e.owner_id; }
-
 bool IsLeadEvent(EventType t) {
   return t != EventType::kStatusUpserted && t != EventType::kStatusDeleted && t != EventType::kUserUpserted;
 }
@@ -95,36 +93,6 @@ void Applier::ForEachTask(size_t events, size_t tasks, const std::function<void(
   }
 }
 
-void Applier::Part::ResetBatch() {
-  leads.clear();
-  diffs.clear();
-  date_deltas.clear();
-  log_deltas.clear();
-  event_keys.clear();
-  slots_loaded = 0;
-  work.clear();
-  anomalies.clear();
-  activity_log.clear();
-  activity_adds.clear();
-  last_activity_day = ActivityDay{};
-  outbox.Clear();
-  new_pairs.clear();
-  batch.Clear();
-}
-
-void Applier::CacheCommittedLeads(Part* part) {
-  for (LeadSlots::Entry& entry : part->leads.entries()) {
-    LeadSlot* slot = &entry.value;
-    const size_t bytes = LeadCache::EstimateBytes(entry.key, slot->lead_id, slot->record_bytes + slot->journal_bytes,
-                                                  slot->row_before.size());
-    part->lead_cache.Put(entry.hash, entry.key,
-                         CachedLead{std::move(slot->lead_id), std::move(slot->record),
-                                    std::move(slot->attributes_before), std::move(slot->row_before),
-                                    slot->record_bytes, slot->journal_bytes},
-                         bytes);
-  }
-}
-
 Applier::~Applier() {
   (void)Sync();
   // The parts' caches hold up to the budget's share of leads: freed on the
@@ -175,10 +143,9 @@ void Applier::Reset() {
   (void)Sync();
   // Freeing a batch's leads and keys is a good share of its cost: in parallel.
   (void)ForEachPart(pending_events_, [this](size_t p) {
-    Part* part = parts_[p].get();
     // The batch's leads taken from the cache are read again next time.
-    for (const LeadSlots::Entry& entry : part->leads.entries()) part->lead_cache.ForgetTaken(entry.hash, entry.key);
-    part->ResetBatch();
+    parts_[p]->ForgetTakenLeads();
+    parts_[p]->ResetBatch();
     return Status::Ok();
   });
   org_.Clear();
@@ -193,31 +160,6 @@ std::map<uint32_t, uint64_t> Applier::PendingAnomalies() const {
     for (const auto& [shard, count] : part->anomalies) n[shard] += count;
   }
   return n;
-}
-
-Status Applier::LoadLead(Part* part, uint64_t hash, const std::string& key, LeadSlot* slot) {
-  if (std::optional<CachedLead> c = part->lead_cache.Take(hash, key)) {
-    slot->lead_id = std::move(c->lead_id);
-    slot->record = std::move(c->record);
-    slot->attributes_before = std::move(c->attributes);
-    slot->row_before = std::move(c->row);
-    slot->record_bytes = c->record_bytes;
-    slot->journal_bytes = c->journal_bytes;
-    return Status::Ok();
-  }
-  std::string bytes;
-  Status s = store_->Get(Cf::kLeads, key, &bytes);
-  if (s.IsNotFound()) {
-    slot->is_new = true;  // numbered by the serial step that follows
-    return Status::Ok();
-  }
-  if (!s.ok()) return s;
-  s = LeadRecord::Decode(bytes, &slot->record, &slot->journal_bytes);
-  if (!s.ok()) return s;
-  slot->record_bytes = bytes.size() - slot->journal_bytes;
-  slot->attributes_before = DeriveAttributes(slot->lead_id, slot->record);
-  if (slot->attributes_before) slot->row_before = slot->attributes_before->Encode();
-  return Status::Ok();
 }
 
 Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
@@ -354,7 +296,7 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
     }
     for (; part->slots_loaded < part->leads.size(); ++part->slots_loaded) {
       LeadSlots::Entry& entry = part->leads.entries()[part->slots_loaded];
-      Status r = LoadLead(part, entry.hash, entry.key, &entry.value);
+      Status r = part->LoadLead(*store_, entry.hash, entry.key, &entry.value);
       if (!r.ok()) return r;
     }
     return Status::Ok();
@@ -379,94 +321,12 @@ Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutco
   return ForEachPart(n, [this](size_t p) {
     Part* part = parts_[p].get();
     for (const Part::Work& w : part->work) {
-      Status r = ApplyLeadEvent(part, w.slot, *w.event, w.time);
+      Status r = part->ApplyLeadEvent(w.slot, *w.event, w.time);
       if (!r.ok()) return r;
     }
     part->work.clear();
     return Status::Ok();
   });
-}
-
-void Applier::MarkStatusDirty(LeadSlot* slot) {
-  if (slot->status_dirty) return;
-  // No event of this batch has changed the facts' inputs yet, so the record
-  // as it is now gives the facts as stored.
-  slot->before = DeriveFacts(slot->record, &slot->names);
-  slot->status_dirty = true;
-}
-
-Status Applier::ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time) {
-  LeadRecord& lead = slot->record;
-  if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadStatusChanged ||
-      e.type == EventType::kLeadDeleted) {
-    MarkStatusDirty(slot);
-  }
-  if (e.type == EventType::kLeadCreated || e.type == EventType::kLeadUpdated || e.type == EventType::kLeadDeleted) {
-    slot->fields_touched = true;
-  }
-  switch (e.type) {
-    case EventType::kLeadCreated: {
-      LeadCreation c{time, e.status_id, OwnerOf(e), e.fields};
-      if (!lead.created) {
-        for (const StatusChange& ch : lead.changes) {
-          if (ch.time.at_ms < time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
-        }
-      } else {
-        ++part->anomalies[OwningShard(e.arrival, e.shard)];
-      }
-      lead_journal::AppendCreation(&slot->journal, c);
-      lead.ApplyCreation(std::move(c));
-      break;
-    }
-    case EventType::kLeadStatusChanged: {
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
-      StatusChange c{time, e.status_id};
-      lead_journal::AppendChange(&slot->journal, c);
-      lead.ApplyChange(std::move(c));
-      break;
-    }
-    case EventType::kLeadUpdated: {
-      if (lead.created && e.occurred_at_ms < lead.created->time.at_ms) ++part->anomalies[OwningShard(e.arrival, e.shard)];
-      LeadUpdate u{time, e.fields, OwnerOf(e)};
-      lead_journal::AppendUpdate(&slot->journal, u);
-      lead.ApplyUpdate(std::move(u));
-      break;
-    }
-    case EventType::kLeadDeleted:
-      lead_journal::AppendDelete(&slot->journal);
-      lead.ApplyDelete();
-      break;
-    case EventType::kActivityLogged: {
-      lead.ApplyActivity(e.occurred_at_ms, e.activity_name);
-      slot->activity_changed = true;  // journaled once, at the diff
-      const int64_t day = DayOf(e.occurred_at_ms);
-      Part::ActivityDay& at = part->last_activity_day;
-      if (at.day != day || at.org != e.org_id) {
-        at.org = e.org_id;
-        at.day = day;
-        at.log = &part->activity_log[keys::ActivityDayPrefix(e.org_id, day)];
-        at.units = &part->activity_adds[e.org_id];
-        at.any = {&(*at.units)[{keys::kAnyActivity, keys::Level::kAll, 0}],
-                  &(*at.units)[{keys::kAnyActivity, keys::Level::kYear, YearOfDay(day)}],
-                  &(*at.units)[{keys::kAnyActivity, keys::Level::kMonth, MonthOfDay(day)}],
-                  &(*at.units)[{keys::kAnyActivity, keys::Level::kDay, day}]};
-      }
-      at.log->push_back({e.occurred_at_ms, lead.num, e.activity_event});
-      // The lead joins its code's and "any" bitmaps of the day, month, year
-      // and all time: numbers gathered per unit, keys built once per batch.
-      auto& units = *at.units;
-      const int64_t code = e.activity_event;  // >= 0 (ingest/decode.cc): never kAnyActivity
-      units[{code, keys::Level::kAll, 0}].push_back(lead.num);
-      units[{code, keys::Level::kYear, YearOfDay(day)}].push_back(lead.num);
-      units[{code, keys::Level::kMonth, MonthOfDay(day)}].push_back(lead.num);
-      units[{code, keys::Level::kDay, day}].push_back(lead.num);
-      for (std::vector<uint32_t>* any : at.any) any->push_back(lead.num);
-      break;
-    }
-    default:
-      return Status::InvalidArgument("not a lead event");
-  }
-  return Status::Ok();
 }
 
 void Applier::DiffLeads(size_t from, size_t to) {
@@ -489,139 +349,6 @@ void Applier::DiffLeads(size_t from, size_t to) {
     }
   };
   ForEachTask(pending_events_, tasks.size(), diff);
-}
-
-void Applier::DiffSlots(Part* part, size_t from) {
-  state::WriteBatch& batch = part->batch;
-  // The date entries the part's leads leave and join, per stored day key
-  // (keys::DateEntriesDay): one merge operand per key (state/entry_set_merge.h).
-  using Entry = Part::DateEntry;
-  auto& date_deltas = part->date_deltas;
-  auto note_date = [&](std::string_view entry_key, bool add) {
-    std::string day_key;
-    const std::string_view entry = keys::SplitDateEntry(entry_key, &day_key);
-    auto& [adds, removes] = date_deltas[std::move(day_key)];
-    Entry e;
-    std::memcpy(e.data(), entry.data(), e.size());
-    (add ? adds : removes).push_back(e);
-  };
-  // The transition log entries the part's leads remove and put, per stored
-  // hour key (keys::SplitLogEntry): one merge operand per key
-  // (state/record_set_merge.h). Different leads' entries differ (the lead
-  // number is in their ids), and one lead's are net.
-  using LogId = Part::LogId;
-  auto& log_deltas = part->log_deltas;
-  std::string hour_key;
-  auto note_log = [&](const std::string& entry_key, std::string* value) {
-    const std::string_view id = keys::SplitLogEntry(entry_key, &hour_key);
-    auto& [puts, removes] = log_deltas[hour_key];
-    LogId lid;
-    std::memcpy(lid.data(), id.data(), lid.size());
-    if (value) {
-      puts.emplace_back(lid, std::move(*value));
-    } else {
-      removes.push_back(lid);
-    }
-  };
-  std::vector<uint32_t> status_refs;  // a lead's StatusNames ids -> the outbox's StatusRef ids
-  for (size_t at = from; at < from + part->diffs.size(); ++at) {
-    LeadSlots::Entry& entry = part->leads.entries()[at];
-    const std::string& key = entry.key;
-    LeadSlot* slot = &entry.value;
-    const std::string_view org = slot->org;
-    LeadDiff& d = part->diffs[at - from];
-    const uint32_t num = slot->record.num;
-    if (!d.fact_ops.empty()) {
-      // The lead's statuses named once; its facts sent by reference.
-      status_refs.clear();
-      for (uint32_t i = 0; i < slot->names.size(); ++i) {
-        status_refs.push_back(part->outbox.StatusRef(org, &slot->names.Name(i)));
-      }
-      for (const auto& [f, add] : d.fact_ops) {
-        const bool pair = f.kind == keys::Kind::kTransition;
-        const uint32_t a = pair && f.a == kNoStatus ? part->outbox.StatusRef(org, nullptr) : status_refs[f.a];
-        part->outbox.SendFactRef({f.kind, f.level, a, pair ? status_refs[f.b] : 0, f.unit}, num, add);
-      }
-    }
-    d.bitmap_ops.ForEach([&](std::string_view k, bool add) { part->outbox.Send(k, num, add); });
-    for (const auto& k : d.log_deletes) note_log(k, nullptr);
-    for (auto& [k, v] : d.log_puts) note_log(k, &v);
-    for (auto& p : d.pairs) {
-      if (!known_pairs_.count(p) && part->new_pairs.insert(p).second) batch.Put(Cf::kPairs, p, "");
-    }
-    // The record: its journal appended to the stored value, or the record
-    // whole when new or once the journals since it was last written whole
-    // would outgrow it (a reader replays at most about the record's size).
-    if (slot->activity_changed) {
-      lead_journal::AppendActivity(&slot->journal, slot->record.last_activity_ms, slot->record.last_activity_name);
-    }
-    if (slot->is_new || slot->journal_bytes + slot->journal.size() > std::max<size_t>(kMinJournalBytes, slot->record_bytes)) {
-      const std::string record = slot->record.Encode();
-      batch.Put(Cf::kLeads, key, record);
-      slot->record_bytes = record.size();
-      slot->journal_bytes = 0;
-    } else {
-      batch.Merge(Cf::kLeads, key, slot->journal);
-      slot->journal_bytes += slot->journal.size();
-    }
-    d.index_deletes.ForEach([&](std::string_view k, bool) { note_date(k, false); });
-    d.index_puts.ForEach([&](std::string_view k, bool) { note_date(k, true); });
-    if (d.row_changed) {
-      if (!d.row.empty()) {
-        batch.Put(Cf::kLeadRows, keys::LeadId(org, num), d.row);
-      } else {
-        batch.Delete(Cf::kLeadRows, keys::LeadId(org, num));
-      }
-    }
-    // Lead numbers are assigned on first sight; the reverse map serves lead
-    // search and the lists of a report's leads.
-    if (slot->is_new) batch.Put(Cf::kLeadIds, keys::LeadId(org, num), slot->lead_id);
-    // What the lead cache keeps once the write lands (DiffLead left the
-    // attributes after in slot->attributes_before).
-    slot->row_before = std::move(d.row);
-  }
-  part->diffs.clear();
-}
-
-void Applier::FinishDiffs(Part* part) {
-  state::WriteBatch& batch = part->batch;
-  using Entry = Part::DateEntry;
-  using LogId = Part::LogId;
-  part->outbox.FlushFacts();
-  for (const auto& [org, units] : part->activity_adds) {
-    for (const auto& [unit, nums] : units) {
-      part->outbox.SendAdds(keys::ActivityBitmap(org, unit.code, unit.level, unit.unit), nums);
-    }
-  }
-  // A lead's entries added and removed are disjoint, and different leads'
-  // entries differ (the lead number is in them): sorted, each list is a set.
-  std::string adds, removes;
-  for (auto& [day_key, delta] : part->date_deltas) {
-    for (auto* list : {&delta.first, &delta.second}) {
-      std::sort(list->begin(), list->end(),  // by bytes, as the merge operator orders entries
-                [](const Entry& x, const Entry& y) { return std::memcmp(x.data(), y.data(), x.size()) < 0; });
-    }
-    adds.clear();
-    removes.clear();
-    for (const Entry& e : delta.first) adds.append(e.data(), e.size());
-    for (const Entry& e : delta.second) removes.append(e.data(), e.size());
-    batch.Merge(Cf::kAttrIndex, day_key, state::EncodeEntryDelta(adds, removes));
-  }
-  for (auto& [key, delta] : part->log_deltas) {
-    auto& [puts, ids] = delta;
-    // By bytes, as the merge operator orders records (std::array's < would
-    // compare signed chars).
-    auto before = [](const LogId& x, const LogId& y) { return std::memcmp(x.data(), y.data(), x.size()) < 0; };
-    std::sort(puts.begin(), puts.end(), [&](const auto& x, const auto& y) { return before(x.first, y.first); });
-    std::sort(ids.begin(), ids.end(), before);
-    adds.clear();
-    removes.clear();
-    for (const auto& [id, value] : puts) state::AppendRecord(&adds, std::string_view(id.data(), id.size()), value);
-    for (const LogId& id : ids) removes.append(id.data(), id.size());
-    batch.Merge(Cf::kLog, key, state::EncodeRecordDelta(adds, removes));
-  }
-  part->date_deltas.clear();
-  part->log_deltas.clear();
 }
 
 Status Applier::ApplyChunkOps(size_t q) {
@@ -677,12 +404,12 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   for (size_t from = 0; from < most; from += kDiffRoundLeads) {
     DiffLeads(from, from + kDiffRoundLeads);
     (void)ForEachPart(pending_events_, [this, from](size_t p) {
-      DiffSlots(parts_[p].get(), from);
+      parts_[p]->DiffSlots(from, known_pairs_);
       return Status::Ok();
     });
   }
   Status s = ForEachPart(pending_events_, [this](size_t p) {
-    FinishDiffs(parts_[p].get());
+    parts_[p]->FinishDiffs();
     return Status::Ok();
   });
   if (s.ok()) s = ForEachPart(pending_events_, [this](size_t q) { return ApplyChunkOps(q); });
@@ -753,7 +480,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     Part* part = parts_[p].get();
     part->batch.Swap(part->inflight_batch);
     part->event_keys.swap(part->inflight_event_keys);
-    CacheCommittedLeads(part);
+    part->CacheCommittedLeads();
     part->ResetBatch();
     return Status::Ok();
   });

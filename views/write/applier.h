@@ -38,6 +38,7 @@
 #include "views/lead_attributes.h"
 #include "views/lead_facts.h"
 #include "views/records.h"
+#include "views/write/applier_part.h"
 #include "views/write/chunk_outbox.h"
 #include "views/write/dedup_set.h"
 #include "views/write/lead_cache.h"
@@ -79,13 +80,7 @@ class Applier {
   // are split into tasks of about this many events.
   static constexpr size_t kKeyTaskEvents = 1024;
 
-  // A lead's journal (views/records.h lead_journal) is appended to its
-  // stored record until the journals since the record was written whole
-  // pass the record's size or this, whichever is larger; then the record
-  // is written whole again.
-  static constexpr size_t kMinJournalBytes = 256;
-
-  // Bytes of leads kept decoded between batches (see Part::lead_cache), by
+  // Bytes of leads kept decoded between batches (see ApplierPart::lead_cache), by
   // the estimate of LeadCache::EstimateBytes. The service sizes it from
   // --memory-budget (ingest/memory_budget.h); this default is for tests and
   // tools.
@@ -196,155 +191,27 @@ class Applier {
   detail::WorkerPool& pool() { return pool_; }
 
  private:
-  struct LeadSlot {
-    std::string lead_id;
-    std::string_view org;  // the start of the slot's key (keys::Lead), which never moves
-    LeadRecord record;
-    // Status facts as stored before this batch. They depend only on the
-    // creation, the status changes and the deletion, so they are derived
-    // lazily, just before the batch's first event that changes one of those
-    // (status_dirty); a batch that only logs activities or updates fields
-    // leaves them, and every status bitmap and log entry, untouched.
-    LeadFacts before;
-    StatusNames names;  // of before and the facts after
-    bool status_dirty = false;
-    // Whether an event of this batch created, updated or deleted the lead
-    // (else its fields, owner and creation are as before: LeadBefore's
-    // fields_unchanged).
-    bool fields_touched = false;
-    std::optional<LeadAttributes> attributes_before;  // nullopt: no row
-    std::string row_before;                           // encoded, "" when none
-    bool is_new = false;  // not in the store; numbered on first sight
-    // The stored value (see CachedLead): its record's size when last
-    // written whole and the journal's since; and this batch's journal
-    // (views/records.h lead_journal), the last activity apart.
-    size_t record_bytes = 0;
-    size_t journal_bytes = 0;
-    std::string journal;
-    bool activity_changed = false;
-  };
-
-  // Activity bitmap units (keys::ActivityBitmap without the org) -> the lead
-  // numbers the batch adds to them, per org.
-  struct ActivityUnit {
-    int64_t code;
-    keys::Level level;
-    int64_t unit;
-    friend bool operator==(const ActivityUnit&, const ActivityUnit&) = default;
-  };
-  struct ActivityUnitHash {
-    size_t operator()(const ActivityUnit& u) const {
-      uint64_t h = static_cast<uint64_t>(u.code) * 0x9E3779B97F4A7C15ull;
-      h ^= static_cast<uint64_t>(u.unit) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
-      return static_cast<size_t>(h ^ static_cast<uint64_t>(u.level));
-    }
-  };
-  using ActivityAdds =
-      std::unordered_map<std::string, std::unordered_map<ActivityUnit, std::vector<uint32_t>, ActivityUnitHash>>;
-  // What one worker owns: the leads whose key hashes to it (their slots in
-  // the batch, their cache) and the bitmap chunks whose key hashes to it.
-  // Only that worker touches a Part during a parallel step, so no two
-  // threads write one lead or one chunk.
-  struct OrgStatusHash {
-    size_t operator()(const std::pair<std::string_view, std::string_view>& k) const {
-      const size_t h = std::hash<std::string_view>()(k.first);
-      return h ^ (std::hash<std::string_view>()(k.second) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2));
-    }
-  };
-  using DedupKeys = detail::HashedKeyMap<uint32_t>;  // key -> shard
-  using LeadSlots = detail::HashedKeyMap<LeadSlot, std::deque>;
-  struct Part {
-    Part(size_t lead_bytes, size_t parts) : outbox(parts), lead_cache(lead_bytes) {}
-    // The pending batch: the owned leads (keys::Lead, hashed once per event
-    // in ApplyBlock's first step) in order of first sight; a deque, so a
-    // slot and its key never move.
-    LeadSlots leads;
-    // Duplicate keys (keys::Event) of the batch's events whose key hashes
-    // to this part, with their shards.
-    DedupKeys event_keys;
-    size_t slots_loaded = 0;  // leads.entries()[0, slots_loaded) are read
-    struct Work {
-      LeadSlot* slot;
-      const Event* event;
-      EventTime time;
-    };
-    std::vector<Work> work;  // the block's events of owned leads, in arrival order
-    // ApplyBlock's scratch: the block's new slots with the index of the
-    // event that named them first, and the earliest time each (org, status)
-    // was named by the block's events of owned leads (views into the block).
-    std::vector<std::pair<size_t, LeadSlot*>> block_new_slots;
-    std::unordered_map<std::pair<std::string_view, std::string_view>, int64_t, OrgStatusHash> block_statuses;
-    std::map<uint32_t, uint64_t> anomalies;  // by shard
-    // The activity log entries of owned leads, by day (keys::ActivityDayPrefix);
-    // the owner of a day's key writes the day's entries of every part.
-    std::unordered_map<std::string, std::vector<keys::ActivityEntry>> activity_log;
-    ActivityAdds activity_adds;
-    // The org and day of the last activity and where its entries went
-    // (the maps' nodes never move): a run of activities of one org and day
-    // builds no key and looks up only its code's units.
-    struct ActivityDay {
-      std::string org;
-      int64_t day = INT64_MIN;
-      std::vector<keys::ActivityEntry>* log = nullptr;
-      ActivityAdds::mapped_type* units = nullptr;
-      std::array<std::vector<uint32_t>*, 4> any{};  // kAnyActivity's units: all, year, month, day
-    } last_activity_day;
-    Status error;
-    // Commit scratch: the round's diffs (DiffLeads, leads.entries()[from + i] ->
-    // diffs[i]); the date entries the part's leads leave and join, per
-    // stored day key, and the transition log entries they put and remove,
-    // per stored hour key (DiffSlots gathers, FinishDiffs writes one merge
-    // operand per key); operations for each chunk owner
-    // (views/write/chunk_outbox.h), and this part's share of the write.
-    std::vector<LeadDiff> diffs;
-    using DateEntry = std::array<char, state::kEntryBytes>;
-    std::unordered_map<std::string, std::pair<std::vector<DateEntry>, std::vector<DateEntry>>> date_deltas;
-    using LogId = std::array<char, state::kRecordIdBytes>;
-    std::unordered_map<std::string, std::pair<std::vector<std::pair<LogId, std::string>>, std::vector<LogId>>>
-        log_deltas;
-    ChunkOutbox outbox;
-    std::set<std::string> new_pairs;
-    state::WriteBatch batch;
-    // The batch whose write is in flight: this part's share of it and its
-    // duplicate keys (checked by the next batch until it lands; the
-    // staged duplicate set views them).
-    state::WriteBatch inflight_batch;
-    DedupKeys inflight_event_keys;
-    // Across batches: the owned leads as the last handed-off batch left
-    // them (views/write/lead_cache.h).
-    LeadCache lead_cache;
-
-    void ResetBatch();
-  };
+  using Part = ApplierPart;
+  using LeadSlot = ApplierPart::LeadSlot;
+  using LeadSlots = ApplierPart::LeadSlots;
+  using DedupKeys = ApplierPart::DedupKeys;
 
   size_t PartOf(std::string_view key) const { return PartOfHash(detail::HashKey(key)); }
   size_t PartOfHash(size_t hash) const { return parts_.size() == 1 ? 0 : hash % parts_.size(); }
-  // Reads slot's lead (cache or store) into the slot; is_new when absent.
-  Status LoadLead(Part* part, uint64_t hash, const std::string& key, LeadSlot* slot);
-  // Moves the batch's leads into the part's cache (a handed-off batch's
-  // too: until its write lands they are read from here, never the store;
-  // so the cache evicts only once no write is in flight, in Land).
-  void CacheCommittedLeads(Part* part);
   // The in-flight write landed (s OK) or failed (poisons the applier).
   Status Land(Status s);
   // Commit's failure path: waits for the write in flight, forgets the
   // pending batch.
   void Discard();
-  static Status ApplyLeadEvent(Part* part, LeadSlot* slot, const Event& e, const EventTime& time);
-  // Before the first status-affecting event of the batch on this lead.
-  static void MarkStatusDirty(LeadSlot* slot);
   // Commit's parallel steps. DiffLeads: the diffs of every part's slots
   // [from, to) (a pure function of a slot, views/write/lead_diff.h), in
   // tasks of kDiffTaskLeads leads claimed by whichever thread is free: it
   // is half of a commit's work, and one part per thread waited for the
-  // thread that the write in flight held up (session 36). DiffSlots, for
-  // one part: the round's diffs sent to the chunk owners and written, the
-  // date and log entries gathered; FinishDiffs writes those.
+  // thread that the write in flight held up (session 36); then each part's
+  // DiffSlots and FinishDiffs (views/write/applier_part.h).
   void DiffLeads(size_t from, size_t to);
   static constexpr size_t kDiffTaskLeads = 128;
   static constexpr size_t kDiffRoundLeads = 16384;
-  void DiffSlots(Part* part, size_t from);
-  void FinishDiffs(Part* part);
   Status ApplyChunkOps(size_t q);
   // Runs fn(index of a part) for every part, on the workers when the work
   // covers at least min_parallel_events_ events, else on this thread; the
