@@ -271,7 +271,9 @@ def write(r, out: Path):
                      + (f"; pairs {min(sc['pair_speedups']):.2f}x-{max(sc['pair_speedups']):.2f}x"
                         if sc.get("pair_speedups") else "")
                      + (f"; calibration {min(sc['calibration_seconds']):.2f}-{max(sc['calibration_seconds']):.2f} s"
-                        if sc.get("calibration_seconds") else "") + ")",
+                        if sc.get("calibration_seconds") else "")
+                     + ("; busy beside it: " + ", ".join(f"{n} {c:.2f} of a core" for n, _, c in sc["busy_beside"])
+                        if sc.get("busy_beside") else "") + ")",
                      verdict(sc["speedup"] >= TARGETS["second_worker_speedup"])))
     cl = r.get("cluster") or {}
     if cl.get("scaling"):

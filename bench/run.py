@@ -112,6 +112,39 @@ CREDS = [
 ]
 
 
+def busy_processes(seconds=1.0, threshold=0.05):
+    """Other processes that used more than threshold of a core over the
+    next `seconds` (name, pid, share of a core), busiest first: a scaling
+    pair is judged on two cores, and an idle-looking neighbour (a test
+    broker's JVM left running cost the two-worker run ~5% in session 38)
+    moves it by more than the floor's margin."""
+    def ticks():
+        out = {}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.find("(") + 1:stat.rfind(")")]
+            fields = stat[stat.rfind(")") + 2:].split()
+            out[int(pid)] = (name, int(fields[11]) + int(fields[12]))  # utime + stime
+        return out
+    hz = os.sysconf("SC_CLK_TCK")
+    before = ticks()
+    time.sleep(seconds)
+    after = ticks()
+    busy = []
+    for pid, (name, t) in after.items():
+        if pid in before:
+            share = (t - before[pid][1]) / hz / seconds
+            if share > threshold:
+                busy.append((name, pid, round(share, 2)))
+    return sorted(busy, key=lambda b: -b[2])
+
+
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -685,6 +718,10 @@ class Bench:
         # 1.58x-1.75x for one build (session 36). Each pair's own ratio and
         # the runs' CPU seconds are kept to show the spread.
         self.stop_server()  # the two cores for the loads alone
+        busy = busy_processes()
+        if busy:
+            log("warning: other processes are busy beside the scaling phase (name, pid, share of a core): "
+                + ", ".join(f"{n} {p} {c}" for n, p, c in busy))
         pairs = self.cfg.get("scaling_pairs", 5)
         log(f"ingest --file with 1 and 2 apply workers ({pairs} alternated pairs)")
         runs = {1: [], 2: []}
@@ -705,7 +742,7 @@ class Bench:
         self.results["scaling"] = dict(seconds_1_worker=runs[1], seconds_2_workers=runs[2],
                                        cpu_seconds_1_worker=cpu[1], cpu_seconds_2_workers=cpu[2],
                                        pair_speedups=[round(a / b, 3) for a, b in zip(runs[1], runs[2])],
-                                       calibration_seconds=calibration,
+                                       calibration_seconds=calibration, busy_beside=busy,
                                        median_1_worker=one, median_2_workers=two, speedup=one / two)
         log(f"scaling: 1 worker {one:.2f} s, 2 workers {two:.2f} s: {one / two:.2f}x")
 
