@@ -99,16 +99,6 @@ class HashedKeyMap {
     *slot = Tag(hash) | entries_.size();
     return true;
   }
-  // The value of (hash, key), added as V{} (key copied) when missing. The
-  // pointer is good until the next insert.
-  V* FindOrEmplace(uint64_t hash, std::string_view key) {
-    uint64_t* slot = Probe(hash, key);
-    if (*slot == 0) {
-      entries_.push_back(Entry{hash, std::string(key), V{}});
-      *slot = Tag(hash) | entries_.size();
-    }
-    return &entries_[(*slot & ~kTagMask) - 1].value;
-  }
   // The entry of (hash, key), added with V{} (key copied) when missing,
   // and whether it was added. With Storage std::deque the entry never
   // moves; with std::vector the pointer is good until the next insert.
@@ -123,6 +113,9 @@ class HashedKeyMap {
     }
     return {&entries_[(*slot & ~kTagMask) - 1], added};
   }
+  // The value of (hash, key), added as V{} (key copied) when missing. The
+  // pointer is good until the next insert (with std::vector storage).
+  V* FindOrEmplace(uint64_t hash, std::string_view key) { return &TryEmplaceEntry(hash, key).first->value; }
   bool Contains(uint64_t hash, std::string_view key) const {
     if (entries_.empty()) return false;
     for (size_t i = SlotOf(hash);; i = (i + 1) & (slots_.size() - 1)) {

@@ -9,8 +9,10 @@
 #include "state/record_set_merge.h"
 #include "views/detail/merge_sorted.h"
 #include "views/keys.h"
-#include "views/write/lead_diff.h"
+#include "views/records.h"
 #include "views/time.h"
+#include "views/write/chunk_outbox.h"
+#include "views/write/lead_diff.h"
 
 namespace leadflow::views {
 namespace {

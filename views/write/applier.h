@@ -12,9 +12,7 @@
 #ifndef LEADFLOW_VIEWS_WRITE_APPLIER_H_
 #define LEADFLOW_VIEWS_WRITE_APPLIER_H_
 
-#include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -22,12 +20,9 @@
 #include <set>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "state/entry_set_merge.h"
-#include "state/record_set_merge.h"
 #include "state/status.h"
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
@@ -35,14 +30,8 @@
 #include "views/detail/worker_pool.h"
 #include "views/event.h"
 #include "views/keys.h"
-#include "views/lead_attributes.h"
-#include "views/lead_facts.h"
-#include "views/records.h"
 #include "views/write/applier_part.h"
-#include "views/write/chunk_outbox.h"
 #include "views/write/dedup_set.h"
-#include "views/write/lead_cache.h"
-#include "views/write/lead_diff.h"
 #include "views/write/org_records.h"
 
 namespace leadflow::views {
