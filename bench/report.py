@@ -272,6 +272,8 @@ def write(r, out: Path):
                         if sc.get("pair_speedups") else "")
                      + (f"; calibration {min(sc['calibration_seconds']):.2f}-{max(sc['calibration_seconds']):.2f} s"
                         if sc.get("calibration_seconds") else "")
+                     + (f"; a warm-up load first, not counted: {sc['warmup_seconds']:.2f} s"
+                        if sc.get("warmup_seconds") is not None else "")
                      + ("; busy beside it: " + ", ".join(f"{n} {c:.2f} of a core" for n, _, c in sc["busy_beside"])
                         if sc.get("busy_beside") else "") + ")",
                      verdict(sc["speedup"] >= TARGETS["second_worker_speedup"])))
