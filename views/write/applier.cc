@@ -48,12 +48,9 @@ Status CheckStateFormat(state::Store* store) {
 }
 
 Applier::Applier(state::Store* store, size_t lead_cache_bytes, size_t workers)
-    : store_(store), pool_(workers), org_(store) {
+    : store_(store), pool_(workers), org_(store), hand_off_(pool_.workers()) {
   const size_t n = pool_.workers();
-  for (size_t i = 0; i < n; ++i) {
-    parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n, n));
-    inflight_buckets_.push_back(std::make_unique<state::WriteBatch>());
-  }
+  for (size_t i = 0; i < n; ++i) parts_.push_back(std::make_unique<Part>(lead_cache_bytes / n, n));
 }
 
 size_t Applier::LeadCacheBytes() const {
@@ -105,24 +102,20 @@ Applier::~Applier() {
 }
 
 Status Applier::Land(Status s) {
-  if (!s.ok()) {
-    // The caches hold the failed batch's state, which the store lacks.
-    if (poisoned_.ok()) poisoned_ = s;
-    inflight_dedup_.Clear();
-    return s;
-  }
+  // On failure the caches hold the failed batch's state, which the store
+  // lacks: the applier is poisoned.
+  if (!s.ok()) return hand_off_.Fail(std::move(s));
   counters_.applied += inflight_counters_.applied;
   counters_.duplicates += inflight_counters_.duplicates;
   counters_.anomalies += inflight_counters_.anomalies;
   inflight_counters_ = Counters();
-  inflight_meta_.Clear();
-  for (auto& b : inflight_buckets_) b->Clear();
+  hand_off_.Landed();
   // Before the keys it views go; a catch-up batch's fingerprints on the
   // workers, which would wait meanwhile (the serial insert was ~4% of a
   // two-worker `ingest --file`, session 26).
   const detail::ParallelRunner parallel = pool_.Runner();
   const bool in_parallel = inflight_events_ >= min_parallel_events_ && parts_.size() > 1;
-  dedup_.Land(&inflight_dedup_, in_parallel ? &parallel : nullptr);
+  dedup_.Land(&hand_off_.staged(), in_parallel ? &parallel : nullptr);
   (void)ForEachPart(inflight_events_, [this](size_t p) {
     Part* part = parts_[p].get();
     part->inflight_batch.Clear();
@@ -135,8 +128,8 @@ Status Applier::Land(Status s) {
 }
 
 Status Applier::Sync() {
-  if (!inflight_.valid()) return poisoned_;
-  return Land(inflight_.get());
+  if (!hand_off_.InFlight()) return hand_off_.poisoned();
+  return Land(hand_off_.Wait());
 }
 
 void Applier::Reset() {
@@ -172,7 +165,7 @@ Status Applier::Apply(const Event& e, ApplyOutcome* outcome) {
 }
 
 Status Applier::ApplyBlock(std::span<const Event> events, std::vector<ApplyOutcome>* outcomes) {
-  if (!poisoned_.ok()) return poisoned_;
+  if (!hand_off_.poisoned().ok()) return hand_off_.poisoned();
   const size_t n = events.size();
   outcomes->assign(n, ApplyOutcome::kApplied);
   // 1. In parallel: the keys and their hashes (each key is hashed once),
@@ -393,7 +386,7 @@ void Applier::Discard() {
 
 Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& meta_puts, CommitMode mode,
                        std::function<void(uint64_t)> on_landed) {
-  if (!poisoned_.ok()) return poisoned_;
+  if (!hand_off_.poisoned().ok()) return hand_off_.poisoned();
   stage_commit_ = mode == CommitMode::kWait && store_->stages();
   // Every owned lead's diff and this part's writes; then the chunk owners
   // apply the operations sent to them. A write in flight goes on meanwhile:
@@ -423,7 +416,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
   s = Sync();
   if (!s.ok()) return s;
 
-  state::WriteBatch& batch = inflight_meta_;
+  state::WriteBatch& batch = hand_off_.meta();
   org_.WriteTouched(&batch);
   for (const auto& [k, v] : meta_puts) batch.Put(Cf::kMeta, k, v);
   // The batch's new duplicate keys (views/write/dedup_set.h): an open
@@ -439,8 +432,8 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     std::sort(run.begin(), run.end(), DedupSet::EntryLess);
     return Status::Ok();
   });
-  // Merges the runs and stages the keys into the write (inflight_meta_ and
-  // the bucket batches), with parallel (a catch-up batch's generation built
+  // Merges the runs and stages the keys into the write (the hand-off's meta
+  // and bucket batches), with parallel (a catch-up batch's generation built
   // in ranges) or on one thread. A handed-off batch stages on the writer's
   // thread, beside the next batch's apply: on this thread the merge and the
   // staging were ~0.7% of a two-worker `ingest --file` with the second
@@ -455,17 +448,14 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       }
       entries = detail::MergeSorted(entries, run, DedupSet::EntryLess, parallel);
     }
-    std::vector<state::WriteBatch*> buckets;
-    for (auto& b : inflight_buckets_) buckets.push_back(b.get());
-    return dedup_.Stage(std::move(entries), &inflight_meta_, &inflight_dedup_, parallel, buckets);
+    return dedup_.Stage(std::move(entries), &hand_off_.meta(), &hand_off_.staged(), parallel, hand_off_.buckets());
   };
   if (mode == CommitMode::kWait) {
     const detail::ParallelRunner parallel = pool_.Runner();
     const bool in_parallel = pending_events_ >= min_parallel_events_ && parts_.size() > 1;
     s = stage_keys(in_parallel ? &parallel : nullptr);
     if (!s.ok()) {
-      batch.Clear();
-      for (auto& b : inflight_buckets_) b->Clear();
+      hand_off_.Drop();
       Discard();
       return s;
     }
@@ -500,17 +490,10 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
       Status staged = stage_keys(nullptr);
       if (!staged.ok()) return staged;
     }
-    if (before_write_) {
-      Status held = before_write_();
-      if (!held.ok()) return held;
-    }
-    std::vector<state::WriteBatch*> all{&inflight_meta_};
-    for (auto& part : parts_) all.push_back(&part->inflight_batch);
-    for (auto& b : inflight_buckets_) {
-      if (b->Count() > 0) all.push_back(b.get());
-    }
+    std::vector<state::WriteBatch*> shares;
+    for (auto& part : parts_) shares.push_back(&part->inflight_batch);
     uint64_t epoch = 0;
-    Status written = mode == CommitMode::kWait ? store_->Stage(all, &epoch) : store_->Write(all, &epoch);
+    Status written = hand_off_.Write(store_, mode == CommitMode::kWait, shares, &epoch);
     if (written.ok() && on_landed) on_landed(epoch);
     return written;
   };
@@ -519,7 +502,7 @@ Status Applier::Commit(const std::vector<std::pair<std::string, std::string>>& m
     // start, and the caller knows the batch is visible when this returns.
     return Land(write());
   }
-  inflight_ = writer_.Run(std::move(write));
+  hand_off_.Start(std::move(write));
   return Status::Ok();
 }
 

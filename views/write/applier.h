@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,13 +25,13 @@
 #include "state/status.h"
 #include "state/store.h"
 #include "views/detail/hashed_key.h"
-#include "views/detail/task_thread.h"
 #include "views/detail/worker_pool.h"
 #include "views/event.h"
 #include "views/keys.h"
 #include "views/write/applier_part.h"
 #include "views/write/dedup_set.h"
 #include "views/write/org_records.h"
+#include "views/write/write_hand_off.h"
 
 namespace leadflow::views {
 
@@ -147,9 +146,9 @@ class Applier {
   // Tests: called before each write (on the writer thread for a handed-off
   // one), to hold it in flight; a non-OK result fails the write instead (as
   // a full disk would).
-  void set_before_write_for_tests(std::function<Status()> fn) { before_write_ = std::move(fn); }
+  void set_before_write_for_tests(std::function<Status()> fn) { hand_off_.set_before_write_for_tests(std::move(fn)); }
   // Whether a handed-off write has not landed yet (Sync not called).
-  bool WriteInFlight() const { return inflight_.valid(); }
+  bool WriteInFlight() const { return hand_off_.InFlight(); }
 
   size_t PendingEvents() const { return pending_events_; }
   // The lead cache: its estimated bytes (LeadCache::EstimateBytes) and leads, summed
@@ -233,20 +232,13 @@ class Applier {
 
   // Whether the commit under way stages its write (state::Store::Stage).
   bool stage_commit_ = false;
-  // The write in flight (CommitMode::kHandOff) and what lands with it.
-  std::future<Status> inflight_;
-  DedupSet::Staged inflight_dedup_;
-  state::WriteBatch inflight_meta_;
-  // A new generation's bucket records of the duplicate set, one batch per
-  // part (built in parallel by DedupSet::Stage), written with the rest.
-  std::vector<std::unique_ptr<state::WriteBatch>> inflight_buckets_;
+  // The counts of the batch in flight, added to counters_ when it lands.
   Counters inflight_counters_;
   size_t inflight_events_ = 0;
-  Status poisoned_;  // a handed-off write failed: every call returns this
-  std::function<Status()> before_write_;
-  // Runs the handed-off writes (inflight_). Last: destroyed first, so a
+  // The write in flight, what lands with it besides the parts' shares, and
+  // the poison (views/write/write_hand_off.h). Last: destroyed first, so a
   // write still queued runs while everything it uses is alive.
-  detail::TaskThread writer_;
+  WriteHandOff hand_off_;
 };
 
 }  // namespace leadflow::views
