@@ -988,15 +988,17 @@ class Bench:
     # found beside every scaling phase by busy_processes in session 40) is
     # stopped for them, and started again for the next phase that reads the
     # topic. Its data stays (KAFKA_DIR).
-    BROKERLESS_PHASES = ("file", "scaling", "report")
+    BROKERLESS_PHASES = ("file", "scaling")
 
     def broker_for(self, ph):
         """broker_up: True, False, or None (not known: a run's first phase;
         a broker left running by an earlier run is stopped all the same)."""
+        if ph == "report":
+            return  # reads results.json only: the broker stays as it is
         if ph == "gen":
             self.broker_up = True  # gen resets and starts it itself
         elif ph in self.BROKERLESS_PHASES:
-            if ph != "report" and self.broker_up is not False:
+            if self.broker_up is not False:
                 self.stop_server()
                 self.kafka("stop", check=False)
                 self.broker_up = False
